@@ -1,0 +1,68 @@
+/**
+ * The job catalog (conventions §2): every queue's name, payload schema and default job options.
+ * The API validates before it enqueues; processors parse what they dequeue.
+ *
+ * Queues:
+ * - `submit-<provider>`: one per provider, so a paused or rate-limited account never holds up
+ *   another provider's jobs. Jobs wait here until the provider's limiter grants a slot.
+ * - `poll`: one job per task in flight; re-delays itself until the task ends.
+ * - `sink`: streams a finished task's outputs into S3.
+ * - `webhook`: one job per delivery (event × URL), retried on the Standard Webhooks schedule.
+ *
+ * Every BullMQ job id equals the genqueue id it carries (a job id, or a delivery id), so adding the
+ * same job twice is a no-op, and the job record in the job store is the source of truth.
+ */
+import type { JobsOptions } from 'bullmq';
+import { z } from 'zod';
+
+export const QUEUE = {
+  poll: 'poll',
+  sink: 'sink',
+  webhook: 'webhook',
+} as const;
+
+/** The submit queue of a provider. */
+export function submitQueueName(provider: string): string {
+  return `submit-${provider}`;
+}
+
+export const jobPayloadSchema = z.object({ jobId: z.string().min(1) });
+/** `submit-*`, `poll` and `sink` jobs all carry just the genqueue job id. */
+export type JobPayload = z.infer<typeof jobPayloadSchema>;
+
+export const webhookPayloadSchema = z.object({
+  deliveryId: z.string().min(1),
+  /** Whose view the event carries, and where its delivery attempts are recorded. */
+  owner: z.object({ kind: z.enum(['job', 'batch']), id: z.string().min(1) }),
+  type: z.enum(['job.succeeded', 'job.failed', 'job.canceled', 'batch.completed']),
+  url: z.string().url(),
+});
+export type WebhookPayload = z.infer<typeof webhookPayloadSchema>;
+
+/** Finished BullMQ jobs are dropped quickly: the job store keeps the record users see. */
+const removeFinished = { removeOnComplete: { count: 1000 }, removeOnFail: { count: 5000 } } satisfies JobsOptions;
+
+export const JOB_OPTIONS = {
+  /** Attempts are spent only by transient errors; retry-later answers never use one. */
+  submit: (attempts: number, backoffMs: number): JobsOptions => ({
+    ...removeFinished,
+    attempts,
+    backoff: { type: 'exponential', delay: backoffMs, jitter: 0.5 },
+  }),
+  poll: { ...removeFinished, attempts: 1_000, backoff: { type: 'exponential', delay: 1_000, jitter: 0.5 } },
+  sink: (attempts: number): JobsOptions => ({
+    ...removeFinished,
+    attempts,
+    backoff: { type: 'exponential', delay: 2_000, jitter: 0.5 },
+  }),
+  /**
+   * Webhook jobs stay a week after completion: their ids are the delivery ids, so a second add of
+   * the same event (after a crash) is refused by BullMQ instead of delivering twice.
+   */
+  webhook: (attempts: number): JobsOptions => ({
+    removeOnComplete: { age: 7 * 86_400 },
+    removeOnFail: { age: 7 * 86_400 },
+    attempts,
+    backoff: { type: 'webhook' },
+  }),
+} as const;

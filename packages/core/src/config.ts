@@ -1,0 +1,264 @@
+/**
+ * Configuration, parsed once from the environment at start-up (conventions §3).
+ * `loadConfig` returns a frozen object or throws one `ConfigError` listing every bad variable.
+ * Units are in the names (`_MS`, `_QPS`, `_SECONDS`, `_BYTES`).
+ */
+import { z } from 'zod';
+
+const bool = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', ''])
+    .optional()
+    .transform((v) => (v === undefined || v === '' ? fallback : v === 'true' || v === '1'));
+
+const int = (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return fallback;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < min || n > max) {
+        ctx.addIssue({ code: 'custom', message: `must be an integer between ${min} and ${max}` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const positive = (fallback: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return fallback;
+      const n = Number(v);
+      if (!Number.isFinite(n) || n <= 0) {
+        ctx.addIssue({ code: 'custom', message: 'must be a positive number' });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const url = (fallback?: string) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const value = v === undefined || v.trim() === '' ? fallback : v.trim();
+      if (value === undefined) return undefined;
+      try {
+        const parsed = new URL(value);
+        if (!['http:', 'https:', 'redis:', 'rediss:'].includes(parsed.protocol)) throw new Error();
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be a URL' });
+        return z.NEVER;
+      }
+      return value.replace(/\/+$/, '');
+    });
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+const list = z
+  .string()
+  .optional()
+  .transform((v) =>
+    (v ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
+
+/** Standard Webhooks' retry schedule: now, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h. */
+export const STANDARD_WEBHOOK_SCHEDULE_MS = [0, 5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000];
+
+const envSchema = z.object({
+  REDIS_URL: url('redis://127.0.0.1:6379'),
+  QUEUE_PREFIX: z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v === '' ? 'genq' : v))
+    .pipe(z.string().regex(/^[A-Za-z0-9_{}.-]+$/, 'letters, digits, _ - . { } only')),
+  PORT: int(3000, 0, 65535),
+  API_TOKENS: list,
+  ADMIN_USER: optionalString,
+  ADMIN_PASSWORD: optionalString,
+  METRICS_TOKEN: optionalString,
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional().default('info'),
+
+  LIBLIB_BASE_URL: url('https://openapi.liblibai.cloud'),
+  LIBLIB_ACCESS_KEY: optionalString,
+  LIBLIB_SECRET_KEY: optionalString,
+  LIBLIB_SUBMIT_QPS: positive(1),
+  LIBLIB_MAX_IN_FLIGHT: int(5, 1, 1000),
+
+  LIBLIB_V1_BASE_URL: url('https://api.liblib.art'),
+  LIBLIB_V1_API_KEY: optionalString,
+  LIBLIB_V1_SUBMIT_QPS: positive(1),
+  LIBLIB_V1_MAX_IN_FLIGHT: int(5, 1, 1000),
+
+  REPLICATE_BASE_URL: url('https://api.replicate.com'),
+  REPLICATE_API_TOKEN: optionalString,
+  REPLICATE_SUBMIT_QPS: positive(5),
+  REPLICATE_MAX_IN_FLIGHT: int(10, 1, 1000),
+
+  MODELVERSE_BASE_URL: url('https://api.modelverse.cn'),
+  MODELVERSE_API_KEY: optionalString,
+  MODELVERSE_SUBMIT_QPS: positive(2),
+  MODELVERSE_MAX_IN_FLIGHT: int(5, 1, 1000),
+
+  /** Extra gap added to every submission interval, because the provider measures QPS strictly. */
+  SUBMIT_MARGIN_MS: int(50, 0, 10_000),
+  /** A slot lease outlives a dead worker by the provider's 30-minute task timeout plus margin. */
+  LEASE_TTL_MS: int(35 * 60_000, 1_000),
+  POLL_MIN_INTERVAL_MS: int(250, 10),
+  POLL_MAX_INTERVAL_MS: int(1_000, 10),
+  ACCOUNT_PROBE_INTERVAL_MS: int(60_000, 100),
+  SUBMIT_ATTEMPTS: int(8, 1, 100),
+  TRANSIENT_BACKOFF_MS: int(1_000, 1),
+  JOB_RETENTION_SECONDS: int(7 * 86_400, 60),
+  SHUTDOWN_GRACE_MS: int(10_000, 0),
+
+  S3_ENDPOINT: url(),
+  S3_REGION: z.string().optional().default('us-east-1'),
+  S3_BUCKET: z.string().optional().default('genqueue'),
+  S3_ACCESS_KEY_ID: optionalString,
+  S3_SECRET_ACCESS_KEY: optionalString,
+  S3_FORCE_PATH_STYLE: bool(false),
+  /** When set, output URLs are `${S3_PUBLIC_URL}/${key}`; otherwise they are presigned. */
+  S3_PUBLIC_URL: url(),
+  S3_PRESIGN_TTL_SECONDS: int(86_400, 1, 604_800),
+  SINK_MAX_BYTES: int(512 * 1024 * 1024, 1),
+  SINK_ATTEMPTS: int(10, 1, 100),
+
+  WEBHOOK_SECRET: z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()))
+    .refine((v) => v === undefined || /^whsec_[A-Za-z0-9+/=]+$/.test(v), 'must be whsec_ followed by base64'),
+  WEBHOOK_ALLOW_PRIVATE: bool(false),
+  WEBHOOK_TIMEOUT_MS: int(15_000, 1),
+  WEBHOOK_RETRY_SCHEDULE_MS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return STANDARD_WEBHOOK_SCHEDULE_MS;
+      const steps = v.split(',').map((s) => Number(s.trim()));
+      if (steps.some((n) => !Number.isInteger(n) || n < 0)) {
+        ctx.addIssue({ code: 'custom', message: 'must be comma-separated non-negative integers' });
+        return z.NEVER;
+      }
+      return steps;
+    }),
+});
+
+/** Per-provider connection settings and limits. */
+export interface ProviderSettings {
+  baseUrl: string;
+  /** Credentials, by the provider's own names. Absent when not configured. */
+  credentials: Record<string, string | undefined>;
+  /** Submissions per second, enforced globally across processes. */
+  submitQps: number;
+  /** Tasks in flight, enforced globally across processes. */
+  maxInFlight: number;
+}
+
+export type Config = Readonly<ReturnType<typeof buildConfig>>;
+
+function buildConfig(env: z.infer<typeof envSchema>) {
+  return {
+    redisUrl: env.REDIS_URL!,
+    queuePrefix: env.QUEUE_PREFIX,
+    port: env.PORT,
+    apiTokens: env.API_TOKENS,
+    admin: { user: env.ADMIN_USER, password: env.ADMIN_PASSWORD },
+    metricsToken: env.METRICS_TOKEN,
+    logLevel: env.LOG_LEVEL,
+    providers: {
+      liblib: {
+        baseUrl: env.LIBLIB_BASE_URL!,
+        credentials: { accessKey: env.LIBLIB_ACCESS_KEY, secretKey: env.LIBLIB_SECRET_KEY },
+        submitQps: env.LIBLIB_SUBMIT_QPS,
+        maxInFlight: env.LIBLIB_MAX_IN_FLIGHT,
+      },
+      'liblib-v1': {
+        baseUrl: env.LIBLIB_V1_BASE_URL!,
+        credentials: { apiKey: env.LIBLIB_V1_API_KEY },
+        submitQps: env.LIBLIB_V1_SUBMIT_QPS,
+        maxInFlight: env.LIBLIB_V1_MAX_IN_FLIGHT,
+      },
+      replicate: {
+        baseUrl: env.REPLICATE_BASE_URL!,
+        credentials: { apiToken: env.REPLICATE_API_TOKEN },
+        submitQps: env.REPLICATE_SUBMIT_QPS,
+        maxInFlight: env.REPLICATE_MAX_IN_FLIGHT,
+      },
+      modelverse: {
+        baseUrl: env.MODELVERSE_BASE_URL!,
+        credentials: { apiKey: env.MODELVERSE_API_KEY },
+        submitQps: env.MODELVERSE_SUBMIT_QPS,
+        maxInFlight: env.MODELVERSE_MAX_IN_FLIGHT,
+      },
+    } satisfies Record<string, ProviderSettings>,
+    limits: {
+      submitMarginMs: env.SUBMIT_MARGIN_MS,
+      leaseTtlMs: env.LEASE_TTL_MS,
+    },
+    worker: {
+      pollMinIntervalMs: env.POLL_MIN_INTERVAL_MS,
+      pollMaxIntervalMs: Math.max(env.POLL_MAX_INTERVAL_MS, env.POLL_MIN_INTERVAL_MS),
+      accountProbeIntervalMs: env.ACCOUNT_PROBE_INTERVAL_MS,
+      submitAttempts: env.SUBMIT_ATTEMPTS,
+      transientBackoffMs: env.TRANSIENT_BACKOFF_MS,
+      shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
+    },
+    jobRetentionSeconds: env.JOB_RETENTION_SECONDS,
+    s3: {
+      endpoint: env.S3_ENDPOINT,
+      region: env.S3_REGION,
+      bucket: env.S3_BUCKET,
+      accessKeyId: env.S3_ACCESS_KEY_ID,
+      secretAccessKey: env.S3_SECRET_ACCESS_KEY,
+      forcePathStyle: env.S3_FORCE_PATH_STYLE,
+      publicUrl: env.S3_PUBLIC_URL,
+      presignTtlSeconds: env.S3_PRESIGN_TTL_SECONDS,
+      maxObjectBytes: env.SINK_MAX_BYTES,
+      attempts: env.SINK_ATTEMPTS,
+    },
+    webhooks: {
+      secret: env.WEBHOOK_SECRET,
+      allowPrivate: env.WEBHOOK_ALLOW_PRIVATE,
+      timeoutMs: env.WEBHOOK_TIMEOUT_MS,
+      retryScheduleMs: env.WEBHOOK_RETRY_SCHEDULE_MS,
+    },
+  };
+}
+
+/** Thrown by `loadConfig`; its message lists every variable at fault, one per line. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: { variable: string; message: string }[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n')}`);
+  }
+}
+
+/** Parses the environment once. Throws `ConfigError` listing each bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => ({ variable: String(issue.path[0] ?? '?'), message: issue.message })),
+    );
+  }
+  return deepFreeze(buildConfig(parsed.data));
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}

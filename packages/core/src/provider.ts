@@ -1,0 +1,103 @@
+/**
+ * The one provider port (conventions §4). Each provider is one adapter file in
+ * `packages/providers/src/`, behind this interface; no wire format leaks past it.
+ *
+ * Glossary:
+ * - **job**: one genqueue request (one prompt), identified by a genqueue id.
+ * - **task**: the provider's unit of work for a job, identified by the provider's task id
+ *   (LiblibAI `generateUuid`, Replicate prediction id, ...).
+ * - **operation**: what a job asks of a provider, e.g. `kontext.text2img`.
+ * - **in flight**: a task the provider counts against the account's concurrency limit, from its
+ *   submission until it ends.
+ */
+import type { z } from 'zod';
+import type { JobError } from './errors.ts';
+
+/** What an operation takes and produces. */
+export interface OperationSpec {
+  /**
+   * Input schema in the provider's own field names, with the documented ranges and enums.
+   * Unknown fields pass through (`.passthrough()`), so new provider parameters keep working.
+   */
+  schema: z.ZodType<Record<string, unknown>, z.ZodTypeDef, unknown>;
+  /** What the operation produces. */
+  output: 'image' | 'video' | 'data';
+  /** One line for error messages and docs. */
+  description: string;
+}
+
+/** Declared by each adapter; drives the pipeline's behaviour. */
+export interface ProviderCapabilities {
+  /**
+   * `polled`: `submit` answers a task id and `status` is polled until the task ends.
+   * `sync`: `submit` answers with the task already ended (outputs in `SubmitResult.status`).
+   */
+  mode: 'polled' | 'sync';
+  /** Whether a running task can be canceled at the provider (`cancel` is implemented). */
+  cancel: boolean;
+  /** Whether local or base64 inputs are uploaded by the adapter before submission. */
+  upload: boolean;
+}
+
+/** One result file of a finished task. */
+export interface ProviderOutput {
+  /** An http(s) URL, or a `data:` URL for providers that answer with base64. */
+  url: string;
+  kind: 'image' | 'video';
+  seed?: number;
+  /** The content type the provider claims, if any; the sink checks it against the bytes. */
+  contentType?: string;
+}
+
+/** A task's status, normalized. `providerStatus` keeps the provider's own value for the job view. */
+export type TaskStatus =
+  | { state: 'queued' | 'running'; providerStatus: string }
+  | {
+      state: 'succeeded';
+      providerStatus: string;
+      outputs: ProviderOutput[];
+      /** Points the task cost, when the provider reports it (LiblibAI `pointsCost`). */
+      pointsCost?: number;
+      /** The account's balance after the task, when reported (LiblibAI `accountBalance`). */
+      accountBalance?: number;
+    }
+  | { state: 'failed'; providerStatus: string; error: JobError; pointsCost?: number }
+  | { state: 'canceled'; providerStatus: string };
+
+/** Terminal task states. */
+export function isTaskEnded(status: TaskStatus): boolean {
+  return status.state === 'succeeded' || status.state === 'failed' || status.state === 'canceled';
+}
+
+/** What `submit` answers. */
+export interface SubmitResult {
+  /** The provider's task id. Saved before the submit step completes (crash safety). */
+  taskId: string;
+  /** Set when the task ended at once: synchronous providers, or an immediate answer. */
+  status?: TaskStatus;
+}
+
+/** Per-call context. */
+export interface CallContext {
+  /** genqueue's job id, for logs and provider-side idempotency where supported. */
+  jobId: string;
+  /** Aborts the call (shutdown, cancel). */
+  signal?: AbortSignal;
+}
+
+/** A provider adapter. Every method throws `ProviderError` and nothing else. */
+export interface Provider {
+  /** Provider name as used in jobs and configuration, e.g. `liblib`, `liblib-v1`. */
+  readonly name: string;
+  readonly capabilities: ProviderCapabilities;
+  /** Operations by name, e.g. `kontext.text2img`. */
+  readonly operations: Readonly<Record<string, OperationSpec>>;
+  /** Submits one task. `input` has already been parsed with the operation's schema. */
+  submit(operation: string, input: Record<string, unknown>, ctx: CallContext): Promise<SubmitResult>;
+  /** Reads a task's status. Only for `polled` providers. */
+  status(operation: string, taskId: string, ctx: CallContext): Promise<TaskStatus>;
+  /** Cancels a running task. Only when `capabilities.cancel`. */
+  cancel?(operation: string, taskId: string, ctx: CallContext): Promise<void>;
+  /** Releases sockets and timers. */
+  close?(): Promise<void>;
+}
