@@ -40,7 +40,10 @@ export const webhookPayloadSchema = z.object({
 export type WebhookPayload = z.infer<typeof webhookPayloadSchema>;
 
 /** Finished BullMQ jobs are dropped quickly: the job store keeps the record users see. */
-const removeFinished = { removeOnComplete: { count: 1000 }, removeOnFail: { count: 5000 } } satisfies JobsOptions;
+const removeFinished = {
+  removeOnComplete: { count: 1000 },
+  removeOnFail: { count: 5000 },
+} satisfies JobsOptions;
 
 export const JOB_OPTIONS = {
   /** Attempts are spent only by transient errors; retry-later answers never use one. */

@@ -72,7 +72,9 @@ const list = z
   );
 
 /** Standard Webhooks' retry schedule: now, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h. */
-export const STANDARD_WEBHOOK_SCHEDULE_MS = [0, 5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000];
+export const STANDARD_WEBHOOK_SCHEDULE_MS = [
+  0, 5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000,
+];
 
 const envSchema = z.object({
   REDIS_URL: url('redis://127.0.0.1:6379'),
@@ -86,7 +88,10 @@ const envSchema = z.object({
   ADMIN_USER: optionalString,
   ADMIN_PASSWORD: optionalString,
   METRICS_TOKEN: optionalString,
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional().default('info'),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+    .optional()
+    .default('info'),
 
   LIBLIB_BASE_URL: url('https://openapi.liblibai.cloud'),
   LIBLIB_ACCESS_KEY: optionalString,
@@ -249,7 +254,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
     throw new ConfigError(
-      parsed.error.issues.map((issue) => ({ variable: String(issue.path[0] ?? '?'), message: issue.message })),
+      parsed.error.issues.map((issue) => ({
+        variable: String(issue.path[0] ?? '?'),
+        message: issue.message,
+      })),
     );
   }
   return deepFreeze(buildConfig(parsed.data));

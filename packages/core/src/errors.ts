@@ -82,7 +82,10 @@ export class ProviderError extends Error {
 
   /** The `{ code, message }` shown in a failed job's view. */
   toJobError(): JobError {
-    return { code: this.code ?? (this.status ? `http_${this.status}` : this.errorClass), message: this.message };
+    return {
+      code: this.code ?? (this.status ? `http_${this.status}` : this.errorClass),
+      message: this.message,
+    };
   }
 }
 
@@ -100,7 +103,10 @@ export function isProviderError(error: unknown): error is ProviderError {
  * Parses an HTTP `Retry-After` header (seconds or an HTTP date) into milliseconds.
  * Returns undefined when absent or unparseable. `now` is injectable for tests.
  */
-export function parseRetryAfter(value: string | null | undefined, now: number = Date.now()): number | undefined {
+export function parseRetryAfter(
+  value: string | null | undefined,
+  now: number = Date.now(),
+): number | undefined {
   if (!value) return undefined;
   const trimmed = value.trim();
   if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);

@@ -1,8 +1,28 @@
-export { actionFor, isProviderError, parseRetryAfter, ProviderError } from './errors.ts';
-export type { ErrorAction, ErrorClass, JobError, ProviderErrorOptions } from './errors.ts';
-export { systemClock } from './clock.ts';
+export type { JobPayload, WebhookPayload } from './catalog.ts';
+export { JOB_OPTIONS, jobPayloadSchema, QUEUE, submitQueueName, webhookPayloadSchema } from './catalog.ts';
 export type { Clock } from './clock.ts';
-export { isTaskEnded } from './provider.ts';
+export { systemClock } from './clock.ts';
+export type { Config, ProviderSettings } from './config.ts';
+export { ConfigError, loadConfig, STANDARD_WEBHOOK_SCHEDULE_MS } from './config.ts';
+export type { ErrorAction, ErrorClass, JobError, ProviderErrorOptions } from './errors.ts';
+export { actionFor, isProviderError, ProviderError, parseRetryAfter } from './errors.ts';
+export { batchItemId, newBatchId, newJobId, parseBatchItemId } from './ids.ts';
+export type { JobState } from './job-state.ts';
+export { canTransition, isTerminal, JOB_STATES, TERMINAL_STATES, TRANSITIONS } from './job-state.ts';
+export type {
+  BatchRecord,
+  JobFields,
+  JobRecord,
+  JobStoreOptions,
+  NewBatch,
+  NewJob,
+  StoredOutput,
+  TransitionResult,
+  WebhookDeliveryRecord,
+} from './job-store.ts';
+export { isBatchDone, JobStore } from './job-store.ts';
+export type { Logger } from './logger.ts';
+export { createLogger, REDACT_PATHS, silentLogger } from './logger.ts';
 export type {
   CallContext,
   OperationSpec,
@@ -12,11 +32,4 @@ export type {
   SubmitResult,
   TaskStatus,
 } from './provider.ts';
-export { canTransition, isTerminal, JOB_STATES, TERMINAL_STATES, TRANSITIONS } from './job-state.ts';
-export type { JobState } from './job-state.ts';
-export { createLogger, REDACT_PATHS, silentLogger } from './logger.ts';
-export type { Logger } from './logger.ts';
-export { ConfigError, loadConfig, STANDARD_WEBHOOK_SCHEDULE_MS } from './config.ts';
-export type { Config, ProviderSettings } from './config.ts';
-export { JOB_OPTIONS, jobPayloadSchema, QUEUE, submitQueueName, webhookPayloadSchema } from './catalog.ts';
-export type { JobPayload, WebhookPayload } from './catalog.ts';
+export { isTaskEnded } from './provider.ts';

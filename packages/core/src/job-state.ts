@@ -7,7 +7,15 @@
  * `submitting` can go back to `queued` (retry later, paused provider); a retried failed job goes
  * from `failed` back to `queued` through the batch retry route only.
  */
-export const JOB_STATES = ['queued', 'submitting', 'running', 'storing', 'succeeded', 'failed', 'canceled'] as const;
+export const JOB_STATES = [
+  'queued',
+  'submitting',
+  'running',
+  'storing',
+  'succeeded',
+  'failed',
+  'canceled',
+] as const;
 export type JobState = (typeof JOB_STATES)[number];
 
 export const TERMINAL_STATES: readonly JobState[] = ['succeeded', 'failed', 'canceled'];
