@@ -33,3 +33,7 @@ export type {
   TaskStatus,
 } from './provider.ts';
 export { isTaskEnded } from './provider.ts';
+export type { QueueSetOptions } from './queues.ts';
+export { QueueSet } from './queues.ts';
+export type { BatchView, JobView, ObjectUrlFn, OutputView, WebhookView } from './views.ts';
+export { toBatchView, toJobView } from './views.ts';

@@ -1,0 +1,80 @@
+/**
+ * The BullMQ queues of one deployment, created from the catalog, and the one way to put a job
+ * into the pipeline (`enqueueSubmit`), shared by the API's single-job, batch and retry routes.
+ */
+import { type ConnectionOptions, Queue } from 'bullmq';
+import { JOB_OPTIONS, type JobPayload, QUEUE, submitQueueName, type WebhookPayload } from './catalog.ts';
+
+export interface QueueSetOptions {
+  connection: ConnectionOptions;
+  /** BullMQ key prefix (`QUEUE_PREFIX`). */
+  prefix: string;
+  /** Provider names; each gets its own submit queue. */
+  providers: readonly string[];
+  submitAttempts: number;
+  transientBackoffMs: number;
+  sinkAttempts: number;
+  webhookAttempts: number;
+}
+
+/** Every queue of the deployment. */
+export class QueueSet {
+  readonly submit: ReadonlyMap<string, Queue<JobPayload>>;
+  readonly poll: Queue<JobPayload>;
+  readonly sink: Queue<JobPayload>;
+  readonly webhook: Queue<WebhookPayload>;
+  private readonly options: QueueSetOptions;
+
+  constructor(options: QueueSetOptions) {
+    this.options = options;
+    const common = { connection: options.connection, prefix: options.prefix };
+    this.submit = new Map(
+      options.providers.map((name) => [
+        name,
+        new Queue<JobPayload>(submitQueueName(name), {
+          ...common,
+          defaultJobOptions: JOB_OPTIONS.submit(options.submitAttempts, options.transientBackoffMs),
+        }),
+      ]),
+    );
+    this.poll = new Queue<JobPayload>(QUEUE.poll, { ...common, defaultJobOptions: JOB_OPTIONS.poll });
+    this.sink = new Queue<JobPayload>(QUEUE.sink, {
+      ...common,
+      defaultJobOptions: JOB_OPTIONS.sink(options.sinkAttempts),
+    });
+    this.webhook = new Queue<WebhookPayload>(QUEUE.webhook, {
+      ...common,
+      defaultJobOptions: JOB_OPTIONS.webhook(options.webhookAttempts),
+    });
+  }
+
+  /** All queues, for Bull Board and metrics. */
+  all(): Queue[] {
+    return [...this.submit.values(), this.poll, this.sink, this.webhook] as Queue[];
+  }
+
+  submitQueue(provider: string): Queue<JobPayload> {
+    const queue = this.submit.get(provider);
+    if (!queue) throw new Error(`no submit queue for provider ${provider}`);
+    return queue;
+  }
+
+  /**
+   * Adds jobs to their provider's submit queue. The BullMQ job id is the genqueue id, so adding
+   * twice is a no-op. `priority` implements fairness between batches (see the batch routes).
+   */
+  async enqueueSubmit(provider: string, jobs: { jobId: string; priority?: number }[]): Promise<void> {
+    if (jobs.length === 0) return;
+    await this.submitQueue(provider).addBulk(
+      jobs.map(({ jobId, priority }) => ({
+        name: 'submit',
+        data: { jobId },
+        opts: { jobId, ...(priority ? { priority } : {}) },
+      })),
+    );
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.all().map((queue) => queue.close()));
+  }
+}
