@@ -1,0 +1,386 @@
+import { describe, expect, it } from 'vitest';
+import { LIBLIB_GENERATION_OPERATIONS, LIBLIB_OPERATIONS, SEEDREAM_MODELS } from './operations.ts';
+import { LIBLIB_TEMPLATES } from './templates.ts';
+
+const URL1 = 'https://liblibai-online.liblib.cloud/img/a.png';
+const URL2 = 'https://liblibai-online.liblib.cloud/img/b.png';
+const p = (n: number) => 'x'.repeat(n);
+const unit = { sourceImage: URL1, preprocessor: 3, model: '6349e9dae8814084bd9c1585d335c24c' };
+
+type Row = [label: string, input: Record<string, unknown>];
+
+/** Per operation: inputs the schema must accept, and inputs it must refuse (with the range at stake). */
+const TABLE: Record<string, { valid: Row[]; invalid: Row[] }> = {
+  'star3.text2img': {
+    valid: [
+      ['aspect ratio', { prompt: 'a cat', aspectRatio: 'portrait', imgCount: 1 }],
+      ['image size bounds', { prompt: 'a cat', imageSize: { width: 512, height: 2048 }, imgCount: 4 }],
+      [
+        'controlnet subject',
+        {
+          prompt: 'a',
+          aspectRatio: 'square',
+          imgCount: 1,
+          controlnet: { controlType: 'subject', controlImage: URL1 },
+        },
+      ],
+    ],
+    invalid: [
+      ['neither aspectRatio nor imageSize', { prompt: 'a', imgCount: 1 }],
+      ['aspectRatio not in enum', { prompt: 'a', aspectRatio: '1:1', imgCount: 1 }],
+      ['width 511', { prompt: 'a', imageSize: { width: 511, height: 1024 }, imgCount: 1 }],
+      ['height 2049', { prompt: 'a', imageSize: { width: 1024, height: 2049 }, imgCount: 1 }],
+      ['imgCount 5', { prompt: 'a', aspectRatio: 'square', imgCount: 5 }],
+      ['imgCount missing', { prompt: 'a', aspectRatio: 'square' }],
+      ['prompt 2001', { prompt: p(2001), aspectRatio: 'square', imgCount: 1 }],
+      [
+        'controlType unknown',
+        {
+          prompt: 'a',
+          aspectRatio: 'square',
+          imgCount: 1,
+          controlnet: { controlType: 'canny', controlImage: URL1 },
+        },
+      ],
+      [
+        'foreign templateUuid',
+        { prompt: 'a', aspectRatio: 'square', imgCount: 1, templateUuid: LIBLIB_TEMPLATES.kontextText2img },
+      ],
+    ],
+  },
+  'star3.img2img': {
+    valid: [['source image', { prompt: 'a', sourceImage: URL1, imgCount: 2 }]],
+    invalid: [
+      ['no sourceImage', { prompt: 'a', imgCount: 1 }],
+      ['imgCount 0', { prompt: 'a', sourceImage: URL1, imgCount: 0 }],
+    ],
+  },
+  'custom.text2img': {
+    valid: [
+      ['F.1 minimal', { prompt: 'a', width: 768, height: 1024, imgCount: 1 }],
+      [
+        'XL full',
+        {
+          templateUuid: LIBLIB_TEMPLATES.customSdText2img,
+          checkPointId: '0ea388c7eb854be3ba3c6f65aac6bfd3',
+          prompt: 'a',
+          negativePrompt: p(2000),
+          clipSkip: 12,
+          sampler: 30,
+          steps: 60,
+          cfgScale: 15,
+          width: 128,
+          height: 1536,
+          imgCount: 4,
+          randnSource: 1,
+          seed: 9_999_999_999,
+          restoreFaces: 1,
+          additionalNetwork: [
+            { modelId: 'a', weight: -4 },
+            { modelId: 'b', weight: 4 },
+          ],
+          hiResFixInfo: {
+            hiresSteps: 30,
+            hiresDenoisingStrength: 1,
+            upscaler: 26,
+            resizedWidth: 2048,
+            resizedHeight: 128,
+          },
+          controlNet: [{ ...unit, unitOrder: 0, controlWeight: 2, maskImage: '' }],
+        },
+      ],
+    ],
+    invalid: [
+      ['width 1537', { prompt: 'a', width: 1537 }],
+      ['steps 61', { prompt: 'a', steps: 61 }],
+      ['cfgScale 0.5', { prompt: 'a', cfgScale: 0.5 }],
+      ['sampler 22 (not in §7.5)', { prompt: 'a', sampler: 22 }],
+      ['seed -2', { prompt: 'a', seed: -2 }],
+      ['clipSkip 13', { prompt: 'a', clipSkip: 13 }],
+      ['6 LoRAs', { prompt: 'a', additionalNetwork: Array.from({ length: 6 }, () => ({ modelId: 'a' })) }],
+      ['LoRA weight 4.1', { prompt: 'a', additionalNetwork: [{ modelId: 'a', weight: 4.1 }] }],
+      ['hiresSteps 31', { prompt: 'a', hiResFixInfo: { hiresSteps: 31 } }],
+      ['upscaler 27', { prompt: 'a', hiResFixInfo: { upscaler: 27 } }],
+      ['5 ControlNet units', { prompt: 'a', controlNet: Array.from({ length: 5 }, () => unit) }],
+      ['controlWeight 2.5', { prompt: 'a', controlNet: [{ ...unit, controlWeight: 2.5 }] }],
+      ['ControlNet without model', { prompt: 'a', controlNet: [{ sourceImage: URL1, preprocessor: 1 }] }],
+      ['templateUuid not hex', { prompt: 'a', templateUuid: 'xl' }],
+      ['no prompt', { width: 768 }],
+    ],
+  },
+  'custom.img2img': {
+    valid: [
+      ['img2img', { prompt: 'a', sourceImage: URL1, mode: 0, denoisingStrength: 0.75, resizedWidth: 2048 }],
+      [
+        'inpaint',
+        {
+          templateUuid: LIBLIB_TEMPLATES.customSdImg2img,
+          prompt: 'a',
+          sourceImage: URL1,
+          mode: 4,
+          inpaintParam: {
+            maskImage: URL2,
+            maskBlur: 64,
+            maskPadding: 256,
+            maskMode: 1,
+            inpaintArea: 1,
+            inpaintingFill: 3,
+          },
+        },
+      ],
+    ],
+    invalid: [
+      ['mode 4 without inpaintParam', { prompt: 'a', sourceImage: URL1, mode: 4 }],
+      ['mode 2', { prompt: 'a', sourceImage: URL1, mode: 2 }],
+      ['denoisingStrength 1.1', { prompt: 'a', sourceImage: URL1, denoisingStrength: 1.1 }],
+      [
+        'maskBlur 65',
+        { prompt: 'a', sourceImage: URL1, mode: 4, inpaintParam: { maskImage: URL2, maskBlur: 65 } },
+      ],
+      [
+        'inpaintingFill 4',
+        { prompt: 'a', sourceImage: URL1, mode: 4, inpaintParam: { maskImage: URL2, inpaintingFill: 4 } },
+      ],
+      ['resizedHeight 127', { prompt: 'a', sourceImage: URL1, resizedHeight: 127 }],
+    ],
+  },
+  'kontext.text2img': {
+    valid: [
+      ['prompt of exactly 2000', { prompt: p(2000) }],
+      [
+        'all fields at bounds',
+        { prompt: 'a', model: 'pro', aspectRatio: '21:9', imgCount: 4, guidance_scale: 20 },
+      ],
+      ['guidance 1.0', { prompt: 'a', guidance_scale: 1 }],
+    ],
+    invalid: [
+      ['prompt of 2001', { prompt: p(2001) }],
+      ['imgCount 5', { prompt: 'a', imgCount: 5 }],
+      ['aspectRatio 5:4', { prompt: 'a', aspectRatio: '5:4' }],
+      ['guidance 20.5', { prompt: 'a', guidance_scale: 20.5 }],
+      ['guidance 0.9', { prompt: 'a', guidance_scale: 0.9 }],
+      ['model ultra', { prompt: 'a', model: 'ultra' }],
+      ['imgCount 1.5', { prompt: 'a', imgCount: 1.5 }],
+      ['empty prompt', { prompt: '' }],
+    ],
+  },
+  'kontext.img2img': {
+    valid: [
+      ['four references (max)', { prompt: 'a', image_list: [URL1, URL2, URL1, URL2] }],
+      ['pro with one reference', { prompt: 'a', model: 'pro', image_list: [URL1] }],
+    ],
+    invalid: [
+      ['no image_list', { prompt: 'a' }],
+      ['empty image_list', { prompt: 'a', image_list: [] }],
+      ['five references', { prompt: 'a', image_list: [URL1, URL2, URL1, URL2, URL1] }],
+      ['pro with two references', { prompt: 'a', model: 'pro', image_list: [URL1, URL2] }],
+    ],
+  },
+  'img1.generate': {
+    valid: [
+      [
+        'eight references',
+        {
+          prompt: 'a',
+          imgCount: 1,
+          aspectRatio: 'auto',
+          quality: 'masterpiece',
+          image_list: Array(8).fill(URL1),
+        },
+      ],
+    ],
+    invalid: [
+      ['nine references', { prompt: 'a', imgCount: 1, image_list: Array(9).fill(URL1) }],
+      ['quality high', { prompt: 'a', imgCount: 1, quality: 'high' }],
+      ['aspectRatio 1:1', { prompt: 'a', imgCount: 1, aspectRatio: '1:1' }],
+    ],
+  },
+  'img1.inpaint': {
+    valid: [['image and mask', { prompt: 'a', imgCount: 1, image: URL1, mask: URL2 }]],
+    invalid: [['no mask', { prompt: 'a', imgCount: 1, image: URL1 }]],
+  },
+  'libdream.text2img': {
+    valid: [
+      ['2048 × 2048', { prompt: 'a', width: 2048, height: 2048, scale: 10, usePreLlm: true }],
+      ['3072 × 512', { prompt: 'a', width: 3072, height: 512 }],
+    ],
+    invalid: [
+      ['3072 × 2048 (over 2048²)', { prompt: 'a', width: 3072, height: 2048 }],
+      ['width 511', { prompt: 'a', width: 511 }],
+      ['scale 10.5', { prompt: 'a', scale: 10.5 }],
+      ['usePreLlm "false"', { prompt: 'a', usePreLlm: 'false' }],
+    ],
+  },
+  'libedit.img2img': {
+    valid: [['one image', { prompt: 'a', image_urls: [URL1], scale: 1, promptMagic: 1 }]],
+    invalid: [
+      ['two images', { prompt: 'a', image_urls: [URL1, URL2] }],
+      ['scale 1.5', { prompt: 'a', image_urls: [URL1], scale: 1.5 }],
+    ],
+  },
+  'libeditv2.img2img': {
+    valid: [['size 2016 × 864', { prompt: 'a', image_urls: [URL1], width: 2016, height: 864 }]],
+    invalid: [['width 2017', { prompt: 'a', image_urls: [URL1], width: 2017 }]],
+  },
+  'seedream.generate': {
+    valid: [
+      ['4.0 defaults', { prompt: 'a' }],
+      [
+        '4.0 group mode, 10 refs + 5',
+        {
+          prompt: 'a',
+          imgCount: 5,
+          sequentialImageGeneration: 'auto',
+          referenceImages: Array(10).fill(URL1),
+        },
+      ],
+      ['4.5 at 2560 × 1440', { prompt: 'a', model: SEEDREAM_MODELS.v45, width: 2560, height: 1440 }],
+      [
+        '4.5 with 14 refs',
+        { prompt: 'a', model: SEEDREAM_MODELS.v45, referenceImages: Array(14).fill(URL1), imgCount: 1 },
+      ],
+    ],
+    invalid: [
+      ['4.0 with 11 refs', { prompt: 'a', referenceImages: Array(11).fill(URL1) }],
+      [
+        'refs + imgCount over 15',
+        { prompt: 'a', model: SEEDREAM_MODELS.v45, imgCount: 5, referenceImages: Array(11).fill(URL1) },
+      ],
+      ['imgCount 16', { prompt: 'a', imgCount: 16 }],
+      ['4.5 at 1024 × 1024', { prompt: 'a', model: SEEDREAM_MODELS.v45, width: 1024, height: 1024 }],
+      ['width 4097', { prompt: 'a', width: 4097 }],
+      ['unknown model', { prompt: 'a', model: 'doubao-seedream-3' }],
+      ['sequentialImageGeneration on', { prompt: 'a', sequentialImageGeneration: 'on' }],
+    ],
+  },
+  'comfyui.run': {
+    valid: [
+      [
+        'workflow with nodes',
+        {
+          workflowUuid: '2f22ab7ce4c044afb6d5eee2e61547f3',
+          '12': { class_type: 'LoadImage', inputs: { image: URL1 } },
+          '136': { class_type: 'RepeatLatentBatch', inputs: { amount: 4 } },
+        },
+      ],
+    ],
+    invalid: [
+      ['no workflowUuid', { '12': { class_type: 'LoadImage', inputs: { image: URL1 } } }],
+      ['workflowUuid not hex', { workflowUuid: 'my-workflow' }],
+    ],
+  },
+  'kling.text2video': {
+    valid: [
+      ['defaults', { prompt: 'a band on stage' }],
+      [
+        'v2-6 with sound, 2500 chars',
+        { prompt: p(2500), model: 'kling-v2-6', sound: 'on', duration: '10', aspectRatio: '1:1' },
+      ],
+      ['numeric duration', { prompt: 'a', duration: 5 }],
+      ['v2-5-turbo in pro', { prompt: 'a', model: 'kling-v2-5-turbo', mode: 'pro' }],
+    ],
+    invalid: [
+      ['2001 chars on v2-1-master', { prompt: p(2001), model: 'kling-v2-1-master' }],
+      ['duration 7', { prompt: 'a', duration: '7' }],
+      ['aspectRatio 4:3', { prompt: 'a', aspectRatio: '4:3' }],
+      ['v2-5-turbo in std', { prompt: 'a', model: 'kling-v2-5-turbo', mode: 'std' }],
+      ['v2-5-turbo without mode', { prompt: 'a', model: 'kling-v2-5-turbo' }],
+    ],
+  },
+  'kling.img2video': {
+    valid: [
+      ['start frame', { prompt: 'a', model: 'kling-v2-1', startFrame: URL1, duration: '5' }],
+      [
+        'start and end on v1-6 pro',
+        { prompt: 'a', model: 'kling-v1-6', mode: 'pro', startFrame: URL1, endFrame: URL2 },
+      ],
+      ['v2-6 image', { prompt: 'a', model: 'kling-v2-6', image: URL1, sound: 'off' }],
+      ['v2-6 images', { prompt: 'a', model: 'kling-v2-6', images: [URL1] }],
+    ],
+    invalid: [
+      ['no frame', { prompt: 'a', model: 'kling-v2-1' }],
+      ['end frame on v2-1', { prompt: 'a', model: 'kling-v2-1', mode: 'pro', endFrame: URL2 }],
+      ['end frame in std', { prompt: 'a', model: 'kling-v1-6', mode: 'std', endFrame: URL2 }],
+      ['v2-6 without image', { prompt: 'a', model: 'kling-v2-6' }],
+      ['unknown model', { prompt: 'a', model: 'kling-v3', startFrame: URL1 }],
+    ],
+  },
+  'kling.multiimg2video': {
+    valid: [
+      [
+        'three references',
+        { prompt: 'a', referenceImages: [URL1, URL2, URL1], aspectRatio: '16:9', mode: 'std' },
+      ],
+    ],
+    invalid: [
+      ['no references', { prompt: 'a' }],
+      ['model v2-1', { prompt: 'a', referenceImages: [URL1], model: 'kling-v2-1' }],
+    ],
+  },
+  'qwen.text2img': {
+    valid: [['defaults', { prompt: 'a', width: 2048, height: 128, cfgScale: 4 }]],
+    invalid: [
+      ['width 2049', { prompt: 'a', width: 2049 }],
+      ['steps 0', { prompt: 'a', steps: 0 }],
+    ],
+  },
+  'model.version': {
+    valid: [['uuid', { versionUuid: '21df5d84cca74f7a885ba672b5a80d19' }]],
+    invalid: [['missing', {}]],
+  },
+};
+
+describe('LIBLIB_OPERATIONS schemas (002 parameter tables)', () => {
+  it('covers every operation of the catalog in this table', () => {
+    expect(Object.keys(TABLE).sort()).toEqual(Object.keys(LIBLIB_OPERATIONS).sort());
+  });
+
+  const rows = Object.entries(TABLE).flatMap(([op, { valid, invalid }]) => [
+    ...valid.map((row) => [op, 'accepts', ...row] as const),
+    ...invalid.map((row) => [op, 'rejects', ...row] as const),
+  ]);
+
+  it.each(rows)('%s %s %s', (op, verdict, _label, input) => {
+    const result = LIBLIB_OPERATIONS[op]!.schema.safeParse(input);
+    expect(result.success).toBe(verdict === 'accepts');
+  });
+
+  it('passes unknown fields through untouched', () => {
+    const parsed = LIBLIB_OPERATIONS['kontext.text2img']!.schema.parse({
+      prompt: 'a',
+      newKnob: { deep: [1, 2] },
+    });
+    expect(parsed).toEqual({ prompt: 'a', newKnob: { deep: [1, 2] } });
+  });
+
+  it('adds no defaults of its own, except the only Qwen checkpoint', () => {
+    expect(LIBLIB_OPERATIONS['kontext.text2img']!.schema.parse({ prompt: 'a' })).toEqual({ prompt: 'a' });
+    expect(LIBLIB_OPERATIONS['qwen.text2img']!.schema.parse({ prompt: 'a' })).toEqual({
+      prompt: 'a',
+      checkPointId: '75e0be0c93b34dd8baeec9c968013e0c',
+    });
+  });
+
+  it('sends Kling durations as strings, as the manual types them', () => {
+    expect(LIBLIB_OPERATIONS['kling.text2video']!.schema.parse({ prompt: 'a', duration: 10 })).toMatchObject({
+      duration: '10',
+    });
+  });
+
+  it('names the field at fault', () => {
+    const result = LIBLIB_OPERATIONS['kontext.img2img']!.schema.safeParse({ prompt: 'a', image_list: [1] });
+    expect(result.success).toBe(false);
+    expect(result.error!.issues.map((i) => i.path.join('.'))).toContain('image_list.0');
+  });
+
+  it('gives every generation a template and a status endpoint', () => {
+    expect(LIBLIB_GENERATION_OPERATIONS).not.toContain('model.version');
+    expect(LIBLIB_GENERATION_OPERATIONS).toHaveLength(Object.keys(LIBLIB_OPERATIONS).length - 1);
+    for (const name of LIBLIB_GENERATION_OPERATIONS) {
+      const op = LIBLIB_OPERATIONS[name]!;
+      expect(op.templateUuid, name).toMatch(/^[0-9a-f]{32}$/);
+      expect(op.statusPath, name).toMatch(/^\/api\/generate\/(webui\/|comfy\/)?status$/);
+      expect(op.path, name).toMatch(/^\/api\/generate\//);
+    }
+  });
+});

@@ -1,0 +1,692 @@
+/**
+ * The LiblibAI operation catalog: every submission endpoint of 002, with its path, template, status
+ * endpoint, the image fields that may need uploading, and a zod schema carrying the manual's ranges
+ * and enums.
+ *
+ * Inputs are the endpoint's `generateParams`, in the provider's own field names (`prompt`,
+ * `aspectRatio`, `imgCount`, `guidance_scale`, ...), plus an optional `templateUuid` that goes to
+ * the top level of the request body. Where the manual lists several templates for one endpoint
+ * (custom model F.1 vs 1.5/XL, ComfyUI) any template UUID is accepted; elsewhere only the
+ * operation's own. Unknown fields pass through (`.passthrough()`), so new provider parameters keep
+ * working; schemas add no defaults (the provider applies its own), except Qwen's only checkpoint.
+ *
+ * Required-ness: the manual's "必填" column marks nearly every custom-model field as required,
+ * while its own template examples (002 §4.4.2) omit most of them. We require what every example
+ * sends (the prompt, the source image, ...) and check the ranges of everything else when present;
+ * a field the provider still misses comes back as 100000 / 100050 (`invalid_job`).
+ */
+import { z } from 'zod';
+import { LIBLIB_TEMPLATES, QWEN_IMAGE_CHECKPOINT } from './templates.ts';
+
+/** Status endpoints (002 §3.2 / §4.1.5, §5.3, §8.2). */
+export const LIBLIB_STATUS_PATHS = {
+  /** Star-3 and custom-model tasks. */
+  webui: '/api/generate/webui/status',
+  /** Kontext, IMG1, libDream / libEdit, Seedream, Kling, Qwen. */
+  generate: '/api/generate/status',
+  /** ComfyUI workflows. */
+  comfy: '/api/generate/comfy/status',
+} as const;
+
+/** The upload-signature endpoint (LiblibAI file-upload document, see the digest). */
+export const LIBLIB_UPLOAD_SIGNATURE_PATH = '/api/generate/upload/signature';
+
+/** One entry of the catalog. */
+export interface LiblibOperation {
+  /** Request path, e.g. `/api/generate/kontext/text2img`. */
+  path: string;
+  /** Default `templateUuid`; absent for `model.version`. Overridable via the `templateUuid` input where allowed. */
+  templateUuid?: string;
+  /** Status endpoint for the task; absent for `model.version`, which is a lookup, not a generation. */
+  statusPath?: string;
+  /** Input schema (the endpoint's `generateParams` plus `templateUuid`), with the manual's ranges and enums. */
+  schema: z.ZodType<Record<string, unknown>, z.ZodTypeDef, unknown>;
+  /** What the task produces; `data` for `model.version`. */
+  output: 'image' | 'video' | 'data';
+  /** One line for error messages and docs. */
+  description: string;
+  /**
+   * Fields holding input images, uploaded first when they are not http(s) URLs. Paths are dotted;
+   * `name[]` means every element of the array `name`, `*` every property of an object, e.g.
+   * `controlNet[].sourceImage`, `*.inputs.image`.
+   */
+  imageFields: readonly string[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Field builders
+
+const prompt = (max = 2000) =>
+  z.string().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
+const int = (min: number, max: number) => z.number().int().min(min).max(max);
+const num = (min: number, max: number) => z.number().min(min).max(max);
+const flag = z.union([z.literal(0), z.literal(1)]);
+/** `-1` means random (002 §4.2.1). */
+const seed = int(-1, 9_999_999_999);
+const HEX32 = /^[0-9a-f]{32}$/i;
+/** A model / version / template UUID as the manual prints them: 32 hex digits. */
+const uuid = z.string().regex(HEX32, 'must be a 32-hex-digit UUID');
+/**
+ * An input image: a public http(s) URL, sent as is, or (uploaded first, see `LiblibClient.upload`)
+ * a `data:` URL, bare base64, or a local file path when the client allows local files.
+ */
+const image = z.string().min(1, 'must be an image URL, data URL, base64 image or file path');
+const images = (min: number, max: number) =>
+  z.array(image).min(min, `must hold at least ${min} image(s)`).max(max, `must hold at most ${max} images`);
+/** Templates fixed by the endpoint: the caller may repeat the default, nothing else. */
+const fixedTemplate = (uuid: string) => z.literal(uuid).optional();
+/** Templates the caller may choose (custom model, ComfyUI). */
+const anyTemplate = uuid.optional();
+
+/** Sampler enum values (002 §7.5): 0–21, 24, 25, 27–30. */
+export const LIBLIB_SAMPLERS: readonly number[] = [
+  0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 24, 25, 27, 28, 29, 30,
+];
+const sampler = z
+  .number()
+  .int()
+  .refine((v) => LIBLIB_SAMPLERS.includes(v), 'must be a sampler from 002 §7.5 (0–21, 24, 25, 27–30)');
+
+/** LoRA list, at most 5, weight −4…4 (002 §4.2.2). */
+const additionalNetwork = z
+  .array(z.object({ modelId: z.string().min(1), weight: num(-4, 4).optional() }).passthrough())
+  .max(5, 'at most 5 LoRA models');
+
+/** Hires fix (002 §4.2.3); upscaler enum 0–26 (002 §7.6). */
+const hiResFixInfo = z
+  .object({
+    hiresSteps: int(1, 30).optional(),
+    hiresDenoisingStrength: num(0, 1).optional(),
+    upscaler: int(0, 26).optional(),
+    resizedWidth: int(128, 2048).optional(),
+    resizedHeight: int(128, 2048).optional(),
+  })
+  .passthrough();
+
+/**
+ * One ControlNet unit (002 §4.2.6). The table says `unitOrder` 1–4, while the manual's own F.1
+ * examples (002 §4.4.2) send 0: we accept 0–4.
+ */
+const controlNetUnit = z
+  .object({
+    unitOrder: int(0, 4).optional(),
+    sourceImage: image,
+    width: int(1, 4096).optional(),
+    height: int(1, 4096).optional(),
+    preprocessor: z.number().int().min(0),
+    annotationParameters: z.record(z.unknown()).optional(),
+    model: z.string().min(1),
+    controlWeight: num(0, 2).optional(),
+    startingControlStep: num(0, 1).optional(),
+    endingControlStep: num(0, 1).optional(),
+    pixelPerfect: flag.optional(),
+    controlMode: z.union([z.literal(0), z.literal(1), z.literal(2)]).optional(),
+    resizeMode: z.union([z.literal(0), z.literal(1), z.literal(2)]).optional(),
+    // The manual's example sends "" for "no mask".
+    maskImage: z.string().optional(),
+  })
+  .passthrough();
+const controlNet = z.array(controlNetUnit).max(4, 'at most 4 ControlNet units');
+
+/** Fields shared by the custom-model endpoints (002 §4.2.1, §4.2.4). */
+const customBase = {
+  checkPointId: z.string().min(1).optional(),
+  vaeId: z.string().optional(),
+  prompt: prompt(),
+  negativePrompt: z.string().max(2000, 'must be at most 2000 characters').optional(),
+  clipSkip: int(1, 12).optional(),
+  sampler: sampler.optional(),
+  steps: int(1, 60).optional(),
+  cfgScale: num(1, 15).optional(),
+  imgCount: int(1, 4).optional(),
+  randnSource: flag.optional(),
+  seed: seed.optional(),
+  restoreFaces: flag.optional(),
+  additionalNetwork: additionalNetwork.optional(),
+  controlNet: controlNet.optional(),
+};
+
+const KONTEXT_ASPECT_RATIOS = ['1:1', '2:3', '3:2', '3:4', '4:3', '9:16', '16:9', '9:21', '21:9'] as const;
+const kontextBase = {
+  model: z.enum(['pro', 'max']).optional(),
+  prompt: prompt(),
+  aspectRatio: z.enum(KONTEXT_ASPECT_RATIOS).optional(),
+  imgCount: int(1, 4).optional(),
+  guidance_scale: num(1, 20).optional(),
+};
+
+const img1Base = {
+  prompt: prompt(),
+  aspectRatio: z.enum(['auto', 'square', 'portrait', 'landscape']).optional(),
+  imgCount: int(1, 4),
+  quality: z.enum(['turbo', 'normal', 'masterpiece']).optional(),
+};
+
+/** Kling `duration` is a string of seconds; numbers 5 / 10 are accepted and sent as strings. */
+const klingDuration = z
+  .union([z.enum(['5', '10']), z.literal(5), z.literal(10)])
+  .transform((v) => String(v) as '5' | '10');
+const klingMode = z.enum(['std', 'pro']);
+const klingAspectRatio = z.enum(['16:9', '9:16', '1:1']);
+const klingSound = z.enum(['on', 'off']);
+
+/** Seedream model ids (002 §9.5.2). */
+export const SEEDREAM_MODELS = {
+  v40: 'doubao-seedream-4-0-250828',
+  v45: 'doubao-seedream-4-5-251128',
+} as const;
+
+// ---------------------------------------------------------------------------------------------
+// Schemas
+
+const star3Controlnet = z
+  .object({
+    // `subject` appears in the manual's F.1 subject-reference example (002 §3.3.2).
+    controlType: z.enum(['line', 'depth', 'pose', 'IPAdapter', 'subject']),
+    controlImage: image,
+  })
+  .passthrough();
+
+const star3Text2img = z
+  .object({
+    templateUuid: fixedTemplate(LIBLIB_TEMPLATES.star3Text2img),
+    prompt: prompt(),
+    aspectRatio: z.enum(['square', 'portrait', 'landscape']).optional(),
+    imageSize: z
+      .object({ width: int(512, 2048), height: int(512, 2048) })
+      .passthrough()
+      .optional(),
+    imgCount: int(1, 4),
+    steps: z.number().int().min(1).optional(),
+    promptMagic: flag.optional(),
+    controlnet: star3Controlnet.optional(),
+  })
+  .passthrough()
+  // 002 §3.1.1: "aspectRatio 与 imageSize 二选一配置" (configure one of the two).
+  .refine((v) => v.aspectRatio !== undefined || v.imageSize !== undefined, {
+    message: 'set aspectRatio or imageSize',
+    path: ['aspectRatio'],
+  });
+
+const star3Img2img = z
+  .object({
+    templateUuid: fixedTemplate(LIBLIB_TEMPLATES.star3Img2img),
+    prompt: prompt(),
+    sourceImage: image,
+    imgCount: int(1, 4),
+    steps: z.number().int().min(1).optional(),
+    promptMagic: flag.optional(),
+    controlnet: star3Controlnet.optional(),
+  })
+  .passthrough();
+
+const customText2img = z
+  .object({
+    templateUuid: anyTemplate,
+    ...customBase,
+    width: int(128, 1536).optional(),
+    height: int(128, 1536).optional(),
+    hiResFixInfo: hiResFixInfo.optional(),
+  })
+  .passthrough();
+
+const inpaintParam = z
+  .object({
+    maskImage: image,
+    maskBlur: int(0, 64).optional(),
+    maskPadding: int(0, 256).optional(),
+    maskMode: flag.optional(),
+    inpaintArea: flag.optional(),
+    inpaintingFill: z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3)]).optional(),
+  })
+  .passthrough();
+
+const customImg2img = z
+  .object({
+    templateUuid: anyTemplate,
+    ...customBase,
+    sourceImage: image,
+    resizeMode: z.union([z.literal(0), z.literal(1), z.literal(2)]).optional(),
+    resizedWidth: int(128, 2048).optional(),
+    resizedHeight: int(128, 2048).optional(),
+    // 0 img2img, 4 inpaint with an uploaded mask (002 §4.2.4).
+    mode: z.union([z.literal(0), z.literal(4)]).optional(),
+    denoisingStrength: num(0, 1).optional(),
+    inpaintParam: inpaintParam.optional(),
+  })
+  .passthrough()
+  .refine((v) => v.mode !== 4 || v.inpaintParam !== undefined, {
+    message: 'inpaintParam (with maskImage) is required when mode is 4 (002 §4.2.5)',
+    path: ['inpaintParam'],
+  });
+
+const kontextText2img = z
+  .object({ templateUuid: fixedTemplate(LIBLIB_TEMPLATES.kontextText2img), ...kontextBase })
+  .passthrough();
+
+const kontextImg2img = z
+  .object({
+    templateUuid: fixedTemplate(LIBLIB_TEMPLATES.kontextImg2img),
+    ...kontextBase,
+    image_list: images(1, 4),
+  })
+  .passthrough()
+  // 002 §5.2.2: "pro：暂不支持多图参考" (pro has no multi-image reference yet).
+  .refine((v) => v.model !== 'pro' || v.image_list.length === 1, {
+    message: 'model pro takes exactly one reference image; use max for multi-reference',
+    path: ['image_list'],
+  });
+
+const img1Generate = z
+  .object({
+    templateUuid: fixedTemplate(LIBLIB_TEMPLATES.img1Generate),
+    ...img1Base,
+    image_list: images(1, 8).optional(),
+  })
+  .passthrough();
+
+const img1Inpaint = z
+  .object({ templateUuid: fixedTemplate(LIBLIB_TEMPLATES.img1Inpaint), ...img1Base, image, mask: image })
+  .passthrough();
+
+const libDream = z
+  .object({
+    templateUuid: fixedTemplate(LIBLIB_TEMPLATES.libDream),
+    prompt: prompt(),
+    usePreLlm: z.boolean().optional(),
+    width: int(512, 3072).optional(),
+    height: int(512, 3072).optional(),
+    imgCount: int(1, 4).optional(),
+    scale: num(1, 10).optional(),
+    seed: seed.optional(),
+  })
+  .passthrough()
+  // 002 §9.1.2: width × height must not exceed 2048 × 2048 (defaults 1328 × 1328).
+  .refine((v) => (v.width ?? 1328) * (v.height ?? 1328) <= 2048 * 2048, {
+    message: 'width × height must not exceed 2048 × 2048',
+    path: ['width'],
+  });
+
+const libEditBase = {
+  prompt: prompt(),
+  promptMagic: flag.optional(),
+  // "需输入1张图片": exactly one image.
+  image_urls: images(1, 1),
+  scale: num(0, 1).optional(),
+  imgCount: int(1, 4).optional(),
+  seed: seed.optional(),
+};
+
+const libEdit = z
+  .object({ templateUuid: fixedTemplate(LIBLIB_TEMPLATES.libEdit), ...libEditBase })
+  .passthrough();
+
+const libEditV2 = z
+  .object({
+    templateUuid: fixedTemplate(LIBLIB_TEMPLATES.libEditV2),
+    ...libEditBase,
+    width: int(512, 2016).optional(),
+    height: int(512, 2016).optional(),
+  })
+  .passthrough();
+
+/**
+ * Seedream 4.0 / 4.5 (002 §9.4, §9.5). The two sections disagree on 4.0's sizes (§9.4: each side
+ * 1024–4096, 1024² ≤ w×h ≤ 4096²; §9.5: each side 512–4096, w×h ≤ 2048²). We check the union
+ * (each side 512–4096, w×h ≤ 4096²) and let the provider refine; 4.5's pixel and ratio bounds are
+ * stated once and checked exactly.
+ */
+const seedream = z
+  .object({
+    templateUuid: fixedTemplate(LIBLIB_TEMPLATES.seedream),
+    model: z.enum([SEEDREAM_MODELS.v40, SEEDREAM_MODELS.v45]).optional(),
+    prompt: prompt(),
+    promptMagic: flag.optional(),
+    sequentialImageGeneration: z.enum(['disabled', 'auto']).optional(),
+    width: int(512, 4096).optional(),
+    height: int(512, 4096).optional(),
+    imgCount: int(1, 15).optional(),
+    referenceImages: images(1, 14).optional(),
+  })
+  .passthrough()
+  .superRefine((v, ctx) => {
+    const is45 = v.model === SEEDREAM_MODELS.v45;
+    const refs = v.referenceImages?.length ?? 0;
+    if (!is45 && refs > 10) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['referenceImages'],
+        message: 'Seedream 4.0 takes at most 10 reference images',
+      });
+    }
+    // "输入的参考图数量+最终生成的图片数量≤15张"
+    if (refs + (v.imgCount ?? 1) > 15) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['imgCount'],
+        message: 'reference images + imgCount must not exceed 15',
+      });
+    }
+    const width = v.width ?? 2048;
+    const height = v.height ?? 2048;
+    if (is45) {
+      const pixels = width * height;
+      if (pixels < 3_686_400 || pixels > 16_777_216) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['width'],
+          message:
+            'Seedream 4.5 needs width × height between 3,686,400 (2560×1440) and 16,777,216 (4096×4096)',
+        });
+      }
+      if (width / height > 16 || height / width > 16) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['width'],
+          message: 'Seedream 4.5 needs width / height within [1/16, 16]',
+        });
+      }
+    } else if (width * height > 4096 * 4096) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['width'],
+        message: 'width × height must not exceed 4096 × 4096',
+      });
+    }
+  });
+
+const comfyui = z
+  .object({
+    templateUuid: anyTemplate,
+    // The workflow's version UUID, from its "API" panel on liblib.art (002 §8.1).
+    workflowUuid: uuid,
+  })
+  .passthrough();
+
+const KLING_TEXT2VIDEO_MODELS = [
+  'kling-v1-6',
+  'kling-v2-master',
+  'kling-v2-1-master',
+  'kling-v2-5-turbo',
+  'kling-v2-6',
+] as const;
+// 002 §10.2.2's table lists v1-6, v2-master, v2-1-master, v2-1 and v2-5-turbo; its kling-v2-6
+// example (and the 2025.12.21 changelog) adds kling-v2-6.
+const KLING_IMG2VIDEO_MODELS = [
+  'kling-v1-6',
+  'kling-v2-master',
+  'kling-v2-1-master',
+  'kling-v2-1',
+  'kling-v2-5-turbo',
+  'kling-v2-6',
+] as const;
+
+const klingText2video = z
+  .object({
+    templateUuid: fixedTemplate(LIBLIB_TEMPLATES.klingText2video),
+    model: z.enum(KLING_TEXT2VIDEO_MODELS).optional(),
+    prompt: prompt(2500),
+    promptMagic: flag.optional(),
+    aspectRatio: klingAspectRatio.optional(),
+    duration: klingDuration.optional(),
+    mode: klingMode.optional(),
+    sound: klingSound.optional(),
+  })
+  .passthrough()
+  .superRefine((v, ctx) => {
+    // 002 §10.1.2: at most 2000 characters, 2500 for kling-v2-6.
+    if (v.model !== 'kling-v2-6' && v.prompt.length > 2000) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['prompt'],
+        message: 'must be at most 2000 characters (2500 for kling-v2-6)',
+      });
+    }
+    if (v.model === 'kling-v2-5-turbo' && v.mode !== 'pro') {
+      ctx.addIssue({ code: 'custom', path: ['mode'], message: 'kling-v2-5-turbo requires mode "pro"' });
+    }
+  });
+
+const klingImg2video = z
+  .object({
+    templateUuid: fixedTemplate(LIBLIB_TEMPLATES.klingImg2video),
+    model: z.enum(KLING_IMG2VIDEO_MODELS).optional(),
+    prompt: prompt(),
+    promptMagic: flag.optional(),
+    startFrame: image.optional(),
+    endFrame: image.optional(),
+    // kling-v2-6 takes `image` (table) — its example sends `images: [url]`; both are accepted.
+    image: image.optional(),
+    images: images(1, 1).optional(),
+    mode: klingMode.optional(),
+    duration: klingDuration.optional(),
+    sound: klingSound.optional(),
+  })
+  .passthrough()
+  .superRefine((v, ctx) => {
+    if (v.model === 'kling-v2-6') {
+      if (v.image === undefined && v.images === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['image'], message: 'kling-v2-6 requires image' });
+      }
+      return;
+    }
+    if (v.startFrame === undefined && v.endFrame === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['startFrame'], message: 'set startFrame or endFrame (or both)' });
+    }
+    if (v.endFrame !== undefined) {
+      // 002 §10.2.2: only kling-v1-6 takes an end frame, and then mode must be pro.
+      if (v.model !== 'kling-v1-6') {
+        ctx.addIssue({ code: 'custom', path: ['endFrame'], message: 'endFrame needs model "kling-v1-6"' });
+      }
+      if (v.mode !== 'pro') {
+        ctx.addIssue({ code: 'custom', path: ['mode'], message: 'endFrame requires mode "pro"' });
+      }
+    }
+    if (v.model === 'kling-v2-5-turbo' && v.mode !== 'pro') {
+      ctx.addIssue({ code: 'custom', path: ['mode'], message: 'kling-v2-5-turbo requires mode "pro"' });
+    }
+  });
+
+const klingMultiImg2video = z
+  .object({
+    templateUuid: fixedTemplate(LIBLIB_TEMPLATES.klingMultiImg2video),
+    model: z.enum(['kling-v1-6']).optional(),
+    prompt: prompt(),
+    promptMagic: flag.optional(),
+    // The manual gives no maximum; Kling's multi-image reference takes up to 4.
+    referenceImages: images(1, 4),
+    mode: klingMode.optional(),
+    aspectRatio: klingAspectRatio.optional(),
+    duration: klingDuration.optional(),
+  })
+  .passthrough();
+
+const qwenText2img = z
+  .object({
+    templateUuid: fixedTemplate(LIBLIB_TEMPLATES.qwenText2img),
+    ...customBase,
+    // The manual lists one checkpoint and marks it required: default to it.
+    checkPointId: z.string().min(1).default(QWEN_IMAGE_CHECKPOINT),
+    width: int(128, 2048).optional(),
+    height: int(128, 2048).optional(),
+  })
+  .passthrough();
+
+const modelVersion = z.object({ versionUuid: uuid }).passthrough();
+
+// ---------------------------------------------------------------------------------------------
+// Catalog
+
+const CONTROL_NET_IMAGES = ['controlNet[].sourceImage', 'controlNet[].maskImage'] as const;
+
+/** Every LiblibAI operation, by dotted name. */
+export const LIBLIB_OPERATIONS: Readonly<Record<string, LiblibOperation>> = Object.freeze({
+  'star3.text2img': {
+    path: '/api/generate/webui/text2img/ultra',
+    templateUuid: LIBLIB_TEMPLATES.star3Text2img,
+    statusPath: LIBLIB_STATUS_PATHS.webui,
+    schema: star3Text2img,
+    output: 'image',
+    description: 'Star-3 Alpha text to image (002 §3.1.1)',
+    imageFields: ['controlnet.controlImage'],
+  },
+  'star3.img2img': {
+    path: '/api/generate/webui/img2img/ultra',
+    templateUuid: LIBLIB_TEMPLATES.star3Img2img,
+    statusPath: LIBLIB_STATUS_PATHS.webui,
+    schema: star3Img2img,
+    output: 'image',
+    description: 'Star-3 Alpha image to image (002 §3.1.2)',
+    imageFields: ['sourceImage', 'controlnet.controlImage'],
+  },
+  'custom.text2img': {
+    path: '/api/generate/webui/text2img',
+    templateUuid: LIBLIB_TEMPLATES.customF1Text2img,
+    statusPath: LIBLIB_STATUS_PATHS.webui,
+    schema: customText2img,
+    output: 'image',
+    description:
+      'Custom model text to image: F.1 by default, 1.5 / XL with templateUuid e10adc…; LoRA, ControlNet, hires fix (002 §4.1.3)',
+    imageFields: [...CONTROL_NET_IMAGES],
+  },
+  'custom.img2img': {
+    path: '/api/generate/webui/img2img',
+    templateUuid: LIBLIB_TEMPLATES.customF1Img2img,
+    statusPath: LIBLIB_STATUS_PATHS.webui,
+    schema: customImg2img,
+    output: 'image',
+    description:
+      'Custom model image to image and inpaint (mode 4): F.1 by default, 1.5 / XL with templateUuid 9c7d53… (002 §4.1.4)',
+    imageFields: ['sourceImage', 'inpaintParam.maskImage', ...CONTROL_NET_IMAGES],
+  },
+  'kontext.text2img': {
+    path: '/api/generate/kontext/text2img',
+    templateUuid: LIBLIB_TEMPLATES.kontextText2img,
+    statusPath: LIBLIB_STATUS_PATHS.generate,
+    schema: kontextText2img,
+    output: 'image',
+    description: 'F.1 Kontext text to image (002 §5.1)',
+    imageFields: [],
+  },
+  'kontext.img2img': {
+    path: '/api/generate/kontext/img2img',
+    templateUuid: LIBLIB_TEMPLATES.kontextImg2img,
+    statusPath: LIBLIB_STATUS_PATHS.generate,
+    schema: kontextImg2img,
+    output: 'image',
+    description: 'F.1 Kontext image edit and multi-reference, 1–4 images in image_list (002 §5.2)',
+    imageFields: ['image_list[]'],
+  },
+  'img1.generate': {
+    path: '/api/generate/smart-img1/generate',
+    templateUuid: LIBLIB_TEMPLATES.img1Generate,
+    statusPath: LIBLIB_STATUS_PATHS.generate,
+    schema: img1Generate,
+    output: 'image',
+    description: 'IMG1 generate, with up to 8 reference images (002 §6.1)',
+    imageFields: ['image_list[]'],
+  },
+  'img1.inpaint': {
+    path: '/api/generate/smart-img1/inpaint',
+    templateUuid: LIBLIB_TEMPLATES.img1Inpaint,
+    statusPath: LIBLIB_STATUS_PATHS.generate,
+    schema: img1Inpaint,
+    output: 'image',
+    description: 'IMG1 inpaint: image plus a white-on-black mask (002 §6.2)',
+    imageFields: ['image', 'mask'],
+  },
+  'libdream.text2img': {
+    path: '/api/generate/libDream',
+    templateUuid: LIBLIB_TEMPLATES.libDream,
+    statusPath: LIBLIB_STATUS_PATHS.generate,
+    schema: libDream,
+    output: 'image',
+    description: 'libDream text to image (002 §9.1)',
+    imageFields: [],
+  },
+  'libedit.img2img': {
+    path: '/api/generate/libEdit',
+    templateUuid: LIBLIB_TEMPLATES.libEdit,
+    statusPath: LIBLIB_STATUS_PATHS.generate,
+    schema: libEdit,
+    output: 'image',
+    description: 'libEdit instruction edit of one image (002 §9.2)',
+    imageFields: ['image_urls[]'],
+  },
+  'libeditv2.img2img': {
+    path: '/api/generate/libEditV2',
+    templateUuid: LIBLIB_TEMPLATES.libEditV2,
+    statusPath: LIBLIB_STATUS_PATHS.generate,
+    schema: libEditV2,
+    output: 'image',
+    description: 'libEditV2 instruction edit of one image, with output size (002 §9.3)',
+    imageFields: ['image_urls[]'],
+  },
+  'seedream.generate': {
+    path: '/api/generate/seedreamV4',
+    templateUuid: LIBLIB_TEMPLATES.seedream,
+    statusPath: LIBLIB_STATUS_PATHS.generate,
+    schema: seedream,
+    output: 'image',
+    description: 'Seedream 4.0 / 4.5 text or reference images to image(s), group mode (002 §9.4, §9.5)',
+    imageFields: ['referenceImages[]'],
+  },
+  'comfyui.run': {
+    path: '/api/generate/comfyui/app',
+    templateUuid: LIBLIB_TEMPLATES.comfyui,
+    statusPath: LIBLIB_STATUS_PATHS.comfy,
+    schema: comfyui,
+    output: 'image',
+    description: 'Run a published ComfyUI workflow (workflowUuid plus node inputs by node id) (002 §8.1)',
+    // LoadImage nodes carry their image in `inputs.image` (002 §8.1 examples).
+    imageFields: ['*.inputs.image'],
+  },
+  'kling.text2video': {
+    path: '/api/generate/video/kling/text2video',
+    templateUuid: LIBLIB_TEMPLATES.klingText2video,
+    statusPath: LIBLIB_STATUS_PATHS.generate,
+    schema: klingText2video,
+    output: 'video',
+    description: 'Kling text to video (002 §10.1)',
+    imageFields: [],
+  },
+  'kling.img2video': {
+    path: '/api/generate/video/kling/img2video',
+    templateUuid: LIBLIB_TEMPLATES.klingImg2video,
+    statusPath: LIBLIB_STATUS_PATHS.generate,
+    schema: klingImg2video,
+    output: 'video',
+    description: 'Kling image to video from a start and/or end frame (002 §10.2)',
+    imageFields: ['startFrame', 'endFrame', 'image', 'images[]'],
+  },
+  'kling.multiimg2video': {
+    path: '/api/generate/video/kling/multiImg2video',
+    templateUuid: LIBLIB_TEMPLATES.klingMultiImg2video,
+    statusPath: LIBLIB_STATUS_PATHS.generate,
+    schema: klingMultiImg2video,
+    output: 'video',
+    description: 'Kling multi-image reference to video (002 §10.3)',
+    imageFields: ['referenceImages[]'],
+  },
+  'qwen.text2img': {
+    path: '/api/generate/webui/text2img',
+    templateUuid: LIBLIB_TEMPLATES.qwenText2img,
+    statusPath: LIBLIB_STATUS_PATHS.generate,
+    schema: qwenText2img,
+    output: 'image',
+    description: 'Qwen-Image text to image (002 §11.1)',
+    imageFields: [...CONTROL_NET_IMAGES],
+  },
+  'model.version': {
+    path: '/api/model/version/get',
+    schema: modelVersion,
+    output: 'data',
+    description: 'Look up a model version by versionUuid; not a generation (002 §4.1.1)',
+    imageFields: [],
+  },
+} satisfies Record<string, LiblibOperation>);
+
+/** Names of the operations that create a task (everything but `model.version`). */
+export const LIBLIB_GENERATION_OPERATIONS: readonly string[] = Object.keys(LIBLIB_OPERATIONS).filter(
+  (name) => LIBLIB_OPERATIONS[name]!.statusPath !== undefined,
+);
