@@ -71,6 +71,12 @@ export async function toImageReference(value: string, options: ImageInputOptions
   const trimmed = value.trim();
   if (/^https?:\/\//i.test(trimmed) || /^data:image\//i.test(trimmed)) return trimmed;
 
+  // Raw base64 first: a JPEG's base64 starts with `/9j/`, which would otherwise look like a path.
+  const compact = trimmed.replace(/\s+/g, '');
+  const looksBase64 = compact.length >= 16 && BASE64.test(compact);
+  const sniffed = looksBase64 ? sniffImageType(Buffer.from(compact.slice(0, 64), 'base64')) : undefined;
+  if (sniffed) return `data:${sniffed};base64,${compact}`;
+
   const isPath = trimmed.startsWith('file:') || path.isAbsolute(trimmed) || trimmed.startsWith('./');
   if (isPath) {
     if (!options.localFileRoot) throw invalid('local files are not allowed (no local file root configured)');
@@ -92,10 +98,7 @@ export async function toImageReference(value: string, options: ImageInputOptions
     return `data:${type};base64,${bytes.toString('base64')}`;
   }
 
-  const compact = trimmed.replace(/\s+/g, '');
-  if (compact.length >= 16 && BASE64.test(compact)) {
-    const type = sniffImageType(Buffer.from(compact.slice(0, 64), 'base64'));
-    if (type) return `data:${type};base64,${compact}`;
+  if (looksBase64) {
     // Raw base64 without a recognizable header is labelled PNG, the common case.
     return `data:image/png;base64,${compact}`;
   }

@@ -1,0 +1,308 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { type Provider, ProviderError } from '@genqueue/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type ScriptedAnswer, type ScriptedServer, startScriptedServer } from './internal/scripted-server.ts';
+import {
+  createReplicateProvider,
+  fluxKontextDevSchema,
+  predictionStatus,
+  type ReplicateProviderOptions,
+  replicateErrorFor,
+} from './replicate.ts';
+
+const TOKEN = 'r8_replicate_secret_token';
+const MODEL = 'black-forest-labs/flux-kontext-dev';
+const ctx = { jobId: 'job-1' };
+const PNG_1PX = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
+  'base64',
+);
+const input = { prompt: 'make it red', input_image: 'https://example.com/car.jpg' };
+
+let server: ScriptedServer | undefined;
+let provider: Provider | undefined;
+
+afterEach(async () => {
+  await provider?.close?.();
+  await server?.close();
+  provider = undefined;
+  server = undefined;
+});
+
+async function setup(
+  script: (req: { method: string; url: string; body: unknown }) => ScriptedAnswer,
+  options: Partial<ReplicateProviderOptions> = {},
+  prefix = '',
+) {
+  server = await startScriptedServer(script);
+  provider = createReplicateProvider({
+    baseUrl: `${server.url}${prefix}`,
+    apiToken: TOKEN,
+    timeouts: { requestMs: 2_000 },
+    ...options,
+  });
+  return { server, provider };
+}
+
+async function caught(promise: Promise<unknown>): Promise<ProviderError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(ProviderError);
+    return error as ProviderError;
+  }
+  throw new Error('expected a ProviderError');
+}
+
+const prediction = (status: string, extra: Record<string, unknown> = {}) => ({
+  id: 'p1',
+  status,
+  // A hostile or misconfigured proxy could point urls.get anywhere: the adapter must not follow it.
+  urls: { get: 'https://evil.example/v1/predictions/p1', cancel: 'https://evil.example/cancel' },
+  output: null,
+  error: null,
+  ...extra,
+});
+
+describe('flux-kontext-dev schema', () => {
+  it.each([
+    ['prompt and image', input, true],
+    [
+      'all documented fields',
+      {
+        ...input,
+        aspect_ratio: 'match_input_image',
+        guidance: 2.5,
+        num_inference_steps: 30,
+        output_format: 'jpg',
+        output_quality: 80,
+        go_fast: true,
+        seed: 3,
+      },
+      true,
+    ],
+    ['guidance 0 and 10', { ...input, guidance: 10 }, true],
+    ['missing prompt', { input_image: input.input_image }, false],
+    ['missing input_image (required by 003)', { prompt: 'x' }, false],
+    ['guidance over 10', { ...input, guidance: 10.5 }, false],
+    ['steps under 4', { ...input, num_inference_steps: 3 }, false],
+    ['steps over 50', { ...input, num_inference_steps: 51 }, false],
+    ['output_format gif', { ...input, output_format: 'gif' }, false],
+    ['output_quality 101', { ...input, output_quality: 101 }, false],
+    ['unknown aspect ratio', { ...input, aspect_ratio: '7:5' }, false],
+    ['go_fast as string', { ...input, go_fast: 'yes' }, false],
+  ] as const)('%s', (_name, value, valid) => {
+    expect(fluxKontextDevSchema.safeParse(value).success).toBe(valid);
+  });
+
+  it('passes unknown fields through', () => {
+    expect(
+      fluxKontextDevSchema.parse({ ...input, disable_safety_checker: true }).disable_safety_checker,
+    ).toBe(true);
+  });
+});
+
+describe('replicate adapter', () => {
+  it('declares a polled provider with cancel, operations named by model', () => {
+    const p = createReplicateProvider({ apiToken: TOKEN });
+    expect(p.name).toBe('replicate');
+    expect(p.capabilities).toEqual({ mode: 'polled', cancel: true, upload: false });
+    expect(Object.keys(p.operations)).toEqual([MODEL]);
+    const extended = createReplicateProvider({
+      apiToken: TOKEN,
+      extraModels: ['black-forest-labs/flux-schnell'],
+    });
+    expect(Object.keys(extended.operations)).toEqual([MODEL, 'black-forest-labs/flux-schnell']);
+  });
+
+  it('creates a prediction under a proxy prefix and polls it on our own base, never on urls.get', async () => {
+    let polls = 0;
+    const { server, provider } = await setup(
+      (req) => {
+        if (req.method === 'POST') return { status: 201, body: prediction('starting') };
+        polls += 1;
+        return polls === 1
+          ? { body: prediction('processing') }
+          : { body: prediction('succeeded', { output: 'https://replicate.delivery/out.webp' }) };
+      },
+      {},
+      '/replicate',
+    );
+    await expect(provider.submit(MODEL, input, ctx)).resolves.toEqual({ taskId: 'p1' });
+    await expect(provider.status(MODEL, 'p1', ctx)).resolves.toEqual({
+      state: 'running',
+      providerStatus: 'processing',
+    });
+    await expect(provider.status(MODEL, 'p1', ctx)).resolves.toEqual({
+      state: 'succeeded',
+      providerStatus: 'succeeded',
+      outputs: [{ url: 'https://replicate.delivery/out.webp', kind: 'image' }],
+    });
+    const [create, poll] = server.requests;
+    expect(create).toMatchObject({
+      method: 'POST',
+      url: `/replicate/v1/models/${MODEL}/predictions`,
+      body: { input },
+    });
+    expect(create?.headers.authorization).toBe(`Bearer ${TOKEN}`);
+    expect(create?.headers.prefer).toBeUndefined();
+    expect(poll).toMatchObject({ method: 'GET', url: '/replicate/v1/predictions/p1' });
+  });
+
+  it('sends Prefer: wait and answers a prediction that ended within the wait at once', async () => {
+    const { server, provider } = await setup(
+      () => ({
+        status: 201,
+        body: prediction('succeeded', { output: ['https://cdn/a.png', 'https://cdn/b.png'] }),
+      }),
+      { preferWait: 5 },
+    );
+    await expect(provider.submit(MODEL, input, ctx)).resolves.toEqual({
+      taskId: 'p1',
+      status: {
+        state: 'succeeded',
+        providerStatus: 'succeeded',
+        outputs: [
+          { url: 'https://cdn/a.png', kind: 'image' },
+          { url: 'https://cdn/b.png', kind: 'image' },
+        ],
+      },
+    });
+    expect(server.requests[0]?.headers.prefer).toBe('wait=5');
+  });
+
+  it("accepts spec 003's OpenAI-style example answer as an immediate success", async () => {
+    const { provider } = await setup(() => ({
+      body: { created: 1589478378, data: [{ url: 'https://cdn/1.png' }, { url: 'https://cdn/2.png' }] },
+    }));
+    const result = await provider.submit(MODEL, input, ctx);
+    expect(result.taskId).toMatch(/^immediate-/);
+    expect(result.status).toEqual({
+      state: 'succeeded',
+      providerStatus: 'succeeded',
+      outputs: [
+        { url: 'https://cdn/1.png', kind: 'image' },
+        { url: 'https://cdn/2.png', kind: 'image' },
+      ],
+    });
+    const error = await caught(provider.status(MODEL, result.taskId, ctx));
+    expect(error.errorClass).toBe('invalid_job');
+    await expect(provider.cancel?.(MODEL, result.taskId, ctx)).resolves.toBeUndefined();
+  });
+
+  it('cancels by POSTing /v1/predictions/{id}/cancel on our own base', async () => {
+    const { server, provider } = await setup(() => ({ body: prediction('canceled') }));
+    await provider.cancel?.(MODEL, 'p/1', ctx);
+    expect(server.requests[0]).toMatchObject({ method: 'POST', url: '/v1/predictions/p%2F1/cancel' });
+  });
+
+  it('sends raw base64 and local files as data URLs, and refuses paths outside the allowed root', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'gq-replicate-'));
+    try {
+      const file = path.join(dir, 'in.png');
+      await writeFile(file, PNG_1PX);
+      const { server, provider } = await setup(() => ({ status: 201, body: prediction('starting') }), {
+        localFileRoot: dir,
+      });
+      await provider.submit(MODEL, { prompt: 'x', input_image: PNG_1PX.toString('base64') }, ctx);
+      await provider.submit(MODEL, { prompt: 'x', input_image: file }, ctx);
+      const expected = `data:image/png;base64,${PNG_1PX.toString('base64')}`;
+      expect(
+        server.requests.map((r) => (r.body as { input: { input_image: string } }).input.input_image),
+      ).toEqual([expected, expected]);
+      const outside = await caught(provider.submit(MODEL, { prompt: 'x', input_image: '/etc/passwd' }, ctx));
+      expect(outside.errorClass).toBe('invalid_job');
+      expect(server.requests).toHaveLength(2);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses local paths when no local file root is configured', async () => {
+    const { server, provider } = await setup(() => ({ status: 201, body: prediction('starting') }));
+    const error = await caught(provider.submit(MODEL, { prompt: 'x', input_image: '/tmp/a.png' }, ctx));
+    expect(error).toMatchObject({ errorClass: 'invalid_job', code: 'invalid_image' });
+    expect(server.requests).toHaveLength(0);
+  });
+
+  it.each([
+    [
+      '401 bad token',
+      { status: 401, body: { title: 'Unauthenticated', detail: 'Invalid token.', status: 401 } },
+      'account',
+    ],
+    ['402 no credit', { status: 402, body: { detail: 'Payment required' } }, 'account'],
+    [
+      '404 unknown model',
+      { status: 404, body: { detail: 'The requested resource could not be found.' } },
+      'invalid_job',
+    ],
+    [
+      '422 invalid input',
+      { status: 422, body: { title: 'Input validation failed', detail: 'guidance: must be <= 10' } },
+      'invalid_job',
+    ],
+    [
+      '429 throttled',
+      { status: 429, headers: { 'retry-after': '3' }, body: { detail: 'Request was throttled.' } },
+      'retry_later',
+    ],
+    ['500', { status: 500, body: { detail: 'internal' } }, 'transient'],
+    ['503 HTML', { status: 503, body: '<html>down</html>' }, 'transient'],
+    ['200 without id', { body: { status: 'starting' } }, 'transient'],
+  ] as const)('classifies a submission answered %s', async (_name, answer, errorClass) => {
+    const { provider } = await setup(() => answer as ScriptedAnswer);
+    const error = await caught(provider.submit(MODEL, input, ctx));
+    expect(error.errorClass).toBe(errorClass);
+    expect(error.message).not.toContain(TOKEN);
+    if (errorClass === 'retry_later') expect(error.retryAfterMs).toBe(3_000);
+  });
+
+  it('shows the problem detail as the job error', () => {
+    const error = replicateErrorFor({
+      status: 422,
+      headers: {},
+      body: { title: 'Input validation failed', detail: 'input_image is required' },
+      text: '',
+    });
+    expect(error.toJobError()).toEqual({ code: 'http_422', message: 'input_image is required' });
+  });
+
+  it.each([
+    [prediction('starting'), { state: 'queued', providerStatus: 'starting' }],
+    [prediction('processing'), { state: 'running', providerStatus: 'processing' }],
+    [
+      prediction('failed', { error: 'NSFW content detected' }),
+      {
+        state: 'failed',
+        providerStatus: 'failed',
+        error: { code: 'failed', message: 'NSFW content detected' },
+      },
+    ],
+    [
+      prediction('aborted'),
+      {
+        state: 'failed',
+        providerStatus: 'aborted',
+        error: { code: 'aborted', message: 'the prediction was aborted' },
+      },
+    ],
+    [prediction('canceled'), { state: 'canceled', providerStatus: 'canceled' }],
+    [
+      prediction('succeeded', { output: null }),
+      {
+        state: 'failed',
+        providerStatus: 'succeeded',
+        error: { code: 'no_outputs', message: 'the prediction succeeded without any output URL' },
+      },
+    ],
+  ])('normalizes prediction %#', (value, expected) => {
+    expect(predictionStatus(value)).toEqual(expected);
+  });
+
+  it('rejects an invalid preferWait at construction', () => {
+    expect(() => createReplicateProvider({ apiToken: TOKEN, preferWait: 61 })).toThrow(RangeError);
+  });
+});
