@@ -1,0 +1,343 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createServer, type RequestListener, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startS3, type TestS3 } from '../../../test/support/s3.ts';
+import { createS3Client, Sink, SinkError } from './index.ts';
+
+const PNG_HEAD = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]);
+const JPEG_HEAD = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 0x10, 0x4a, 0x46, 0x49, 0x46, 0, 1]);
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+const fileOf = (head: Buffer, size: number) => Buffer.concat([head, randomBytes(size - head.length)]);
+
+let s3: TestS3;
+let server: Server;
+let origin: string;
+const routes = new Map<string, RequestListener>();
+let testNumber = 0;
+/** A unique key prefix per test, so no test reads another's objects. */
+const nextKey = (name: string) => `sink-test/${++testNumber}/${name}`;
+
+beforeAll(async () => {
+  s3 = await startS3({ bucket: 'sink-test' });
+  server = createServer((req, res) => {
+    const route = routes.get(new URL(req.url ?? '/', 'http://x').pathname);
+    if (route) route(req, res);
+    else res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+  await s3.stop();
+});
+
+function serve(path: string, data: Buffer, contentType = 'application/octet-stream'): string {
+  routes.set(path, (_req, res) => {
+    res.writeHead(200, { 'content-type': contentType, 'content-length': data.length });
+    res.end(data);
+  });
+  return `${origin}${path}`;
+}
+
+function newSink(overrides: Partial<ConstructorParameters<typeof Sink>[0]> = {}): Sink {
+  return new Sink({
+    s3: s3.client,
+    bucket: s3.bucket,
+    maxBytes: 20 * 1024 * 1024,
+    presignTtlSeconds: 600,
+    ...overrides,
+  });
+}
+
+async function readObject(key: string): Promise<Buffer> {
+  const object = await s3.client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: key }));
+  return Buffer.from(await object.Body!.transformToByteArray());
+}
+
+async function storeError(promise: Promise<unknown>): Promise<SinkError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(SinkError);
+  return error as SinkError;
+}
+
+describe('Sink.store over HTTP', () => {
+  it('stores a multipart-sized file byte for byte, with its sha256, type and metadata', async () => {
+    const data = fileOf(PNG_HEAD, 6 * 1024 * 1024 + 123);
+    const url = serve('/big.png', data, 'image/png');
+    const key = nextKey('big');
+    const sink = newSink();
+    const stored = await sink.store({
+      url,
+      key,
+      metadata: { 'task-id': 'task-1', seed: '42', 'prompt-sha256': 'abc123' },
+      contentTypeHint: 'image/png',
+    });
+    expect(stored).toEqual({
+      bucket: s3.bucket,
+      key: `${key}.png`,
+      contentType: 'image/png',
+      bytes: data.length,
+      sha256: sha256(data),
+    });
+    expect(sha256(await readObject(stored.key))).toBe(sha256(data));
+    const head = await s3.client.send(new HeadObjectCommand({ Bucket: s3.bucket, Key: stored.key }));
+    expect(head.ContentType).toBe('image/png');
+    expect(head.Metadata).toEqual({ 'task-id': 'task-1', seed: '42', 'prompt-sha256': 'abc123' });
+    await sink.close();
+  });
+
+  it('trusts the bytes over the provider claim and names the key after them', async () => {
+    const data = fileOf(JPEG_HEAD, 5000);
+    const url = serve('/mislabelled.png', data, 'image/png');
+    const key = nextKey('mislabelled');
+    const stored = await newSink().store({ url, key, metadata: {}, contentTypeHint: 'image/png' });
+    expect(stored.contentType).toBe('image/jpeg');
+    expect(stored.key).toBe(`${key}.jpg`);
+    const head = await s3.client.send(new HeadObjectCommand({ Bucket: s3.bucket, Key: stored.key }));
+    expect(head.ContentType).toBe('image/jpeg');
+  });
+
+  it('keeps unknown bytes as .bin with the claimed type, and stores tiny files whole', async () => {
+    const data = Buffer.from('hello');
+    const url = serve('/hello', data, 'text/plain; charset=utf-8');
+    const stored = await newSink().store({ url, key: nextKey('hello'), metadata: {} });
+    expect(stored.key.endsWith('.bin')).toBe(true);
+    expect(stored.contentType).toBe('text/plain');
+    expect((await readObject(stored.key)).equals(data)).toBe(true);
+  });
+
+  it('streams a chunked body whose size is unknown up front', async () => {
+    const data = fileOf(PNG_HEAD, 300_000);
+    routes.set('/chunked', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'image/png' });
+      // Split inside the magic bytes: the sniffer must wait for enough of them.
+      res.write(data.subarray(0, 3));
+      setTimeout(() => res.end(data.subarray(3)), 20);
+    });
+    const stored = await newSink().store({ url: `${origin}/chunked`, key: nextKey('chunked'), metadata: {} });
+    expect(stored.contentType).toBe('image/png');
+    expect(stored.sha256).toBe(sha256(data));
+    expect(sha256(await readObject(stored.key))).toBe(sha256(data));
+  });
+
+  it('follows redirects', async () => {
+    const data = fileOf(PNG_HEAD, 1000);
+    serve('/final.png', data, 'image/png');
+    routes.set('/redirect', (_req, res) => res.writeHead(302, { location: '/final.png' }).end());
+    const stored = await newSink().store({
+      url: `${origin}/redirect?sig=secret`,
+      key: nextKey('redir'),
+      metadata: {},
+    });
+    expect(stored.sha256).toBe(sha256(data));
+  });
+
+  it('fails without retry when content-length is over the limit, before reading the body', async () => {
+    const url = serve('/declared-big', fileOf(PNG_HEAD, 4096), 'image/png');
+    const key = nextKey('declared-big');
+    const error = await storeError(newSink({ maxBytes: 1024 }).store({ url, key, metadata: {} }));
+    expect(error).toMatchObject({ code: 'too_large', retryable: false });
+    expect(error.message).toContain('1024');
+  });
+
+  it('aborts a chunked download once it crosses the limit, and stores nothing', async () => {
+    let closedEarly = false;
+    routes.set('/endless', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'image/png' });
+      res.write(PNG_HEAD);
+      const chunk = randomBytes(64 * 1024);
+      let sent = 0;
+      const pump = () => {
+        // 64 MiB would be sent if the sink read it all; it must hang up after ~1 MiB.
+        while (sent < 1024 && res.write(chunk)) sent++;
+        if (sent < 1024) res.once('drain', pump);
+        else res.end();
+      };
+      res.on('close', () => {
+        closedEarly = !res.writableFinished;
+      });
+      pump();
+    });
+    const key = nextKey('endless');
+    const error = await storeError(
+      newSink({ maxBytes: 1024 * 1024 }).store({ url: `${origin}/endless`, key, metadata: {} }),
+    );
+    expect(error).toMatchObject({ code: 'too_large', retryable: false });
+    await expect.poll(() => closedEarly, { timeout: 10_000 }).toBe(true);
+    const listing = await s3.client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: key }));
+    expect(listing.KeyCount ?? 0).toBe(0);
+  });
+
+  it('reports a 404 as retryable, then succeeds once the file appears', async () => {
+    const data = fileOf(PNG_HEAD, 2048);
+    let calls = 0;
+    routes.set('/late.png', (_req, res) => {
+      calls++;
+      if (calls === 1) res.writeHead(404, { 'content-type': 'text/plain' }).end('not yet');
+      else res.writeHead(200, { 'content-type': 'image/png' }).end(data);
+    });
+    const sink = newSink();
+    const source = { url: `${origin}/late.png`, key: nextKey('late'), metadata: {} };
+    const error = await storeError(sink.store(source));
+    expect(error).toMatchObject({ code: 'http_status', status: 404, retryable: true });
+    const stored = await sink.store(source);
+    expect(stored.sha256).toBe(sha256(data));
+  });
+
+  it('classifies statuses: 5xx retryable, 403 final; never leaks the query string', async () => {
+    routes.set('/boom', (_req, res) => res.writeHead(503).end());
+    routes.set('/expired', (_req, res) => res.writeHead(403).end());
+    const sink = newSink();
+    const boom = await storeError(
+      sink.store({ url: `${origin}/boom?token=s3cr3t`, key: nextKey('b'), metadata: {} }),
+    );
+    expect(boom).toMatchObject({ code: 'http_status', status: 503, retryable: true });
+    expect(boom.message).not.toContain('s3cr3t');
+    const expired = await storeError(
+      sink.store({ url: `${origin}/expired`, key: nextKey('e'), metadata: {} }),
+    );
+    expect(expired).toMatchObject({ code: 'http_status', status: 403, retryable: false });
+  });
+
+  it('reports refused connections and stalled bodies as retryable', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const deadPort = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const sink = newSink({ timeouts: { bodyMs: 300 } });
+    const refused = await storeError(
+      sink.store({ url: `http://127.0.0.1:${deadPort}/x`, key: nextKey('r'), metadata: {} }),
+    );
+    expect(refused).toMatchObject({ code: 'network', retryable: true });
+
+    routes.set('/stall', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'image/png', 'content-length': 100_000 });
+      res.write(PNG_HEAD); // and nothing more
+    });
+    const stalled = await storeError(sink.store({ url: `${origin}/stall`, key: nextKey('s'), metadata: {} }));
+    expect(stalled).toMatchObject({ code: 'timeout', retryable: true });
+    await sink.close();
+  });
+
+  it('stops when the caller aborts (shutdown), as a retryable error', async () => {
+    routes.set('/slow', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'image/png' });
+      res.write(fileOf(PNG_HEAD, 64 * 1024)); // then hang, mid-upload
+    });
+    const controller = new AbortController();
+    const pending = newSink().store({
+      url: `${origin}/slow`,
+      key: nextKey('abort'),
+      metadata: {},
+      signal: controller.signal,
+    });
+    setTimeout(() => controller.abort(), 50);
+    const error = await storeError(pending);
+    expect(error).toMatchObject({ code: 'aborted', retryable: true });
+  });
+
+  it('refuses unsupported schemes without retry', async () => {
+    const sink = newSink();
+    for (const url of ['ftp://127.0.0.1/a.png', 'file:///etc/passwd', '/tmp/relative.png', 'mailto:a@b.c']) {
+      const error = await storeError(sink.store({ url, key: nextKey('scheme'), metadata: {} }));
+      expect(error).toMatchObject({ code: 'unsupported_source', retryable: false });
+    }
+  });
+
+  it('reports S3 failures as retryable', async () => {
+    const url = serve('/to-missing-bucket.png', fileOf(PNG_HEAD, 1000), 'image/png');
+    const sink = newSink({ bucket: 'no-such-bucket' });
+    const error = await storeError(sink.store({ url, key: nextKey('nb'), metadata: {} }));
+    expect(error).toMatchObject({ code: 's3', retryable: true });
+  });
+});
+
+describe('Sink.store from inline data', () => {
+  it('decodes a data: URL and stores it with its metadata', async () => {
+    const data = fileOf(Buffer.from('RIFF\x24\0\0\0WEBPVP8 ', 'latin1'), 100_000);
+    const key = nextKey('inline');
+    const stored = await newSink().store({
+      url: `data:image/webp;base64,${data.toString('base64')}`,
+      key,
+      metadata: { 'task-id': 'sync-1', prompt: 'café' },
+    });
+    expect(stored).toMatchObject({ key: `${key}.webp`, contentType: 'image/webp', bytes: data.length });
+    expect(stored.sha256).toBe(sha256(data));
+    expect((await readObject(stored.key)).equals(data)).toBe(true);
+    const head = await s3.client.send(new HeadObjectCommand({ Bucket: s3.bucket, Key: stored.key }));
+    expect(head.Metadata).toEqual({ 'task-id': 'sync-1', prompt: 'caf%C3%A9' });
+  });
+
+  it('decodes bare base64 (b64_json) and enforces the limit on it', async () => {
+    const data = fileOf(PNG_HEAD, 4000);
+    const stored = await newSink().store({ url: data.toString('base64'), key: nextKey('b64'), metadata: {} });
+    expect(stored.contentType).toBe('image/png');
+    expect(stored.sha256).toBe(sha256(data));
+    const error = await storeError(
+      newSink({ maxBytes: 1000 }).store({
+        url: data.toString('base64'),
+        key: nextKey('b64big'),
+        metadata: {},
+      }),
+    );
+    expect(error).toMatchObject({ code: 'too_large', retryable: false });
+    const bad = await storeError(
+      newSink().store({ url: 'data:image/png;base64,@@@@', key: nextKey('bad'), metadata: {} }),
+    );
+    expect(bad).toMatchObject({ code: 'invalid_data', retryable: false });
+  });
+});
+
+describe('Sink.objectUrl', () => {
+  it('presigns a GET that serves the object', async () => {
+    const data = fileOf(PNG_HEAD, 3000);
+    const sink = newSink();
+    const stored = await sink.store({
+      url: serve('/presign.png', data, 'image/png'),
+      key: nextKey('p'),
+      metadata: {},
+    });
+    const url = await sink.objectUrl(stored.bucket, stored.key);
+    expect(url).toContain('X-Amz-Expires=600');
+    const response = await request(url);
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['content-type']).toBe('image/png');
+    expect(sha256(Buffer.from(await response.body.arrayBuffer()))).toBe(sha256(data));
+  });
+
+  it('uses the public base URL when configured', async () => {
+    const sink = newSink({ publicUrl: 'https://cdn.example.com/images/' });
+    expect(await sink.objectUrl('any', 'jobs/a b/1.png')).toBe(
+      'https://cdn.example.com/images/jobs/a%20b/1.png',
+    );
+  });
+});
+
+describe('createS3Client', () => {
+  it('builds a client that round-trips a streamed upload through s3rver', async () => {
+    const client = createS3Client({
+      endpoint: s3.endpoint,
+      region: 'us-east-1',
+      accessKeyId: 'S3RVER',
+      secretAccessKey: 'S3RVER',
+      forcePathStyle: true,
+    });
+    const data = fileOf(PNG_HEAD, 50_000);
+    const stored = await newSink({ s3: client }).store({
+      url: serve('/client.png', data),
+      key: nextKey('c'),
+      metadata: {},
+    });
+    expect(sha256(await readObject(stored.key))).toBe(sha256(data));
+    client.destroy();
+  });
+});
