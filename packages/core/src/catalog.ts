@@ -30,6 +30,22 @@ export const jobPayloadSchema = z.object({ jobId: z.string().min(1) });
 /** `submit-*`, `poll` and `sink` jobs all carry just the genqueue job id. */
 export type JobPayload = z.infer<typeof jobPayloadSchema>;
 
+/** A sink job carries the finished task's outputs: provider URLs are not kept in the job record. */
+export const sinkPayloadSchema = z.object({
+  jobId: z.string().min(1),
+  outputs: z
+    .array(
+      z.object({
+        url: z.string().min(1),
+        kind: z.enum(['image', 'video']),
+        seed: z.number().optional(),
+        contentType: z.string().optional(),
+      }),
+    )
+    .min(1),
+});
+export type SinkPayload = z.infer<typeof sinkPayloadSchema>;
+
 export const webhookPayloadSchema = z.object({
   deliveryId: z.string().min(1),
   /** Whose view the event carries, and where its delivery attempts are recorded. */
@@ -52,7 +68,8 @@ export const JOB_OPTIONS = {
     attempts,
     backoff: { type: 'exponential', delay: backoffMs, jitter: 0.5 },
   }),
-  poll: { ...removeFinished, attempts: 1_000, backoff: { type: 'exponential', delay: 1_000, jitter: 0.5 } },
+  /** Poll jobs re-delay themselves while a task runs; attempts only count unexpected errors. */
+  poll: { ...removeFinished, attempts: 50, backoff: { type: 'exponential', delay: 1_000, jitter: 0.5 } },
   sink: (attempts: number): JobsOptions => ({
     ...removeFinished,
     attempts,

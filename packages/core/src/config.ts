@@ -125,6 +125,10 @@ const envSchema = z.object({
   TRANSIENT_BACKOFF_MS: int(1_000, 1),
   JOB_RETENTION_SECONDS: int(7 * 86_400, 60),
   SHUTDOWN_GRACE_MS: int(10_000, 0),
+  /** How long a worker's lock on an active job lasts; a killed worker's jobs come back after it. */
+  WORKER_LOCK_MS: int(30_000, 500),
+  POLL_CONCURRENCY: int(50, 1, 1000),
+  SINK_CONCURRENCY: int(4, 1, 100),
 
   S3_ENDPOINT: url(),
   S3_REGION: z.string().optional().default('us-east-1'),
@@ -218,6 +222,9 @@ function buildConfig(env: z.infer<typeof envSchema>) {
       submitAttempts: env.SUBMIT_ATTEMPTS,
       transientBackoffMs: env.TRANSIENT_BACKOFF_MS,
       shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
+      lockMs: env.WORKER_LOCK_MS,
+      pollConcurrency: env.POLL_CONCURRENCY,
+      sinkConcurrency: env.SINK_CONCURRENCY,
     },
     jobRetentionSeconds: env.JOB_RETENTION_SECONDS,
     s3: {

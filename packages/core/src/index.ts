@@ -1,5 +1,12 @@
-export type { JobPayload, WebhookPayload } from './catalog.ts';
-export { JOB_OPTIONS, jobPayloadSchema, QUEUE, submitQueueName, webhookPayloadSchema } from './catalog.ts';
+export type { JobPayload, SinkPayload, WebhookPayload } from './catalog.ts';
+export {
+  JOB_OPTIONS,
+  jobPayloadSchema,
+  QUEUE,
+  sinkPayloadSchema,
+  submitQueueName,
+  webhookPayloadSchema,
+} from './catalog.ts';
 export type { Clock } from './clock.ts';
 export { systemClock } from './clock.ts';
 export type { Config, ProviderSettings } from './config.ts';
@@ -21,6 +28,8 @@ export type {
   WebhookDeliveryRecord,
 } from './job-store.ts';
 export { isBatchDone, JobStore } from './job-store.ts';
+export type { JobLifecycleOptions } from './lifecycle.ts';
+export { JobLifecycle } from './lifecycle.ts';
 export type { Logger } from './logger.ts';
 export { createLogger, REDACT_PATHS, silentLogger } from './logger.ts';
 export type {

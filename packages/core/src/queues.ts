@@ -3,7 +3,14 @@
  * into the pipeline (`enqueueSubmit`), shared by the API's single-job, batch and retry routes.
  */
 import { type ConnectionOptions, Queue } from 'bullmq';
-import { JOB_OPTIONS, type JobPayload, QUEUE, submitQueueName, type WebhookPayload } from './catalog.ts';
+import {
+  JOB_OPTIONS,
+  type JobPayload,
+  QUEUE,
+  type SinkPayload,
+  submitQueueName,
+  type WebhookPayload,
+} from './catalog.ts';
 
 export interface QueueSetOptions {
   connection: ConnectionOptions;
@@ -21,7 +28,7 @@ export interface QueueSetOptions {
 export class QueueSet {
   readonly submit: ReadonlyMap<string, Queue<JobPayload>>;
   readonly poll: Queue<JobPayload>;
-  readonly sink: Queue<JobPayload>;
+  readonly sink: Queue<SinkPayload>;
   readonly webhook: Queue<WebhookPayload>;
   private readonly options: QueueSetOptions;
 
@@ -38,7 +45,7 @@ export class QueueSet {
       ]),
     );
     this.poll = new Queue<JobPayload>(QUEUE.poll, { ...common, defaultJobOptions: JOB_OPTIONS.poll });
-    this.sink = new Queue<JobPayload>(QUEUE.sink, {
+    this.sink = new Queue<SinkPayload>(QUEUE.sink, {
       ...common,
       defaultJobOptions: JOB_OPTIONS.sink(options.sinkAttempts),
     });

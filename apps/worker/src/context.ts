@@ -1,0 +1,28 @@
+import type { Clock, Config, JobLifecycle, JobStore, Logger, Provider, QueueSet } from '@genqueue/core';
+import type { ProviderLimiter } from '@genqueue/limiter';
+import type { Sink } from '@genqueue/sink';
+
+/** Everything the processors need, built once per worker process. */
+export interface WorkerContext {
+  config: Config;
+  store: JobStore;
+  lifecycle: JobLifecycle;
+  queues: QueueSet;
+  providers: ReadonlyMap<string, Provider>;
+  limiters: ReadonlyMap<string, ProviderLimiter>;
+  sink: Sink;
+  logger: Logger;
+  clock: Clock;
+  /** Aborted at shutdown, after the grace period. */
+  shutdownSignal: AbortSignal;
+}
+
+export function providerOf(
+  ctx: WorkerContext,
+  name: string,
+): { provider: Provider; limiter: ProviderLimiter } {
+  const provider = ctx.providers.get(name);
+  const limiter = ctx.limiters.get(name);
+  if (!provider || !limiter) throw new Error(`provider ${name} is not configured in this worker`);
+  return { provider, limiter };
+}

@@ -1,0 +1,92 @@
+/**
+ * The poll step: one BullMQ job per task in flight. It asks the provider for the task's status and
+ * re-delays itself (without using an attempt) until the task ends; then it frees the slot and
+ * routes the job on. Because the poll jobs live in Redis, a killed worker's tasks are picked up by
+ * any other worker once the job's lock expires.
+ */
+import {
+  isTaskEnded,
+  type JobPayload,
+  jobPayloadSchema,
+  ProviderError,
+  type TaskStatus,
+} from '@genqueue/core';
+import { DelayedError, type Job } from 'bullmq';
+import { providerOf, type WorkerContext } from './context.ts';
+import { nextPollDelay } from './poll-delay.ts';
+import { failJob, finishTask } from './task-end.ts';
+
+/** After a failed status query, wait at least this long (the error may be an outage). */
+const STATUS_ERROR_DELAY_MS = 2_000;
+
+export async function processPoll(
+  ctx: WorkerContext,
+  job: Job<JobPayload>,
+  token: string | undefined,
+): Promise<void> {
+  const { jobId } = jobPayloadSchema.parse(job.data);
+  const record = await ctx.store.getJob(jobId);
+  if (!record?.providerTaskId) {
+    ctx.logger.warn({ jobId }, 'poll: no job record or task id; nothing to poll');
+    return;
+  }
+  const { provider, limiter } = providerOf(ctx, record.provider);
+  if (record.state === 'storing' || record.state === 'succeeded' || record.state === 'failed') {
+    await limiter.release(jobId); // already seen ending (a retried poll after a crash)
+    return;
+  }
+  const call = { jobId, signal: ctx.shutdownSignal };
+  const log = ctx.logger.child({ jobId, taskId: record.providerTaskId });
+
+  if (
+    (record.cancelRequested || record.state === 'canceled') &&
+    provider.capabilities.cancel &&
+    provider.cancel
+  ) {
+    try {
+      await provider.cancel(record.operation, record.providerTaskId, call);
+    } catch (error) {
+      log.warn({ err: describe(error) }, 'poll: cancel at the provider failed; waiting for the task to end');
+    }
+  }
+
+  let status: TaskStatus;
+  try {
+    status = await provider.status(record.operation, record.providerTaskId, call);
+  } catch (error) {
+    if (error instanceof ProviderError && error.errorClass === 'invalid_job') {
+      // e.g. 100051 "task does not exist": it will never end by itself.
+      await limiter.release(jobId);
+      await failJob(ctx, jobId, error.toJobError());
+      return;
+    }
+    // Outages, rate limits and account errors don't end the task at the provider: keep polling.
+    const wait = Math.max(
+      STATUS_ERROR_DELAY_MS,
+      error instanceof ProviderError ? (error.retryAfterMs ?? 0) : 0,
+    );
+    log.warn({ err: describe(error), wait }, 'poll: status query failed; polling again later');
+    return delay(job, token, ctx.clock.now() + wait);
+  }
+
+  if (!isTaskEnded(status)) {
+    if (status.providerStatus !== record.providerStatus) {
+      await ctx.store.update(jobId, { providerStatus: status.providerStatus });
+    }
+    const elapsed = ctx.clock.now() - (record.submittedAt ?? record.createdAt);
+    const { pollMinIntervalMs, pollMaxIntervalMs } = ctx.config.worker;
+    return delay(job, token, ctx.clock.now() + nextPollDelay(elapsed, pollMinIntervalMs, pollMaxIntervalMs));
+  }
+  await finishTask(ctx, record, status);
+}
+
+async function delay(job: Job, token: string | undefined, timestamp: number): Promise<never> {
+  await job.moveToDelayed(timestamp, token);
+  throw new DelayedError();
+}
+
+function describe(error: unknown): { message: string; code?: string; status?: number } {
+  if (error instanceof ProviderError)
+    return { message: error.message, code: error.code, status: error.status };
+  return { message: error instanceof Error ? error.message : String(error) };
+}

@@ -1,0 +1,65 @@
+/**
+ * The sink step: stream each output of a finished task into S3, then mark the job succeeded.
+ * Provider URLs expire (LiblibAI: 7 days, Replicate: an hour), so this runs as soon as the task
+ * ends. Failures retry with backoff; a job whose outputs cannot be stored fails with the reason.
+ */
+import { createHash } from 'node:crypto';
+import { isTerminal, type SinkPayload, type StoredOutput, sinkPayloadSchema } from '@genqueue/core';
+import { SinkError } from '@genqueue/sink';
+import { type Job, UnrecoverableError } from 'bullmq';
+import type { WorkerContext } from './context.ts';
+import { failJob } from './task-end.ts';
+
+export async function processSink(ctx: WorkerContext, job: Job<SinkPayload>): Promise<void> {
+  const { jobId, outputs } = sinkPayloadSchema.parse(job.data);
+  const record = await ctx.store.getJob(jobId);
+  if (!record || isTerminal(record.state)) return;
+  if (record.cancelRequested) {
+    await ctx.lifecycle.end(jobId, 'canceled', {
+      error: record.error ?? { code: 'canceled', message: 'canceled by user' },
+    });
+    return;
+  }
+  if (record.state === 'running') {
+    // The poller crashed between adding this job and recording the transition.
+    await ctx.store.transition(jobId, 'storing', {}, { from: ['running'] });
+  }
+
+  const prompt = typeof record.input.prompt === 'string' ? record.input.prompt : JSON.stringify(record.input);
+  const metadata: Record<string, string> = {
+    'genqueue-job-id': jobId,
+    'provider-task-id': record.providerTaskId ?? '',
+    'prompt-sha256': createHash('sha256').update(prompt).digest('hex'),
+  };
+  const stored: StoredOutput[] = [];
+  try {
+    for (const [n, output] of outputs.entries()) {
+      const object = await ctx.sink.store({
+        url: output.url,
+        key: `${record.batchId ?? 'jobs'}/${jobId}/${n}`,
+        metadata: output.seed === undefined ? metadata : { ...metadata, seed: String(output.seed) },
+        contentTypeHint: output.contentType,
+        signal: ctx.shutdownSignal,
+      });
+      stored.push(output.seed === undefined ? object : { ...object, seed: output.seed });
+    }
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const retryable = !(error instanceof SinkError) || error.retryable;
+    const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    if (!retryable || lastAttempt) {
+      await failJob(ctx, jobId, {
+        code: 'storage_failed',
+        message: `could not store the outputs: ${message}`,
+      });
+      throw new UnrecoverableError(message);
+    }
+    ctx.logger.warn(
+      { jobId, err: message, attempt: job.attemptsMade + 1 },
+      'sink: storing failed; will retry',
+    );
+    throw error;
+  }
+  await ctx.lifecycle.end(jobId, 'succeeded', { outputs: stored }, { from: ['storing'] });
+  ctx.logger.debug({ jobId, outputs: stored.length }, 'job:succeeded');
+}

@@ -1,0 +1,205 @@
+/**
+ * The submit step: gate → submit → save the task id → hand over to polling (or to the sink, for
+ * synchronous providers).
+ *
+ * Limits. Every submission first takes a slot from the provider's `ProviderLimiter` (a lease in
+ * Redis, held until the poller sees the task end) and a QPS turn. When the gate says no, the whole
+ * submit queue of that provider is rate-limited in BullMQ for the time the gate asks, and the job
+ * goes back to waiting without using an attempt. The same happens for the provider's own
+ * retry-later answers (429, 100054).
+ *
+ * Crash safety. The task id is written to the job record right after the provider answers, before
+ * anything else. A job that already has a task id is never submitted again: after a crash it goes
+ * straight to polling. The window left is between the provider accepting and that one Redis write;
+ * a job that restarts with `submitStartedAt` set but no task id is logged as a possible duplicate.
+ */
+import {
+  actionFor,
+  isTerminal,
+  type JobPayload,
+  type JobRecord,
+  jobPayloadSchema,
+  ProviderError,
+  type SubmitResult,
+} from '@genqueue/core';
+import { type Job, UnrecoverableError } from 'bullmq';
+import { providerOf, type WorkerContext } from './context.ts';
+import { failJob, finishTask } from './task-end.ts';
+
+/** Pauses the provider's whole submit queue; returns the error BullMQ expects to requeue the job. */
+export type RateLimitFn = (ms: number) => Promise<Error>;
+
+/** Default waits when the provider says "later" without a Retry-After. */
+const RETRY_LATER_DEFAULT_MS = 1_000;
+/** While paused, how often a worker re-checks the gate (the gate itself spaces the probes). */
+const PAUSED_RECHECK_MS = 1_000;
+
+export async function processSubmit(
+  ctx: WorkerContext,
+  job: Job<JobPayload>,
+  rateLimit: RateLimitFn,
+): Promise<void> {
+  const { jobId } = jobPayloadSchema.parse(job.data);
+  const record = await ctx.store.getJob(jobId);
+  if (!record) {
+    ctx.logger.warn({ jobId }, 'submit: job record is gone; nothing to do');
+    return;
+  }
+  if (isTerminal(record.state)) return; // canceled while it waited
+  const { provider, limiter } = providerOf(ctx, record.provider);
+  const log = ctx.logger.child({ jobId, provider: provider.name, operation: record.operation });
+
+  if (record.providerTaskId) {
+    // Submitted before a crash: the task is in flight at the provider whatever we do now.
+    await limiter.adopt(jobId);
+    await handOverToPolling(ctx, record, record.providerTaskId);
+    return;
+  }
+
+  const spec = provider.operations[record.operation];
+  const parsed = spec?.schema.safeParse(record.input);
+  if (!spec || !parsed?.success) {
+    const message = spec
+      ? `invalid input: ${parsed?.error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`
+      : `unknown operation ${record.operation}`;
+    await failJob(ctx, jobId, { code: 'invalid_request', message });
+    throw new UnrecoverableError(message);
+  }
+
+  const gate = await limiter.tryAcquire(jobId);
+  if (!gate.granted) {
+    throw await rateLimit(
+      gate.reason === 'paused' ? Math.min(gate.retryInMs, PAUSED_RECHECK_MS) : gate.retryInMs,
+    );
+  }
+
+  if (record.submitStartedAt) {
+    log.warn(
+      { submitStartedAt: record.submitStartedAt },
+      'submit: an earlier submission started but saved no task id; submitting again may duplicate it',
+    );
+  }
+  const started = await ctx.store.transition(
+    jobId,
+    'submitting',
+    { submitStartedAt: ctx.clock.now(), attempts: record.attempts + 1 },
+    { from: ['queued', 'submitting'] },
+  );
+  if (!started.ok) {
+    await limiter.release(jobId);
+    return; // canceled in the meantime
+  }
+
+  let result: SubmitResult;
+  try {
+    result = await provider.submit(record.operation, parsed.data, { jobId, signal: ctx.shutdownSignal });
+  } catch (error) {
+    await limiter.release(jobId);
+    throw await onSubmitError(ctx, job, record, error, rateLimit, gate.probe);
+  }
+
+  // Save the task id first: from here on the job is never submitted again.
+  const submittedAt = ctx.clock.now();
+  await ctx.store.update(jobId, { providerTaskId: result.taskId, submittedAt });
+  if (gate.probe) {
+    await limiter.resume();
+    log.info('submit: probe succeeded; provider resumed');
+  }
+  log.debug({ taskId: result.taskId }, 'job:submitted');
+
+  if (result.status && result.status.state !== 'queued' && result.status.state !== 'running') {
+    // Synchronous providers answer with the outputs: the task has already ended.
+    await finishTask(ctx, { ...record, providerTaskId: result.taskId, submittedAt }, result.status);
+    return;
+  }
+  await handOverToPolling(ctx, { ...record, submittedAt }, result.taskId);
+}
+
+/** Moves the job to `running` and schedules its first status query. */
+async function handOverToPolling(ctx: WorkerContext, record: JobRecord, taskId: string): Promise<void> {
+  await ctx.queues.poll.add(
+    'poll',
+    { jobId: record.id },
+    { jobId: record.id, delay: ctx.config.worker.pollMinIntervalMs },
+  );
+  const moved = await ctx.store.transition(
+    record.id,
+    'running',
+    { providerTaskId: taskId, submittedAt: record.submittedAt ?? ctx.clock.now() },
+    { from: ['queued', 'submitting'] },
+  );
+  // A job canceled while it was being submitted still has a task at the provider: the poller
+  // follows it to its end to free the slot (and cancels it where the provider can).
+  if (
+    !moved.ok &&
+    !(moved.reason === 'refused' && (moved.current === 'canceled' || moved.current === 'running'))
+  ) {
+    ctx.logger.warn({ jobId: record.id, moved }, 'submit: unexpected state after submission');
+  }
+}
+
+/** Classifies a failed submission and returns the error to throw to BullMQ. */
+async function onSubmitError(
+  ctx: WorkerContext,
+  job: Job<JobPayload>,
+  record: JobRecord,
+  error: unknown,
+  rateLimit: RateLimitFn,
+  wasProbe: boolean,
+): Promise<Error> {
+  const providerError =
+    error instanceof ProviderError
+      ? error
+      : new ProviderError({
+          provider: record.provider,
+          errorClass: 'transient',
+          message: error instanceof Error ? error.message : String(error),
+          cause: error,
+        });
+  const log = ctx.logger.child({ jobId: record.id, provider: record.provider });
+  switch (actionFor(providerError.errorClass)) {
+    case 'delay': {
+      await ctx.store.transition(record.id, 'queued', {}, { from: ['submitting'] });
+      const wait = providerError.retryAfterMs ?? RETRY_LATER_DEFAULT_MS;
+      log.info(
+        { code: providerError.code, status: providerError.status, wait },
+        'submit: provider says later',
+      );
+      return rateLimit(wait);
+    }
+    case 'pause_provider': {
+      const { limiter } = providerOf(ctx, record.provider);
+      await limiter.pause(
+        `${providerError.code ?? providerError.status ?? 'account'}: ${providerError.message}`,
+      );
+      await ctx.store.transition(record.id, 'queued', {}, { from: ['submitting'] });
+      log.error(
+        { code: providerError.code, status: providerError.status, probe: wasProbe },
+        `submit: account error, submissions to ${record.provider} paused until a probe succeeds: ${providerError.message}`,
+      );
+      return rateLimit(PAUSED_RECHECK_MS);
+    }
+    case 'fail': {
+      await failJob(ctx, record.id, providerError.toJobError());
+      log.info({ code: providerError.code }, `job:failed ${providerError.message}`);
+      return new UnrecoverableError(providerError.message);
+    }
+    case 'retry': {
+      const attempts = job.opts.attempts ?? 1;
+      if (job.attemptsMade + 1 >= attempts) {
+        await failJob(ctx, record.id, providerError.toJobError());
+        log.warn(
+          { code: providerError.code, attempts },
+          `job:failed after ${attempts} attempts: ${providerError.message}`,
+        );
+        return new UnrecoverableError(providerError.message);
+      }
+      await ctx.store.transition(record.id, 'queued', {}, { from: ['submitting'] });
+      log.warn(
+        { code: providerError.code, status: providerError.status, ambiguous: providerError.ambiguous },
+        'submit: transient error, will retry',
+      );
+      return providerError;
+    }
+  }
+}

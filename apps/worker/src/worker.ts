@@ -1,0 +1,192 @@
+/**
+ * A worker process's wiring: one BullMQ worker per provider submit queue, plus the poll and sink
+ * workers, all sharing one Redis connection for commands. Start any number of these processes on
+ * any number of machines: the limits live in Redis.
+ */
+import {
+  type Clock,
+  type Config,
+  createLogger,
+  isTerminal,
+  JobLifecycle,
+  JobStore,
+  type Logger,
+  type Provider,
+  QUEUE,
+  QueueSet,
+  submitQueueName,
+  systemClock,
+} from '@genqueue/core';
+import { ProviderLimiter } from '@genqueue/limiter';
+import { createProviders } from '@genqueue/providers';
+import { createS3Client, Sink } from '@genqueue/sink';
+import { type Job, UnrecoverableError, Worker, type WorkerOptions } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { WorkerContext } from './context.ts';
+import { processPoll } from './poll-processor.ts';
+import { processSink } from './sink-processor.ts';
+import { processSubmit } from './submit-processor.ts';
+import { failJob } from './task-end.ts';
+
+export interface WorkerOverrides {
+  logger?: Logger;
+  clock?: Clock;
+  /** Replaces the adapters built from the config (tests). */
+  providers?: ReadonlyMap<string, Provider>;
+  /** Extra options for every BullMQ worker (tests shorten lock durations). */
+  workerOptions?: Partial<WorkerOptions>;
+}
+
+export interface WorkerHandle {
+  readonly context: WorkerContext;
+  /** Stops taking work, lets active calls finish within the grace period, then closes. */
+  close(): Promise<void>;
+}
+
+export async function startWorker(config: Config, overrides: WorkerOverrides = {}): Promise<WorkerHandle> {
+  const logger = overrides.logger ?? createLogger({ level: config.logLevel, name: 'worker' });
+  const clock = overrides.clock ?? systemClock;
+  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+  const providers = overrides.providers ?? createProviders(config, { logger, now: clock.now });
+  if (providers.size === 0) {
+    logger.warn('no provider has credentials configured: this worker will only poll, store and deliver');
+  }
+  const limiters = new Map(
+    [...providers.keys()].map((name) => {
+      const settings = config.providers[name as keyof Config['providers']];
+      return [
+        name,
+        new ProviderLimiter({
+          redis,
+          keyPrefix: `${config.queuePrefix}:limits:${name}`,
+          submitQps: settings.submitQps,
+          maxInFlight: settings.maxInFlight,
+          marginMs: config.limits.submitMarginMs,
+          leaseTtlMs: config.limits.leaseTtlMs,
+          probeIntervalMs: config.worker.accountProbeIntervalMs,
+          clock,
+        }),
+      ] as const;
+    }),
+  );
+  const store = new JobStore({
+    redis,
+    prefix: config.queuePrefix,
+    retentionSeconds: config.jobRetentionSeconds,
+    now: clock.now,
+  });
+  const queues = new QueueSet({
+    connection: redis,
+    prefix: config.queuePrefix,
+    providers: [...providers.keys()],
+    submitAttempts: config.worker.submitAttempts,
+    transientBackoffMs: config.worker.transientBackoffMs,
+    sinkAttempts: config.s3.attempts,
+    webhookAttempts: config.webhooks.retryScheduleMs.length,
+  });
+  const sink = new Sink({
+    s3: createS3Client(config.s3),
+    bucket: config.s3.bucket,
+    maxBytes: config.s3.maxObjectBytes,
+    logger,
+    publicUrl: config.s3.publicUrl,
+    presignTtlSeconds: config.s3.presignTtlSeconds,
+  });
+  const shutdown = new AbortController();
+  const context: WorkerContext = {
+    config,
+    store,
+    lifecycle: new JobLifecycle({ store, queues, logger, now: clock.now }),
+    queues,
+    providers,
+    limiters,
+    sink,
+    logger,
+    clock,
+    shutdownSignal: shutdown.signal,
+  };
+
+  const common: WorkerOptions = {
+    connection: redis,
+    prefix: config.queuePrefix,
+    lockDuration: config.worker.lockMs,
+    // A killed worker's jobs must come back however often it happens, never be failed as stalled.
+    maxStalledCount: 1_000,
+    ...overrides.workerOptions,
+  };
+  const workers: Worker[] = [];
+
+  for (const [name, provider] of providers) {
+    const settings = config.providers[name as keyof Config['providers']];
+    const worker: Worker = new Worker(
+      submitQueueName(name),
+      (job, token) =>
+        processSubmit(context, job, async (ms) => {
+          await worker.rateLimit(Math.max(1, Math.ceil(ms)));
+          return Worker.RateLimitError();
+        }),
+      {
+        ...common,
+        // Enough to keep submitting while one call hangs; the gate decides who goes.
+        concurrency: Math.min(settings.maxInFlight, 10),
+        // BullMQ honours `worker.rateLimit()` only when a limiter is set; the real limits are
+        // enforced by the ProviderLimiter, so this one never binds.
+        limiter: { max: 1_000_000, duration: 1_000 },
+      },
+    );
+    void provider;
+    workers.push(worker);
+  }
+  workers.push(
+    new Worker(QUEUE.poll, (job, token) => processPoll(context, job, token), {
+      ...common,
+      concurrency: config.worker.pollConcurrency,
+    }),
+    new Worker(QUEUE.sink, (job) => processSink(context, job), {
+      ...common,
+      concurrency: config.worker.sinkConcurrency,
+    }),
+  );
+
+  for (const worker of workers) {
+    worker.on('error', (error) => logger.error({ err: error.message, queue: worker.name }, 'worker error'));
+    worker.on('failed', (job, error) => {
+      if (job) void onFinalFailure(context, worker.name, job, error);
+    });
+  }
+  logger.info({ providers: [...providers.keys()], queues: workers.map((w) => w.name) }, 'worker started');
+
+  return {
+    context,
+    async close() {
+      const grace = new Promise<void>((resolve) =>
+        setTimeout(resolve, config.worker.shutdownGraceMs).unref(),
+      );
+      await Promise.race([Promise.all(workers.map((w) => w.close())), grace]);
+      shutdown.abort(new Error('worker shutting down'));
+      await Promise.all(workers.map((w) => w.close(true)));
+      await queues.close();
+      await Promise.all([...providers.values()].map((p) => p.close?.()));
+      await redis.quit().catch(() => redis.disconnect());
+      logger.info('worker stopped');
+    },
+  };
+}
+
+/**
+ * A BullMQ job that failed for good for a reason the processor did not handle (a bug, Redis
+ * trouble) must still end its genqueue job with a reason, and give back its slot.
+ */
+async function onFinalFailure(ctx: WorkerContext, queue: string, job: Job, error: Error): Promise<void> {
+  const final = error instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
+  const jobId = typeof job.data?.jobId === 'string' ? job.data.jobId : undefined;
+  if (!final || !jobId) return;
+  try {
+    const record = await ctx.store.getJob(jobId);
+    if (!record || isTerminal(record.state)) return;
+    await ctx.limiters.get(record.provider)?.release(jobId);
+    await failJob(ctx, jobId, { code: 'internal_error', message: `${queue}: ${error.message}` });
+  } catch (cause) {
+    ctx.logger.error({ jobId, err: String(cause) }, 'could not record a final failure');
+  }
+}
