@@ -1,0 +1,157 @@
+/**
+ * liblib-v1 mode: LiblibAI's Bearer-token "custom model / Kontext" API (specs 000 and 001).
+ *
+ * - `POST /v1/workflows/run` (Bearer) → `{ code: 0, msg: '', data: { task_id } }`. A body with
+ *   `image` is an img2img task, otherwise text2img (000 §4.1.3 / §4.1.4 share the path).
+ * - `GET /v1/tasks/{task_id}` (Bearer) → `data.status`: `pending` → `running` → `success`
+ *   (`data.output.images[].url`) | `failed` (`data.error_message`).
+ * - Errors as 001 §6 describes them: 401 bad key, 400 bad parameters, 500 internal; QPS breaches
+ *   are HTTP 429. 000/001 document no concurrency error: the mode answers 002's code 100054 (the
+ *   same vendor), in the body by default (`limitErrorForm`).
+ *
+ * Review-blocked tasks answer `success` with no images (the 002 pitfall, so clients must cope);
+ * timed-out tasks answer `failed`.
+ */
+import type { ServerResponse } from 'node:http';
+import { sendJson } from '../internal/http.ts';
+import type { ModeContext, ModeFactory, SimMode, SimRequest } from '../simulator.ts';
+import type { TaskPhase, TaskRecord } from '../tasks.ts';
+
+const SUBMIT_PATH = '/v1/workflows/run';
+const TASK_PATH = /^\/v1\/tasks\/([^/]+)$/;
+
+const STATUS: Record<TaskPhase, string> = {
+  queued: 'pending',
+  running: 'running',
+  generated: 'running',
+  reviewing: 'running',
+  succeeded: 'success',
+  failed: 'failed',
+  timeout: 'failed',
+  canceled: 'failed',
+};
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Thrown inside a handler to answer an error envelope. */
+class Reply extends Error {
+  constructor(
+    readonly httpStatus: number,
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Checks a submission; answers the operation and prompt or throws a 400 `Reply`. */
+function validate(body: unknown): { operation: 'text2img' | 'img2img'; prompt: string; count: number } {
+  if (!isObject(body)) throw new Reply(400, 400, 'body must be a JSON object');
+  const { prompt, model_id: modelId, n_iter: nIter, image, strength } = body;
+  if (typeof prompt !== 'string' || prompt.trim() === '') throw new Reply(400, 400, 'prompt is required');
+  if (prompt.length > 2000) throw new Reply(400, 400, 'prompt is over 2000 characters');
+  if (typeof modelId !== 'string' || modelId === '') throw new Reply(400, 400, 'model_id is required');
+  // Moderation stand-in, as in the liblib mode: the word "forbidden" (002 code 100052).
+  if (/\bforbidden\b/i.test(prompt)) throw new Reply(400, 100052, 'prompt contains sensitive content');
+  const count = nIter ?? 1;
+  if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > 4) {
+    throw new Reply(400, 400, 'n_iter must be 1–4');
+  }
+  if (image !== undefined) {
+    if (typeof image !== 'string' || image === '') throw new Reply(400, 400, 'image must be a URL or base64');
+    if (strength !== undefined && (typeof strength !== 'number' || strength < 0 || strength > 1)) {
+      throw new Reply(400, 400, 'strength must be 0–1');
+    }
+  }
+  return { operation: image === undefined ? 'text2img' : 'img2img', prompt, count };
+}
+
+/** The `liblib-v1` mode factory. */
+export const liblibV1Mode: ModeFactory = (ctx: ModeContext): SimMode => {
+  const envelope = (
+    res: ServerResponse,
+    httpStatus: number,
+    code: number,
+    msg: string,
+    data: unknown = null,
+  ) => sendJson(res, httpStatus, { code, msg, data }, httpStatus === 429 ? { 'retry-after': '1' } : {});
+
+  const limitReply = (res: ServerResponse, kind: 'qps' | 'in-flight', form?: 'http' | 'body') => {
+    const configured = ctx.options.limitErrorForm;
+    const chosen = form ?? (configured === 'auto' ? (kind === 'qps' ? 'http' : 'body') : configured);
+    const code = kind === 'qps' ? 429 : 100054;
+    const msg = kind === 'qps' ? 'too many requests' : 'concurrent task limit reached';
+    envelope(res, chosen === 'http' ? 429 : 200, code, msg);
+  };
+
+  const submit = async (req: SimRequest, res: ServerResponse): Promise<void> => {
+    const fault = ctx.faults.take('submit');
+    if (fault && ctx.faults.applyTransport(fault, req.raw, res)) return;
+    if (fault?.kind === 'rate-limit') return limitReply(res, 'qps', fault.form);
+    if (fault?.kind === 'concurrency-limit') return limitReply(res, 'in-flight', fault.form);
+    const body = await req.json();
+    const verdict = ctx.admit();
+    if (verdict === 'qps') return limitReply(res, 'qps');
+    if (verdict === 'in-flight') return limitReply(res, 'in-flight');
+    const { operation, prompt, count } = validate(body);
+    const task = ctx.accept({ operation, prompt, outputCount: count, data: { input: body } });
+    envelope(res, 200, 0, '', { task_id: task.id });
+  };
+
+  const status = async (req: SimRequest, res: ServerResponse, id: string): Promise<void> => {
+    ctx.counters.statusQueries++;
+    const task = ctx.tasks.get(id);
+    const fault = ctx.faults.take('status', task ? undefined : ['5xx', 'malformed-json', 'hang', 'reset']);
+    if (fault && ctx.faults.applyTransport(fault, req.raw, res)) return;
+    if (!task) throw new Reply(404, 404, 'task not found');
+    const at = ctx.now();
+    let phase = ctx.tasks.phase(task, at);
+    if (fault?.kind === 'status-backwards') phase = backwards(phase);
+    const value = STATUS[phase];
+    const ended = value === 'success' || value === 'failed';
+    ctx.tasks.recordQuery(task, at, ended);
+    const images = value === 'success' ? ctx.tasks.servedOutputs(task, at) : [];
+    envelope(res, 200, 0, '', {
+      task_id: task.id,
+      status: value,
+      progress: ctx.tasks.progress(task, at),
+      output: value === 'success' ? { images: images.map((o) => ({ url: o.url, seed: o.seed })) } : null,
+      error_message: value === 'failed' ? errorMessage(task, phase) : null,
+    });
+  };
+
+  return {
+    async handle(req, res) {
+      const taskMatch = TASK_PATH.exec(req.path);
+      if (req.path !== SUBMIT_PATH && !taskMatch) return false;
+      const method = taskMatch ? 'GET' : 'POST';
+      if (req.method !== method) {
+        envelope(res, 405, 405, 'method not allowed');
+        return true;
+      }
+      if (!ctx.checkBearer(req)) {
+        envelope(res, 401, 401, 'Unauthorized: invalid or missing API key');
+        return true;
+      }
+      try {
+        if (taskMatch) await status(req, res, decodeURIComponent(taskMatch[1]!));
+        else await submit(req, res);
+      } catch (err) {
+        if (!(err instanceof Reply)) throw err;
+        envelope(res, err.httpStatus, err.code, err.message);
+      }
+      return true;
+    },
+  };
+};
+
+function errorMessage(task: TaskRecord, phase: TaskPhase): string {
+  if (phase === 'canceled') return 'task canceled';
+  return task.message || 'generation failed';
+}
+
+/** An earlier phase, for the status-backwards fault. */
+function backwards(phase: TaskPhase): TaskPhase {
+  return phase === 'queued' ? 'queued' : phase === 'running' ? 'queued' : 'running';
+}

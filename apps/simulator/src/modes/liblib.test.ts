@@ -1,0 +1,383 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { decodePng, liblibCaller, manualClock } from '../internal/test-support.ts';
+import { startSimulator } from '../simulator.ts';
+import type { Simulator, SimulatorOptions } from '../types.ts';
+import { INITIAL_BALANCE, LIBLIB_SUBMIT_PATHS, LIBLIB_TEMPLATES, OSS_BUCKET_PATH } from './liblib.ts';
+
+const KONTEXT = '/api/generate/kontext/text2img';
+const KONTEXT_TEMPLATE = 'fe9928fde1b4491c9b360dd24aa2b115';
+const STATUS = '/api/generate/status';
+
+let sim: Simulator | undefined;
+afterEach(async () => {
+  await sim?.close();
+  sim = undefined;
+});
+
+async function setup(options: SimulatorOptions = {}) {
+  const clock = manualClock();
+  sim = await startSimulator({
+    seed: 7,
+    latencyMs: { min: 10_000, max: 10_000 },
+    now: clock.now,
+    ...options,
+  });
+  const api = liblibCaller(sim.url, { accessKey: 'sim-access-key', secretKey: 'sim-secret-key' }, clock.now);
+  const kontext = (generateParams: Record<string, unknown> = { prompt: 'a red fox' }) =>
+    api.post(KONTEXT, { templateUuid: KONTEXT_TEMPLATE, generateParams });
+  const status = (id: string, path = STATUS) => api.post(path, { generateUuid: id });
+  return { sim, clock, api, kontext, status };
+}
+
+describe('liblib mode: signatures (002 §2.4)', () => {
+  it('accepts a correctly signed call and rejects forged ones with 401, counting each', async () => {
+    const { api, clock, sim } = await setup();
+    const body = { versionUuid: '21df5d84cca74f7a885ba672b5a80d19' };
+    const path = '/api/model/version/get';
+    const ok = await api.post(path, body);
+    expect(ok.status).toBe(200);
+    expect(ok.json?.data?.version_uuid).toBe(body.versionUuid);
+
+    const forged = [
+      await api.post(path, body, { signature: 'not-the-signature' }),
+      await api.post(path, body, { secretKey: 'wrong-secret' }),
+      await api.post(path, body, { accessKey: 'unknown-key' }),
+      await api.post(path, body, { signedPath: '/api/generate/status' }),
+      await api.post(path, body, { timestamp: String(clock.now() - 5 * 60_000 - 1) }),
+      await api.post(path, body, { timestamp: String(clock.now() + 5 * 60_000 + 1) }),
+    ];
+    for (const r of forged) {
+      expect(r.status).toBe(401);
+      expect(r.json?.code).toBe(401);
+    }
+    // Still inside the 5-minute window.
+    expect((await api.post(path, body, { timestamp: String(clock.now() - 4 * 60_000) })).status).toBe(200);
+    expect(sim.stats().authFailures).toBe(forged.length);
+  });
+
+  it('rejects a reused nonce', async () => {
+    const { api, sim } = await setup();
+    const path = '/api/model/version/get';
+    const body = { versionUuid: '21df5d84cca74f7a885ba672b5a80d19' };
+    expect((await api.post(path, body, { nonce: 'once-only' })).status).toBe(200);
+    expect((await api.post(path, body, { nonce: 'once-only' })).status).toBe(401);
+    expect(sim.stats().authFailures).toBe(1);
+  });
+
+  it('rejects a call without the signing query parameters', async () => {
+    const { sim } = await setup();
+    const res = await fetch(`${sim.url}${STATUS}`, { method: 'POST', body: '{"generateUuid":"x"}' });
+    expect(res.status).toBe(401);
+  });
+});
+
+describe('liblib mode: submissions', () => {
+  it('accepts every submission path of the manual with its template, each polled on its status endpoint', async () => {
+    const { api, clock, sim } = await setup({ maxInFlight: 100 });
+    const statusPathOf = (path: string) =>
+      path.startsWith('/api/generate/webui/')
+        ? '/api/generate/webui/status'
+        : path === '/api/generate/comfyui/app'
+          ? '/api/generate/comfy/status'
+          : STATUS;
+    for (const path of LIBLIB_SUBMIT_PATHS) {
+      clock.advance(1000);
+      const generateParams: Record<string, unknown> = {
+        prompt: `prompt for ${path}`,
+        sourceImage: 'https://example.com/a.png',
+        image_list: ['https://example.com/a.png'],
+        image: 'https://example.com/a.png',
+        image_urls: ['https://example.com/a.png'],
+        workflowUuid: '2f22a4ea4e1c4d8a9e54a06b3f3e0e2a',
+      };
+      const res = await api.post(path, { templateUuid: LIBLIB_TEMPLATES[path], generateParams });
+      expect(res.json, path).toMatchObject({ code: 0, msg: '', data: { generateUuid: expect.any(String) } });
+      const id = res.json!.data!.generateUuid!;
+      const answer = await api.post(statusPathOf(path), { generateUuid: id });
+      expect(answer.json?.code, path).toBe(0);
+    }
+    expect(sim.stats().accepted).toBe(LIBLIB_SUBMIT_PATHS.length);
+  });
+
+  it('answers Qwen-Image (webui path) on the generic status endpoint, and a task elsewhere as 100051', async () => {
+    const { api, status } = await setup();
+    const res = await api.post('/api/generate/webui/text2img', {
+      templateUuid: 'bf085132c7134622895b783b520b39ff',
+      generateParams: { prompt: 'qwen' },
+    });
+    const id = res.json!.data!.generateUuid!;
+    expect((await status(id)).json?.code).toBe(0);
+    expect((await status(id, '/api/generate/webui/status')).json?.code).toBe(100051);
+    expect((await status('0'.repeat(32))).json?.code).toBe(100051);
+  });
+
+  it('validates like the provider: template, prompt, moderation, Kontext ranges', async () => {
+    const { api, clock, kontext, sim } = await setup();
+    const cases: [Promise<{ json?: { code: number } | undefined }>, number][] = [
+      [
+        api.post(KONTEXT, {
+          templateUuid: 'ffffffffffffffffffffffffffffffff',
+          generateParams: { prompt: 'x' },
+        }),
+        100120,
+      ],
+      [api.post(KONTEXT, { templateUUID: KONTEXT_TEMPLATE, generateParams: { prompt: 'x' } }), 100000],
+      [kontext({}), 100000],
+      [kontext({ prompt: 'a forbidden scene' }), 100052],
+      [kontext({ prompt: 'x', imgCount: 5 }), 100000],
+      [kontext({ prompt: 'x', model: 'ultra' }), 100000],
+      [kontext({ prompt: 'x', aspectRatio: '5:4' }), 100000],
+      [
+        api.post('/api/generate/kontext/img2img', {
+          templateUuid: '1c0a9712b3d84e1b8a9f49514a46d88c',
+          generateParams: { prompt: 'x' },
+        }),
+        100000,
+      ],
+    ];
+    for (const [call, code] of cases) {
+      clock.advance(1000);
+      expect((await call).json?.code).toBe(code);
+    }
+    expect(sim.stats()).toMatchObject({ accepted: 0, qpsBreaches: 0 });
+  });
+});
+
+describe('liblib mode: lifecycle', () => {
+  it('runs a Kontext task 1 → 2 → 5 by the clock with imgCount decodable, distinct PNGs and max pricing', async () => {
+    const { clock, kontext, status, sim } = await setup({ reviewPhaseRate: 0, percentMissingRate: 0 });
+    const id = (await kontext({ prompt: 'two foxes', imgCount: 2 })).json!.data!.generateUuid!;
+    expect((await status(id)).json?.data).toMatchObject({ generateStatus: 1, percentCompleted: 0 });
+    clock.advance(5000);
+    const running = (await status(id)).json!.data!;
+    expect(running.generateStatus).toBe(2);
+    expect(running.percentCompleted).toBeGreaterThan(0);
+    expect(running.percentCompleted).toBeLessThan(1);
+    expect(running.images).toEqual([]);
+    clock.advance(5000);
+    const done = (await status(id)).json!.data!;
+    expect(done).toMatchObject({
+      generateUuid: id,
+      generateStatus: 5,
+      percentCompleted: 1,
+      pointsCost: 116,
+      accountBalance: INITIAL_BALANCE - 116,
+    });
+    expect(done.images).toHaveLength(2);
+    const pixels: Buffer[] = [];
+    for (const image of done.images!) {
+      expect(image.auditStatus).toBe(3);
+      const res = await fetch(image.imageUrl);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe('image/png');
+      const bytes = Buffer.from(await res.arrayBuffer());
+      expect(Number(res.headers.get('content-length'))).toBe(bytes.length);
+      expect(sim.imageBytes(image.imageUrl)?.equals(bytes)).toBe(true);
+      const png = decodePng(bytes);
+      expect([png.width, png.height]).toEqual([64, 64]);
+      pixels.push(png.pixels);
+    }
+    expect(pixels[0]!.equals(pixels[1]!)).toBe(false);
+    const task = sim.tasks().find((t) => t.id === id)!;
+    expect(task).toMatchObject({
+      state: 'succeeded',
+      prompt: 'two foxes',
+      statusQueries: 3,
+      endedAt: task.endsAt,
+    });
+    expect(task.firstTerminalQueryAt).toBe(clock.now());
+  });
+
+  it('passes 3 (generated) and 4 (under review) when the task goes through review, and prices pro at 29', async () => {
+    const { clock, kontext, status } = await setup({ reviewPhaseRate: 1 });
+    const id = (await kontext({ prompt: 'x', model: 'pro' })).json!.data!.generateUuid!;
+    clock.advance(8500);
+    expect((await status(id)).json?.data?.generateStatus).toBe(3);
+    clock.advance(1000);
+    expect((await status(id)).json?.data?.generateStatus).toBe(4);
+    clock.advance(1000);
+    expect((await status(id)).json?.data).toMatchObject({ generateStatus: 5, pointsCost: 29 });
+  });
+
+  it('omits percentCompleted when configured to, like the real API often does', async () => {
+    const { kontext, status } = await setup({ percentMissingRate: 1 });
+    const id = (await kontext()).json!.data!.generateUuid!;
+    expect((await status(id)).json?.data).not.toHaveProperty('percentCompleted');
+  });
+
+  it('ends tasks failed (6), review-blocked (5, no images) or timed out (7) by the configured rates', async () => {
+    const { clock, kontext, status, sim } = await setup({ failureRate: 1 });
+    const failed = (await kontext()).json!.data!.generateUuid!;
+    clock.advance(10_000);
+    const f = (await status(failed)).json!.data!;
+    expect(f).toMatchObject({
+      generateStatus: 6,
+      pointsCost: 0,
+      accountBalance: INITIAL_BALANCE,
+      images: [],
+    });
+    expect(f.generateMsg).toMatch(/\S/);
+
+    sim.configure({ failureRate: 0, reviewBlockRate: 1 });
+    const blocked = (await kontext()).json!.data!.generateUuid!;
+    clock.advance(10_000);
+    const b = (await status(blocked)).json!.data!;
+    expect(b).toMatchObject({ generateStatus: 5, images: [], pointsCost: 58 });
+    expect(sim.tasks().find((t) => t.id === blocked)).toMatchObject({ reviewBlocked: true, images: [] });
+
+    sim.configure({ reviewBlockRate: 0, timeoutRate: 1 });
+    const timedOut = (await kontext()).json!.data!.generateUuid!;
+    clock.advance(10_000);
+    expect((await status(timedOut)).json?.data).toMatchObject({ generateStatus: 7, pointsCost: 0 });
+    expect(sim.tasks().map((t) => t.state)).toEqual(['failed', 'succeeded', 'timeout']);
+  });
+
+  it('serves a fake MP4 and a PNG cover for Kling video tasks', async () => {
+    const { api, clock, status } = await setup();
+    const res = await api.post('/api/generate/video/kling/text2video', {
+      templateUuid: '61cd8b60d340404394f2a545eeaf197a',
+      generateParams: { prompt: 'a moving fox' },
+    });
+    const id = res.json!.data!.generateUuid!;
+    clock.advance(10_000);
+    const data = (await status(id)).json!.data!;
+    expect(data.images).toEqual([]);
+    expect(data.videos).toHaveLength(1);
+    const video = await fetch(data.videos![0]!.videoUrl);
+    expect(video.headers.get('content-type')).toBe('video/mp4');
+    expect(Buffer.from(await video.arrayBuffer()).toString('latin1', 4, 8)).toBe('ftyp');
+    const cover = Buffer.from(await (await fetch(data.videos![0]!.coverPath)).arrayBuffer());
+    expect(decodePng(cover).width).toBe(64);
+  });
+});
+
+describe('liblib mode: limits (002 §2.3)', () => {
+  it('answers 429 as HTTP for QPS and 100054 in the body for concurrency by default, counting both', async () => {
+    const { clock, kontext, sim } = await setup();
+    expect((await kontext()).json?.code).toBe(0);
+    const qps = await kontext();
+    expect([qps.status, qps.json?.code]).toEqual([429, 429]);
+    for (let i = 0; i < 4; i++) {
+      clock.advance(1000);
+      expect((await kontext()).json?.code).toBe(0);
+    }
+    clock.advance(1000);
+    const busy = await kontext();
+    expect([busy.status, busy.json?.code]).toEqual([200, 100054]);
+    expect(sim.stats()).toMatchObject({
+      submissions: 7,
+      accepted: 5,
+      qpsBreaches: 1,
+      inFlightBreaches: 1,
+      inFlight: 5,
+      maxInFlightObserved: 5,
+    });
+    // The first task ends at its endsAt by the clock, without anyone polling it.
+    clock.advance(10_000 - 5000);
+    expect(sim.stats().inFlight).toBe(4);
+    expect((await kontext()).json?.code).toBe(0);
+  });
+
+  it('answers both limits in the body or both as HTTP 429 when configured', async () => {
+    const { clock, kontext, sim } = await setup({ limitErrorForm: 'body', maxInFlight: 1 });
+    await kontext();
+    const qps = await kontext();
+    expect([qps.status, qps.json?.code]).toEqual([200, 429]);
+    sim.configure({ limitErrorForm: 'http' });
+    clock.advance(1000);
+    const busy = await kontext();
+    expect([busy.status, busy.json?.code]).toEqual([429, 100054]);
+    expect(sim.stats()).toMatchObject({ qpsBreaches: 1, inFlightBreaches: 1 });
+  });
+
+  it('counts prompts accepted more than once', async () => {
+    const { clock, kontext, sim } = await setup();
+    await kontext({ prompt: 'same' });
+    clock.advance(1000);
+    await kontext({ prompt: 'same' });
+    clock.advance(1000);
+    await kontext({ prompt: 'other' });
+    expect(sim.stats()).toMatchObject({ duplicatePrompts: 1, submissionsByPrompt: { same: 2, other: 1 } });
+  });
+});
+
+describe('liblib mode: upload', () => {
+  const ossForm = (grant: Record<string, unknown>, fields: [string, string | Blob][]) => {
+    const form = new FormData();
+    for (const [name, value] of fields) form.append(name, value);
+    return fetch(String(grant.postUrl), { method: 'POST', body: form });
+  };
+  const signedFields = (g: Record<string, unknown>, lower: boolean): [string, string][] => {
+    const pick = (camel: string) => String(g[lower ? camel.replace('xOss', 'xoss') : camel]);
+    return [
+      ['key', String(g.key)],
+      ['policy', String(g.policy)],
+      ['x-oss-date', pick('xOssDate')],
+      ['x-oss-expires', pick('xOssExpires')],
+      ['x-oss-signature', pick('xOssSignature')],
+      ['x-oss-credential', pick('xOssCredential')],
+      ['x-oss-signature-version', pick('xOssSignatureVersion')],
+    ];
+  };
+
+  for (const spelling of ['camel', 'lower'] as const) {
+    it(`grants an OSS PostObject (${spelling} spelling), requires file last, and serves the bytes at postUrl/key`, async () => {
+      const { api, sim } = await setup({ uploadSpelling: spelling });
+      const grant = (await api.post('/api/generate/upload/signature', { name: 'input', extension: 'png' }))
+        .json!.data!;
+      if (spelling === 'camel') {
+        expect(grant).toMatchObject({ xOssExpires: 3600, xOssSignatureVersion: 'OSS4-HMAC-SHA256' });
+      } else {
+        expect(grant).toMatchObject({ xossExpires: '3600', xossSignatureVersion: 'OSS4-HMAC-SHA256' });
+        expect(grant).not.toHaveProperty('xOssDate');
+      }
+      expect(String(grant.postUrl)).toBe(`${sim.url}${OSS_BUCKET_PATH}`);
+      const bytes = Buffer.from('fake image bytes');
+      const file = new Blob([bytes], { type: 'image/png' });
+      const fields = signedFields(grant, spelling === 'lower');
+
+      const fileFirst = await ossForm(grant, [['file', file], ...fields]);
+      expect(fileFirst.status).toBe(400);
+      expect(await fileFirst.text()).toMatch(/last/);
+      const missing = await ossForm(grant, [...fields.filter(([n]) => n !== 'policy'), ['file', file]]);
+      expect(missing.status).toBe(400);
+      const tampered = await ossForm(grant, [
+        ...fields.map(([n, v]): [string, string] => [n, n === 'x-oss-signature' ? 'bad' : v]),
+        ['file', file],
+      ]);
+      expect(tampered.status).toBe(403);
+
+      const ok = await ossForm(grant, [...fields, ['file', file]]);
+      expect(ok.status).toBe(204);
+      const url = `${grant.postUrl}/${grant.key}`;
+      const served = await fetch(url);
+      expect(served.headers.get('content-type')).toBe('image/png');
+      expect(Buffer.from(await served.arrayBuffer()).equals(bytes)).toBe(true);
+      expect(sim.imageBytes(url)?.equals(bytes)).toBe(true);
+    });
+  }
+
+  it('rejects names and extensions the upload API does not take', async () => {
+    const { api } = await setup();
+    const path = '/api/generate/upload/signature';
+    expect((await api.post(path, { name: 'a', extension: 'gif' })).json?.code).toBe(100000);
+    expect((await api.post(path, { name: 'a'.repeat(101), extension: 'png' })).json?.code).toBe(100000);
+    expect((await api.post(path, { name: 'a', extension: 'JPG' })).json?.code).toBe(0);
+  });
+});
+
+describe('liblib mode: model version', () => {
+  it('answers a plausible record, and 200001 with the manual message for an unknown uuid', async () => {
+    const { api } = await setup();
+    const found = await api.post('/api/model/version/get', {
+      versionUuid: '21df5d84cca74f7a885ba672b5a80d19',
+    });
+    expect(found.json?.data).toMatchObject({
+      commercial_use: '1',
+      baseAlgo: expect.stringContaining('基础算法'),
+    });
+    const missing = await api.post('/api/model/version/get', { versionUuid: 'nope' });
+    expect(missing.json?.code).toBe(200001);
+    expect(missing.json?.msg).toContain('未找到');
+  });
+});
