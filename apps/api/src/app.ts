@@ -1,0 +1,89 @@
+/**
+ * The producer API as an express app, built from injected parts (no globals), so tests, the demo
+ * and `main.ts` assemble it the same way. One router per concern under `routes/`.
+ *
+ * Routes: `GET /healthz`, `GET /readyz` (open); `/v1/*` (bearer token); `/admin/queues` (Basic).
+ */
+import type { Config, JobStore, Logger, ObjectUrlFn, Provider, QueueSet } from '@genqueue/core';
+import express from 'express';
+import helmet from 'helmet';
+import { adminRouter } from './admin.ts';
+import { bearerAuth } from './auth.ts';
+import { errorMiddleware, notFound } from './http-error.ts';
+import { healthRouter } from './routes/health.ts';
+import { jobsRouter } from './routes/jobs.ts';
+
+/** Largest JSON body accepted; larger ones get `413 payload_too_large`. */
+export const BODY_LIMIT = '1mb';
+
+/** Everything the app needs from the outside world. */
+export interface ApiDeps {
+  /** Parsed once by the process; the app reads `apiTokens` and `admin`. */
+  config: Config;
+  store: JobStore;
+  queues: QueueSet;
+  /** Provider adapters by name; their `operations[op].schema` validate job inputs. */
+  providers: ReadonlyMap<string, Provider>;
+  /** URL of a stored output (public or presigned). */
+  objectUrl: ObjectUrlFn;
+  /** SSRF guard: resolves for a URL we may hand to a fetcher; throws an Error with a message otherwise. */
+  checkUrl: (url: string) => Promise<void>;
+  /** Resolves when S3 answers (for `/readyz`). */
+  s3Ready: () => Promise<void>;
+  /** Resolves when Redis answers (for `/readyz`). */
+  redisReady: () => Promise<void>;
+  logger: Logger;
+  /** Clock in epoch milliseconds. Default `Date.now`. */
+  now?: () => number;
+  /** Time limit of each `/readyz` check, in milliseconds. Default 3000. */
+  readyTimeoutMs?: number;
+}
+
+/** Builds the API app. It holds no resources of its own: closing is the caller's (see `startApi`). */
+export function createApp(deps: ApiDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  // The API answers JSON only, so its CSP allows nothing; the board sets its own (admin.ts).
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+      },
+    }),
+  );
+  app.use((req, res, next) => {
+    const started = performance.now();
+    res.on('finish', () => {
+      const quiet = req.path === '/healthz' || req.path === '/readyz' || req.path.startsWith('/admin/');
+      deps.logger[quiet ? 'debug' : 'info'](
+        {
+          method: req.method,
+          path: req.path,
+          status: res.statusCode,
+          ms: Math.round(performance.now() - started),
+        },
+        'request',
+      );
+    });
+    next();
+  });
+
+  app.use(healthRouter(deps));
+
+  const admin = adminRouter({ admin: deps.config.admin, queues: deps.queues.all() });
+  if (admin) app.use(admin);
+
+  const v1 = express.Router();
+  v1.use(bearerAuth(deps.config.apiTokens));
+  v1.use(express.json({ limit: BODY_LIMIT }));
+  v1.use(jobsRouter(deps));
+  // Unknown `/v1` routes answer 404 only to authenticated callers.
+  v1.use(notFound);
+  app.use('/v1', v1);
+
+  app.use(notFound);
+  app.use(errorMiddleware(deps.logger));
+  return app;
+}

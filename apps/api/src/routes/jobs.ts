@@ -1,0 +1,290 @@
+/**
+ * `/v1/jobs`: create a job, read it, cancel it.
+ *
+ * A job is validated twice before anything is stored: the envelope (provider, operation, input,
+ * webhookUrl, metadata) with zod, then `input` with the operation's own schema from the provider
+ * port. Every http(s) URL in the request is checked by the SSRF guard, since providers and our sink
+ * fetch them. Local file paths in `input` are never read: the provider clients read local files
+ * only when asked to, and the worker never asks.
+ */
+import { isTerminal, type JobRecord, type JobState, newJobId, toJobView } from '@genqueue/core';
+import { type Request, type Response, Router } from 'express';
+import { z } from 'zod';
+import type { ApiDeps } from '../app.ts';
+import type { AuthLocals } from '../auth.ts';
+import { ApiError, formatPath, type Issue, invalidRequest } from '../http-error.ts';
+import { findUrls, nestsDeeperThan } from '../internal/input-urls.ts';
+
+/** Largest `metadata`, as JSON bytes. */
+export const MAX_METADATA_BYTES = 16 * 1024;
+/** Most URLs checked per request; each may cost a DNS lookup. */
+export const MAX_URLS_PER_JOB = 64;
+/** Deepest object/array nesting accepted in a body. */
+export const MAX_BODY_DEPTH = 32;
+/** How long an `Idempotency-Key` is remembered, in seconds. */
+export const IDEMPOTENCY_TTL_SECONDS = 86_400;
+
+const DEFAULT_PROVIDER = 'liblib';
+// Visible ASCII and spaces: the key ends up in a Redis key and in logs.
+const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,255}$/;
+// `j_…` for jobs posted alone, `b_…-<index>` for batch items (core ids.ts).
+const JOB_ID = /^(?:j_[0-9a-z]{16,40}|b_[0-9a-z]{16,40}-\d{1,7})$/;
+
+/** Whether `id` looks like a genqueue job id (anything else is a 404 without a Redis read). */
+export function isJobId(id: string): boolean {
+  return JOB_ID.test(id);
+}
+
+const jsonObject = z.record(z.unknown());
+
+/** The body of `POST /v1/jobs`. Unknown fields are refused, so a typo (`webhook_url`) is not silently ignored. */
+export const createJobBodySchema = z
+  .object({
+    provider: z.string().min(1).max(64).default(DEFAULT_PROVIDER),
+    operation: z.string().min(1).max(128),
+    input: jsonObject,
+    webhookUrl: z
+      .string()
+      .max(2048)
+      .url()
+      .refine((url) => /^https?:\/\//i.test(url), 'must be an http(s) URL')
+      .optional(),
+    metadata: jsonObject
+      .refine(
+        (value) => Buffer.byteLength(JSON.stringify(value), 'utf8') <= MAX_METADATA_BYTES,
+        `must be at most ${MAX_METADATA_BYTES} bytes as JSON`,
+      )
+      .optional(),
+  })
+  .strict();
+
+function zodIssues(error: z.ZodError, prefix: (string | number)[] = []): Issue[] {
+  return error.issues.map((issue) => ({
+    path: formatPath([...prefix, ...issue.path]),
+    message: issue.message,
+  }));
+}
+
+// Canonical JSON (sorted keys), to compare a replayed request with the stored job.
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : v,
+  );
+}
+
+/** The `/v1/jobs` routes. Mount under `/v1` behind `bearerAuth`. */
+export function jobsRouter(deps: ApiDeps): Router {
+  const router = Router();
+  const now = deps.now ?? Date.now;
+
+  router.post('/jobs', async (req: Request, res: Response) => {
+    if (req.is('application/json') === false) {
+      throw new ApiError(415, 'unsupported_media_type', 'send the body as application/json');
+    }
+    const idempotencyKey = req.get('idempotency-key');
+    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+      throw invalidRequest([
+        { path: 'Idempotency-Key', message: 'must be 1 to 255 printable ASCII characters' },
+      ]);
+    }
+    if (nestsDeeperThan(req.body, MAX_BODY_DEPTH)) {
+      throw invalidRequest([{ path: 'body', message: `nests deeper than ${MAX_BODY_DEPTH} levels` }]);
+    }
+
+    const envelope = createJobBodySchema.safeParse(req.body);
+    if (!envelope.success) throw invalidRequest(zodIssues(envelope.error));
+    const { provider: providerName, operation, webhookUrl, metadata } = envelope.data;
+
+    const provider = deps.providers.get(providerName);
+    if (!provider) {
+      const valid = [...deps.providers.keys()].join(', ');
+      throw invalidRequest([
+        { path: 'provider', message: `unknown provider "${providerName}"; valid providers: ${valid}` },
+      ]);
+    }
+    const spec = Object.hasOwn(provider.operations, operation) ? provider.operations[operation] : undefined;
+    if (!spec) {
+      const valid = Object.keys(provider.operations).join(', ');
+      throw invalidRequest([
+        {
+          path: 'operation',
+          message: `unknown operation "${operation}" for provider ${providerName}; valid operations: ${valid}`,
+        },
+      ]);
+    }
+    const parsedInput = spec.schema.safeParse(envelope.data.input);
+    if (!parsedInput.success) throw invalidRequest(zodIssues(parsedInput.error, ['input']));
+    const input = parsedInput.data;
+
+    await checkUrls(deps, [
+      ...(webhookUrl ? [{ path: ['webhookUrl'], url: webhookUrl }] : []),
+      ...findUrls(input, ['input'], MAX_URLS_PER_JOB),
+    ]);
+
+    const scope = (res.locals as AuthLocals).tokenScope;
+    const createdAt = now();
+    const id = newJobId(createdAt);
+    if (idempotencyKey !== undefined) {
+      const existingId = await deps.store.claimIdempotencyKey(
+        scope,
+        idempotencyKey,
+        id,
+        IDEMPOTENCY_TTL_SECONDS,
+      );
+      if (existingId !== undefined) {
+        await replay(deps, res, existingId, { provider: providerName, operation, input });
+        return;
+      }
+    }
+
+    try {
+      await deps.store.createJob({
+        id,
+        provider: providerName,
+        operation,
+        input,
+        webhookUrl,
+        events: webhookUrl ? ['job.succeeded', 'job.failed'] : undefined,
+        metadata,
+        createdAt,
+      });
+    } catch (error) {
+      if (idempotencyKey !== undefined) await releaseQuietly(deps, scope, idempotencyKey);
+      throw error;
+    }
+    try {
+      await deps.queues.enqueueSubmit(providerName, [{ jobId: id }]);
+    } catch (error) {
+      // The record exists but no worker will ever see it: fail it, so nobody waits on it forever.
+      await deps.store
+        .transition(
+          id,
+          'failed',
+          { finishedAt: now(), error: { code: 'enqueue_failed', message: 'the job could not be queued' } },
+          { from: ['queued'] },
+        )
+        .catch(() => undefined);
+      if (idempotencyKey !== undefined) await releaseQuietly(deps, scope, idempotencyKey);
+      throw error;
+    }
+    deps.logger.info({ jobId: id, provider: providerName, operation }, 'job:created');
+    res.status(202).json({ id, state: 'queued' satisfies JobState });
+  });
+
+  router.get('/jobs/:id', async (req: Request<{ id: string }>, res: Response) => {
+    const job = await findJob(deps, req.params.id);
+    const webhooks = await deps.store.listWebhooks(job.id);
+    res.json(await toJobView(job, { objectUrl: deps.objectUrl, webhooks }));
+  });
+
+  router.post('/jobs/:id/cancel', async (req: Request<{ id: string }>, res: Response) => {
+    let job = await findJob(deps, req.params.id);
+    // A job can move on between the read and the transition; look again then (a few times at most).
+    for (let attempt = 0; attempt < 5; attempt++) {
+      if (isTerminal(job.state)) {
+        throw new ApiError(409, 'conflict', `job already ${job.state}`);
+      }
+      if (job.state === 'queued' || job.state === 'submitting') {
+        const result = await deps.store.transition(
+          job.id,
+          'canceled',
+          { finishedAt: now(), error: { code: 'canceled', message: 'canceled by user' } },
+          { from: ['queued', 'submitting'] },
+        );
+        if (result.ok) {
+          await removeSubmitJob(deps, job);
+          deps.logger.info({ jobId: job.id }, 'job:canceled');
+          res.status(202).json({ id: job.id, state: 'canceled' satisfies JobState });
+          return;
+        }
+      } else {
+        // running or storing: the worker owns the task and cancels it (or drops its results).
+        await deps.store.update(job.id, { cancelRequested: true });
+        await promotePollJob(deps, job.id);
+        deps.logger.info({ jobId: job.id, state: job.state }, 'job:cancel-requested');
+        res.status(202).json({ id: job.id, state: job.state });
+        return;
+      }
+      job = await findJob(deps, job.id);
+    }
+    throw new ApiError(409, 'conflict', 'the job is changing state; try again');
+  });
+
+  return router;
+}
+
+async function findJob(deps: ApiDeps, id: string): Promise<JobRecord> {
+  const job = isJobId(id) ? await deps.store.getJob(id) : undefined;
+  if (!job) throw new ApiError(404, 'not_found', 'job not found');
+  return job;
+}
+
+async function checkUrls(deps: ApiDeps, urls: { path: (string | number)[]; url: string }[]): Promise<void> {
+  if (urls.length > MAX_URLS_PER_JOB) {
+    throw invalidRequest([{ path: 'input', message: `holds more than ${MAX_URLS_PER_JOB} URLs` }]);
+  }
+  const results = await Promise.allSettled(urls.map(({ url }) => deps.checkUrl(url)));
+  const issues: Issue[] = [];
+  results.forEach((result, index) => {
+    if (result.status === 'rejected') {
+      const reason = result.reason instanceof Error ? result.reason.message : 'URL refused';
+      issues.push({ path: formatPath(urls[index]!.path), message: `URL refused: ${reason}` });
+    }
+  });
+  if (issues.length > 0) throw invalidRequest(issues);
+}
+
+async function replay(
+  deps: ApiDeps,
+  res: Response,
+  existingId: string,
+  request: { provider: string; operation: string; input: Record<string, unknown> },
+): Promise<void> {
+  const existing = await deps.store.getJob(existingId);
+  if (!existing) {
+    // The first request with this key is still between claiming it and writing the job.
+    throw new ApiError(409, 'conflict', 'a request with this Idempotency-Key is in progress; try again');
+  }
+  if (
+    existing.provider !== request.provider ||
+    existing.operation !== request.operation ||
+    canonical(existing.input) !== canonical(request.input)
+  ) {
+    throw new ApiError(
+      422,
+      'idempotency_key_reused',
+      'this Idempotency-Key was used with a different request',
+    );
+  }
+  res.status(200).set('Idempotent-Replayed', 'true').json({ id: existing.id, state: existing.state });
+}
+
+async function releaseQuietly(deps: ApiDeps, scope: string, key: string): Promise<void> {
+  try {
+    await deps.store.releaseIdempotencyKey(scope, key);
+  } catch (error) {
+    deps.logger.warn({ err: (error as Error).message }, 'could not release an idempotency key');
+  }
+}
+
+// Best effort: BullMQ refuses to remove an active job; the worker then sees `canceled` and drops it.
+async function removeSubmitJob(deps: ApiDeps, job: JobRecord): Promise<void> {
+  try {
+    const queued = await deps.queues.submitQueue(job.provider).getJob(job.id);
+    await queued?.remove();
+  } catch (error) {
+    deps.logger.debug({ jobId: job.id, err: (error as Error).message }, 'submit job not removed');
+  }
+}
+
+// Best effort: wakes a delayed poll job so the worker handles the cancel now, not at the next poll.
+async function promotePollJob(deps: ApiDeps, jobId: string): Promise<void> {
+  try {
+    const poll = await deps.queues.poll.getJob(jobId);
+    if (poll && (await poll.isDelayed())) await poll.promote();
+  } catch (error) {
+    deps.logger.debug({ jobId, err: (error as Error).message }, 'poll job not promoted');
+  }
+}

@@ -1,0 +1,199 @@
+/**
+ * `startApi`: the API process assembled from configuration, runnable in-process by `main.ts`, the
+ * demo, `npm start` and tests. Every outside part can be injected; what isn't is built from config.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  type Config,
+  createLogger,
+  JobStore,
+  type Logger,
+  type ObjectUrlFn,
+  type Provider,
+  QueueSet,
+} from '@genqueue/core';
+import { Redis } from 'ioredis';
+import { type ApiDeps, createApp } from './app.ts';
+
+/** What `startApi` builds itself unless given. */
+export interface StartApiOverrides {
+  /** Interface to listen on. Default: all interfaces. */
+  host?: string;
+  /** Port to listen on; 0 picks a free one. Default `config.port`. */
+  port?: number;
+  /** Default: a pino logger at `config.logLevel`. */
+  logger?: Logger;
+  /** A Redis connection to use (with `maxRetriesPerRequest: null`); not closed by `close()`. */
+  redis?: Redis;
+  /** Default: `createProviders(config)` from `@genqueue/providers`. */
+  providers?: ReadonlyMap<string, Provider>;
+  /** Default: the sink's `objectUrl` (public URL or presigned). */
+  objectUrl?: ObjectUrlFn;
+  /** Default: `checkUrl` from `@genqueue/webhooks` with `config.webhooks.allowPrivate`. */
+  checkUrl?: (url: string) => Promise<void>;
+  /** Default: a `HeadBucket` on `config.s3.bucket`. */
+  s3Ready?: () => Promise<void>;
+  now?: () => number;
+  /** Where a generated token is announced, once. Default: a line on stderr (not through the logger). */
+  announceToken?: (token: string) => void;
+  /** Time allowed to in-flight requests on `close()`, in milliseconds. Default `config.worker.shutdownGraceMs`. */
+  closeGraceMs?: number;
+}
+
+/** A running API. */
+export interface ApiHandle {
+  /** Base URL, e.g. `http://127.0.0.1:3000`. */
+  url: string;
+  /** The token generated because `API_TOKENS` was empty; undefined when tokens were configured. */
+  generatedToken?: string;
+  /** The tokens the API accepts. */
+  tokens: readonly string[];
+  /** Stops accepting connections, lets requests in flight finish (up to the grace time), then closes queues and Redis. */
+  close(): Promise<void>;
+}
+
+/** Starts the API: connects Redis, builds the queues and the app, listens. */
+export async function startApi(config: Config, overrides: StartApiOverrides = {}): Promise<ApiHandle> {
+  const logger = overrides.logger ?? createLogger({ level: config.logLevel, name: 'api' });
+  const cleanups: (() => Promise<unknown>)[] = [];
+
+  let generatedToken: string | undefined;
+  if (config.apiTokens.length === 0) {
+    // Never open: a fresh token each start, shown once to whoever started the process.
+    generatedToken = `gq_${randomBytes(24).toString('base64url')}`;
+    (overrides.announceToken ?? announceOnStderr)(generatedToken);
+    config = Object.freeze({ ...config, apiTokens: [generatedToken] });
+  }
+
+  try {
+    const redis =
+      overrides.redis ?? new Redis(config.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
+    if (!overrides.redis) cleanups.unshift(() => redis.quit().catch(() => redis.disconnect()));
+
+    // The real adapters load only when not injected, so tests and the demo can run the API with
+    // their own parts without S3 or provider credentials.
+    let providers = overrides.providers;
+    if (!providers) {
+      const { createProviders } = await import('@genqueue/providers');
+      const created: ReadonlyMap<string, Provider> = createProviders(config, { logger });
+      providers = created;
+      cleanups.unshift(() => Promise.all([...created.values()].map((p) => p.close?.())));
+    }
+
+    let objectUrl = overrides.objectUrl;
+    let s3Ready = overrides.s3Ready;
+    if (!objectUrl || !s3Ready) {
+      const { createS3Client, Sink } = await import('@genqueue/sink');
+      const { HeadBucketCommand } = await import('@aws-sdk/client-s3');
+      const s3 = createS3Client(config.s3);
+      const sink = new Sink({
+        s3,
+        bucket: config.s3.bucket,
+        maxBytes: config.s3.maxObjectBytes,
+        publicUrl: config.s3.publicUrl,
+        presignTtlSeconds: config.s3.presignTtlSeconds,
+        logger,
+      });
+      cleanups.unshift(async () => {
+        await sink.close();
+        s3.destroy();
+      });
+      objectUrl ??= (bucket, key) => sink.objectUrl(bucket, key);
+      s3Ready ??= async () => {
+        await s3.send(new HeadBucketCommand({ Bucket: config.s3.bucket }), {
+          abortSignal: AbortSignal.timeout(5_000),
+        });
+      };
+    }
+
+    let checkUrl = overrides.checkUrl;
+    if (!checkUrl) {
+      const webhooks = await import('@genqueue/webhooks');
+      const allowPrivate = config.webhooks.allowPrivate;
+      checkUrl = (url) => webhooks.checkUrl(url, { allowPrivate });
+    }
+
+    const queues = new QueueSet({
+      connection: redis,
+      prefix: config.queuePrefix,
+      providers: [...providers.keys()],
+      submitAttempts: config.worker.submitAttempts,
+      transientBackoffMs: config.worker.transientBackoffMs,
+      sinkAttempts: config.s3.attempts,
+      webhookAttempts: config.webhooks.retryScheduleMs.length,
+    });
+    cleanups.unshift(() => queues.close());
+
+    const deps: ApiDeps = {
+      config,
+      store: new JobStore({
+        redis,
+        prefix: config.queuePrefix,
+        retentionSeconds: config.jobRetentionSeconds,
+        now: overrides.now,
+      }),
+      queues,
+      providers,
+      objectUrl,
+      checkUrl,
+      s3Ready,
+      redisReady: async () => {
+        await redis.ping();
+      },
+      logger,
+      now: overrides.now,
+    };
+    const app = createApp(deps);
+
+    const server = createServer(app);
+    await new Promise<void>((resolve, reject) => {
+      server.once('listening', resolve);
+      server.once('error', reject);
+      server.listen({ port: overrides.port ?? config.port, host: overrides.host });
+    });
+    const address = server.address() as AddressInfo;
+    const host =
+      !overrides.host || address.address === '::' || address.address === '0.0.0.0'
+        ? '127.0.0.1'
+        : address.address;
+    const url = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
+    logger.info({ url, providers: [...providers.keys()] }, 'api:listening');
+
+    const graceMs = overrides.closeGraceMs ?? config.worker.shutdownGraceMs;
+    let closing: Promise<void> | undefined;
+    const close = () => {
+      closing ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+        await closed;
+        clearTimeout(timer);
+        await runCleanups(cleanups, logger);
+        logger.info('api:closed');
+      })();
+      return closing;
+    };
+    return { url, generatedToken, tokens: config.apiTokens, close };
+  } catch (error) {
+    await runCleanups(cleanups, logger);
+    throw error;
+  }
+}
+
+async function runCleanups(cleanups: (() => Promise<unknown>)[], logger: Logger): Promise<void> {
+  for (const cleanup of cleanups) {
+    try {
+      await cleanup();
+    } catch (error) {
+      logger.warn({ err: (error as Error).message }, 'cleanup failed');
+    }
+  }
+}
+
+function announceOnStderr(token: string): void {
+  process.stderr.write(
+    `genqueue api: API_TOKENS is empty; generated a token for this run:\n\n  ${token}\n\nSet API_TOKENS to keep one across restarts.\n`,
+  );
+}
