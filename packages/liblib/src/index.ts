@@ -1,7 +1,20 @@
 /**
  * `@genqueue/liblib`: the signed LiblibAI OpenAPI client (002).
+ *
+ * - {@link LiblibClient}: `submit`, `status`, `upload`, `modelVersion`, `close`.
+ * - {@link LIBLIB_OPERATIONS}: every operation with its path, template, status endpoint and schema.
+ * - {@link sign}: the request signature (002 §2.4), reusable by the simulator.
+ * - {@link classifyLiblibCode} / {@link normalizeLiblibStatus}: the two pure mappings.
  */
 
+export type {
+  LiblibCallOptions,
+  LiblibClientOptions,
+  LiblibModelVersion,
+  LiblibTimeouts,
+  LiblibUploadOptions,
+} from './client.ts';
+export { DEFAULT_LIBLIB_BASE_URL, DEFAULT_LIBLIB_TIMEOUTS, LiblibClient } from './client.ts';
 export type { LiblibValidationIssue } from './errors.ts';
 export {
   classifyLiblibCode,
@@ -10,6 +23,7 @@ export {
   LiblibValidationError,
   liblibCodeError,
 } from './errors.ts';
+export { MAX_UPLOAD_BYTES } from './internal/image-source.ts';
 export type { LiblibOperation } from './operations.ts';
 export {
   LIBLIB_GENERATION_OPERATIONS,

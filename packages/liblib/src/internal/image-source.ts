@@ -1,0 +1,129 @@
+/**
+ * Classifies an image input and loads its bytes when it has to be uploaded first.
+ *
+ * - `http(s)://` URLs pass through untouched (the provider downloads them).
+ * - `data:image/...;base64,...` URLs and bare base64 are decoded.
+ * - Anything else is a local file path (`file://` URLs too), read only when the client allows
+ *   local files: the worker serving untrusted API input must never read its own files on a
+ *   caller's behalf.
+ *
+ * The upload API takes PNG and JPEG up to 10 MB (LiblibAI file-upload document); the type is
+ * sniffed from the bytes, never trusted from a name or a data-URL header.
+ */
+
+import { createHash } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import { basename, extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ProviderError } from '@genqueue/core';
+import { LIBLIB_PROVIDER } from '../errors.ts';
+
+/** 10 MB: the upload API's and the generation endpoints' per-image limit. */
+export const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
+
+/** The upload signature's `name` is at most 100 characters. */
+const MAX_NAME_LENGTH = 100;
+
+export type ImageSource =
+  | { kind: 'url'; url: string }
+  | { kind: 'bytes'; bytes: Buffer; extension: 'png' | 'jpg'; name: string };
+
+/** Resolves `source` (a string input or raw bytes). Throws `invalid_job` for unusable inputs. */
+export async function resolveImageSource(
+  source: string | Buffer | Uint8Array,
+  options: { allowLocalFiles: boolean; name?: string },
+): Promise<ImageSource> {
+  if (typeof source !== 'string') return fromBytes(Buffer.from(source), options.name);
+
+  const value = source.trim();
+  if (/^https?:\/\//i.test(value)) return { kind: 'url', url: value };
+
+  if (/^data:/i.test(value)) {
+    const match = /^data:([^;,]*)((?:;[^;,]*)*?);base64,(.*)$/is.exec(value);
+    if (!match) throw invalid('a data URL must be base64-encoded (data:image/png;base64,...)');
+    return fromBytes(Buffer.from(match[3]!.replace(/\s+/g, ''), 'base64'), options.name);
+  }
+
+  const compact = value.replace(/\s+/g, '');
+  if (compact.length >= 16 && /^[A-Za-z0-9+/_-]+={0,2}$/.test(compact)) {
+    const bytes = Buffer.from(compact, /[-_]/.test(compact) ? 'base64url' : 'base64');
+    if (sniff(bytes) !== undefined) return fromBytes(bytes, options.name);
+  }
+
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value) && !/^file:\/\//i.test(value)) {
+    throw invalid('an image must be an http(s) URL, a data URL, base64, or a local file');
+  }
+  if (!options.allowLocalFiles) {
+    throw invalid(
+      'the image is not an http(s) URL, a data URL or base64, and this client does not read local files',
+    );
+  }
+  return fromFile(/^file:\/\//i.test(value) ? fileURLToPath(value) : value, options.name);
+}
+
+async function fromFile(path: string, name: string | undefined): Promise<ImageSource> {
+  let size: number;
+  try {
+    const info = await stat(path);
+    if (!info.isFile()) throw new Error('not a regular file');
+    size = info.size;
+  } catch (cause) {
+    throw invalid(`cannot read the local image file ${basename(path)}`, cause);
+  }
+  if (size > MAX_UPLOAD_BYTES) throw tooLarge(size);
+  const bytes = await readFile(path).catch((cause: unknown) => {
+    throw invalid(`cannot read the local image file ${basename(path)}`, cause);
+  });
+  return fromBytes(bytes, name ?? basename(path, extname(path)));
+}
+
+function fromBytes(bytes: Buffer, name: string | undefined): ImageSource {
+  if (bytes.length === 0) throw invalid('the image is empty');
+  if (bytes.length > MAX_UPLOAD_BYTES) throw tooLarge(bytes.length);
+  const type = sniff(bytes);
+  if (type !== 'png' && type !== 'jpg') {
+    throw invalid(`uploads take PNG or JPEG images only${type ? ` (got ${type})` : ''}`);
+  }
+  return { kind: 'bytes', bytes, extension: type, name: uploadName(name, bytes) };
+}
+
+/** Recognizes an image by its magic bytes. */
+export function sniff(bytes: Buffer): 'png' | 'jpg' | 'webp' | 'gif' | undefined {
+  if (
+    bytes.length >= 8 &&
+    bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))
+  ) {
+    return 'png';
+  }
+  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'jpg';
+  if (
+    bytes.length >= 12 &&
+    bytes.toString('latin1', 0, 4) === 'RIFF' &&
+    bytes.toString('latin1', 8, 12) === 'WEBP'
+  ) {
+    return 'webp';
+  }
+  if (bytes.length >= 6 && /^GIF8[79]a$/.test(bytes.toString('latin1', 0, 6))) return 'gif';
+  return undefined;
+}
+
+/** A safe object name: the given stem, or one derived from the content, ≤ 100 characters. */
+function uploadName(name: string | undefined, bytes: Buffer): string {
+  const cleaned = (name ?? '').replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '');
+  const stem = cleaned || `genqueue-${createHash('sha256').update(bytes).digest('hex').slice(0, 16)}`;
+  return stem.slice(0, MAX_NAME_LENGTH);
+}
+
+function tooLarge(size: number): ProviderError {
+  return invalid(`the image is ${size} bytes; uploads take at most ${MAX_UPLOAD_BYTES} bytes (10 MB)`);
+}
+
+function invalid(message: string, cause?: unknown): ProviderError {
+  return new ProviderError({
+    provider: LIBLIB_PROVIDER,
+    errorClass: 'invalid_job',
+    code: 'invalid_image',
+    message,
+    cause,
+  });
+}
