@@ -1,0 +1,78 @@
+/**
+ * liblib: the LiblibAI signed OpenAPI (002), behind core's `Provider` port.
+ *
+ * A thin adapter over `@genqueue/liblib`'s `LiblibClient`: the operation catalog, the signing, the
+ * uploads, the status normalization and the error classification all live there. This file only
+ * maps the port's shapes and makes sure nothing but `ProviderError` escapes (the client's
+ * `LiblibValidationError` becomes an `invalid_job` error).
+ */
+import type { CallContext, OperationSpec, Provider, SubmitResult, TaskStatus } from '@genqueue/core';
+import { isProviderError, ProviderError } from '@genqueue/core';
+import {
+  LIBLIB_GENERATION_OPERATIONS,
+  LIBLIB_OPERATIONS,
+  LIBLIB_PROVIDER,
+  LiblibClient,
+  type LiblibClientOptions,
+  LiblibValidationError,
+} from '@genqueue/liblib';
+
+/** The operations a job can ask of LiblibAI: every generation of the catalog (not `model.version`). */
+const OPERATIONS: Readonly<Record<string, OperationSpec>> = Object.freeze(
+  Object.fromEntries(
+    LIBLIB_GENERATION_OPERATIONS.map((name) => {
+      const op = LIBLIB_OPERATIONS[name]!;
+      return [
+        name,
+        { schema: op.schema, output: op.output, description: op.description } satisfies OperationSpec,
+      ];
+    }),
+  ),
+);
+
+/**
+ * Creates the `liblib` provider: polled (submit answers a `generateUuid`, status is polled), no
+ * cancel (002 has no cancel endpoint), uploads non-URL image inputs itself. `options` are the
+ * client's; keep `allowLocalFiles` off wherever job input is untrusted.
+ */
+export function createLiblibProvider(options: LiblibClientOptions): Provider {
+  const client = new LiblibClient(options);
+  return {
+    name: LIBLIB_PROVIDER,
+    capabilities: { mode: 'polled', cancel: false, upload: true },
+    operations: OPERATIONS,
+    async submit(operation: string, input: Record<string, unknown>, ctx: CallContext): Promise<SubmitResult> {
+      const { generateUuid } = await guard(client.submit(operation, input, { signal: ctx.signal }));
+      return { taskId: generateUuid };
+    },
+    status(operation: string, taskId: string, ctx: CallContext): Promise<TaskStatus> {
+      return guard(client.status(operation, taskId, { signal: ctx.signal }));
+    },
+    close: () => client.close(),
+  };
+}
+
+/** The port allows `ProviderError` only. */
+async function guard<T>(call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (error) {
+    if (isProviderError(error)) throw error;
+    if (error instanceof LiblibValidationError) {
+      throw new ProviderError({
+        provider: LIBLIB_PROVIDER,
+        errorClass: 'invalid_job',
+        code: 'invalid_input',
+        message: error.message,
+        cause: error,
+      });
+    }
+    // A bug, not a provider answer: retried with backoff rather than failing the job silently.
+    throw new ProviderError({
+      provider: LIBLIB_PROVIDER,
+      errorClass: 'transient',
+      message: `unexpected error in the liblib adapter: ${error instanceof Error ? error.message : String(error)}`,
+      cause: error,
+    });
+  }
+}
