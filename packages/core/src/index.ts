@@ -1,3 +1,11 @@
+export type {
+  BatchIntakeParams,
+  BatchIntakeResult,
+  BatchItem,
+  ItemIssue,
+  RejectedRow,
+} from './batch-intake.ts';
+export { batchItemPriority, findUrls, intakeBatch, MAX_PRIORITY } from './batch-intake.ts';
 export type { JobPayload, SinkPayload, WebhookPayload } from './catalog.ts';
 export {
   JOB_OPTIONS,

@@ -118,7 +118,8 @@ export interface NewJob {
   webhookUrl?: string;
   events?: string[];
   metadata?: Record<string, unknown>;
-  createdAt: number;
+  /** Omitted for batch items, which take the batch's creation time (memory per queued job). */
+  createdAt?: number;
 }
 
 export interface NewBatch {

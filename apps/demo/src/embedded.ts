@@ -1,0 +1,137 @@
+/**
+ * Embedded infrastructure for the demo and the benchmark: a Redis (the configured one if it
+ * answers, else a private `redis-server` child), an in-process s3rver, and the provider simulator.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { type AddressInfo, createServer } from 'node:net';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+
+/** The part of s3rver's API we use (the package ships no types). */
+type S3rverConstructor = new (options: {
+  address: string;
+  port: number;
+  directory: string;
+  silent: boolean;
+  configureBuckets: { name: string }[];
+  vhostBuckets: boolean;
+}) => { run(): Promise<AddressInfo>; close(): Promise<void> };
+
+// s3rver is CommonJS without type declarations.
+const S3rver = createRequire(import.meta.url)('s3rver') as S3rverConstructor;
+
+/** Answers whether a Redis answers PING at `url` within a second. */
+export async function redisAnswers(url: string): Promise<boolean> {
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: 1_000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+    return (await redis.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+export interface EmbeddedRedis {
+  url: string;
+  /** Set when we started a private redis-server. */
+  child?: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/**
+ * The Redis at `url` if it answers; otherwise a private `redis-server` on a free port, if the
+ * binary exists; otherwise an error that says how to get one.
+ */
+export async function ensureRedis(url: string): Promise<EmbeddedRedis> {
+  if (await redisAnswers(url)) return { url, stop: async () => undefined };
+  let binary: string;
+  try {
+    binary = execFileSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' }).trim();
+  } catch {
+    binary = '';
+  }
+  if (!binary) {
+    throw new Error(
+      `No Redis answers at ${url}, and redis-server is not installed.\n` +
+        '  Install it (Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis),\n' +
+        '  or point REDIS_URL at a running Redis 6.2+.',
+    );
+  }
+  const port = await freePort();
+  const child = spawn(
+    binary,
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    {
+      stdio: 'ignore',
+    },
+  );
+  const privateUrl = `redis://127.0.0.1:${port}`;
+  for (let i = 0; i < 50 && !(await redisAnswers(privateUrl)); i++)
+    await new Promise((r) => setTimeout(r, 100));
+  if (!(await redisAnswers(privateUrl))) {
+    child.kill();
+    throw new Error(`started redis-server on port ${port}, but it does not answer`);
+  }
+  return {
+    url: privateUrl,
+    child,
+    stop: async () => {
+      child.kill('SIGTERM');
+    },
+  };
+}
+
+export interface EmbeddedS3 {
+  endpoint: string;
+  bucket: string;
+  directory: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  stop(): Promise<void>;
+}
+
+/** An in-process s3rver storing its files under `directory`, with `bucket` created. */
+export async function startEmbeddedS3(directory: string, bucket = 'genqueue'): Promise<EmbeddedS3> {
+  mkdirSync(directory, { recursive: true });
+  const server = new S3rver({
+    address: '127.0.0.1',
+    port: 0,
+    silent: true,
+    directory,
+    configureBuckets: [{ name: bucket }],
+    vhostBuckets: false,
+  });
+  const { port } = await server.run();
+  const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    bucket,
+    directory: path.resolve(directory),
+    ...credentials,
+    stop: async () => {
+      await server.close();
+    },
+  };
+}

@@ -1,0 +1,164 @@
+/**
+ * A whole genqueue deployment for end-to-end tests: the simulator, an in-process s3rver, the API
+ * and any number of workers (in this process, or as real child processes that can be killed),
+ * all on a unique Redis prefix.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { type ApiHandle, startApi } from '@genqueue/api';
+import { type Config, type JobView, loadConfig, silentLogger } from '@genqueue/core';
+import { type Simulator, type SimulatorOptions, startSimulator } from '@genqueue/simulator';
+import { startWorker, type WorkerHandle } from '@genqueue/worker';
+import type { Redis } from 'ioredis';
+import { request } from 'undici';
+import { connectRedis, deletePrefix, TEST_REDIS_URL, uniquePrefix } from './redis.ts';
+import { startS3 } from './s3.ts';
+
+export const TEST_TOKEN = 'test-token-0123456789';
+export const ADMIN = { user: 'admin', password: 'admin-password' };
+
+export interface StackOptions {
+  sim?: SimulatorOptions;
+  /** Extra environment for API and workers. */
+  env?: Record<string, string>;
+  /** Workers started in this process (default 1). */
+  workers?: number;
+}
+
+export interface Stack {
+  sim: Simulator;
+  redis: Redis;
+  prefix: string;
+  env: Record<string, string>;
+  config: Config;
+  api: ApiHandle;
+  s3: Awaited<ReturnType<typeof startS3>>;
+  workers: WorkerHandle[];
+  processes: ChildProcess[];
+  /** Starts a worker as a real `npm run worker` child process. */
+  spawnWorker(extraEnv?: Record<string, string>): ChildProcess;
+  startWorker(): Promise<WorkerHandle>;
+  call<T = unknown>(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; body: T }>;
+  job(id: string): Promise<JobView>;
+  /** Waits until `check` returns a truthy value, polling every 50 ms. */
+  waitFor<T>(check: () => Promise<T | undefined | false>, timeoutMs?: number, what?: string): Promise<T>;
+  close(): Promise<void>;
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const sim = await startSimulator({ latencyMs: { min: 200, max: 400 }, ...options.sim });
+  const s3 = await startS3();
+  const prefix = uniquePrefix('e2e');
+  const redis = connectRedis();
+  const env: Record<string, string> = {
+    REDIS_URL: TEST_REDIS_URL,
+    QUEUE_PREFIX: prefix,
+    API_TOKENS: TEST_TOKEN,
+    ADMIN_USER: ADMIN.user,
+    ADMIN_PASSWORD: ADMIN.password,
+    LOG_LEVEL: 'silent',
+    LIBLIB_BASE_URL: sim.url,
+    LIBLIB_ACCESS_KEY: sim.options.accessKey,
+    LIBLIB_SECRET_KEY: sim.options.secretKey,
+    LIBLIB_SUBMIT_QPS: String(sim.options.submitQps),
+    LIBLIB_MAX_IN_FLIGHT: String(sim.options.maxInFlight),
+    S3_ENDPOINT: s3.endpoint,
+    S3_BUCKET: s3.bucket,
+    S3_ACCESS_KEY_ID: 'S3RVER',
+    S3_SECRET_ACCESS_KEY: 'S3RVER',
+    S3_FORCE_PATH_STYLE: 'true',
+    POLL_MIN_INTERVAL_MS: '100',
+    POLL_MAX_INTERVAL_MS: '250',
+    WORKER_LOCK_MS: '3000',
+    TRANSIENT_BACKOFF_MS: '200',
+    ACCOUNT_PROBE_INTERVAL_MS: '1000',
+    SHUTDOWN_GRACE_MS: '2000',
+    WEBHOOK_ALLOW_PRIVATE: 'true',
+    ...options.env,
+  };
+  const config = loadConfig(env);
+  const api = await startApi(config, { host: '127.0.0.1', port: 0, logger: silentLogger(), redis });
+  const workers: WorkerHandle[] = [];
+  const processes: ChildProcess[] = [];
+
+  const stack: Stack = {
+    sim,
+    redis,
+    prefix,
+    env,
+    config,
+    api,
+    s3,
+    workers,
+    processes,
+    spawnWorker(extraEnv = {}) {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'apps/worker/src/main.ts'], {
+        env: { ...process.env, ...env, ...extraEnv },
+        stdio: ['ignore', 'ignore', 'inherit'],
+      });
+      processes.push(child);
+      return child;
+    },
+    async startWorker() {
+      const handle = await startWorker(config, { logger: silentLogger() });
+      workers.push(handle);
+      return handle;
+    },
+    async call(method, path, body, headers = {}) {
+      const response = await request(`${api.url}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${TEST_TOKEN}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...headers,
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await response.body.text();
+      return { status: response.statusCode, body: (text ? JSON.parse(text) : undefined) as never };
+    },
+    async job(id) {
+      const { status, body } = await stack.call<JobView>('GET', `/v1/jobs/${id}`);
+      if (status !== 200) throw new Error(`GET /v1/jobs/${id} answered ${status}`);
+      return body;
+    },
+    async waitFor(check, timeoutMs = 30_000, what = 'condition') {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const value = await check();
+        if (value) return value;
+        if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    },
+    async close() {
+      for (const child of processes) {
+        if (child.exitCode === null && child.signalCode === null) {
+          child.kill('SIGTERM');
+          await Promise.race([once(child, 'exit'), new Promise((r) => setTimeout(r, 5_000))]);
+          if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+        }
+      }
+      await Promise.all(workers.map((w) => w.close()));
+      await api.close();
+      await deletePrefix(redis, prefix);
+      redis.disconnect();
+      await sim.close();
+      await s3.stop();
+    },
+  };
+  for (let i = 0; i < (options.workers ?? 1); i++) await stack.startWorker();
+  return stack;
+}
+
+/** Reads an S3 object's bytes. */
+export async function readObject(stack: Stack, key: string): Promise<Buffer> {
+  const { GetObjectCommand } = await import('@aws-sdk/client-s3');
+  const out = await stack.s3.client.send(new GetObjectCommand({ Bucket: stack.s3.bucket, Key: key }));
+  return Buffer.from(await out.Body!.transformToByteArray());
+}
