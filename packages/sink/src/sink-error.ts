@@ -5,6 +5,7 @@
  * - `timeout`: connecting, waiting for headers, or waiting between body chunks took too long.
  * - `aborted`: the caller's signal fired (shutdown, cancel).
  * - `too_large`: the file is larger than `maxBytes` (declared or counted).
+ * - `empty`: the source has no bytes (retryable for downloads: a CDN may not have the file yet).
  * - `unsupported_source`: not an http(s) URL, a `data:` URL or base64.
  * - `invalid_data`: a `data:` URL or base64 string that cannot be decoded.
  * - `s3`: the upload to S3 failed.
@@ -15,6 +16,7 @@ export type SinkErrorCode =
   | 'timeout'
   | 'aborted'
   | 'too_large'
+  | 'empty'
   | 'unsupported_source'
   | 'invalid_data'
   | 's3';

@@ -245,6 +245,15 @@ describe('Sink.store over HTTP', () => {
     expect(error).toMatchObject({ code: 'aborted', retryable: true });
   });
 
+  it('refuses to store an empty file', async () => {
+    const url = serve('/empty.png', Buffer.alloc(0), 'image/png');
+    const key = nextKey('empty');
+    const error = await storeError(newSink().store({ url, key, metadata: {} }));
+    expect(error).toMatchObject({ code: 'empty', retryable: true });
+    const listing = await s3.client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: key }));
+    expect(listing.KeyCount ?? 0).toBe(0);
+  });
+
   it('refuses unsupported schemes without retry', async () => {
     const sink = newSink();
     for (const url of ['ftp://127.0.0.1/a.png', 'file:///etc/passwd', '/tmp/relative.png', 'mailto:a@b.c']) {

@@ -95,6 +95,8 @@ interface OpenedSource {
   claimedType?: string;
   /** The source for messages and logs, without query string or inline data. */
   label: string;
+  /** A `data:` URL or base64: the same bytes on every attempt. */
+  inline?: boolean;
 }
 
 const MIB = 1024 * 1024;
@@ -152,6 +154,10 @@ export class Sink {
       throw this.downloadError(error, opened.label, source.signal);
     }
 
+    if (ended && headBytes === 0) {
+      // A zero-byte "image" is never a result; storing it would turn a failure into a success.
+      throw new SinkError(`${opened.label} is empty`, { code: 'empty', retryable: opened.inline !== true });
+    }
     const headBuffer = Buffer.concat(head);
     const sniffed = sniffContentType(headBuffer);
     const claimed = normalizeContentType(opened.claimedType);
@@ -325,6 +331,7 @@ export class Sink {
       body: Readable.from(data.chunks(), { objectMode: false }),
       claimedType: source.contentTypeHint ?? data.mediaType,
       label,
+      inline: true,
     };
   }
 
