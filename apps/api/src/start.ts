@@ -3,7 +3,7 @@
  * demo, `npm start` and tests. Every outside part can be injected; what isn't is built from config.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   type Config,
@@ -148,6 +148,15 @@ export async function startApi(config: Config, overrides: StartApiOverrides = {}
     const app = createApp(deps);
 
     const server = createServer(app);
+    // Responses in flight when closing starts are told to close their connection, so keep-alive
+    // sockets don't hold `close()` open until their idle timeout.
+    let stopping = false;
+    const active = new Set<ServerResponse>();
+    server.on('request', (_req, res: ServerResponse) => {
+      if (stopping) res.setHeader('Connection', 'close');
+      active.add(res);
+      res.on('close', () => active.delete(res));
+    });
     await new Promise<void>((resolve, reject) => {
       server.once('listening', resolve);
       server.once('error', reject);
@@ -165,6 +174,8 @@ export async function startApi(config: Config, overrides: StartApiOverrides = {}
     let closing: Promise<void> | undefined;
     const close = () => {
       closing ??= (async () => {
+        stopping = true;
+        for (const res of active) if (!res.headersSent) res.setHeader('Connection', 'close');
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         const timer = setTimeout(() => server.closeAllConnections(), graceMs);
