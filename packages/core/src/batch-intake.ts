@@ -138,13 +138,13 @@ export async function intakeBatch(
   for (let start = 0; start < accepted.length; start += CHUNK) {
     const chunk = accepted.slice(start, start + CHUNK);
     const pipeline = deps.store.redis.pipeline();
-    chunk.forEach((item, offset) =>
+    for (const [offset, item] of chunk.entries()) {
       deps.store.writeJob(pipeline, {
         id: batchItemId(id, start + offset),
         input: item.input,
         metadata: item.metadata,
-      }),
-    );
+      });
+    }
     await pipeline.exec();
     await deps.queues.enqueueSubmit(
       params.provider,

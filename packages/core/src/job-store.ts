@@ -148,17 +148,8 @@ export type TransitionResult =
   | { ok: false; reason: 'missing' }
   | { ok: false; reason: 'refused'; current: JobState };
 
-// Fields stored as JSON; everything else is a string or a number.
+// Fields stored as JSON; everything else is stored as a string.
 const JSON_FIELDS = new Set(['input', 'outputs', 'error', 'metadata', 'events']);
-const NUMBER_FIELDS = new Set([
-  'attempts',
-  'pointsCost',
-  'createdAt',
-  'submitStartedAt',
-  'submittedAt',
-  'taskEndedAt',
-  'finishedAt',
-]);
 
 function encode(fields: Record<string, unknown>): string[] {
   const flat: string[] = [];
@@ -335,7 +326,7 @@ export class JobStore {
     const jobs: (JobRecord | undefined)[] = [];
     for (const [index, id] of ids.entries()) {
       const raw = results[index]?.[1] as Record<string, string> | undefined;
-      if (!raw || !raw.state) {
+      if (!raw?.state) {
         jobs.push(undefined);
         continue;
       }

@@ -152,7 +152,7 @@ export class JobLifecycle {
       );
       const jobs = await this.store.getJobs(ids);
       for (const [offset, job] of jobs.entries()) {
-        if (!job || job.state !== 'failed') continue;
+        if (job?.state !== 'failed') continue;
         // Old BullMQ jobs with the same id would make the new add a no-op.
         await Promise.all([
           this.queues.submitQueue(job.provider).remove(job.id),

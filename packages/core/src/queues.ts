@@ -30,10 +30,8 @@ export class QueueSet {
   readonly poll: Queue<JobPayload>;
   readonly sink: Queue<SinkPayload>;
   readonly webhook: Queue<WebhookPayload>;
-  private readonly options: QueueSetOptions;
 
   constructor(options: QueueSetOptions) {
-    this.options = options;
     const common = { connection: options.connection, prefix: options.prefix };
     this.submit = new Map(
       options.providers.map((name) => [
