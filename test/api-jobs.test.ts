@@ -3,6 +3,7 @@
  * validation, the SSRF guard, creation (record + BullMQ job), idempotency, reading and canceling.
  */
 import { JobStore, type JobView, loadConfig, type Provider, QueueSet, silentLogger } from '@genqueue/core';
+import { createLiblibProvider } from '@genqueue/providers';
 import type { Redis } from 'ioredis';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -430,5 +431,59 @@ describe('POST /v1/jobs/:id/cancel', () => {
     expect(res.status).toBe(409);
     expect(res.body.error.message).toBe('job already failed');
     expect((await call('POST', '/v1/jobs/j_00000000000000000000000000/cancel')).status).toBe(404);
+  });
+});
+
+describe('with the real LiblibAI provider schemas', () => {
+  it('validates Kontext inputs by the manual (002) and names the field at fault', async () => {
+    const liblib = createLiblibProvider({ accessKey: 'ak-test', secretKey: 'sk-test' });
+    const liblibApi = await startApi(loadConfig({ QUEUE_PREFIX: prefix, API_TOKENS: TOKEN }), {
+      host: '127.0.0.1',
+      port: 0,
+      redis,
+      logger: silentLogger(),
+      providers: new Map([['liblib', liblib]]),
+      checkUrl,
+      objectUrl: async () => 'unused',
+      s3Ready: async () => {},
+    });
+    const post = async (body: unknown) => {
+      const res = await request(`${liblibApi.url}/v1/jobs`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      // biome-ignore lint/suspicious/noExplicitAny: loose test body
+      return { status: res.statusCode, body: (await res.body.json()) as any };
+    };
+    try {
+      const tooLong = await post({ operation: 'kontext.text2img', input: { prompt: 'x'.repeat(2001) } });
+      expect(tooLong.status).toBe(400);
+      expect(tooLong.body.error.issues[0].path).toBe('input.prompt');
+
+      const ratio = await post({ operation: 'kontext.text2img', input: { prompt: 'p', aspectRatio: '5:4' } });
+      expect(ratio.status).toBe(400);
+      expect(ratio.body.error.issues[0].path).toBe('input.aspectRatio');
+
+      const privateImage = await post({
+        operation: 'kontext.img2img',
+        input: { prompt: 'p', image_list: ['http://10.0.0.8/in.png'] },
+      });
+      expect(privateImage.status).toBe(400);
+      expect(privateImage.body.error.issues[0].path).toBe('input.image_list[0]');
+
+      const ok = await post({
+        operation: 'kontext.text2img',
+        input: { prompt: 'a harbour', aspectRatio: '16:9' },
+      });
+      expect(ok.status).toBe(202);
+      expect((await store.getJob(ok.body.id))?.input).toMatchObject({
+        prompt: 'a harbour',
+        aspectRatio: '16:9',
+      });
+    } finally {
+      await liblibApi.close();
+      await liblib.close?.();
+    }
   });
 });

@@ -3,8 +3,10 @@
  * from `@genqueue/webhooks` by default, readiness that reports what is down, and a clean close.
  */
 import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
 import { JobStore, loadConfig, type Provider, QueueSet, silentLogger } from '@genqueue/core';
 import type { Redis } from 'ioredis';
+import { pino } from 'pino';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -198,5 +200,82 @@ describe('/readyz', () => {
       s3Ready: () => Promise.reject(new Error('NoSuchBucket at http://key:secret@s3.internal')),
     });
     expect(res).toEqual({ status: 503, body: { ok: false, down: ['redis', 's3'] } });
+  });
+});
+
+describe('server faults', () => {
+  it('answer 500 internal, are logged without secrets, and release the idempotency key', async () => {
+    const token = 'tok-fault-secret-1234567890';
+    const cfg = config({ API_TOKENS: token });
+    // No submit queue for the provider: enqueueing fails after the job record was written.
+    const queues = new QueueSet({
+      connection: redis,
+      prefix: cfg.queuePrefix,
+      providers: [],
+      submitAttempts: 1,
+      transientBackoffMs: 1000,
+      sinkAttempts: 1,
+      webhookAttempts: 1,
+    });
+    const lines: string[] = [];
+    const logger = pino(
+      { level: 'info' },
+      new Writable({
+        write(chunk, _enc, done) {
+          lines.push(String(chunk));
+          done();
+        },
+      }),
+    );
+    const store = new JobStore({ redis, prefix: cfg.queuePrefix, retentionSeconds: 60 });
+    const app = createApp({
+      config: cfg,
+      store,
+      queues,
+      providers: new Map([['liblib', provider]]),
+      objectUrl: async () => 'unused',
+      checkUrl: async () => {},
+      s3Ready: async () => {},
+      redisReady: async () => {},
+      logger,
+    });
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const body = {
+        operation: 'kontext.img2img',
+        input: { prompt: 'p', image_list: ['https://a.example/x.png'] },
+      };
+      const send = () =>
+        request(`${url}/v1/jobs`, {
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${token}`,
+            'content-type': 'application/json',
+            'idempotency-key': 'k1',
+          },
+          body: JSON.stringify(body),
+        });
+      for (let i = 0; i < 2; i++) {
+        // The second try is not answered from the key: the first one released it.
+        const res = await send();
+        expect(res.statusCode).toBe(500);
+        expect(await res.body.json()).toEqual({
+          error: { code: 'internal', message: expect.stringContaining('logged') },
+        });
+      }
+      const errors = lines.filter((line) => JSON.parse(line).level >= 50);
+      expect(errors).toHaveLength(2);
+      expect(errors[0]).toContain('no submit queue for provider liblib');
+      expect(lines.join('')).not.toContain(token);
+      // The orphaned record was failed, so nobody waits on it.
+      const keys = await redis.keys(`${cfg.queuePrefix}:job:*`);
+      expect(keys).toHaveLength(2);
+      for (const key of keys) expect(await redis.hget(key, 'state')).toBe('failed');
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+      await queues.close();
+    }
   });
 });

@@ -100,9 +100,11 @@ export function jobsRouter(deps: ApiDeps): Router {
     const provider = deps.providers.get(providerName);
     if (!provider) {
       const valid = [...deps.providers.keys()].join(', ');
-      throw invalidRequest([
-        { path: 'provider', message: `unknown provider "${providerName}"; valid providers: ${valid}` },
-      ]);
+      const message =
+        valid === ''
+          ? `unknown provider "${providerName}"; no provider is configured on this server`
+          : `unknown provider "${providerName}"; valid providers: ${valid}`;
+      throw invalidRequest([{ path: 'provider', message }]);
     }
     const spec = Object.hasOwn(provider.operations, operation) ? provider.operations[operation] : undefined;
     if (!spec) {
