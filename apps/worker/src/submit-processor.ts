@@ -66,6 +66,16 @@ export async function processSubmit(
     throw new UnrecoverableError(message);
   }
 
+  let input = record.preparedInput ?? parsed.data;
+  if (provider.prepare && !record.preparedInput) {
+    try {
+      input = await provider.prepare(record.operation, parsed.data, { jobId, signal: ctx.shutdownSignal });
+    } catch (error) {
+      throw await onSubmitError(ctx, job, record, error, rateLimit, false);
+    }
+    await ctx.store.update(jobId, { preparedInput: input });
+  }
+
   const gate = await limiter.tryAcquire(jobId);
   if (!gate.granted) {
     throw await rateLimit(
@@ -92,7 +102,7 @@ export async function processSubmit(
 
   let result: SubmitResult;
   try {
-    result = await provider.submit(record.operation, parsed.data, { jobId, signal: ctx.shutdownSignal });
+    result = await provider.submit(record.operation, input, { jobId, signal: ctx.shutdownSignal });
   } catch (error) {
     await limiter.release(jobId);
     throw await onSubmitError(ctx, job, record, error, rateLimit, gate.probe);

@@ -37,6 +37,8 @@ export interface JobRecord {
   operation: string;
   /** The job's input, batch defaults merged in. */
   input: Record<string, unknown>;
+  /** The input after the provider's `prepare` (uploaded images replaced by URLs), when it differs. */
+  preparedInput?: Record<string, unknown>;
   webhookUrl?: string;
   /** Which events this job sends to `webhookUrl`. */
   events: string[];
@@ -95,6 +97,7 @@ export interface WebhookDeliveryRecord {
 export type JobFields = Partial<
   Pick<
     JobRecord,
+    | 'preparedInput'
     | 'providerTaskId'
     | 'providerStatus'
     | 'attempts'
@@ -149,7 +152,7 @@ export type TransitionResult =
   | { ok: false; reason: 'refused'; current: JobState };
 
 // Fields stored as JSON; everything else is stored as a string.
-const JSON_FIELDS = new Set(['input', 'outputs', 'error', 'metadata', 'events']);
+const JSON_FIELDS = new Set(['input', 'preparedInput', 'outputs', 'error', 'metadata', 'events']);
 
 function encode(fields: Record<string, unknown>): string[] {
   const flat: string[] = [];
@@ -449,6 +452,7 @@ function decodeJob(id: string, raw: Record<string, string>, batch: BatchRecord |
     provider: raw.provider ?? batch?.provider ?? 'unknown',
     operation: raw.operation ?? batch?.operation ?? 'unknown',
     input: batch ? { ...batch.defaults, ...ownInput } : ownInput,
+    preparedInput: json<Record<string, unknown> | undefined>(raw.preparedInput, undefined),
     webhookUrl: raw.webhookUrl ?? batch?.webhookUrl,
     events: json<string[]>(
       raw.events,

@@ -92,7 +92,19 @@ export interface Provider {
   readonly capabilities: ProviderCapabilities;
   /** Operations by name, e.g. `kontext.text2img`. */
   readonly operations: Readonly<Record<string, OperationSpec>>;
-  /** Submits one task. `input` has already been parsed with the operation's schema. */
+  /**
+   * Optional: does the slow part of a submission ahead of time (uploads of inline or local images)
+   * and returns the input ready to submit. The worker calls it before it takes a submission slot
+   * and stores the result on the job, because the provider measures its QPS window at the request
+   * that creates the task: a slot granted before a two-second upload would be spent two seconds
+   * late, squeezing the gap to the next submission.
+   */
+  prepare?(
+    operation: string,
+    input: Record<string, unknown>,
+    ctx: CallContext,
+  ): Promise<Record<string, unknown>>;
+  /** Submits one task. `input` has already been parsed (and prepared) for the operation. */
   submit(operation: string, input: Record<string, unknown>, ctx: CallContext): Promise<SubmitResult>;
   /** Reads a task's status. Only for `polled` providers. */
   status(operation: string, taskId: string, ctx: CallContext): Promise<TaskStatus>;

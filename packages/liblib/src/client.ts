@@ -201,10 +201,7 @@ export class LiblibClient {
         { path: '', message: `${operation} is not a generation; use modelVersion()` },
       ]);
     }
-    const parsed = op.schema.safeParse(input);
-    if (!parsed.success) throw LiblibValidationError.fromZod(operation, parsed.error);
-    const { templateUuid, ...params } = parsed.data;
-    const generateParams = await mapImageFields(params, op.imageFields, (value) => this.upload(value, opts));
+    const { templateUuid, ...generateParams } = await this.prepare(operation, input, opts);
 
     const data = await this.#call(
       op.path,
@@ -222,6 +219,23 @@ export class LiblibClient {
       });
     }
     return { generateUuid };
+  }
+
+  /**
+   * Validates `input` and uploads its image inputs that are not http(s) URLs, returning the input
+   * with their public URLs. `submit` does this itself; calling it first lets a caller do the slow
+   * part before it takes a submission slot, so the submission is one quick request. Idempotent:
+   * a prepared input passes through unchanged.
+   */
+  async prepare(
+    operation: string,
+    input: unknown,
+    opts: LiblibCallOptions = {},
+  ): Promise<Record<string, unknown>> {
+    const op = this.#operation(operation);
+    const parsed = op.schema.safeParse(input);
+    if (!parsed.success) throw LiblibValidationError.fromZod(operation, parsed.error);
+    return mapImageFields(parsed.data, op.imageFields, (value) => this.upload(value, opts));
   }
 
   /**

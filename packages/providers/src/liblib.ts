@@ -41,6 +41,13 @@ export function createLiblibProvider(options: LiblibClientOptions): Provider {
     name: LIBLIB_PROVIDER,
     capabilities: { mode: 'polled', cancel: false, upload: true },
     operations: OPERATIONS,
+    prepare(
+      operation: string,
+      input: Record<string, unknown>,
+      ctx: CallContext,
+    ): Promise<Record<string, unknown>> {
+      return guard(client.prepare(operation, input, { signal: ctx.signal }));
+    },
     async submit(operation: string, input: Record<string, unknown>, ctx: CallContext): Promise<SubmitResult> {
       const { generateUuid } = await guard(client.submit(operation, input, { signal: ctx.signal }));
       return { taskId: generateUuid };
