@@ -46,7 +46,10 @@ async function waitReady(child: ChildProcess) {
 
 describe('limits across worker processes', () => {
   it('three workers never exceed 1 submission/s or 5 in flight, and submit each prompt once', async () => {
-    stack = await startStack({ sim: { submitQps: 1, maxInFlight: 5, latencyMs: { min: 1_500, max: 3_000 } }, workers: 0 });
+    stack = await startStack({
+      sim: { submitQps: 1, maxInFlight: 5, latencyMs: { min: 1_500, max: 3_000 } },
+      workers: 0,
+    });
     const children = [stack.spawnWorker(), stack.spawnWorker(), stack.spawnWorker()];
     for (const child of children) await waitReady(child);
     const ids = await postJobs(stack, 12, 'limits');
@@ -64,11 +67,15 @@ describe('limits across worker processes', () => {
       .tasks()
       .map((t) => t.createdAt)
       .sort((a, b) => a - b);
-    for (let i = 1; i < created.length; i++) expect(created[i]! - created[i - 1]!).toBeGreaterThanOrEqual(1_000);
+    for (let i = 1; i < created.length; i++)
+      expect(created[i]! - created[i - 1]!).toBeGreaterThanOrEqual(1_000);
   });
 
   it('a worker killed with SIGKILL mid-run loses no job and duplicates none', async () => {
-    stack = await startStack({ sim: { submitQps: 2, maxInFlight: 5, latencyMs: { min: 1_000, max: 2_000 } }, workers: 0 });
+    stack = await startStack({
+      sim: { submitQps: 2, maxInFlight: 5, latencyMs: { min: 1_000, max: 2_000 } },
+      workers: 0,
+    });
     const first = stack.spawnWorker();
     await waitReady(first);
     const ids = await postJobs(stack, 10, 'crash');

@@ -1,0 +1,88 @@
+/**
+ * Retry-later answers never fail a job or use up its attempts, in either form the provider sends
+ * them; account errors pause the provider, keep jobs queued, and resume by themselves.
+ */
+import { ProviderLimiter } from '@genqueue/limiter';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Stack, startStack } from './support/stack.ts';
+
+let stack: Stack;
+
+beforeAll(async () => {
+  stack = await startStack({
+    sim: { submitQps: 5, maxInFlight: 5, latencyMs: { min: 100, max: 200 } },
+    // Two attempts only: a retry-later answer that used one up would fail these jobs.
+    env: { LIBLIB_SUBMIT_QPS: '5', SUBMIT_ATTEMPTS: '2', ACCOUNT_PROBE_INTERVAL_MS: '500' },
+  });
+});
+
+afterAll(async () => {
+  await stack?.close();
+});
+
+async function post(prompt: string): Promise<string> {
+  const { status, body } = await stack.call<{ id: string }>('POST', '/v1/jobs', {
+    operation: 'kontext.text2img',
+    input: { prompt },
+  });
+  expect(status).toBe(202);
+  return body.id;
+}
+
+async function ended(id: string) {
+  return stack.waitFor(
+    async () => {
+      const job = await stack.job(id);
+      return ['succeeded', 'failed', 'canceled'].includes(job.state) ? job : undefined;
+    },
+    30_000,
+    `job ${id} to end`,
+  );
+}
+
+describe('retry-later answers', () => {
+  it.each([
+    ['rate-limit', 'http'],
+    ['rate-limit', 'body'],
+    ['concurrency-limit', 'http'],
+    ['concurrency-limit', 'body'],
+  ] as const)('a storm of %s in %s form delays jobs but fails none', async (kind, form) => {
+    const before = stack.sim.stats().faultsInjected[kind] ?? 0;
+    stack.sim.inject({ kind, endpoint: 'submit', count: 4, form });
+    const ids = [await post(`${kind} ${form} a`), await post(`${kind} ${form} b`)];
+    for (const id of ids) {
+      const job = await ended(id);
+      expect(job.state).toBe('succeeded');
+    }
+    expect((stack.sim.stats().faultsInjected[kind] ?? 0) - before).toBe(4);
+  });
+});
+
+describe('account errors', () => {
+  it('pause submissions on a signature failure, keep jobs queued, and resume once a probe succeeds', async () => {
+    const { secretKey } = stack.sim.options;
+    const limiter = new ProviderLimiter({
+      redis: stack.redis,
+      keyPrefix: `${stack.prefix}:limits:liblib`,
+      submitQps: 5,
+      maxInFlight: 5,
+    });
+    stack.sim.configure({ secretKey: 'rotated-by-the-provider' });
+    const ids = [await post('account a'), await post('account b'), await post('account c')];
+    await stack.waitFor(async () => (await limiter.pauseState()).paused, 20_000, 'the provider to pause');
+    const state = await limiter.pauseState();
+    expect(state.paused && state.reason).toMatch(/401|signature/i);
+    // paused: the jobs wait, none fails
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    for (const id of ids) expect((await stack.job(id)).state).toBe('queued');
+    expect(stack.sim.stats().authFailures).toBeGreaterThan(0);
+
+    stack.sim.configure({ secretKey });
+    for (const id of ids) expect((await ended(id)).state).toBe('succeeded');
+    expect((await limiter.pauseState()).paused).toBe(false);
+  });
+
+  it('kept the limits through all of it', () => {
+    expect(stack.sim.stats()).toMatchObject({ qpsBreaches: 0, inFlightBreaches: 0, duplicatePrompts: 0 });
+  });
+});
