@@ -98,6 +98,11 @@ const envSchema = z.object({
   LIBLIB_SECRET_KEY: optionalString,
   LIBLIB_SUBMIT_QPS: positive(1),
   LIBLIB_MAX_IN_FLIGHT: int(5, 1, 1000),
+  /**
+   * LiblibAI per-call timeout for the response headers and between body chunks (connecting gets
+   * at most 10 s). Default 30 000 ms; a hung call is a transient error after this long.
+   */
+  LIBLIB_TIMEOUT_MS: int(30_000, 100, 600_000),
 
   LIBLIB_V1_BASE_URL: url('https://api.liblib.art'),
   LIBLIB_V1_API_KEY: optionalString,
@@ -172,6 +177,8 @@ export interface ProviderSettings {
   submitQps: number;
   /** Tasks in flight, enforced globally across processes. */
   maxInFlight: number;
+  /** Per-call timeout in ms (headers, and the gap between body chunks), when the adapter takes one. */
+  timeoutMs?: number;
 }
 
 export type Config = Readonly<ReturnType<typeof buildConfig>>;
@@ -191,6 +198,7 @@ function buildConfig(env: z.infer<typeof envSchema>) {
         credentials: { accessKey: env.LIBLIB_ACCESS_KEY, secretKey: env.LIBLIB_SECRET_KEY },
         submitQps: env.LIBLIB_SUBMIT_QPS,
         maxInFlight: env.LIBLIB_MAX_IN_FLIGHT,
+        timeoutMs: env.LIBLIB_TIMEOUT_MS,
       },
       'liblib-v1': {
         baseUrl: env.LIBLIB_V1_BASE_URL!,

@@ -26,12 +26,19 @@ type Factory = (settings: ProviderSettings, deps: ProviderDeps) => Provider | un
 
 /** Each adapter, built only when its credentials are configured. */
 const ADAPTERS: Record<keyof Config['providers'], Factory> = {
-  liblib: ({ baseUrl, credentials }, deps) =>
+  liblib: ({ baseUrl, credentials, timeoutMs }, deps) =>
     credentials.accessKey && credentials.secretKey
       ? createLiblibProvider({
           baseUrl,
           accessKey: credentials.accessKey,
           secretKey: credentials.secretKey,
+          // LIBLIB_TIMEOUT_MS: a hung call must end as a transient error well before a job's lock
+          // or a batch deadline would notice it.
+          ...(timeoutMs === undefined
+            ? {}
+            : {
+                timeouts: { headersMs: timeoutMs, bodyMs: timeoutMs, connectMs: Math.min(10_000, timeoutMs) },
+              }),
           // API input is untrusted: never read files from the worker's disk.
           allowLocalFiles: false,
           ...deps,
