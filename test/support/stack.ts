@@ -19,8 +19,8 @@ export const ADMIN = { user: 'admin', password: 'admin-password' };
 
 export interface StackOptions {
   sim?: SimulatorOptions;
-  /** Extra environment for API and workers. */
-  env?: Record<string, string>;
+  /** Extra environment for API and workers; a function gets the started simulator. */
+  env?: Record<string, string> | ((sim: Simulator) => Record<string, string>);
   /** Workers started in this process (default 1). */
   workers?: number;
 }
@@ -79,7 +79,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     ACCOUNT_PROBE_INTERVAL_MS: '1000',
     SHUTDOWN_GRACE_MS: '2000',
     WEBHOOK_ALLOW_PRIVATE: 'true',
-    ...options.env,
+    ...(typeof options.env === 'function' ? options.env(sim) : options.env),
   };
   const config = loadConfig(env);
   const api = await startApi(config, { host: '127.0.0.1', port: 0, logger: silentLogger(), redis });
