@@ -1,7 +1,7 @@
 /**
  * Fault injection shared by every mode: scripted faults (`inject`) consumed by the next matching
  * requests, and random ones (`faultRates`). The transport-level kinds (5xx, malformed JSON, hang,
- * reset) are answered here; the provider-specific kinds (limits, status-backwards) are answered by
+ * reset) are answered here; the provider-specific kinds (limits, status-backwards, accept-hang) are answered by
  * the mode, the image kinds by the simulator's file routes.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -17,6 +17,7 @@ const APPLIES_TO: Record<FaultKind, readonly RequestEndpoint[]> = {
   '5xx': ['submit', 'status', 'upload', 'image'],
   'malformed-json': ['submit', 'status', 'upload'],
   hang: ['submit', 'status', 'upload', 'image'],
+  'accept-hang': ['submit'],
   reset: ['submit', 'status', 'upload', 'image'],
   'rate-limit': ['submit'],
   'concurrency-limit': ['submit'],
@@ -29,6 +30,7 @@ const DEFAULT_ENDPOINT: Record<FaultKind, FaultEndpoint> = {
   '5xx': 'any',
   'malformed-json': 'any',
   hang: 'any',
+  'accept-hang': 'submit',
   reset: 'any',
   'rate-limit': 'submit',
   'concurrency-limit': 'submit',

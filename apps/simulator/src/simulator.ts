@@ -123,6 +123,7 @@ const faultKind = z.enum([
   '5xx',
   'malformed-json',
   'hang',
+  'accept-hang',
   'reset',
   'rate-limit',
   'concurrency-limit',

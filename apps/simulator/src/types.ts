@@ -19,6 +19,7 @@ export type FaultKind =
   | '5xx'
   | 'malformed-json'
   | 'hang'
+  | 'accept-hang'
   | 'reset'
   | 'rate-limit'
   | 'concurrency-limit'
@@ -35,6 +36,8 @@ export type FaultEndpoint = 'submit' | 'status' | 'image' | 'upload' | 'any';
  * - `malformed-json`: HTTP 200 with a truncated JSON body.
  * - `hang`: never answers; the socket stays open until the client gives up (closed on `close()`).
  * - `reset`: destroys the socket before answering, before any task is created.
+ * - `accept-hang`: (LiblibAI mode) creates the task, then holds the answer: never sent, or sent
+ *   after `delayMs`. The client cannot know the task exists (the crash window of a submission).
  * - `rate-limit` / `concurrency-limit`: answers the mode's 429 / 100054 in `form` (default: the
  *   mode's usual form); submissions only.
  * - `status-backwards`: answers an earlier status than the task's current one, once per count.
@@ -49,7 +52,10 @@ export interface Fault {
   count?: number;
   /** For the limit kinds: HTTP status or HTTP 200 with the code in the body. */
   form?: 'http' | 'body';
-  /** For `slow-image`: how long streaming takes, in ms. For `hang`: ignored (hangs until the client leaves). */
+  /**
+   * For `slow-image`: how long streaming takes, in ms. For `accept-hang`: when the held answer is
+   * finally sent (default never). For `hang`: ignored (hangs until the client leaves).
+   */
   delayMs?: number;
 }
 

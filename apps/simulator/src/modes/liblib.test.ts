@@ -301,6 +301,38 @@ describe('liblib mode: limits (002 §2.3)', () => {
   });
 });
 
+describe('liblib mode: accept-hang (the crash window of a submission)', () => {
+  it('creates the task, then holds the answer for delayMs', async () => {
+    const { kontext, sim } = await setup();
+    sim.inject({ kind: 'accept-hang', delayMs: 400 });
+    const pending = kontext({ prompt: 'held' });
+    // The task exists (and counts in flight) while the client is still waiting for its id.
+    await expect.poll(() => sim.tasks().length).toBe(1);
+    expect(sim.stats()).toMatchObject({ accepted: 1, inFlight: 1, faultsInjected: { 'accept-hang': 1 } });
+    const answer = await pending;
+    expect(answer.status).toBe(200);
+    expect(answer.json?.data?.generateUuid).toBe(sim.tasks()[0]!.id);
+  });
+
+  it('never answers without delayMs; a resubmission is counted as a duplicate prompt', async () => {
+    const { clock, kontext, sim } = await setup();
+    sim.inject({ kind: 'accept-hang' });
+    let settled = false;
+    void kontext({ prompt: 'lost answer' })
+      .catch(() => undefined)
+      .finally(() => {
+        settled = true;
+      });
+    await expect.poll(() => sim.tasks().length).toBe(1);
+    clock.advance(1000);
+    const again = await kontext({ prompt: 'lost answer' });
+    expect(again.json?.code).toBe(0);
+    expect(settled).toBe(false);
+    expect(sim.stats()).toMatchObject({ accepted: 2, duplicatePrompts: 1 });
+    expect(() => sim.inject({ kind: 'accept-hang', endpoint: 'status' })).toThrow(TypeError);
+  });
+});
+
 describe('liblib mode: upload', () => {
   const ossForm = (grant: Record<string, unknown>, fields: [string, string | Blob][]) => {
     const form = new FormData();

@@ -307,6 +307,16 @@ export const liblibMode: ModeFactory = (ctx: ModeContext): SimMode => {
       data: { pointsCost: cost, statusPath: route.statusPath(template), templateUuid: template, params },
     });
     balance -= cost;
+    if (fault?.kind === 'accept-hang') {
+      // The task exists and counts from now on; the client only learns its id late, or never.
+      const delayMs = fault.delayMs;
+      if (delayMs !== undefined) {
+        setTimeout(() => {
+          if (!res.destroyed) reply(res, 0, { generateUuid: task.id });
+        }, delayMs).unref();
+      }
+      return;
+    }
     reply(res, 0, { generateUuid: task.id });
   };
 
