@@ -1,0 +1,138 @@
+/**
+ * Every metric genqueue exposes on `GET /metrics`: name, help, type, labels and (for histograms)
+ * bucket bounds. Workers record the "remote" ones into Redis through `RedisMetrics`; the API reads
+ * them back at scrape time (`MetricsCollector`) and adds the "live" ones it can read itself (queue
+ * depth from BullMQ, tasks in flight from the limiter), so one scrape of any API instance answers
+ * for the whole deployment.
+ *
+ * Units are in the names (`_seconds`, `_bytes`), counters end in `_total` (Prometheus naming).
+ */
+
+/** Labels of one series, by label name. */
+export type Labels = Readonly<Record<string, string>>;
+
+/** A metric recorded by workers into Redis. */
+export interface RemoteMetricSpec {
+  readonly name: string;
+  readonly help: string;
+  readonly type: 'counter' | 'gauge' | 'histogram';
+  readonly labelNames: readonly string[];
+  /** Upper bounds of the histogram buckets, ascending, in the metric's unit (+Inf is implied). */
+  readonly buckets?: readonly number[];
+}
+
+/** How a submission attempt turned out. */
+export type SubmissionOutcome = 'accepted' | 'rate_limited' | 'concurrency_limited' | 'failed';
+
+/**
+ * Who said no: `gate` is genqueue's own limiter (pacing, the normal case); `provider` is the
+ * provider's answer (a 429 or 100054 from the provider is a breach the gate should have prevented).
+ */
+export type SubmissionSource = 'gate' | 'provider';
+
+/** The provider endpoints whose latency is measured. */
+export type ProviderEndpoint = 'submit' | 'status';
+
+/**
+ * How one webhook delivery attempt turned out: `delivered` (2xx), `retry` (will be tried again),
+ * `failed` (gave up after the last attempt), `gone` (410: the receiver asked us to stop).
+ */
+export type WebhookOutcome = 'delivered' | 'retry' | 'failed' | 'gone';
+
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+const GENERATION_BUCKETS = [0.5, 1, 2, 5, 10, 20, 30, 45, 60, 90, 120, 300, 600, 1800];
+const RELEASE_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30];
+
+/** The metrics workers record into Redis, by key. */
+export const REMOTE_METRICS = {
+  submissions: {
+    name: 'genqueue_submissions_total',
+    help: 'Submission attempts by outcome; source=gate is the limiter pacing, source=provider is the provider answer.',
+    type: 'counter',
+    labelNames: ['provider', 'outcome', 'source'],
+  },
+  providerRequestDuration: {
+    name: 'genqueue_provider_request_duration_seconds',
+    help: 'Latency of provider calls made by the processors, by endpoint (submit or status).',
+    type: 'histogram',
+    labelNames: ['provider', 'endpoint'],
+    buckets: LATENCY_BUCKETS,
+  },
+  generationDuration: {
+    name: 'genqueue_generation_duration_seconds',
+    help: 'Time from the provider accepting a task to genqueue seeing it end (submittedAt to taskEndedAt).',
+    type: 'histogram',
+    labelNames: ['provider'],
+    buckets: GENERATION_BUCKETS,
+  },
+  slotReleaseDelay: {
+    name: 'genqueue_slot_release_delay_seconds',
+    help: 'Upper bound of the time between a task ending at the provider and genqueue freeing its slot (release time minus the previous status query).',
+    type: 'histogram',
+    labelNames: ['provider'],
+    buckets: RELEASE_BUCKETS,
+  },
+  pointsSpent: {
+    name: 'genqueue_provider_points_spent_total',
+    help: 'Provider points spent by ended tasks, as the provider reported them (LiblibAI pointsCost).',
+    type: 'counter',
+    labelNames: ['provider'],
+  },
+  accountBalance: {
+    name: 'genqueue_provider_account_balance',
+    help: 'The provider account balance as last reported by a task status (LiblibAI accountBalance).',
+    type: 'gauge',
+    labelNames: ['provider'],
+  },
+  webhookDeliveries: {
+    name: 'genqueue_webhook_deliveries_total',
+    help: 'Webhook delivery attempts by outcome.',
+    type: 'counter',
+    labelNames: ['outcome'],
+  },
+  sinkBytes: {
+    name: 'genqueue_sink_bytes_total',
+    help: 'Bytes of provider outputs stored in S3.',
+    type: 'counter',
+    labelNames: [],
+  },
+  sinkObjects: {
+    name: 'genqueue_sink_objects_total',
+    help: 'Provider outputs stored in S3.',
+    type: 'counter',
+    labelNames: [],
+  },
+  sinkErrors: {
+    name: 'genqueue_sink_errors_total',
+    help: 'Failed attempts to store an output, by whether the attempt will be retried.',
+    type: 'counter',
+    labelNames: ['retryable'],
+  },
+} as const satisfies Record<string, RemoteMetricSpec>;
+
+/** Key of a remote metric in {@link REMOTE_METRICS}. */
+export type RemoteMetricKey = keyof typeof REMOTE_METRICS;
+
+/** The metrics the API reads live at scrape time. */
+export const LIVE_METRICS = {
+  queueJobs: {
+    name: 'genqueue_queue_jobs',
+    help: 'BullMQ jobs per queue and state, read at scrape time.',
+    labelNames: ['queue', 'state'],
+  },
+  tasksInFlight: {
+    name: 'genqueue_provider_tasks_in_flight',
+    help: 'Provider tasks in flight (live limiter leases), read at scrape time.',
+    labelNames: ['provider'],
+  },
+  maxInFlight: {
+    name: 'genqueue_provider_max_in_flight',
+    help: 'The configured limit of provider tasks in flight.',
+    labelNames: ['provider'],
+  },
+  submitQps: {
+    name: 'genqueue_provider_submit_qps_limit',
+    help: 'The configured limit of provider submissions per second.',
+    labelNames: ['provider'],
+  },
+} as const;
