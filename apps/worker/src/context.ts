@@ -1,5 +1,6 @@
 import type { Clock, Config, JobLifecycle, JobStore, Logger, Provider, QueueSet } from '@genqueue/core';
 import type { ProviderLimiter } from '@genqueue/limiter';
+import type { RedisMetrics } from '@genqueue/metrics';
 import type { Sink } from '@genqueue/sink';
 
 /** Everything the processors need, built once per worker process. */
@@ -15,6 +16,8 @@ export interface WorkerContext {
   clock: Clock;
   /** Aborted at shutdown, after the grace period. */
   shutdownSignal: AbortSignal;
+  /** Metrics recorder (fire-and-forget into Redis); absent in contexts built without one. */
+  metrics?: RedisMetrics;
 }
 
 export function providerOf(

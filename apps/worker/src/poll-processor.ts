@@ -51,9 +51,13 @@ export async function processPoll(
   }
 
   let status: TaskStatus;
+  const queryStarted = ctx.clock.now(); // metrics
+  const statusStarted = performance.now(); // metrics
   try {
     status = await provider.status(record.operation, record.providerTaskId, call);
+    ctx.metrics?.providerRequest(provider.name, 'status', performance.now() - statusStarted);
   } catch (error) {
+    ctx.metrics?.providerRequest(provider.name, 'status', performance.now() - statusStarted);
     if (error instanceof ProviderError && error.errorClass === 'invalid_job') {
       // e.g. 100051 "task does not exist": it will never end by itself.
       await limiter.release(jobId);
@@ -70,6 +74,7 @@ export async function processPoll(
   }
 
   if (!isTaskEnded(status)) {
+    rememberQuery(jobId, queryStarted); // metrics
     if (status.providerStatus !== record.providerStatus) {
       await ctx.store.update(jobId, { providerStatus: status.providerStatus });
     }
@@ -77,7 +82,29 @@ export async function processPoll(
     const { pollMinIntervalMs, pollMaxIntervalMs } = ctx.config.worker;
     return delay(job, token, ctx.clock.now() + nextPollDelay(elapsed, pollMinIntervalMs, pollMaxIntervalMs));
   }
+  // metrics: finishTask frees the slot first thing; see rememberQuery for the bound.
+  const previous = previousQueries.get(jobId) ?? (job.attemptsStarted <= 1 ? record.submittedAt : undefined);
+  previousQueries.delete(jobId);
+  if (previous !== undefined) ctx.metrics?.slotReleaseDelay(provider.name, ctx.clock.now() - previous);
   await finishTask(ctx, record, status);
+}
+
+/**
+ * metrics: when each task was last seen running, for the slot-release delay. The provider's end
+ * time is unknown, but it lies after the last query that saw the task running, so "release time
+ * minus that query's start" is an upper bound of the delay. The first poll uses `submittedAt`;
+ * a task whose previous query ran in another worker process is not measured. Bounded, so tasks
+ * handed over to other processes cannot grow it forever.
+ */
+const previousQueries = new Map<string, number>();
+const MAX_REMEMBERED_QUERIES = 10_000;
+
+function rememberQuery(jobId: string, at: number): void {
+  previousQueries.delete(jobId);
+  previousQueries.set(jobId, at);
+  if (previousQueries.size > MAX_REMEMBERED_QUERIES) {
+    previousQueries.delete(previousQueries.keys().next().value!);
+  }
 }
 
 async function delay(job: Job, token: string | undefined, timestamp: number): Promise<never> {

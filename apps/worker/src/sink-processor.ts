@@ -42,11 +42,13 @@ export async function processSink(ctx: WorkerContext, job: Job<SinkPayload>): Pr
         signal: ctx.shutdownSignal,
       });
       stored.push(output.seed === undefined ? object : { ...object, seed: output.seed });
+      ctx.metrics?.sinkStored(object.bytes); // metrics
     }
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     const retryable = !(error instanceof SinkError) || error.retryable;
     const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    ctx.metrics?.sinkError(retryable && !lastAttempt); // metrics
     if (!retryable || lastAttempt) {
       await failJob(ctx, jobId, {
         code: 'storage_failed',

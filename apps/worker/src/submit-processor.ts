@@ -78,6 +78,14 @@ export async function processSubmit(
 
   const gate = await limiter.tryAcquire(jobId);
   if (!gate.granted) {
+    // metrics: the gate's pacing (not a provider refusal)
+    if (gate.reason !== 'paused') {
+      ctx.metrics?.submission(
+        provider.name,
+        gate.reason === 'qps' ? 'rate_limited' : 'concurrency_limited',
+        'gate',
+      );
+    }
     throw await rateLimit(
       gate.reason === 'paused' ? Math.min(gate.retryInMs, PAUSED_RECHECK_MS) : gate.retryInMs,
     );
@@ -101,9 +109,14 @@ export async function processSubmit(
   }
 
   let result: SubmitResult;
+  const submitStarted = performance.now(); // metrics
   try {
     result = await provider.submit(record.operation, input, { jobId, signal: ctx.shutdownSignal });
+    ctx.metrics?.providerRequest(provider.name, 'submit', performance.now() - submitStarted);
+    ctx.metrics?.submission(provider.name, 'accepted', 'provider');
   } catch (error) {
+    ctx.metrics?.providerRequest(provider.name, 'submit', performance.now() - submitStarted);
+    ctx.metrics?.submission(provider.name, submissionOutcome(error), 'provider');
     await limiter.release(jobId);
     throw await onSubmitError(ctx, job, record, error, rateLimit, gate.probe);
   }
@@ -146,6 +159,12 @@ async function handOverToPolling(ctx: WorkerContext, record: JobRecord, taskId: 
   ) {
     ctx.logger.warn({ jobId: record.id, moved }, 'submit: unexpected state after submission');
   }
+}
+
+/** metrics: how a refused submission counts (100054 is the provider's concurrency limit, 002 §13). */
+function submissionOutcome(error: unknown): 'rate_limited' | 'concurrency_limited' | 'failed' {
+  if (!(error instanceof ProviderError) || error.errorClass !== 'retry_later') return 'failed';
+  return error.code === '100054' ? 'concurrency_limited' : 'rate_limited';
 }
 
 /** Classifies a failed submission and returns the error to throw to BullMQ. */

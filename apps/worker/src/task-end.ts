@@ -18,6 +18,14 @@ export async function finishTask(ctx: WorkerContext, record: JobRecord, status: 
   const now = ctx.clock.now();
   const common = { providerStatus: status.providerStatus, taskEndedAt: now };
   const points = 'pointsCost' in status ? status.pointsCost : undefined;
+  // metrics: generation time, points and balance as last seen
+  if (record.submittedAt !== undefined)
+    ctx.metrics?.generationTime(record.provider, now - record.submittedAt);
+  ctx.metrics?.taskCost(
+    record.provider,
+    points,
+    'accountBalance' in status ? status.accountBalance : undefined,
+  );
   ctx.logger.debug({ jobId: record.id, state: status.state }, 'task:finished');
 
   const current = await ctx.store.getJob(record.id);

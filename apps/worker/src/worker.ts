@@ -18,6 +18,7 @@ import {
   systemClock,
 } from '@genqueue/core';
 import { ProviderLimiter } from '@genqueue/limiter';
+import { RedisMetrics } from '@genqueue/metrics';
 import { createProviders } from '@genqueue/providers';
 import { createS3Client, Sink } from '@genqueue/sink';
 import { type Job, UnrecoverableError, Worker, type WorkerOptions } from 'bullmq';
@@ -104,6 +105,8 @@ export async function startWorker(config: Config, overrides: WorkerOverrides = {
     logger,
     clock,
     shutdownSignal: shutdown.signal,
+    // metrics: figures for GET /metrics, sent to Redis in the background (@genqueue/metrics)
+    metrics: new RedisMetrics({ redis, prefix: config.queuePrefix, logger }),
   };
 
   const common: WorkerOptions = {
@@ -166,6 +169,7 @@ export async function startWorker(config: Config, overrides: WorkerOverrides = {
       shutdown.abort(new Error('worker shutting down'));
       await Promise.all(workers.map((w) => w.close(true)));
       await queues.close();
+      await context.metrics?.close(); // metrics: send what is buffered
       await Promise.all([...providers.values()].map((p) => p.close?.()));
       await redis.quit().catch(() => redis.disconnect());
       logger.info('worker stopped');
