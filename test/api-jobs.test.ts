@@ -61,7 +61,12 @@ let queues: QueueSet;
 beforeAll(async () => {
   redis = connectRedis();
   prefix = uniquePrefix('api-jobs');
-  const config = loadConfig({ QUEUE_PREFIX: prefix, API_TOKENS: `${TOKEN},${OTHER_TOKEN}` });
+  const config = loadConfig({
+    QUEUE_PREFIX: prefix,
+    API_TOKENS: `${TOKEN},${OTHER_TOKEN}`,
+    // A webhookUrl is accepted only when deliveries can be signed (webhooks_not_configured).
+    WEBHOOK_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+  });
   api = await startApi(config, {
     host: '127.0.0.1',
     port: 0,

@@ -25,6 +25,7 @@ export type ApiErrorCode =
   | 'not_found'
   | 'conflict'
   | 'idempotency_key_reused'
+  | 'webhooks_not_configured'
   | 'bad_request'
   | 'unavailable'
   | 'internal';

@@ -21,13 +21,16 @@ import { ProviderLimiter } from '@genqueue/limiter';
 import { RedisMetrics } from '@genqueue/metrics';
 import { createProviders } from '@genqueue/providers';
 import { createS3Client, Sink } from '@genqueue/sink';
+import { createGuardedDispatcher } from '@genqueue/webhooks';
 import { type Job, UnrecoverableError, Worker, type WorkerOptions } from 'bullmq';
 import { Redis } from 'ioredis';
+import type { Dispatcher } from 'undici';
 import type { WorkerContext } from './context.ts';
 import { processPoll } from './poll-processor.ts';
 import { processSink } from './sink-processor.ts';
 import { processSubmit } from './submit-processor.ts';
 import { failJob } from './task-end.ts';
+import { processWebhook, WEBHOOK_CONCURRENCY, webhookBackoffStrategy } from './webhook-processor.ts';
 
 export interface WorkerOverrides {
   logger?: Logger;
@@ -36,6 +39,8 @@ export interface WorkerOverrides {
   providers?: ReadonlyMap<string, Provider>;
   /** Extra options for every BullMQ worker (tests shorten lock durations). */
   workerOptions?: Partial<WorkerOptions>;
+  /** Dispatcher for webhook deliveries; not closed by `close()`. Default: the SSRF-guarded agent. */
+  webhookDispatcher?: Dispatcher;
 }
 
 export interface WorkerHandle {
@@ -93,6 +98,16 @@ export async function startWorker(config: Config, overrides: WorkerOverrides = {
     publicUrl: config.s3.publicUrl,
     presignTtlSeconds: config.s3.presignTtlSeconds,
   });
+  // Checked at connect time, after DNS, so a receiver that resolves to a private address later is refused.
+  const webhookDispatcher =
+    overrides.webhookDispatcher ??
+    createGuardedDispatcher({
+      allowPrivate: config.webhooks.allowPrivate,
+      connectTimeoutMs: Math.min(10_000, config.webhooks.timeoutMs),
+    });
+  if (!config.webhooks.secret) {
+    logger.warn('WEBHOOK_SECRET is not set: webhook deliveries wait unsent (never unsigned) until it is');
+  }
   const shutdown = new AbortController();
   const context: WorkerContext = {
     config,
@@ -149,6 +164,12 @@ export async function startWorker(config: Config, overrides: WorkerOverrides = {
       ...common,
       concurrency: config.worker.sinkConcurrency,
     }),
+    new Worker(QUEUE.webhook, (job) => processWebhook(context, job, { dispatcher: webhookDispatcher }), {
+      ...common,
+      concurrency: WEBHOOK_CONCURRENCY,
+      // The jobs carry `backoff: { type: 'webhook' }` (JOB_OPTIONS.webhook): the Standard Webhooks schedule.
+      settings: { backoffStrategy: webhookBackoffStrategy(config.webhooks.retryScheduleMs) },
+    }),
   );
 
   for (const worker of workers) {
@@ -170,6 +191,7 @@ export async function startWorker(config: Config, overrides: WorkerOverrides = {
       await Promise.all(workers.map((w) => w.close(true)));
       await queues.close();
       await context.metrics?.close(); // metrics: send what is buffered
+      if (!overrides.webhookDispatcher) await webhookDispatcher.close();
       await Promise.all([...providers.values()].map((p) => p.close?.()));
       await redis.quit().catch(() => redis.disconnect());
       logger.info('worker stopped');

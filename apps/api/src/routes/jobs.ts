@@ -14,6 +14,7 @@ import type { ApiDeps } from '../app.ts';
 import type { AuthLocals } from '../auth.ts';
 import { ApiError, formatPath, type Issue, invalidRequest } from '../http-error.ts';
 import { findUrls, nestsDeeperThan } from '../internal/input-urls.ts';
+import { requireWebhookSecret } from '../internal/webhook-config.ts';
 
 /** Largest `metadata`, as JSON bytes. */
 export const MAX_METADATA_BYTES = 16 * 1024;
@@ -124,6 +125,8 @@ export function jobsRouter(deps: ApiDeps): Router {
       ...(webhookUrl ? [{ path: ['webhookUrl'], url: webhookUrl }] : []),
       ...findUrls(input, ['input'], MAX_URLS_PER_JOB),
     ]);
+    // After the URL checks, so a refused URL is reported by field whatever the server's setup.
+    if (webhookUrl) requireWebhookSecret(deps.config);
 
     const scope = (res.locals as AuthLocals).tokenScope;
     const createdAt = now();
