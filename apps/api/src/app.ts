@@ -12,6 +12,7 @@ import { bearerAuth } from './auth.ts';
 import { errorMiddleware, notFound } from './http-error.ts';
 import { healthRouter } from './routes/health.ts';
 import { jobsRouter } from './routes/jobs.ts';
+import { metricsRouter } from './routes/metrics.ts';
 
 /** Largest JSON body accepted; larger ones get `413 payload_too_large`. */
 export const BODY_LIMIT = '1mb';
@@ -74,6 +75,8 @@ export function createApp(deps: ApiDeps): express.Express {
 
   const admin = adminRouter({ admin: deps.config.admin, queues: deps.queues.all() });
   if (admin) app.use(admin);
+
+  app.use(metricsRouter(deps));
 
   const v1 = express.Router();
   v1.use(bearerAuth(deps.config.apiTokens));
