@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import {
   type Config,
   createLogger,
@@ -148,6 +149,9 @@ export async function startApi(config: Config, overrides: StartApiOverrides = {}
     const app = createApp(deps);
 
     const server = createServer(app);
+    server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) =>
+      answerClientError(error, socket, logger),
+    );
     // Responses in flight when closing starts are told to close their connection, so keep-alive
     // sockets don't hold `close()` open until their idle timeout.
     let stopping = false;
@@ -201,6 +205,40 @@ async function runCleanups(cleanups: (() => Promise<unknown>)[], logger: Logger)
       logger.warn({ err: (error as Error).message }, 'cleanup failed');
     }
   }
+}
+
+/**
+ * Requests node's HTTP parser refuses before express sees them (headers over 16 KiB, a malformed
+ * request line or chunk): node's default answer is a bare status line with no body, so clients
+ * got a 400 or 431 without the `{ error: { code, message } }` every other refusal carries.
+ * Same statuses as node's default, as JSON, and the connection is closed (its framing is lost).
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex, logger: Logger): void {
+  logger.debug({ code: error.code }, 'malformed request refused by the HTTP parser');
+  // As node's default handler: nothing more to say when a response is already under way here.
+  const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (error.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
+    socket.destroy();
+    return;
+  }
+  const [status, reason, code, message] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'Request Header Fields Too Large', 'headers_too_large', 'request headers are too large']
+      : error.code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW'
+        ? [413, 'Payload Too Large', 'payload_too_large', 'chunk extensions are too large']
+        : error.code === 'HPE_INVALID_URL'
+          ? [
+              400,
+              'Bad Request',
+              'bad_request',
+              'malformed request URL: percent-encode every byte outside printable ASCII',
+            ]
+          : [400, 'Bad Request', 'bad_request', 'malformed HTTP request'];
+  const body = JSON.stringify({ error: { code, message } });
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 function announceOnStderr(token: string): void {
