@@ -1,0 +1,38 @@
+import { JOB_STATES } from '@genqueue/core';
+import { InvalidArgumentError } from 'commander';
+import { describe, expect, it } from 'vitest';
+import { commaList, httpUrl, integerIn, JOB_STATE_NAMES, jobState } from './option-parsers.ts';
+
+describe('option parsers', () => {
+  it('knows the same job states as core', () => {
+    expect([...JOB_STATE_NAMES]).toEqual([...JOB_STATES]);
+  });
+
+  it('parses integers within bounds and refuses the rest', () => {
+    const n = integerIn(1, 64);
+    expect(n('8')).toBe(8);
+    for (const bad of ['0', '65', '1.5', 'eight', '', '1e2'])
+      expect(() => n(bad)).toThrow(InvalidArgumentError);
+  });
+
+  it('accepts job states only', () => {
+    expect(jobState('failed')).toBe('failed');
+    expect(() => jobState('broken')).toThrow(/expected one of queued, submitting/);
+  });
+
+  it('splits and accumulates comma lists', () => {
+    expect(commaList('job.failed, job.succeeded,', ['batch.completed'])).toEqual([
+      'batch.completed',
+      'job.failed',
+      'job.succeeded',
+    ]);
+    expect(() => commaList(' , ')).toThrow(InvalidArgumentError);
+  });
+
+  it('accepts http(s) URLs only', () => {
+    expect(httpUrl('https://example.com/hook')).toBe('https://example.com/hook');
+    for (const bad of ['example.com', 'ftp://example.com', 'file:///etc/passwd']) {
+      expect(() => httpUrl(bad)).toThrow(InvalidArgumentError);
+    }
+  });
+});
