@@ -166,6 +166,17 @@ export async function processWebhook(
   });
   const attempts = attemptsBefore + 1;
   const at = ctx.clock.now();
+  // metrics: this attempt's outcome (refused by the SSRF guard, or the last attempt, is a failure)
+  ctx.metrics?.webhookDelivered(
+    result.ok
+      ? 'delivered'
+      : result.gone
+        ? 'gone'
+        : (result.error ?? '').startsWith('refused:') ||
+            isLastAttempt(job, ctx.config.webhooks.retryScheduleMs)
+          ? 'failed'
+          : 'retry',
+  );
   const outcome = { attempts, ...(result.status === undefined ? {} : { lastStatus: result.status }) };
 
   if (result.ok) {
