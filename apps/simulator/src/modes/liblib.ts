@@ -45,6 +45,8 @@ interface SubmitRoute {
   /** Image-input field that must be present (a URL or a list of URLs). */
   imageField?: string;
   kontext?: 'text2img' | 'img2img';
+  /** Largest `imgCount` the endpoint takes. Default 4. */
+  maxImgCount?: number;
   statusPath: (template: string) => string;
 }
 
@@ -143,6 +145,8 @@ const SUBMIT_ROUTES: Record<string, SubmitRoute> = {
     templates: ['0b6bad2fd350433ebb5abc7eb91f2ec9'],
     kind: 'image',
     promptRequired: true,
+    // Group mode (002 §9.4, §9.5): imgCount 1–15.
+    maxImgCount: 15,
     statusPath: generic,
   },
   '/api/generate/comfyui/app': {
@@ -607,8 +611,9 @@ function validateSubmission(
     }
   } else if (route.kind === 'image' && params.imgCount !== undefined) {
     const imgCount = params.imgCount;
-    if (typeof imgCount !== 'number' || !Number.isInteger(imgCount) || imgCount < 1 || imgCount > 4) {
-      throw new LiblibReply(100000, 'imgCount must be 1–4');
+    const max = route.maxImgCount ?? 4;
+    if (typeof imgCount !== 'number' || !Number.isInteger(imgCount) || imgCount < 1 || imgCount > max) {
+      throw new LiblibReply(100000, `imgCount must be 1–${max}`);
     }
     count = imgCount;
   }
