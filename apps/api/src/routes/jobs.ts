@@ -12,12 +12,20 @@ import { type Request, type Response, Router } from 'express';
 import { z } from 'zod';
 import type { ApiDeps } from '../app.ts';
 import type { AuthLocals } from '../auth.ts';
-import { ApiError, formatPath, type Issue, invalidRequest } from '../http-error.ts';
+import { ApiError, invalidRequest } from '../http-error.ts';
 import { findUrls, nestsDeeperThan } from '../internal/input-urls.ts';
+import {
+  checkUrls,
+  DEFAULT_PROVIDER,
+  MAX_METADATA_BYTES,
+  metadataSchema,
+  resolveOperation,
+  webhookUrlSchema,
+  zodIssues,
+} from '../internal/request-checks.ts';
 import { requireWebhookSecret } from '../internal/webhook-config.ts';
 
-/** Largest `metadata`, as JSON bytes. */
-export const MAX_METADATA_BYTES = 16 * 1024;
+export { MAX_METADATA_BYTES };
 /** Most URLs checked per request; each may cost a DNS lookup. */
 export const MAX_URLS_PER_JOB = 64;
 /** Deepest object/array nesting accepted in a body. */
@@ -25,7 +33,6 @@ export const MAX_BODY_DEPTH = 32;
 /** How long an `Idempotency-Key` is remembered, in seconds. */
 export const IDEMPOTENCY_TTL_SECONDS = 86_400;
 
-const DEFAULT_PROVIDER = 'liblib';
 // Visible ASCII and spaces: the key ends up in a Redis key and in logs.
 const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,255}$/;
 // `j_…` for jobs posted alone, `b_…-<index>` for batch items (core ids.ts).
@@ -44,27 +51,10 @@ export const createJobBodySchema = z
     provider: z.string().min(1).max(64).default(DEFAULT_PROVIDER),
     operation: z.string().min(1).max(128),
     input: jsonObject,
-    webhookUrl: z
-      .string()
-      .max(2048)
-      .url()
-      .refine((url) => /^https?:\/\//i.test(url), 'must be an http(s) URL')
-      .optional(),
-    metadata: jsonObject
-      .refine(
-        (value) => Buffer.byteLength(JSON.stringify(value), 'utf8') <= MAX_METADATA_BYTES,
-        `must be at most ${MAX_METADATA_BYTES} bytes as JSON`,
-      )
-      .optional(),
+    webhookUrl: webhookUrlSchema.optional(),
+    metadata: metadataSchema.optional(),
   })
   .strict();
-
-function zodIssues(error: z.ZodError, prefix: (string | number)[] = []): Issue[] {
-  return error.issues.map((issue) => ({
-    path: formatPath([...prefix, ...issue.path]),
-    message: issue.message,
-  }));
-}
 
 // Canonical JSON (sorted keys), to compare a replayed request with the stored job.
 function canonical(value: unknown): string {
@@ -98,33 +88,19 @@ export function jobsRouter(deps: ApiDeps): Router {
     if (!envelope.success) throw invalidRequest(zodIssues(envelope.error));
     const { provider: providerName, operation, webhookUrl, metadata } = envelope.data;
 
-    const provider = deps.providers.get(providerName);
-    if (!provider) {
-      const valid = [...deps.providers.keys()].join(', ');
-      const message =
-        valid === ''
-          ? `unknown provider "${providerName}"; no provider is configured on this server`
-          : `unknown provider "${providerName}"; valid providers: ${valid}`;
-      throw invalidRequest([{ path: 'provider', message }]);
-    }
-    const spec = Object.hasOwn(provider.operations, operation) ? provider.operations[operation] : undefined;
-    if (!spec) {
-      const valid = Object.keys(provider.operations).join(', ');
-      throw invalidRequest([
-        {
-          path: 'operation',
-          message: `unknown operation "${operation}" for provider ${providerName}; valid operations: ${valid}`,
-        },
-      ]);
-    }
+    const { spec } = resolveOperation(deps.providers, providerName, operation);
     const parsedInput = spec.schema.safeParse(envelope.data.input);
     if (!parsedInput.success) throw invalidRequest(zodIssues(parsedInput.error, ['input']));
     const input = parsedInput.data;
 
-    await checkUrls(deps, [
-      ...(webhookUrl ? [{ path: ['webhookUrl'], url: webhookUrl }] : []),
-      ...findUrls(input, ['input'], MAX_URLS_PER_JOB),
-    ]);
+    await checkUrls(
+      deps.checkUrl,
+      [
+        ...(webhookUrl ? [{ path: ['webhookUrl'], url: webhookUrl }] : []),
+        ...findUrls(input, ['input'], MAX_URLS_PER_JOB),
+      ],
+      MAX_URLS_PER_JOB,
+    );
     // After the URL checks, so a refused URL is reported by field whatever the server's setup.
     if (webhookUrl) requireWebhookSecret(deps.config);
 
@@ -224,21 +200,6 @@ async function findJob(deps: ApiDeps, id: string): Promise<JobRecord> {
   const job = isJobId(id) ? await deps.store.getJob(id) : undefined;
   if (!job) throw new ApiError(404, 'not_found', 'job not found');
   return job;
-}
-
-async function checkUrls(deps: ApiDeps, urls: { path: (string | number)[]; url: string }[]): Promise<void> {
-  if (urls.length > MAX_URLS_PER_JOB) {
-    throw invalidRequest([{ path: 'input', message: `holds more than ${MAX_URLS_PER_JOB} URLs` }]);
-  }
-  const results = await Promise.allSettled(urls.map(({ url }) => deps.checkUrl(url)));
-  const issues: Issue[] = [];
-  results.forEach((result, index) => {
-    if (result.status === 'rejected') {
-      const reason = result.reason instanceof Error ? result.reason.message : 'URL refused';
-      issues.push({ path: formatPath(urls[index]!.path), message: `URL refused: ${reason}` });
-    }
-  });
-  if (issues.length > 0) throw invalidRequest(issues);
 }
 
 async function replay(
