@@ -128,6 +128,9 @@ export async function startWorker(config: Config, overrides: WorkerOverrides = {
     connection: redis,
     prefix: config.queuePrefix,
     lockDuration: config.worker.lockMs,
+    // BullMQ only looks for stalled jobs every `stalledInterval` (default 30 s) and needs two looks
+    // to move one back, so a short lock alone still left a killed worker's jobs stuck up to 60 s.
+    stalledInterval: Math.min(30_000, config.worker.lockMs),
     // A killed worker's jobs must come back however often it happens, never be failed as stalled.
     maxStalledCount: 1_000,
     ...overrides.workerOptions,
