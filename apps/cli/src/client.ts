@@ -28,6 +28,9 @@ export interface GenqueueClientOptions {
 /** A rejected batch row: `row` is its 1-based position among the rows sent. */
 export interface RejectedRow {
   row: number;
+  /** For CSV/NDJSON uploads (and `.txt` files): the 1-based line of the file. */
+  line?: number;
+  /** Problems relative to the row, e.g. `input.prompt`. */
   issues: ApiIssue[];
 }
 
@@ -51,9 +54,9 @@ export interface BatchSettings {
   defaults?: Record<string, unknown>;
   /** Where job/batch events are POSTed (Standard Webhooks). */
   webhookUrl?: string;
-  /** Event types to send to `webhookUrl`, e.g. `job.failed`. */
+  /** Per-job events to send to `webhookUrl` (`job.succeeded`, `job.failed`); `batch.completed` is always sent. */
   events?: string[];
-  /** Points budget: the batch is canceled once it has spent this many. */
+  /** Points budget (positive): the batch is canceled once it has spent this many. */
   maxPoints?: number;
   /** Accept the valid rows and report the others, instead of refusing the batch. */
   skipInvalid?: boolean;

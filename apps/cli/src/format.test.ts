@@ -18,13 +18,27 @@ describe('formatError', () => {
         { path: 'rows[2].input.prompt', message: 'Required' },
         { path: 'rows[5].input.imgCount', message: 'Expected number' },
       ],
-      { rejected: [{ row: 2, issues: [{ path: 'input.prompt', message: 'Required' }] }] },
+      {
+        rejected: [
+          { row: 2, line: 3, issues: [{ path: 'input.prompt', message: 'Required' }] },
+          { row: 5, line: 7, issues: [{ path: 'input.imgCount', message: 'Expected number' }] },
+        ],
+      },
     );
+    // The rows, with the file's lines, instead of the same issues twice.
     expect(formatError(invalid).split('\n')).toEqual([
       'error: 2 rows are invalid (HTTP 400 invalid_request)',
-      '  rows[2].input.prompt: Required',
-      '  rows[5].input.imgCount: Expected number',
-      '  row 2: input.prompt: Required',
+      '  row 2 (line 3): input.prompt: Required',
+      '  row 5 (line 7): input.imgCount: Expected number',
+    ]);
+    const listed = new ApiResponseError(400, 'invalid_request', 'query: bad', [
+      { path: 'maxPoints', message: 'must be a positive number' },
+      { path: 'events[0]', message: 'Invalid enum value' },
+    ]);
+    expect(formatError(listed).split('\n')).toEqual([
+      'error: query: bad (HTTP 400 invalid_request)',
+      '  maxPoints: must be a positive number',
+      '  events[0]: Invalid enum value',
     ]);
   });
 

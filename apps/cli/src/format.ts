@@ -8,12 +8,16 @@ import { type ApiConnectionError, type ApiIssue, ApiResponseError, CliError } fr
 /** Rows listed before `… and N more`. */
 export const MAX_LISTED_ROWS = 20;
 
-/** Lists rejected rows, one line per issue: `  row 3: input.prompt: Required`. */
+/**
+ * Lists rejected rows, one line per issue: `  row 3: input.prompt: Required`, or
+ * `  row 3 (line 5): …` for uploads, where `line` is the line in the file sent.
+ */
 export function formatRejected(rows: readonly RejectedRow[], max = MAX_LISTED_ROWS): string[] {
   const lines: string[] = [];
   for (const row of rows.slice(0, max)) {
-    if (row.issues.length === 0) lines.push(`  row ${row.row}: rejected`);
-    for (const issue of row.issues) lines.push(`  row ${row.row}: ${issue.path}: ${issue.message}`);
+    const name = row.line === undefined ? `row ${row.row}` : `row ${row.row} (line ${row.line})`;
+    if (row.issues.length === 0) lines.push(`  ${name}: rejected`);
+    for (const issue of row.issues) lines.push(`  ${name}: ${issue.path}: ${issue.message}`);
   }
   if (rows.length > max) lines.push(`  … and ${rows.length - max} more rows`);
   return lines;
@@ -42,8 +46,10 @@ function rejectedOf(error: ApiResponseError): RejectedRow[] {
 export function formatError(error: unknown): string {
   if (error instanceof ApiResponseError) {
     const lines = [`error: ${error.message} (HTTP ${error.status} ${error.code})`];
-    lines.push(...formatIssues(error.issues, error.message));
-    lines.push(...formatRejected(rejectedOf(error)));
+    // A refused batch lists its bad rows twice (as issues and as rows); the rows read better.
+    const rejected = rejectedOf(error);
+    if (rejected.length > 0) lines.push(...formatRejected(rejected));
+    else lines.push(...formatIssues(error.issues, error.message));
     if (error.status === 401) lines.push('hint: set GENQUEUE_TOKEN (or --token) to one of the API_TOKENS');
     return lines.join('\n');
   }

@@ -1,8 +1,9 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { text } from 'node:stream/consumers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertReadableFile, inputFormat, readPromptLines } from './input-file.ts';
+import { assertReadableFile, inputFormat, readPromptLines, txtAsNdjson } from './input-file.ts';
 
 let dir: string;
 beforeAll(async () => {
@@ -14,7 +15,7 @@ afterAll(async () => {
 
 describe('inputFormat', () => {
   it.each([
-    ['p.txt', { kind: 'txt' }],
+    ['p.txt', { kind: 'txt', contentType: 'application/x-ndjson' }],
     ['P.CSV', { kind: 'stream', contentType: 'text/csv' }],
     ['dir.v2/rows.jsonl', { kind: 'stream', contentType: 'application/x-ndjson' }],
     ['rows.ndjson', { kind: 'stream', contentType: 'application/x-ndjson' }],
@@ -27,13 +28,23 @@ describe('inputFormat', () => {
   });
 });
 
-describe('readPromptLines', () => {
-  it('yields one trimmed prompt per line, skipping blank lines, a BOM and CRLF endings', async () => {
+describe('readPromptLines and txtAsNdjson', () => {
+  const content = '\uFEFFa cat\r\n\r\n  a "dog" at dusk  \n\t\nlast line without newline';
+
+  it('reads one trimmed prompt per line, blank lines as undefined, without the BOM or CR', async () => {
     const path = join(dir, 'p.txt');
-    await writeFile(path, '\uFEFFa cat\r\n\r\n  a dog at dusk  \n\t\nlast line without newline');
-    const prompts: string[] = [];
-    for await (const p of readPromptLines(path)) prompts.push(p);
-    expect(prompts).toEqual(['a cat', 'a dog at dusk', 'last line without newline']);
+    await writeFile(path, content);
+    const lines: (string | undefined)[] = [];
+    for await (const line of readPromptLines(path)) lines.push(line);
+    expect(lines).toEqual(['a cat', undefined, 'a "dog" at dusk', undefined, 'last line without newline']);
+  });
+
+  it('streams the prompts as NDJSON with blank lines kept, so line numbers match the file', async () => {
+    const path = join(dir, 'q.txt');
+    await writeFile(path, content);
+    expect(await text(txtAsNdjson(path))).toBe(
+      '{"prompt":"a cat"}\n\n{"prompt":"a \\"dog\\" at dusk"}\n\n{"prompt":"last line without newline"}\n',
+    );
   });
 });
 

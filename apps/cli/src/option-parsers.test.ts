@@ -1,7 +1,14 @@
 import { JOB_STATES } from '@genqueue/core';
 import { InvalidArgumentError } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { commaList, httpUrl, integerIn, JOB_STATE_NAMES, jobState } from './option-parsers.ts';
+import {
+  commaList,
+  httpUrl,
+  integerIn,
+  JOB_STATE_NAMES,
+  jobState,
+  positiveNumber,
+} from './option-parsers.ts';
 
 describe('option parsers', () => {
   it('knows the same job states as core', () => {
@@ -13,6 +20,13 @@ describe('option parsers', () => {
     expect(n('8')).toBe(8);
     for (const bad of ['0', '65', '1.5', 'eight', '', '1e2'])
       expect(() => n(bad)).toThrow(InvalidArgumentError);
+  });
+
+  it('parses positive numbers only', () => {
+    expect(positiveNumber('500')).toBe(500);
+    expect(positiveNumber('12.5')).toBe(12.5);
+    for (const bad of ['0', '-3', 'abc', '1e3', ''])
+      expect(() => positiveNumber(bad)).toThrow(InvalidArgumentError);
   });
 
   it('accepts job states only', () => {

@@ -65,3 +65,12 @@ export function httpUrl(raw: string): string {
   }
   return raw;
 }
+
+/** A positive, finite decimal number (`500`, `12.5`). */
+export function positiveNumber(raw: string): number {
+  const n = Number(raw);
+  if (!/^\d+(?:\.\d+)?$/.test(raw.trim()) || !Number.isFinite(n) || n <= 0) {
+    throw new InvalidArgumentError('expected a positive number');
+  }
+  return n;
+}

@@ -103,10 +103,12 @@ describe('genqueue submit', () => {
       '--wait',
     ]);
     expect(result).toMatchObject({ code: 0, stdout: 'b_abc\n' });
-    expect(JSON.parse(server.requests[0]!.body.toString())).toEqual({
+    const [post] = server.requests;
+    expect(post!.headers['content-type']).toBe('application/x-ndjson');
+    expect(post!.body.toString()).toBe('{"prompt":"a cat"}\n\n{"prompt":"a dog"}\n');
+    expect(Object.fromEntries(post!.query)).toEqual({
       operation: 'kontext.text2img',
-      defaults: { aspectRatio: '3:4', imgCount: 2 },
-      prompts: ['a cat', 'a dog'],
+      defaults: '{"aspectRatio":"3:4","imgCount":2}',
     });
     const lines = result.stderr.trim().split('\n');
     expect(lines[0]).toBe('accepted 2 jobs in batch b_abc');
@@ -243,16 +245,21 @@ describe('genqueue (other commands)', () => {
   it('cancel and retry POST to the batch and report the answer', async () => {
     server = await startScriptedServer(({ path }) => ({
       status: 202,
-      json: path.endsWith('/cancel') ? { id: 'b_abc', canceled: 4 } : { id: 'b_abc', retried: 2 },
+      json: path.endsWith('/cancel') ? { id: 'b_abc', canceled: 4 } : { id: 'b_abc', requeued: 1 },
     }));
     expect((await run(['cancel', 'b_abc'])).stdout).toBe(
-      'cancel requested for batch b_abc: id=b_abc canceled=4\n',
+      'canceled 4 jobs of batch b_abc (finished jobs keep their results)\n',
     );
     expect((await run(['retry', 'b_abc'])).stdout).toBe(
-      'retry requested for batch b_abc: id=b_abc retried=2\n',
+      'requeued 1 job of batch b_abc; follow it with: genqueue status b_abc\n',
     );
+    expect(JSON.parse((await run(['retry', 'b_abc', '--json'])).stdout)).toEqual({
+      id: 'b_abc',
+      requeued: 1,
+    });
     expect(server.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
       'POST /v1/batches/b_abc/cancel',
+      'POST /v1/batches/b_abc/retry',
       'POST /v1/batches/b_abc/retry',
     ]);
   });

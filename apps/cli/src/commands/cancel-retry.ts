@@ -7,12 +7,23 @@ export interface BatchActionOptions extends GlobalOptions {
   json?: boolean;
 }
 
-function describe(answer: Record<string, unknown>): string {
-  // Print what the API reports (counts of jobs affected and the like), key by key.
-  return Object.entries(answer)
-    .filter(([, value]) => value === null || typeof value !== 'object')
-    .map(([key, value]) => `${key}=${String(value)}`)
-    .join(' ');
+const jobs = (n: number) => `${n} job${n === 1 ? '' : 's'}`;
+
+/** What the API answered, in words: `{ id, canceled }` for cancel, `{ id, requeued }` for retry. */
+export function describeBatchAction(
+  action: 'cancel' | 'retry',
+  batchId: string,
+  answer: Record<string, unknown>,
+): string {
+  if (action === 'cancel' && typeof answer.canceled === 'number') {
+    return `canceled ${jobs(answer.canceled)} of batch ${batchId} (finished jobs keep their results)`;
+  }
+  if (action === 'retry' && typeof answer.requeued === 'number') {
+    return answer.requeued === 0
+      ? `batch ${batchId} has no failed jobs to retry`
+      : `requeued ${jobs(answer.requeued)} of batch ${batchId}; follow it with: genqueue status ${batchId}`;
+  }
+  return `${action} requested for batch ${batchId}`;
 }
 
 /** Runs `cancel` or `retry`; resolves to the exit code. */
@@ -25,11 +36,7 @@ export async function runBatchAction(
   const client = clientFor(ctx, options);
   const answer = action === 'cancel' ? await client.cancelBatch(batchId) : await client.retryBatch(batchId);
   if (options.json) ctx.stdout.write(`${JSON.stringify(answer, null, 2)}\n`);
-  else {
-    const verb = action === 'cancel' ? 'cancel requested for' : 'retry requested for';
-    const detail = describe(answer);
-    ctx.stdout.write(`${verb} batch ${batchId}${detail ? `: ${detail}` : ''}\n`);
-  }
+  else ctx.stdout.write(`${describeBatchAction(action, batchId, answer)}\n`);
   return 0;
 }
 

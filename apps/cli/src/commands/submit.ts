@@ -8,8 +8,8 @@ import type { BatchSubmission } from '../client.ts';
 import { type CliContext, clientFor, type GlobalOptions } from '../context.ts';
 import { EXIT_FAILURE } from '../errors.ts';
 import { formatRejected } from '../format.ts';
-import { assertReadableFile, inputFormat, readPromptLines } from '../input-file.ts';
-import { collect, commaList, httpUrl, integerIn } from '../option-parsers.ts';
+import { assertReadableFile, inputFormat, txtAsNdjson } from '../input-file.ts';
+import { collect, commaList, httpUrl, integerIn, positiveNumber } from '../option-parsers.ts';
 import { parseSet } from '../parse-set.ts';
 import { formatOutcome } from '../progress.ts';
 import { waitForBatch } from '../wait.ts';
@@ -28,7 +28,7 @@ export interface SubmitOptions extends GlobalOptions {
   pollInterval: number;
 }
 
-/** Builds the batch request for `file`: CSV/NDJSON streamed as is, `.txt` as a list of prompts. */
+/** Builds the batch request for `file`: CSV/NDJSON streamed as is, `.txt` streamed as NDJSON prompts. */
 export async function buildSubmission(file: string, options: SubmitOptions): Promise<BatchSubmission> {
   const format = inputFormat(file);
   await assertReadableFile(file);
@@ -41,12 +41,8 @@ export async function buildSubmission(file: string, options: SubmitOptions): Pro
     maxPoints: options.maxPoints,
     skipInvalid: options.skipInvalid,
   };
-  if (format.kind === 'stream') {
-    return { ...settings, kind: 'stream', contentType: format.contentType, body: createReadStream(file) };
-  }
-  const prompts: string[] = [];
-  for await (const prompt of readPromptLines(file)) prompts.push(prompt);
-  return { ...settings, kind: 'prompts', prompts };
+  const body = format.kind === 'txt' ? txtAsNdjson(file) : createReadStream(file);
+  return { ...settings, kind: 'stream', contentType: format.contentType, body };
 }
 
 /** Runs `submit`; resolves to the exit code. */
@@ -87,13 +83,13 @@ export function submitCommand(ctx: CliContext, done: (code: number) => void): Co
     .option('--webhook <url>', 'URL that receives signed job/batch events', httpUrl)
     .option(
       '--events <list>',
-      'comma-separated events for --webhook, e.g. job.failed,batch.completed',
+      'comma-separated events for --webhook, e.g. job.succeeded,job.failed (batch.completed is always sent)',
       commaList,
     )
     .option(
       '--max-points <n>',
       'cancel the rest of the batch once it has spent this many points',
-      integerIn(1),
+      positiveNumber,
     )
     .option(
       '--skip-invalid',
