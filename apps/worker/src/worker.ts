@@ -153,6 +153,11 @@ export async function startWorker(config: Config, overrides: WorkerOverrides = {
         // BullMQ honours `worker.rateLimit()` only when a limiter is set; the real limits are
         // enforced by the ProviderLimiter, so this one never binds.
         limiter: { max: 1_000_000, duration: 1_000 },
+        // A prioritized (batch) job that the gate sends back to waiting leaves no wake-up marker,
+        // so an idle worker would sleep the whole drain delay (5 s by default) before it looks
+        // again: at 1 submission/s that starved batches to one item per 5 s. A short long-poll
+        // costs one blocking Redis call per 200 ms per idle worker.
+        drainDelay: 0.2,
       },
     );
     void provider;
