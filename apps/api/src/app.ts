@@ -4,12 +4,13 @@
  *
  * Routes: `GET /healthz`, `GET /readyz` (open); `/v1/*` (bearer token); `/admin/queues` (Basic).
  */
-import type { Config, JobStore, Logger, ObjectUrlFn, Provider, QueueSet } from '@genqueue/core';
+import type { Config, JobLifecycle, JobStore, Logger, ObjectUrlFn, Provider, QueueSet } from '@genqueue/core';
 import express from 'express';
 import helmet from 'helmet';
 import { adminRouter } from './admin.ts';
 import { bearerAuth } from './auth.ts';
 import { errorMiddleware, notFound } from './http-error.ts';
+import { batchesRouter } from './routes/batches.ts';
 import { healthRouter } from './routes/health.ts';
 import { jobsRouter } from './routes/jobs.ts';
 import { metricsRouter } from './routes/metrics.ts';
@@ -23,6 +24,8 @@ export interface ApiDeps {
   config: Config;
   store: JobStore;
   queues: QueueSet;
+  /** Cancels and retries batches. Default: one built from `store`, `queues` and `logger`. */
+  lifecycle?: JobLifecycle;
   /** Provider adapters by name; their `operations[op].schema` validate job inputs. */
   providers: ReadonlyMap<string, Provider>;
   /** URL of a stored output (public or presigned). */
@@ -80,6 +83,8 @@ export function createApp(deps: ApiDeps): express.Express {
 
   const v1 = express.Router();
   v1.use(bearerAuth(deps.config.apiTokens));
+  // Before the 1 MB JSON parser: batches parse their own bodies (32 MB JSON, streamed CSV/NDJSON).
+  v1.use(batchesRouter(deps));
   v1.use(express.json({ limit: BODY_LIMIT }));
   v1.use(jobsRouter(deps));
   // Unknown `/v1` routes answer 404 only to authenticated callers.

@@ -9,6 +9,7 @@ import type { Duplex } from 'node:stream';
 import {
   type Config,
   createLogger,
+  JobLifecycle,
   JobStore,
   type Logger,
   type ObjectUrlFn,
@@ -127,15 +128,17 @@ export async function startApi(config: Config, overrides: StartApiOverrides = {}
     });
     cleanups.unshift(() => queues.close());
 
+    const store = new JobStore({
+      redis,
+      prefix: config.queuePrefix,
+      retentionSeconds: config.jobRetentionSeconds,
+      now: overrides.now,
+    });
     const deps: ApiDeps = {
       config,
-      store: new JobStore({
-        redis,
-        prefix: config.queuePrefix,
-        retentionSeconds: config.jobRetentionSeconds,
-        now: overrides.now,
-      }),
+      store,
       queues,
+      lifecycle: new JobLifecycle({ store, queues, logger, now: overrides.now }),
       providers,
       objectUrl,
       checkUrl,

@@ -34,6 +34,12 @@ const CHUNK = 1_000;
 export interface BatchItem {
   input: Record<string, unknown>;
   metadata?: Record<string, unknown>;
+  /**
+   * Problems the caller found while reading the item (a CSV row with too many cells, an NDJSON
+   * line that is not JSON). The item is rejected with them, like an item that fails validation,
+   * so `skipInvalid` applies to it and row numbers stay aligned with the upload.
+   */
+  issues?: ItemIssue[];
 }
 
 export interface ItemIssue {
@@ -93,6 +99,10 @@ export async function intakeBatch(
   for await (const item of items) {
     row++;
     if (row > params.maxItems) return { ok: false, reason: 'too_many', maxItems: params.maxItems };
+    if (item.issues?.length) {
+      rejected.push({ row, issues: item.issues });
+      continue;
+    }
     const issues: ItemIssue[] = [];
     const parsed = params.spec.schema.safeParse({ ...params.defaults, ...item.input });
     if (!parsed.success) {

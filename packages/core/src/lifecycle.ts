@@ -117,7 +117,10 @@ export class JobLifecycle {
     return (await this.store.getJob(jobId))?.state;
   }
 
-  /** Cancels every unfinished job of a batch. Returns how many were canceled or flagged. */
+  /**
+   * Cancels every unfinished job of a batch, except those already storing their results. Returns
+   * how many were canceled or flagged.
+   */
   async cancelBatch(batchId: string, reason: JobError): Promise<number> {
     const batch = await this.store.getBatch(batchId);
     if (!batch) return 0;
@@ -129,7 +132,9 @@ export class JobLifecycle {
       );
       const jobs = await this.store.getJobs(ids);
       for (const job of jobs) {
-        if (!job || isTerminal(job.state)) continue;
+        // A storing job has succeeded at the provider and its points are spent: canceling it
+        // would only throw its paid result away (the job that reached a budget is one of them).
+        if (!job || isTerminal(job.state) || job.state === 'storing') continue;
         await this.cancel(job.id, reason);
         touched++;
       }

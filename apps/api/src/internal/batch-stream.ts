@@ -1,0 +1,77 @@
+/**
+ * Reading an upload (CSV, NDJSON) as a stream: a byte limit over the request's chunks, a line
+ * splitter, and the typed errors the upload parsers throw. Nothing here buffers more than one line
+ * (NDJSON) or one chunk.
+ */
+import { StringDecoder } from 'node:string_decoder';
+
+/** The upload is larger than the byte limit (answered `413 payload_too_large`). */
+export class UploadTooLargeError extends Error {
+  override readonly name = 'UploadTooLargeError';
+  constructor(readonly limitBytes: number) {
+    super(`the upload is larger than ${limitBytes} bytes`);
+  }
+}
+
+/** The upload is not well-formed as a whole (broken CSV quoting, a bad header): answered 400 with its line. */
+export class UploadParseError extends Error {
+  override readonly name = 'UploadParseError';
+  constructor(
+    message: string,
+    /** 1-based line of the upload where the problem was found. */
+    readonly line: number,
+  ) {
+    super(message);
+  }
+}
+
+/** Passes `source`'s chunks through, throwing `UploadTooLargeError` once more than `maxBytes` went by. */
+export async function* limitBytes(
+  source: AsyncIterable<Buffer | string>,
+  maxBytes: number,
+): AsyncGenerator<Buffer> {
+  let total = 0;
+  for await (const chunk of source) {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    total += bytes.length;
+    if (total > maxBytes) throw new UploadTooLargeError(maxBytes);
+    yield bytes;
+  }
+}
+
+/** One line of a text upload; `line` is 1-based. */
+export interface TextLine {
+  text: string;
+  line: number;
+}
+
+/**
+ * Splits UTF-8 chunks into lines (`\n` or `\r\n`), decoding characters split across chunks, and
+ * drops a leading byte-order mark. The last line needs no terminator.
+ */
+export async function* splitLines(chunks: AsyncIterable<Buffer>): AsyncGenerator<TextLine> {
+  const decoder = new StringDecoder('utf8');
+  let pending = '';
+  let line = 0;
+  let first = true;
+  const emit = (raw: string): TextLine => {
+    line++;
+    let text = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    if (first) {
+      first = false;
+      if (text.startsWith('\uFEFF')) text = text.slice(1);
+    }
+    return { text, line };
+  };
+  for await (const chunk of chunks) {
+    pending += decoder.write(chunk);
+    let start = 0;
+    for (let end = pending.indexOf('\n'); end !== -1; end = pending.indexOf('\n', start)) {
+      yield emit(pending.slice(start, end));
+      start = end + 1;
+    }
+    pending = pending.slice(start);
+  }
+  pending += decoder.end();
+  if (pending !== '') yield emit(pending);
+}
