@@ -31,8 +31,13 @@ export function inputFieldSchemas(schema: ZodTypeAny): FieldSchemas | undefined 
   for (let depth = 0; current && depth < 32; depth++) {
     const def = current._def as ZodDefLike;
     switch (def.typeName) {
-      case 'ZodObject':
-        return def.shape?.();
+      case 'ZodObject': {
+        // Looked up by column and `set.<field>` names the client chooses: without a null prototype,
+        // `constructor`, `toString` or `__proto__` found Object.prototype's members, not a schema
+        // (a 500 on a CSV header naming them).
+        const shape = def.shape?.();
+        return shape ? Object.assign(Object.create(null) as Record<string, ZodTypeAny>, shape) : undefined;
+      }
       case 'ZodEffects':
         current = def.schema;
         break;
