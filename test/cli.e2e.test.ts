@@ -1,0 +1,247 @@
+/**
+ * The `genqueue` CLI end to end: the real binary (`apps/cli/bin/genqueue.js`) as a child process
+ * against the whole stack (API, worker, LiblibAI simulator, s3rver, Redis).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import type { BatchView, JobView } from '@genqueue/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readObject, type Stack, startStack, TEST_TOKEN } from './support/stack.ts';
+
+const BIN = 'apps/cli/bin/genqueue.js';
+let stack: Stack;
+let dir: string;
+const outputs: string[] = [];
+
+beforeAll(async () => {
+  stack = await startStack({
+    sim: { submitQps: 20, maxInFlight: 5, latencyMs: { min: 100, max: 300 } },
+    env: { LIBLIB_SUBMIT_QPS: '20', LIBLIB_MAX_IN_FLIGHT: '5' },
+  });
+  dir = await mkdtemp(join(tmpdir(), 'genqueue-cli-e2e-'));
+});
+
+afterAll(async () => {
+  await stack?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+/** Runs the CLI binary; resolves with its exit code and output. */
+function cli(args: string[], env: Record<string, string> = {}) {
+  const { GENQUEUE_URL: _url, GENQUEUE_TOKEN: _token, ...inherited } = process.env;
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { ...inherited, GENQUEUE_URL: stack.api.url, GENQUEUE_TOKEN: TEST_TOKEN, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => {
+      outputs.push(stdout, stderr);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+async function batch(id: string): Promise<BatchView> {
+  const { status, body } = await stack.call<BatchView>('GET', `/v1/batches/${id}`);
+  expect(status).toBe(200);
+  return body;
+}
+
+async function batchJobs(id: string): Promise<JobView[]> {
+  const { body } = await stack.call<{ items: JobView[] }>('GET', `/v1/batches/${id}/jobs?limit=1000`);
+  return body.items;
+}
+
+async function filesUnder(root: string): Promise<string[]> {
+  const entries = await readdir(root, { recursive: true, withFileTypes: true });
+  return entries.filter((e) => e.isFile()).map((e) => relative(root, join(e.parentPath, e.name)));
+}
+
+const BATCH_ID = /^b_[0-9a-z]+$/;
+let txtBatch: string;
+let csvBatch: string;
+
+describe('genqueue CLI', () => {
+  it('submits a .txt and a .csv file, waits with progress, and exits 0 once every job succeeded', async () => {
+    const txt = join(dir, 'prompts.txt');
+    const prompts = Array.from({ length: 10 }, (_, i) => `a lighthouse at dusk, take ${i}`);
+    // Blank lines are skipped.
+    await writeFile(txt, `${prompts.slice(0, 5).join('\n')}\n\n${prompts.slice(5).join('\n')}\n`);
+    const csv = join(dir, 'rows.csv');
+    const rows = Array.from({ length: 10 }, (_, i) => `"a red fox, number ${i}",${i % 2 ? '1:1' : '16:9'}`);
+    await writeFile(csv, `prompt,aspectRatio\n${rows.join('\n')}\n`);
+
+    // Both at once: the two batches share the account's limits, as they would in production.
+    const wait = ['--wait', '--poll-interval', '200'];
+    const [fromTxt, fromCsv] = await Promise.all([
+      cli(['submit', txt, '--operation', 'kontext.text2img', '--set', 'aspectRatio=3:4', ...wait]),
+      cli(['submit', csv, '--operation', 'kontext.text2img', '--set', 'imgCount=2', ...wait]),
+    ]);
+
+    expect(fromTxt.stderr).toContain('all 10 jobs succeeded');
+    expect(fromTxt.code).toBe(0);
+    txtBatch = fromTxt.stdout.trim();
+    expect(txtBatch).toMatch(BATCH_ID);
+    expect(fromTxt.stderr).toMatch(/10\/10 {2}100% {2}ok 10 {2}failed 0/);
+    expect((await batch(txtBatch)).counts.succeeded).toBe(10);
+    const txtJobs = await batchJobs(txtBatch);
+    expect(txtJobs.map((j) => j.input.prompt).sort()).toEqual([...prompts].sort());
+    expect(txtJobs.every((j) => j.input.aspectRatio === '3:4')).toBe(true);
+
+    expect(fromCsv.code).toBe(0);
+    csvBatch = fromCsv.stdout.trim();
+    expect(csvBatch).toMatch(BATCH_ID);
+    const csvJobs = await batchJobs(csvBatch);
+    expect(csvJobs).toHaveLength(10);
+    for (const job of csvJobs) {
+      // Per-row fields from the CSV, defaults from --set.
+      const n = Number(/number (\d+)/.exec(String(job.input.prompt))![1]);
+      expect(job.input.aspectRatio).toBe(n % 2 ? '1:1' : '16:9');
+      expect(job.state).toBe('succeeded');
+      expect(job.outputs).toHaveLength(2);
+    }
+  });
+
+  it('downloads every output byte for byte, then skips them all on a second run', async () => {
+    const out = join(dir, 'out');
+    const first = await cli(['download', csvBatch, '--out', out, '--concurrency', '4']);
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/^downloaded 20 files \(.+\), skipped 0 already present, failed 0/);
+
+    const keys = (await batchJobs(csvBatch)).flatMap((j) => j.outputs.map((o) => o.key));
+    expect(keys).toHaveLength(20);
+    // Exactly the outputs: no temporary files left behind.
+    expect((await filesUnder(out)).sort()).toEqual([...keys].sort());
+    for (const key of keys) {
+      expect((await readFile(join(out, key))).equals(await readObject(stack, key))).toBe(true);
+    }
+
+    const second = await cli(['download', csvBatch, '--out', out]);
+    expect(second.code).toBe(0);
+    expect(second.stdout).toMatch(/^downloaded 0 files \(0 B\), skipped 20 already present, failed 0/);
+  });
+
+  it('shows status, lists jobs, and finds no failed ones', async () => {
+    const status = await cli(['status', txtBatch]);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toContain(`batch     ${txtBatch}`);
+    expect(status.stdout).toContain(
+      'jobs      10 total: 10 succeeded, 0 failed, 0 canceled, 0 running, 0 queued',
+    );
+    expect(status.stdout).toMatch(/points {4}\d+/);
+    const json = JSON.parse((await cli(['status', txtBatch, '--json'])).stdout) as BatchView;
+    expect(json).toMatchObject({ id: txtBatch, done: true, total: 10 });
+
+    const failed = await cli(['jobs', txtBatch, '--state', 'failed']);
+    expect(failed).toMatchObject({ code: 0, stdout: '' });
+    expect(failed.stderr).toContain(`no failed jobs in batch ${txtBatch}`);
+
+    const some = await cli(['jobs', txtBatch, '--limit', '3']);
+    const lines = some.stdout.trim().split('\n');
+    expect(lines).toHaveLength(3);
+    for (const line of lines) expect(line).toMatch(new RegExp(`^${txtBatch}-\\d+  succeeded   \\S+\\.png$`));
+  });
+
+  it('exits 1 when a job fails, lists it, and retry requeues it', async () => {
+    const file = join(dir, 'mixed.txt');
+    await writeFile(file, 'a quiet harbour\nsomething forbidden\n');
+    const result = await cli([
+      'submit',
+      file,
+      '--operation',
+      'kontext.text2img',
+      '--wait',
+      '--poll-interval',
+      '200',
+    ]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('1 of 2 jobs failed, 1 succeeded');
+    const id = result.stdout.trim();
+
+    const failed = await cli(['jobs', id, '--state', 'failed']);
+    expect(failed.stdout).toMatch(new RegExp(`^${id}-1  failed      100052: `));
+
+    const retry = await cli(['retry', id]);
+    expect(retry).toMatchObject({
+      code: 0,
+      stdout: `requeued 1 job of batch ${id}; follow it with: genqueue status ${id}\n`,
+    });
+    await stack.waitFor(async () => (await batch(id)).done, 30_000, 'the retried batch to end');
+
+    // A finished batch cannot be canceled: the API's 409, exit 2.
+    const cancel = await cli(['cancel', id]);
+    expect(cancel.code).toBe(2);
+    expect(cancel.stderr).toBe('error: batch already done (HTTP 409 conflict)\n');
+  });
+
+  it('prints the API refusal of an unknown operation with exit 2', async () => {
+    const result = await cli(['submit', join(dir, 'prompts.txt'), '--operation', 'nope']);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/^error: .*unknown operation "nope".* \(HTTP 400 invalid_request\)\n/);
+  });
+
+  it('names the bad line of a .txt file, skips it with --skip-invalid, and cancels the batch', async () => {
+    const file = join(dir, 'one-bad.txt');
+    await writeFile(file, `a calm sea\n\n${'x'.repeat(2001)}\na stormy sea\n`);
+    const refused = await cli(['submit', file, '--operation', 'kontext.text2img']);
+    expect(refused.code).toBe(2);
+    expect(refused.stdout).toBe('');
+    expect(refused.stderr).toContain('(HTTP 400 invalid_request)');
+    expect(refused.stderr).toContain('  row 2 (line 3): input.prompt: must be at most 2000 characters');
+
+    // Slow generations, so the batch is surely still running when it is canceled.
+    stack.sim.configure({ latencyMs: { min: 3_000, max: 3_000 } });
+    try {
+      const accepted = await cli(['submit', file, '--operation', 'kontext.text2img', '--skip-invalid']);
+      expect(accepted.code).toBe(0);
+      const id = accepted.stdout.trim();
+      expect(id).toMatch(BATCH_ID);
+      expect(accepted.stderr).toContain(`accepted 2 jobs in batch ${id}; 1 row rejected:`);
+      expect(accepted.stderr).toContain('  row 2 (line 3): input.prompt: must be at most 2000 characters');
+
+      const cancel = await cli(['cancel', id]);
+      expect(cancel.code).toBe(0);
+      expect(cancel.stdout).toMatch(
+        new RegExp(`^canceled [0-2] jobs? of batch ${id} \\(finished jobs keep their results\\)\n$`),
+      );
+      const view = await stack.waitFor(
+        async () => {
+          const b = await batch(id);
+          return b.done ? b : undefined;
+        },
+        30_000,
+        'the canceled batch to end',
+      );
+      expect(view.counts.canceled).toBeGreaterThan(0);
+      expect(view.counts.failed).toBe(0);
+    } finally {
+      stack.sim.configure({ latencyMs: { min: 100, max: 300 } });
+    }
+  });
+
+  it('says so in one line when the token is wrong, and when no API listens', async () => {
+    const unauthorized = await cli(['status', txtBatch], { GENQUEUE_TOKEN: 'wrong-token-123' });
+    expect(unauthorized.code).toBe(2);
+    expect(unauthorized.stderr).toMatch(/\(HTTP 401 unauthorized\)\nhint: set GENQUEUE_TOKEN/);
+    expect(unauthorized.stderr).not.toContain('wrong-token-123');
+
+    const refused = await cli(['status', txtBatch, '--url', 'http://127.0.0.1:9']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(
+      /^error: cannot reach http:\/\/127\.0\.0\.1:9 \(connection refused\)\nhint: /,
+    );
+  });
+
+  it('never printed the token', () => {
+    expect(outputs.length).toBeGreaterThan(10);
+    for (const output of outputs) expect(output).not.toContain(TEST_TOKEN);
+  });
+});
