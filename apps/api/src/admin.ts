@@ -7,7 +7,7 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import type { Queue } from 'bullmq';
-import { type RequestHandler, Router } from 'express';
+import { type Express, type RequestHandler, Router } from 'express';
 import helmet from 'helmet';
 import { basicAuth } from './auth.ts';
 
@@ -54,12 +54,11 @@ export function adminRouter(options: {
     options: { uiConfig: { boardTitle: 'genqueue' } },
   });
 
+  // The adapter serves the board from an express app of its own, which announced
+  // `X-Powered-By: Express` on every board answer though the API's app disables it.
+  const board = serverAdapter.getRouter() as Express;
+  board.disable('x-powered-by');
   const router = Router();
-  router.use(
-    ADMIN_BASE_PATH,
-    basicAuth({ user, password }),
-    boardCsp,
-    serverAdapter.getRouter() as RequestHandler,
-  );
+  router.use(ADMIN_BASE_PATH, basicAuth({ user, password }), boardCsp, board as RequestHandler);
   return router;
 }
