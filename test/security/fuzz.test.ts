@@ -36,8 +36,9 @@ let stack: Stack;
 const counts = new Map<string, number>();
 /** Answers by status, per route, printed at the end. */
 const statuses = new Map<string, Map<number, number>>();
-/** Ids of real jobs, so some fuzzed ids exist. */
+/** Ids of real jobs and batches, so some fuzzed ids exist. */
 const jobIds: string[] = [];
+const batchIds: string[] = [];
 
 beforeAll(async () => {
   stack = await startStack({
@@ -54,6 +55,15 @@ beforeAll(async () => {
     });
     expect(status).toBe(202);
     jobIds.push(body.id);
+  }
+  for (const prompts of [['b-one', 'b-two'], ['b-three']]) {
+    const { status, body } = await stack.call<{ id: string }>('POST', '/v1/batches', {
+      operation: 'kontext.text2img',
+      prompts,
+    });
+    expect(status).toBe(202);
+    batchIds.push(body.id);
+    jobIds.push(`${body.id}-0`);
   }
 });
 
@@ -234,6 +244,251 @@ const withAuth = (headers: Record<string, string>, header: string | undefined) =
 
 const existingOrOddId = () =>
   fc.oneof({ weight: 1, arbitrary: fc.constantFrom(...jobIds) }, { weight: 5, arbitrary: oddSegment });
+const existingOrOddBatchId = () =>
+  fc.oneof({ weight: 1, arbitrary: fc.constantFrom(...batchIds) }, { weight: 5, arbitrary: oddSegment });
+
+/** A JSON `POST /v1/batches` envelope, near-valid. */
+const batchEnvelope: fc.Arbitrary<unknown> = fc.oneof(
+  {
+    weight: 5,
+    arbitrary: fc.record(
+      {
+        provider: fc.oneof(fc.constantFrom('liblib', 'nope'), oddJson),
+        operation: fc.oneof(fc.constantFrom('kontext.text2img', 'kontext.img2img'), oddJson),
+        defaults: fc.oneof(oddInput, oddJson),
+        items: fc.oneof(
+          fc.array(
+            fc.oneof(fc.record({ input: oddInput, metadata: oddJson }, { requiredKeys: ['input'] }), oddJson),
+            { maxLength: 8 },
+          ),
+          oddJson,
+        ),
+        prompts: fc.oneof(
+          fc.array(fc.oneof(fc.constant('a cat'), oddString, oddJson), { maxLength: 8 }),
+          oddJson,
+        ),
+        webhookUrl: oddUrl,
+        events: fc.oneof(fc.constant(['job.succeeded']), fc.array(oddString, { maxLength: 3 }), oddJson),
+        maxPoints: fc.oneof(oddNumber, oddJson),
+        metadata: oddJson,
+        skipInvalid: fc.oneof(fc.boolean(), oddJson),
+        webhook_url: oddUrl,
+      },
+      { requiredKeys: ['operation'] },
+    ),
+  },
+  // One of items or prompts, with a right operation: the rows decide.
+  {
+    weight: 4,
+    arbitrary: fc
+      .record({
+        rows: fc.oneof(
+          fc
+            .array(fc.oneof(fc.constant('a cat'), oddString), { minLength: 1, maxLength: 8 })
+            .map((prompts) => ({ prompts })),
+          fc
+            .array(fc.record({ input: oddInput, metadata: fc.option(oddJson) }), {
+              minLength: 1,
+              maxLength: 8,
+            })
+            .map((items) => ({ items })),
+        ),
+        skipInvalid: fc.boolean(),
+      })
+      .map(({ rows, skipInvalid }) => ({ operation: 'kontext.text2img', skipInvalid, ...rows })),
+  },
+  // Over the item limit (50,000).
+  {
+    weight: 1,
+    arbitrary: fc.constant({ operation: 'kontext.text2img', prompts: new Array(50_001).fill('p') }),
+  },
+);
+
+/** CSV texts: right and wrong headers, broken quoting, BOMs, odd line ends, bytes that are not UTF-8. */
+const csvBody: fc.Arbitrary<Buffer> = fc
+  .record({
+    bom: fc.constantFrom('', '', '\uFEFF', '\uFEFF\uFEFF'),
+    header: fc.oneof(
+      fc.constantFrom(
+        'prompt',
+        'prompt,aspectRatio,imgCount',
+        'prompt,metadata.customer',
+        'prompt,image_list',
+        'prompt,prompt',
+        ',prompt',
+        'prompt,',
+        '"prompt',
+        'metadata.,prompt',
+        '',
+        'a'.repeat(300),
+        Array.from({ length: 300 }, (_, i) => `c${i}`).join(','),
+      ),
+      fc
+        .array(
+          oddString.filter((c) => c.length < 200),
+          { minLength: 1, maxLength: 5 },
+        )
+        .map((c) => c.join(',')),
+    ),
+    rows: fc.array(
+      fc.oneof(
+        fc.constantFrom(
+          'a cat',
+          'a cat,16:9,2',
+          '"a ""quoted"" cat",1:1,1',
+          '"unterminated,1:1,1',
+          'a "stray" quote,1:1',
+          '"a cat"x,1:1',
+          'a cat,0:0,999999999999999999999',
+          'a cat,1:1,-1',
+          ',,',
+          ',',
+          '"multi\nline",1:1,1',
+          'https://127.0.0.1/a.png',
+          'a cat,"[""https://169.254.169.254/x.png""]"',
+          'x'.repeat(5_000),
+          '\u0000\u0001,\u007f',
+        ),
+        fc
+          .array(
+            oddString.filter((c) => c.length < 500),
+            { maxLength: 5 },
+          )
+          .map((c) => c.join(',')),
+      ),
+      { maxLength: 12 },
+    ),
+    eol: fc.constantFrom('\n', '\r\n', '\r', '\n\r'),
+    junk: fc.option(fc.uint8Array({ minLength: 1, maxLength: 20 }), { freq: 6 }),
+  })
+  .map(({ bom, header, rows, eol, junk }) =>
+    Buffer.concat([
+      Buffer.from(`${bom}${[header, ...rows].join(eol)}`, 'utf8'),
+      junk ? Buffer.from(junk) : Buffer.alloc(0),
+    ]),
+  );
+
+/** NDJSON texts: item lines, bare inputs, broken lines, blank lines, BOMs, odd bytes. */
+const ndjsonBody: fc.Arbitrary<Buffer> = fc
+  .record({
+    bom: fc.constantFrom('', '', '\uFEFF'),
+    lines: fc.array(
+      fc.oneof(
+        fc
+          .record({ input: oddInput, metadata: oddJson }, { requiredKeys: ['input'] })
+          .map((v) => JSON.stringify(v)),
+        oddInput.map((v) => JSON.stringify(v) ?? 'null'),
+        oddJson.map((v) => JSON.stringify(v) ?? 'null'),
+        fc.constantFrom(
+          '',
+          ' ',
+          '{',
+          '{"input":',
+          '[]',
+          'null',
+          '{"prompt":"a cat"}',
+          '{"input":{"prompt":"a cat"}}',
+        ),
+        deepJson.filter((t) => t.length < 100_000),
+      ),
+      { maxLength: 10 },
+    ),
+    eol: fc.constantFrom('\n', '\r\n'),
+    junk: fc.option(fc.uint8Array({ minLength: 1, maxLength: 20 }), { freq: 6 }),
+  })
+  .map(({ bom, lines, eol, junk }) =>
+    Buffer.concat([
+      Buffer.from(`${bom}${lines.join(eol)}`, 'utf8'),
+      junk ? Buffer.from(junk) : Buffer.alloc(0),
+    ]),
+  );
+
+const shortOddString = oddString.filter((v) => v.length < 300);
+
+/** The query string of an upload: its settings, right, wrong or missing. */
+const uploadQuery: fc.Arbitrary<string> = fc.oneof(
+  {
+    weight: 3,
+    arbitrary: fc.constantFrom(
+      '?operation=kontext.text2img',
+      '?operation=kontext.text2img&skipInvalid=true',
+      '?operation=kontext.text2img&set.aspectRatio=16:9&metadata=%7B%22k%22%3A1%7D',
+    ),
+  },
+  {
+    weight: 4,
+    arbitrary: fc
+      .record(
+        {
+          provider: fc.oneof(fc.constantFrom('liblib', 'x'), shortOddString),
+          operation: fc.oneof(fc.constantFrom('kontext.text2img', 'kontext.img2img'), shortOddString),
+          webhookUrl: oddUrl.map((u) => (typeof u === 'string' ? u : (JSON.stringify(u) ?? ''))),
+          events: fc.oneof(
+            fc.constantFrom('job.succeeded', 'job.succeeded,job.failed', 'nope'),
+            shortOddString,
+          ),
+          maxPoints: fc.oneof(fc.constantFrom('10', '0', '-1', '1e309', '1.5'), shortOddString),
+          skipInvalid: fc.oneof(fc.constantFrom('true', 'false', '1', 'yes'), shortOddString),
+          defaults: fc.oneof(oddInput, oddJson).map((v) => (JSON.stringify(v) ?? '').slice(0, 3_000)),
+          metadata: fc.oneof(
+            oddJson.map((v) => JSON.stringify(v) ?? ''),
+            oddString,
+          ),
+          'set.aspectRatio': fc.oneof(fc.constant('16:9'), oddString),
+          'set.imgCount': fc.oneof(fc.constant('2'), oddString),
+          webhook_url: oddString,
+        },
+        { requiredKeys: ['operation'] },
+      )
+      .map(
+        (params) =>
+          `?${Object.entries(params)
+            .map(
+              ([k, v]) =>
+                `${encodeURIComponent(k)}=${encodeURIComponent(String(v).replace(/[\uD800-\uDFFF]/g, 'x'))}`,
+            )
+            .join('&')}`,
+      ),
+  },
+  { weight: 1, arbitrary: oddQuery },
+);
+
+const uploadRequest = (kind: 'csv' | 'ndjson') =>
+  fc
+    .record({
+      body: fc.oneof(
+        { weight: 8, arbitrary: kind === 'csv' ? csvBody : ndjsonBody },
+        { weight: 1, arbitrary: brokenJsonText },
+        { weight: 1, arbitrary: fc.constant(Buffer.alloc(0)) },
+      ),
+      type: fc.oneof(
+        {
+          weight: 6,
+          arbitrary:
+            kind === 'csv'
+              ? fc.constantFrom('text/csv', 'text/csv; charset=utf-8', 'TEXT/CSV', 'text/csv; header=present')
+              : fc.constantFrom(
+                  'application/x-ndjson',
+                  'application/ndjson',
+                  'application/jsonl',
+                  'application/x-jsonlines',
+                ),
+        },
+        { weight: 1, arbitrary: contentType },
+      ),
+      extra: bodyHeaders,
+      query: uploadQuery,
+      auth: auth(BEARER),
+    })
+    .map(({ body, type, extra, query, auth: a }) => ({
+      req: {
+        method: 'POST',
+        path: `/v1/batches${query}`,
+        headers: withAuth({ ...(type === undefined ? {} : { 'content-type': type }), ...extra }, a.header),
+        body: body.length > 0 || extra['transfer-encoding'] ? body : undefined,
+      },
+      expectStatus: a.right ? undefined : 401,
+    }));
 
 // ------------------------------------------------------------------------------------------------
 
@@ -298,6 +553,113 @@ describe.concurrent(`API fuzzer (${RUNS} requests per route)`, () => {
             path: `/v1/jobs/${id}/cancel${query}`,
             headers: withAuth(body.headers, a.header),
             body: body.body,
+          },
+          expectStatus: a.right ? undefined : 401,
+        })),
+    );
+  });
+
+  it('POST /v1/batches (JSON)', async () => {
+    await fuzzRoute(
+      'POST /v1/batches (JSON)',
+      fc
+        .record({
+          body: jsonishBody(batchEnvelope),
+          auth: auth(BEARER),
+          query: fc.oneof(
+            { weight: 5, arbitrary: fc.constant('') },
+            {
+              weight: 1,
+              arbitrary: fc.constantFrom('?skipInvalid=true', '?skipInvalid=nope', '?operation=x'),
+            },
+            { weight: 1, arbitrary: oddQuery },
+          ),
+        })
+        .map(({ body, auth: a, query }) => ({
+          req: {
+            method: 'POST',
+            path: `/v1/batches${query}`,
+            // The JSON batch route takes up to 32 MB: a 2.5 MB body is a valid size there.
+            headers: withAuth(body.headers, a.header),
+            body: body.body,
+          },
+          expectStatus: a.right ? undefined : 401,
+        })),
+    );
+  });
+
+  it('POST /v1/batches (CSV)', async () => {
+    await fuzzRoute('POST /v1/batches (CSV)', uploadRequest('csv'));
+  });
+
+  it('POST /v1/batches (NDJSON)', async () => {
+    await fuzzRoute('POST /v1/batches (NDJSON)', uploadRequest('ndjson'));
+  });
+
+  it('GET /v1/batches/:id', async () => {
+    await fuzzRoute(
+      'GET /v1/batches/:id',
+      fc
+        .record({
+          id: existingOrOddBatchId(),
+          query: oddQuery,
+          auth: auth(BEARER),
+          suffix: fc.constantFrom('', '/'),
+        })
+        .map(({ id, query, auth: a, suffix }) => ({
+          req: { method: 'GET', path: `/v1/batches/${id}${suffix}${query}`, headers: withAuth({}, a.header) },
+          expectStatus: a.right ? undefined : 401,
+        })),
+    );
+  });
+
+  it('GET /v1/batches/:id/jobs', async () => {
+    const listQuery = fc.oneof(
+      oddQuery,
+      fc
+        .record(
+          {
+            limit: fc.oneof(fc.constantFrom('1', '1000', '1001', '0', '-5', '1e3', '9999999'), oddSegment),
+            cursor: fc.oneof(fc.constantFrom('0', '1', '999999999', '1000000000', '-1', 'abc'), oddSegment),
+            state: fc.oneof(fc.constantFrom('queued', 'failed,canceled', ',', 'QUEUED', 'nope'), oddSegment),
+          },
+          { requiredKeys: [] },
+        )
+        .map(
+          (q) =>
+            `?${Object.entries(q)
+              .map(([k, v]) => `${k}=${v}`)
+              .join('&')}`,
+        ),
+    );
+    await fuzzRoute(
+      'GET /v1/batches/:id/jobs',
+      fc
+        .record({ id: existingOrOddBatchId(), query: listQuery, auth: auth(BEARER) })
+        .map(({ id, query, auth: a }) => ({
+          req: { method: 'GET', path: `/v1/batches/${id}/jobs${query}`, headers: withAuth({}, a.header) },
+          expectStatus: a.right ? undefined : 401,
+        })),
+    );
+  });
+
+  it('POST /v1/batches/:id/cancel and /retry', async () => {
+    await fuzzRoute(
+      'POST /v1/batches/:id/cancel|retry',
+      fc
+        .record({
+          id: existingOrOddBatchId(),
+          action: fc.constantFrom('cancel', 'retry'),
+          query: oddQuery,
+          auth: auth(BEARER),
+          body: fc.option(jsonishBody(oddJson), { freq: 2 }),
+        })
+        .map(({ id, action, query, auth: a, body }) => ({
+          req: {
+            method: 'POST',
+            path: `/v1/batches/${id}/${action}${query}`,
+            headers: withAuth(body?.headers ?? {}, a.header),
+            body: body?.body,
           },
           expectStatus: a.right ? undefined : 401,
         })),

@@ -1,0 +1,361 @@
+/**
+ * SSRF: every place a user gives a URL that genqueue or a provider will fetch or call is checked
+ * against the deny list (loopback, private, link-local and the metadata address, CGNAT, IPv6 forms
+ * embedding them, non-http(s) schemes, `localhost` and internal names, and host names that resolve
+ * to any of these), with `WEBHOOK_ALLOW_PRIVATE=false`, and refused with 400 naming the field:
+ * `webhookUrl` of jobs and batches (JSON body, CSV and NDJSON query), input image URLs of jobs and
+ * batch items (Kontext `image_list`, in items, defaults and CSV/NDJSON rows). Deliveries are checked
+ * again at connect time, after DNS, so a receiver whose name later resolves to loopback (DNS
+ * rebinding) gets nothing.
+ *
+ * DNS is the only part replaced: the real guard (`checkUrl`, `createGuardedDispatcher`) runs with
+ * an injected resolver, so names resolve the same way on every machine and nothing leaves it.
+ */
+import type { LookupAddress } from 'node:dns';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type ApiHandle, startApi } from '@genqueue/api';
+import { loadConfig } from '@genqueue/core';
+import { checkUrl, createGuardedDispatcher, deliverWebhook } from '@genqueue/webhooks';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectRedis, deletePrefix, uniquePrefix } from '../support/redis.ts';
+import { send } from './support/http.ts';
+
+const TOKEN = 'ssrf-test-token-51c0d3';
+const WEBHOOK_SECRET = `whsec_${Buffer.from('ssrf-webhook-secret').toString('base64')}`;
+
+/** The test's DNS: names to answers. Unknown names do not resolve. */
+const dns = new Map<string, string[]>([
+  ['public.example.com', ['93.184.216.34']],
+  ['rebind.example.com', ['127.0.0.1']],
+  ['metadata.example.com', ['169.254.169.254']],
+  ['mixed.example.com', ['93.184.216.34', '10.1.2.3']],
+  ['v6-loopback.example.com', ['::1']],
+  ['v6-mapped.example.com', ['::ffff:192.168.0.1']],
+]);
+const lookup = async (hostname: string): Promise<LookupAddress[]> => {
+  const answers = dns.get(hostname.toLowerCase());
+  if (!answers) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' });
+  return answers.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
+};
+
+/** URLs the guard must refuse, by what makes them private. */
+const DENIED: [label: string, url: string][] = [
+  ['loopback', 'http://127.0.0.1/x.png'],
+  ['loopback, other address', 'http://127.8.9.10:6379/x.png'],
+  ['loopback, short form', 'http://127.1/x.png'],
+  ['loopback, hex', 'http://0x7f000001/x.png'],
+  ['loopback, decimal', 'http://2130706433/x.png'],
+  ['loopback, octal', 'http://0177.0.0.1/x.png'],
+  ['this network', 'http://0.0.0.0/x.png'],
+  ['private 10/8', 'http://10.0.0.5/x.png'],
+  ['private 172.16/12', 'http://172.16.3.4/x.png'],
+  ['private 192.168/16', 'https://192.168.1.1/x.png'],
+  ['link-local', 'http://169.254.10.20/x.png'],
+  ['cloud metadata', 'http://169.254.169.254/latest/meta-data/iam/'],
+  ['CGNAT', 'http://100.64.0.1/x.png'],
+  ['multicast', 'http://224.0.0.1/x.png'],
+  ['IPv6 loopback', 'http://[::1]/x.png'],
+  ['IPv6 unspecified', 'http://[::]/x.png'],
+  ['IPv4-mapped IPv6 loopback', 'http://[::ffff:127.0.0.1]/x.png'],
+  ['IPv4-mapped IPv6 metadata', 'http://[::ffff:a9fe:a9fe]/x.png'],
+  ['NAT64 metadata', 'http://[64:ff9b::a9fe:a9fe]/x.png'],
+  ['6to4 loopback', 'http://[2002:7f00:1::]/x.png'],
+  ['IPv6 unique local', 'http://[fd00::1]/x.png'],
+  ['IPv6 link-local', 'http://[fe80::1]/x.png'],
+  ['localhost', 'http://localhost/x.png'],
+  ['localhost, upper case with a dot', 'http://LOCALHOST./x.png'],
+  ['localhost subdomain', 'http://api.localhost/x.png'],
+  ['internal name', 'http://metadata.google.internal/computeMetadata/v1/'],
+  ['mDNS name', 'http://printer.local/x.png'],
+  ['single-label name', 'http://intranet/x.png'],
+  ['name resolving to loopback', 'http://rebind.example.com/x.png'],
+  ['name resolving to the metadata address', 'http://metadata.example.com/x.png'],
+  ['name with one private answer among public ones', 'http://mixed.example.com/x.png'],
+  ['name resolving to IPv6 loopback', 'http://v6-loopback.example.com/x.png'],
+  ['name resolving to a mapped private address', 'http://v6-mapped.example.com/x.png'],
+  ['credentials in the URL', 'https://user:secret@public.example.com/x.png'],
+];
+
+/** Schemes other than http(s): refused where a URL is expected (`webhookUrl`). */
+const DENIED_SCHEMES = [
+  'ftp://public.example.com/hook',
+  'file:///etc/passwd',
+  'gopher://127.0.0.1:6379/_FLUSHALL',
+  'javascript:alert(1)',
+  'data:text/plain,hello',
+  'dict://127.0.0.1:11211/stats',
+  'ws://public.example.com/hook',
+];
+
+const ALLOWED = 'https://public.example.com/x.png';
+
+const redis = connectRedis();
+const prefixes: string[] = [];
+const apis: ApiHandle[] = [];
+let api: ApiHandle;
+/** Refusals checked, by path (printed at the end). */
+const counted = new Map<string, number>();
+
+async function startGuardedApi(env: Record<string, string>, guarded: boolean): Promise<ApiHandle> {
+  const prefix = uniquePrefix('sec-ssrf');
+  prefixes.push(prefix);
+  const handle = await startApi(
+    loadConfig({
+      QUEUE_PREFIX: prefix,
+      API_TOKENS: TOKEN,
+      LIBLIB_ACCESS_KEY: 'ak',
+      LIBLIB_SECRET_KEY: 'sk',
+      WEBHOOK_SECRET,
+      WEBHOOK_ALLOW_PRIVATE: 'false',
+      ...env,
+    }),
+    {
+      host: '127.0.0.1',
+      port: 0,
+      redis,
+      s3Ready: async () => {},
+      objectUrl: async (bucket, key) => `https://cdn.example.com/${bucket}/${key}`,
+      // The real guard with the test's DNS; without it, startApi builds the guard from the config.
+      ...(guarded ? { checkUrl: (url: string) => checkUrl(url, { allowPrivate: false, lookup }) } : {}),
+    },
+  );
+  apis.push(handle);
+  return handle;
+}
+
+beforeAll(async () => {
+  api = await startGuardedApi({}, true);
+});
+
+afterAll(async () => {
+  for (const a of apis) await a.close();
+  for (const p of prefixes) await deletePrefix(redis, p);
+  redis.disconnect();
+  console.log(
+    `SSRF refusals checked: ${[...counted].map(([path, n]) => `${path} ${n}`).join(', ')}; total ${[
+      ...counted.values(),
+    ].reduce((a, b) => a + b, 0)}`,
+  );
+});
+
+interface Refusal {
+  status: number;
+  paths: string[];
+  text: string;
+}
+
+async function post(path: string, type: string, body: string, base = api): Promise<Refusal> {
+  const res = await send(base.url, {
+    method: 'POST',
+    path,
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': type },
+    body,
+  });
+  const issues = (res.json as { error?: { issues?: { path: string }[] } } | undefined)?.error?.issues ?? [];
+  return { status: res.status, paths: issues.map((i) => i.path), text: res.text };
+}
+
+/** Each user-given URL slot: how to put `url` there, and the field the refusal must name. */
+const SLOTS: {
+  name: string;
+  field: string;
+  schemes: boolean;
+  request: (url: string) => [string, string, string];
+}[] = [
+  {
+    name: 'job webhookUrl',
+    field: 'webhookUrl',
+    schemes: true,
+    request: (url) => [
+      '/v1/jobs',
+      'application/json',
+      JSON.stringify({ operation: 'kontext.text2img', input: { prompt: 'p' }, webhookUrl: url }),
+    ],
+  },
+  {
+    name: 'job image_list',
+    field: 'input.image_list[0]',
+    schemes: false,
+    request: (url) => [
+      '/v1/jobs',
+      'application/json',
+      JSON.stringify({ operation: 'kontext.img2img', input: { prompt: 'p', image_list: [url] } }),
+    ],
+  },
+  {
+    name: 'batch webhookUrl (JSON)',
+    field: 'webhookUrl',
+    schemes: true,
+    request: (url) => [
+      '/v1/batches',
+      'application/json',
+      JSON.stringify({ operation: 'kontext.text2img', prompts: ['p'], webhookUrl: url }),
+    ],
+  },
+  {
+    name: 'batch item image_list (JSON)',
+    field: 'items[1].input.image_list[0]',
+    schemes: false,
+    request: (url) => [
+      '/v1/batches',
+      'application/json',
+      JSON.stringify({
+        operation: 'kontext.img2img',
+        items: [
+          { input: { prompt: 'p', image_list: [ALLOWED] } },
+          { input: { prompt: 'p', image_list: [url] } },
+        ],
+      }),
+    ],
+  },
+  {
+    name: 'batch defaults image_list (JSON)',
+    field: 'defaults.image_list[0]',
+    schemes: false,
+    request: (url) => [
+      '/v1/batches',
+      'application/json',
+      JSON.stringify({ operation: 'kontext.img2img', defaults: { image_list: [url] }, prompts: ['p'] }),
+    ],
+  },
+  {
+    name: 'batch webhookUrl (CSV query)',
+    field: 'webhookUrl',
+    schemes: true,
+    request: (url) => [
+      `/v1/batches?operation=kontext.text2img&webhookUrl=${encodeURIComponent(url)}`,
+      'text/csv',
+      'prompt\na cat\n',
+    ],
+  },
+  {
+    name: 'batch row image_list (CSV)',
+    field: 'rows[2].input.image_list[0]',
+    schemes: false,
+    request: (url) => [
+      '/v1/batches?operation=kontext.img2img',
+      'text/csv',
+      `prompt,image_list\na cat,"[""${ALLOWED}""]"\na dog,"[""${url}""]"\n`,
+    ],
+  },
+  {
+    name: 'batch webhookUrl (NDJSON query)',
+    field: 'webhookUrl',
+    schemes: true,
+    request: (url) => [
+      `/v1/batches?operation=kontext.text2img&webhookUrl=${encodeURIComponent(url)}`,
+      'application/x-ndjson',
+      '{"prompt":"a cat"}\n',
+    ],
+  },
+  {
+    name: 'batch line image_list (NDJSON)',
+    field: 'rows[1].input.image_list[0]',
+    schemes: false,
+    request: (url) => [
+      '/v1/batches?operation=kontext.img2img',
+      'application/x-ndjson',
+      `${JSON.stringify({ input: { prompt: 'p', image_list: [url] } })}\n`,
+    ],
+  },
+];
+
+describe('SSRF guard at registration (WEBHOOK_ALLOW_PRIVATE=false)', () => {
+  for (const slot of SLOTS) {
+    it(`${slot.name}: refuses every private target with 400 naming ${slot.field}`, async () => {
+      const cases = [...DENIED.map(([, url]) => url), ...(slot.schemes ? DENIED_SCHEMES : [])];
+      const failures: string[] = [];
+      for (const url of cases) {
+        const res = await post(...slot.request(url));
+        if (res.status !== 400 || !res.paths.includes(slot.field)) {
+          failures.push(`${url} → ${res.status} ${res.text.slice(0, 200)}`);
+        }
+      }
+      expect(failures).toEqual([]);
+      counted.set(slot.name, cases.length);
+      // A public target passes the same slot, so the refusals above are not blanket ones.
+      const allowed = await post(...slot.request(ALLOWED));
+      expect(allowed.status, allowed.text).toBe(202);
+    });
+  }
+
+  it('the API built from config alone (no injected guard) refuses literal private hosts and localhost', async () => {
+    const plain = await startGuardedApi({}, false);
+    const literal = DENIED.filter(([label]) => !label.startsWith('name ')).map(([, url]) => url);
+    for (const url of [...literal, ...DENIED_SCHEMES]) {
+      const res = await post(
+        '/v1/jobs',
+        'application/json',
+        JSON.stringify({ operation: 'kontext.text2img', input: { prompt: 'p' }, webhookUrl: url }),
+        plain,
+      );
+      expect(res.status, url).toBe(400);
+      expect(res.paths, url).toContain('webhookUrl');
+    }
+    counted.set('config-built guard', literal.length + DENIED_SCHEMES.length);
+  });
+});
+
+describe('SSRF guard at connect time (webhook deliveries)', () => {
+  let receiver: Server;
+  let port: number;
+  let hits = 0;
+
+  beforeAll(async () => {
+    receiver = createServer((_req, res) => {
+      hits++;
+      res.statusCode = 204;
+      res.end();
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    port = (receiver.address() as AddressInfo).port;
+  });
+
+  afterAll(async () => {
+    await new Promise((resolve) => receiver.close(resolve));
+  });
+
+  it('refuses, before connecting, a receiver that resolves to loopback or is a private literal', async () => {
+    // `rebind.example.com` could have resolved to a public address when the job was posted.
+    const dispatcher = createGuardedDispatcher({ allowPrivate: false, lookup });
+    const targets = [
+      `http://rebind.example.com:${port}/hook`,
+      `http://v6-loopback.example.com:${port}/hook`,
+      `http://mixed.example.com:${port}/hook`,
+      `http://127.0.0.1:${port}/hook`,
+      `http://[::ffff:127.0.0.1]:${port}/hook`,
+      `http://localhost:${port}/hook`,
+    ];
+    for (const url of targets) {
+      const result = await deliverWebhook({
+        url,
+        secret: WEBHOOK_SECRET,
+        id: 'msg_ssrf',
+        type: 'job.succeeded',
+        payload: { id: 'j_x' },
+        dispatcher,
+        timeoutMs: 5_000,
+      });
+      expect(result.ok, url).toBe(false);
+      expect(result.status, url).toBeUndefined();
+      expect(result.error, url).toMatch(/loopback|private|internal|address/i);
+    }
+    expect(hits).toBe(0);
+    counted.set('connect-time deliveries', targets.length);
+
+    // The same receiver is reached when private targets are allowed: the refusals above were the guard's.
+    const open = createGuardedDispatcher({ allowPrivate: true });
+    const delivered = await deliverWebhook({
+      url: `http://127.0.0.1:${port}/hook`,
+      secret: WEBHOOK_SECRET,
+      id: 'msg_ssrf',
+      type: 'job.succeeded',
+      payload: { id: 'j_x' },
+      dispatcher: open,
+    });
+    expect(delivered.ok).toBe(true);
+    expect(hits).toBe(1);
+    await Promise.all([dispatcher.close(), open.close()]);
+  });
+});
