@@ -3,8 +3,7 @@
  * `budget_exceeded`. Kontext pro costs 29 points per image in the simulator, so a budget of 100 is
  * reached by the 4th image.
  */
-import { type BatchView, type JobView, silentLogger } from '@genqueue/core';
-import { startWorker } from '@genqueue/worker';
+import type { BatchView, JobView } from '@genqueue/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Stack, startStack } from './support/stack.ts';
 
@@ -19,12 +18,7 @@ describe('batch budget', () => {
   it('cancels the rest of a 20-prompt batch with budget_exceeded once maxPoints 100 is spent', async () => {
     stack = await startStack({
       sim: { submitQps: 5, maxInFlight: 5, latencyMs: { min: 200, max: 400 } },
-      workers: 0,
     });
-    // A short drainDelay: see batches.e2e.test.ts.
-    stack.workers.push(
-      await startWorker(stack.config, { logger: silentLogger(), workerOptions: { drainDelay: 0.2 } }),
-    );
     const s = stack;
     const created = await s.call<{ id: string; total: number }>('POST', '/v1/batches', {
       operation: 'kontext.text2img',

@@ -4,8 +4,7 @@
  * item's priority is its position in its batch; single jobs have none), against the simulator at
  * a fraction of its limits so the large batch stays queued for a while.
  */
-import { type BatchView, type JobView, silentLogger } from '@genqueue/core';
-import { startWorker } from '@genqueue/worker';
+import type { BatchView, JobView } from '@genqueue/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Stack, startStack } from './support/stack.ts';
 
@@ -22,13 +21,7 @@ describe('fairness between batches', () => {
   it('serves a later single job and small batch long before a 300-prompt batch ends', async () => {
     stack = await startStack({
       sim: { submitQps: 20, maxInFlight: 5, latencyMs: { min: 200, max: 400 } },
-      workers: 0,
     });
-    // A short drainDelay: BullMQ does not wake an idle worker for a rate-limited prioritized job
-    // it puts back (see batches.e2e.test.ts).
-    stack.workers.push(
-      await startWorker(stack.config, { logger: silentLogger(), workerOptions: { drainDelay: 0.2 } }),
-    );
     const s = stack;
     const batchView = async (id: string) => (await s.call<BatchView>('GET', `/v1/batches/${id}`)).body;
 
