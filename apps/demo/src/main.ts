@@ -8,13 +8,14 @@
  * is stored.
  */
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startApi } from '@genqueue/api';
-import { type BatchView, type JobView, loadConfig, silentLogger } from '@genqueue/core';
+import { downloadBatch, GenqueueClient, waitForBatch } from '@genqueue/cli';
+import { createLogger, loadConfig, silentLogger } from '@genqueue/core';
 import { type Simulator, type SimulatorMode, startSimulator } from '@genqueue/simulator';
 import { startWorker } from '@genqueue/worker';
 import { Redis } from 'ioredis';
-import { request } from 'undici';
 import { DEMO_PROMPTS, DEMO_PROVIDERS } from './demo-providers.ts';
 import { ensureRedis, startEmbeddedS3 } from './embedded.ts';
 
@@ -92,27 +93,20 @@ const api = await startApi(config, {
   port: env.PORT ? Number(env.PORT) : 0,
   logger: silentLogger(),
 });
-const worker = await startWorker(config);
+// Warnings such as "no WEBHOOK_SECRET" are noise here: the demo sends no webhooks.
+const worker = await startWorker(config, {
+  logger: createLogger({ level: env.LOG_LEVEL ?? 'error', name: 'worker' }),
+});
 say(`API         ${api.url}  (token: ${token})`);
 say(
   `Bull Board  ${api.url}/admin/queues  (user ${config.admin.user}, password ${adminPassword}) while the demo runs`,
 );
 say();
 
-async function call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
-  const response = await request(`${api.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.body.text();
-  if (response.statusCode >= 400)
-    throw new Error(`${method} ${path} answered ${response.statusCode}: ${text}`);
-  return JSON.parse(text) as T;
-}
-
+const client = new GenqueueClient({ baseUrl: api.url, token });
 const prompts = Array.from({ length: count }, (_, i) => DEMO_PROMPTS[i % DEMO_PROMPTS.length]!);
-const batch = await call<{ id: string; total: number }>('POST', '/v1/batches', {
+const batch = await client.submitBatch({
+  kind: 'prompts',
   provider: providerName,
   operation: demo.operation,
   defaults: demo.defaults,
@@ -120,34 +114,29 @@ const batch = await call<{ id: string; total: number }>('POST', '/v1/batches', {
 });
 say(`Submitted batch ${batch.id}: ${batch.total} prompts to ${providerName} ${demo.operation}`);
 
-let view: BatchView;
-const started = Date.now();
-for (;;) {
-  view = await call<BatchView>('GET', `/v1/batches/${batch.id}`);
-  const c = view.counts;
-  const finished = c.succeeded + c.failed + c.canceled;
-  const width = 30;
-  const bar = '#'.repeat(Math.round((finished / view.total) * width)).padEnd(width, '.');
-  const line = `[${bar}] ${finished}/${view.total} done · ${c.succeeded} ok · ${c.failed} failed · ${c.running + c.submitting} running · ${c.storing} storing · ${c.queued} queued · ${Math.round((Date.now() - started) / 1000)}s`;
-  process.stdout.write(process.stdout.isTTY ? `\r${line}` : `${line}\n`);
-  if (view.done) break;
-  await new Promise((resolve) => setTimeout(resolve, process.stdout.isTTY ? 500 : 2_000));
-}
-if (process.stdout.isTTY) say();
-
-const jobs = await call<{ items: JobView[] }>('GET', `/v1/batches/${batch.id}/jobs?limit=100`);
+// The CLI's own progress display (`genqueue submit --wait`).
+const view = await waitForBatch(
+  client,
+  batch.id,
+  { stdout: process.stdout, stderr: process.stdout, env: {} },
+  { intervalMs: 500, logEveryMs: 2_000 },
+);
 say();
-say(`Stored in bucket "${s3.bucket}" at ${s3.endpoint} (files under ${s3.directory}/${s3.bucket}):`);
-for (const job of jobs.items) {
+
+// Copy the stored images out of S3 into plain files, as `genqueue download` does.
+const outDir = path.resolve('.data/demo-images');
+const downloaded = await downloadBatch(client, batch.id, { outDir });
+say(`Stored in bucket "${s3.bucket}" at ${s3.endpoint}, and copied to ${outDir}:`);
+for await (const job of client.batchJobs(batch.id, {})) {
   if (job.state !== 'succeeded') {
     say(`  ${job.id}  ${job.state}: ${job.error?.code} ${job.error?.message}`);
     continue;
   }
-  for (const output of job.outputs)
-    say(
-      `  s3://${output.bucket}/${output.key}  ${output.bytes} bytes  sha256 ${output.sha256.slice(0, 12)}…`,
-    );
+  for (const output of job.outputs) {
+    say(`  s3://${output.bucket}/${output.key}  ${output.bytes} bytes  →  ${path.join(outDir, output.key)}`);
+  }
 }
+if (downloaded.failed.length) say(`  (${downloaded.failed.length} files could not be copied)`);
 say();
 say(
   `Batch ${view.done ? 'finished' : 'stopped'}: ${view.counts.succeeded} succeeded, ${view.counts.failed} failed, ${view.pointsCost} points.`,
