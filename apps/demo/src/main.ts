@@ -12,7 +12,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startApi } from '@genqueue/api';
 import { downloadBatch, GenqueueClient, waitForBatch } from '@genqueue/cli';
-import { createLogger, loadConfig, silentLogger } from '@genqueue/core';
+import { type Config, ConfigError, createLogger, loadConfig, silentLogger } from '@genqueue/core';
 import { type Simulator, type SimulatorMode, startSimulator } from '@genqueue/simulator';
 import { startWorker } from '@genqueue/worker';
 import { Redis } from 'ioredis';
@@ -43,6 +43,17 @@ const env = process.env;
 
 const say = (line = '') => process.stdout.write(`${line}\n`);
 
+/** The configuration, or exit with the list of bad variables. */
+function configFrom(vars: Record<string, string | undefined>): Config {
+  try {
+    return loadConfig(vars);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(error.message);
+    process.exit(1);
+  }
+}
+
 const redis = await ensureRedis(env.REDIS_URL ?? 'redis://127.0.0.1:6379').catch((error: Error) => {
   console.error(error.message);
   process.exit(1);
@@ -54,10 +65,12 @@ say(`S3          ${s3.endpoint} (s3rver, files under ${s3.directory})`);
 const useReal = demo.credentialVars.every((name) => env[name]);
 let sim: Simulator | undefined;
 if (!useReal) {
+  // The simulated account has the limits genqueue is configured with for this provider.
+  const limits = configFrom(env).providers[providerName];
   sim = await startSimulator({
     mode: providerName,
-    submitQps: Number(env.LIBLIB_SUBMIT_QPS ?? 1),
-    maxInFlight: Number(env.LIBLIB_MAX_IN_FLIGHT ?? 5),
+    submitQps: limits.submitQps,
+    maxInFlight: limits.maxInFlight,
     latencyMs: { min: 1_500, max: 4_000 },
     imageSize: { width: 256, height: 256 },
   });
@@ -71,7 +84,7 @@ if (!useReal) {
 const prefix = `genq-demo-${randomBytes(3).toString('hex')}`;
 const adminPassword = env.ADMIN_PASSWORD ?? randomBytes(9).toString('base64url');
 const token = env.API_TOKENS?.split(',')[0]?.trim() || randomBytes(18).toString('base64url');
-const config = loadConfig({
+const config = configFrom({
   ...env,
   REDIS_URL: redis.url,
   QUEUE_PREFIX: prefix,
