@@ -87,6 +87,8 @@ export async function ensureRedis(url: string): Promise<EmbeddedRedis> {
       stdio: 'ignore',
     },
   );
+  // However this process ends, the private Redis ends with it.
+  process.once('exit', () => child.kill('SIGTERM'));
   const privateUrl = `redis://127.0.0.1:${port}`;
   for (let i = 0; i < 50 && !(await redisAnswers(privateUrl)); i++)
     await new Promise((r) => setTimeout(r, 100));
