@@ -4,7 +4,15 @@
  *
  * Routes: `GET /healthz`, `GET /readyz` (open); `/v1/*` (bearer token); `/admin/queues` (Basic).
  */
-import type { Config, JobLifecycle, JobStore, Logger, ObjectUrlFn, Provider, QueueSet } from '@genqueue/core';
+import {
+  type Config,
+  JobLifecycle,
+  type JobStore,
+  type Logger,
+  type ObjectUrlFn,
+  type Provider,
+  type QueueSet,
+} from '@genqueue/core';
 import express from 'express';
 import helmet from 'helmet';
 import { adminRouter } from './admin.ts';
@@ -24,7 +32,7 @@ export interface ApiDeps {
   config: Config;
   store: JobStore;
   queues: QueueSet;
-  /** Cancels and retries batches. Default: one built from `store`, `queues` and `logger`. */
+  /** Cancels jobs and batches, retries batches. Default: one built from `store`, `queues` and `logger`. */
   lifecycle?: JobLifecycle;
   /** Provider adapters by name; their `operations[op].schema` validate job inputs. */
   providers: ReadonlyMap<string, Provider>;
@@ -43,8 +51,22 @@ export interface ApiDeps {
   readyTimeoutMs?: number;
 }
 
+/** What the routers get: the app's deps with the one lifecycle every route shares. */
+export type RouteDeps = ApiDeps & { lifecycle: JobLifecycle };
+
 /** Builds the API app. It holds no resources of its own: closing is the caller's (see `startApi`). */
-export function createApp(deps: ApiDeps): express.Express {
+export function createApp(apiDeps: ApiDeps): express.Express {
+  const deps: RouteDeps = {
+    ...apiDeps,
+    lifecycle:
+      apiDeps.lifecycle ??
+      new JobLifecycle({
+        store: apiDeps.store,
+        queues: apiDeps.queues,
+        logger: apiDeps.logger,
+        now: apiDeps.now,
+      }),
+  };
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);

@@ -34,7 +34,6 @@ import {
   batchItemPriority,
   intakeBatch,
   isBatchDone,
-  JobLifecycle,
   type JobRecord,
   type RejectedRow,
   toBatchView,
@@ -42,7 +41,7 @@ import {
 } from '@genqueue/core';
 import express, { type Request, type Response, Router } from 'express';
 import { z } from 'zod';
-import type { ApiDeps } from '../app.ts';
+import type { RouteDeps } from '../app.ts';
 import { ApiError, type Issue, invalidRequest } from '../http-error.ts';
 import { coerceCell, type FieldSchemas, inputFieldSchemas } from '../internal/batch-coerce.ts';
 import { csvItems } from '../internal/batch-csv.ts';
@@ -132,11 +131,10 @@ function issuePaths(name: string, offset: number, wholeRow: readonly string[]): 
 }
 
 /** The `/v1/batches` routes. Mount under `/v1` behind `bearerAuth`, before the 1 MB JSON parser. */
-export function batchesRouter(deps: ApiDeps): Router {
+export function batchesRouter(deps: RouteDeps): Router {
   const router = Router();
   const now = deps.now ?? Date.now;
-  const lifecycle =
-    deps.lifecycle ?? new JobLifecycle({ store: deps.store, queues: deps.queues, logger: deps.logger, now });
+  const { lifecycle } = deps;
 
   /** Validates the settings and runs the intake; answers 202, 400 or 413. */
   async function create(

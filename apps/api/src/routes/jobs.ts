@@ -10,7 +10,7 @@
 import { isTerminal, type JobRecord, type JobState, newJobId, toJobView } from '@genqueue/core';
 import { type Request, type Response, Router } from 'express';
 import { z } from 'zod';
-import type { ApiDeps } from '../app.ts';
+import type { ApiDeps, RouteDeps } from '../app.ts';
 import type { AuthLocals } from '../auth.ts';
 import { ApiError, invalidRequest } from '../http-error.ts';
 import { findUrls, nestsDeeperThan } from '../internal/input-urls.ts';
@@ -66,7 +66,7 @@ function canonical(value: unknown): string {
 }
 
 /** The `/v1/jobs` routes. Mount under `/v1` behind `bearerAuth`. */
-export function jobsRouter(deps: ApiDeps): Router {
+export function jobsRouter(deps: RouteDeps): Router {
   const router = Router();
   const now = deps.now ?? Date.now;
 
@@ -161,36 +161,19 @@ export function jobsRouter(deps: ApiDeps): Router {
   });
 
   router.post('/jobs/:id/cancel', async (req: Request<{ id: string }>, res: Response) => {
-    let job = await findJob(deps, req.params.id);
-    // A job can move on between the read and the transition; look again then (a few times at most).
-    for (let attempt = 0; attempt < 5; attempt++) {
-      if (isTerminal(job.state)) {
-        throw new ApiError(409, 'conflict', `job already ${job.state}`);
-      }
-      if (job.state === 'queued' || job.state === 'submitting') {
-        const result = await deps.store.transition(
-          job.id,
-          'canceled',
-          { finishedAt: now(), error: { code: 'canceled', message: 'canceled by user' } },
-          { from: ['queued', 'submitting'] },
-        );
-        if (result.ok) {
-          await removeSubmitJob(deps, job);
-          deps.logger.info({ jobId: job.id }, 'job:canceled');
-          res.status(202).json({ id: job.id, state: 'canceled' satisfies JobState });
-          return;
-        }
-      } else {
-        // running or storing: the worker owns the task and cancels it (or drops its results).
-        await deps.store.update(job.id, { cancelRequested: true });
-        await promotePollJob(deps, job.id);
-        deps.logger.info({ jobId: job.id, state: job.state }, 'job:cancel-requested');
-        res.status(202).json({ id: job.id, state: job.state });
-        return;
-      }
-      job = await findJob(deps, job.id);
-    }
-    throw new ApiError(409, 'conflict', 'the job is changing state; try again');
+    const job = await findJob(deps, req.params.id);
+    if (isTerminal(job.state)) throw new ApiError(409, 'conflict', `job already ${job.state}`);
+    // The lifecycle cancels a queued job at once (and announces it, completing its batch if it was
+    // the last); a running one is flagged for the worker, which cancels it at the provider.
+    const state = await deps.lifecycle.cancel(job.id, { code: 'canceled', message: 'canceled by user' });
+    if (state === undefined) throw new ApiError(404, 'not_found', `no job ${job.id}`);
+    if (state !== 'canceled' && isTerminal(state))
+      throw new ApiError(409, 'conflict', `job already ${state}`);
+    deps.logger.info(
+      { jobId: job.id, state },
+      state === 'canceled' ? 'job:canceled' : 'job:cancel-requested',
+    );
+    res.status(202).json({ id: job.id, state });
   });
 
   return router;
@@ -232,25 +215,5 @@ async function releaseQuietly(deps: ApiDeps, scope: string, key: string): Promis
     await deps.store.releaseIdempotencyKey(scope, key);
   } catch (error) {
     deps.logger.warn({ err: (error as Error).message }, 'could not release an idempotency key');
-  }
-}
-
-// Best effort: BullMQ refuses to remove an active job; the worker then sees `canceled` and drops it.
-async function removeSubmitJob(deps: ApiDeps, job: JobRecord): Promise<void> {
-  try {
-    const queued = await deps.queues.submitQueue(job.provider).getJob(job.id);
-    await queued?.remove();
-  } catch (error) {
-    deps.logger.debug({ jobId: job.id, err: (error as Error).message }, 'submit job not removed');
-  }
-}
-
-// Best effort: wakes a delayed poll job so the worker handles the cancel now, not at the next poll.
-async function promotePollJob(deps: ApiDeps, jobId: string): Promise<void> {
-  try {
-    const poll = await deps.queues.poll.getJob(jobId);
-    if (poll && (await poll.isDelayed())) await poll.promote();
-  } catch (error) {
-    deps.logger.debug({ jobId, err: (error as Error).message }, 'poll job not promoted');
   }
 }
