@@ -142,9 +142,16 @@ describe('GET /metrics', () => {
     expect(types.get('genqueue_generation_duration_seconds')).toBe('histogram');
     const generation = value(samples, 'genqueue_generation_duration_seconds_count', { provider: 'liblib' });
     expect(generation).toBeGreaterThanOrEqual(JOBS);
-    // the +Inf bucket equals the count, and the simulator's 0.2–0.4 s tasks plus polling take under 5 s
-    expect(value(samples, 'genqueue_generation_duration_seconds_bucket', { le: '+Inf' })).toBe(generation);
-    expect(value(samples, 'genqueue_generation_duration_seconds_bucket', { le: '5' })).toBe(generation);
+    // cumulative buckets: non-decreasing by bound, ending with +Inf equal to the count
+    const buckets = samples
+      .filter(
+        (s) => s.name === 'genqueue_generation_duration_seconds_bucket' && s.labels.provider === 'liblib',
+      )
+      .map((s) => ({ le: s.labels.le === '+Inf' ? Infinity : Number(s.labels.le), value: s.value }));
+    expect(buckets.map((b) => b.le)).toEqual([...buckets.map((b) => b.le)].sort((a, b) => a - b));
+    for (let i = 1; i < buckets.length; i++)
+      expect(buckets[i]!.value).toBeGreaterThanOrEqual(buckets[i - 1]!.value);
+    expect(buckets.at(-1)).toEqual({ le: Infinity, value: generation });
     expect(value(samples, 'genqueue_slot_release_delay_seconds_count')).toBeGreaterThanOrEqual(JOBS);
     expect(
       value(samples, 'genqueue_provider_request_duration_seconds_count', { endpoint: 'submit' }),
