@@ -25,8 +25,27 @@ export interface RawResponse {
 
 const agent = new Agent({ keepAlive: true, maxSockets: 16 });
 
-/** Sends one request to `baseUrl` (e.g. `http://127.0.0.1:3000`) and reads the whole answer. */
-export function send(baseUrl: string, req: RawRequest, timeoutMs = 15_000): Promise<RawResponse> {
+/**
+ * Sends one request to `baseUrl` (e.g. `http://127.0.0.1:3000`) and reads the whole answer.
+ * A request sent on a kept-alive socket that the server closed for idleness at that very moment
+ * fails with ECONNRESET before the server saw it (node's documented keep-alive race): it is sent
+ * once more on a new socket, as browsers do.
+ */
+export async function send(baseUrl: string, req: RawRequest, timeoutMs = 15_000): Promise<RawResponse> {
+  try {
+    return await sendOnce(baseUrl, req, timeoutMs);
+  } catch (error) {
+    if (
+      (error as { reusedSocket?: boolean }).reusedSocket &&
+      (error as NodeJS.ErrnoException).code === 'ECONNRESET'
+    ) {
+      return sendOnce(baseUrl, req, timeoutMs);
+    }
+    throw error;
+  }
+}
+
+function sendOnce(baseUrl: string, req: RawRequest, timeoutMs: number): Promise<RawResponse> {
   const url = new URL(baseUrl);
   return new Promise((resolve, reject) => {
     const body = req.body === undefined ? undefined : Buffer.from(req.body);
@@ -64,7 +83,7 @@ export function send(baseUrl: string, req: RawRequest, timeoutMs = 15_000): Prom
       },
     );
     outgoing.on('timeout', () => outgoing.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    outgoing.on('error', reject);
+    outgoing.on('error', (error) => reject(Object.assign(error, { reusedSocket: outgoing.reusedSocket })));
     outgoing.end(body);
   });
 }
