@@ -238,9 +238,12 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex, logger:
             ]
           : [400, 'Bad Request', 'bad_request', 'malformed HTTP request'];
   const body = JSON.stringify({ error: { code, message } });
+  // Destroyed once the answer is flushed: the server allows half-open sockets, so `end()` alone
+  // would leave this one open for as long as the client keeps its side open.
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    () => socket.destroy(),
   );
 }
 
