@@ -58,6 +58,9 @@ export function killScenarios(): void {
       await stack.waitFor(() => stack.sim.stats().faultsInjected['accept-hang'] === 1, 30_000, 'accept-hang');
       await stack.waitFor(() => stack.sim.stats().accepted >= 1, 30_000, 'the held task');
       await stack.kill(worker, 'accept-window');
+      // The held task holds a provider slot the limiter cannot know about (README, "the one
+      // window"); let it end before the retry, so the breach counters judge genqueue, not the window.
+      await stack.waitFor(() => stack.sim.stats().inFlight === 0, 30_000, 'the held task to end');
       await fresh();
       // The one duplicate here is the window itself: the provider never told the killed worker the
       // task id, and LiblibAI has no idempotency key or task search to find it again (002 §3).
@@ -143,7 +146,8 @@ export function killScenarios(): void {
       }
       const views = await stack.jobs(ids);
       expect(views.every((v) => TERMINAL_OR_SUBMITTED.has(v.state) || v.state === 'queued')).toBe(true);
-      await stack.check(ids, { timeoutMs: 180_000 });
+      // A kill can land in the accept window by chance (README, "the one window"): allowed, counted.
+      await stack.check(ids, { timeoutMs: 180_000, allowKillWindowDuplicates: true });
     });
   });
 }
