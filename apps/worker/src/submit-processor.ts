@@ -83,7 +83,12 @@ export async function processSubmit(
     await ctx.store.update(jobId, { preparedInput: input });
   }
 
-  const gate = await limiter.tryAcquire(jobId);
+  // A polled provider answers a submission at once, so its QPS turn stays open until that answer:
+  // the next submission then reaches the provider a full window after this one, however long this
+  // worker takes between the grant and the send. A synchronous provider answers only when the
+  // generation ends, so its turn counts from the grant (plus SUBMIT_MARGIN_MS).
+  const holdTurn = provider.capabilities.mode === 'polled';
+  const gate = await limiter.tryAcquire(jobId, { holdTurn });
   if (!gate.granted) {
     // metrics: the gate's pacing (not a provider refusal)
     if (gate.reason !== 'paused') {
@@ -112,7 +117,7 @@ export async function processSubmit(
     { from: ['queued', 'submitting'] },
   );
   if (!started.ok) {
-    await limiter.release(jobId);
+    await Promise.all([limiter.release(jobId), limiter.endTurn(jobId)]);
     return; // canceled in the meantime
   }
 
@@ -125,13 +130,17 @@ export async function processSubmit(
   } catch (error) {
     ctx.metrics?.providerRequest(provider.name, 'submit', performance.now() - submitStarted);
     ctx.metrics?.submission(provider.name, submissionOutcome(error), 'provider');
-    await limiter.release(jobId);
+    await Promise.all([limiter.release(jobId), limiter.endTurn(jobId)]);
     throw await onSubmitError(ctx, job, record, error, rateLimit, gate.probe);
   }
 
-  // Save the task id first: from here on the job is never submitted again.
+  // Save the task id first: from here on the job is never submitted again. The turn ends in the
+  // same round trip.
   const submittedAt = ctx.clock.now();
-  await ctx.store.update(jobId, { providerTaskId: result.taskId, submittedAt });
+  await Promise.all([
+    ctx.store.update(jobId, { providerTaskId: result.taskId, submittedAt }),
+    limiter.endTurn(jobId),
+  ]);
   if (gate.probe) {
     await limiter.resume();
     log.info('submit: probe succeeded; provider resumed');

@@ -68,6 +68,7 @@ export async function startWorker(config: Config, overrides: WorkerOverrides = {
           submitQps: settings.submitQps,
           maxInFlight: settings.maxInFlight,
           marginMs: config.limits.submitMarginMs,
+          turnTtlMs: config.limits.submitTurnTtlMs,
           leaseTtlMs: config.limits.leaseTtlMs,
           probeIntervalMs: config.worker.accountProbeIntervalMs,
           clock,

@@ -119,8 +119,10 @@ const envSchema = z.object({
   MODELVERSE_SUBMIT_QPS: positive(2),
   MODELVERSE_MAX_IN_FLIGHT: int(5, 1, 1000),
 
-  /** Extra gap added to every submission interval, because the provider measures QPS strictly. */
-  SUBMIT_MARGIN_MS: int(50, 0, 10_000),
+  /** Extra length of the QPS window, because the provider measures it strictly (see the limiter). */
+  SUBMIT_MARGIN_MS: int(20, 0, 10_000),
+  /** A submission whose worker died mid-call stops holding the QPS window after this. */
+  SUBMIT_TURN_TTL_MS: int(35_000, 1_000),
   /** A slot lease outlives a dead worker by the provider's 30-minute task timeout plus margin. */
   LEASE_TTL_MS: int(35 * 60_000, 1_000),
   POLL_MIN_INTERVAL_MS: int(250, 10),
@@ -221,6 +223,7 @@ function buildConfig(env: z.infer<typeof envSchema>) {
     } satisfies Record<string, ProviderSettings>,
     limits: {
       submitMarginMs: env.SUBMIT_MARGIN_MS,
+      submitTurnTtlMs: env.SUBMIT_TURN_TTL_MS,
       leaseTtlMs: env.LEASE_TTL_MS,
     },
     worker: {

@@ -19,7 +19,12 @@ function setup(overrides: Overrides = {}, connections = 1) {
   const keyPrefix = `genq:test:limiter:{${randomUUID()}}`;
   const clients = Array.from({ length: connections }, () => new Redis({ host: '127.0.0.1', port: 6379 }));
   cleanups.push(async () => {
-    await clients[0]!.del(`${keyPrefix}:leases`, `${keyPrefix}:last`, `${keyPrefix}:pause`);
+    await clients[0]!.del(
+      `${keyPrefix}:leases`,
+      `${keyPrefix}:sending`,
+      `${keyPrefix}:sent`,
+      `${keyPrefix}:pause`,
+    );
     await Promise.all(clients.map((client) => client.quit()));
   });
   const limiters = clients.map(
@@ -132,24 +137,67 @@ describe('ProviderLimiter', () => {
   });
 
   it.each([
-    { submitQps: 10, marginMs: 0, gapMs: 100 },
-    { submitQps: 10, marginMs: 50, gapMs: 150 },
+    { submitQps: 1, marginMs: 0, windowMs: 1_000, perWindow: 1 },
+    { submitQps: 3, marginMs: 50, windowMs: 1_050, perWindow: 3 },
+    { submitQps: 0.5, marginMs: 0, windowMs: 2_000, perWindow: 1 },
   ])(
-    'spaces grants at least $gapMs ms apart by Redis TIME (qps $submitQps, margin $marginMs)',
+    'never grants more than $perWindow per $windowMs ms window by Redis TIME (qps $submitQps, margin $marginMs)',
     async (limits) => {
       const leaseTtlMs = 60_000;
       const { limiters, leaseScores } = setup({ ...limits, leaseTtlMs, maxInFlight: 10 }, 3);
-      await Promise.all(Array.from({ length: 5 }, (_, i) => limiters[i % 3]!.acquire(`job-${i}`)));
+      const count = limits.perWindow + 2;
+      await Promise.all(Array.from({ length: count }, (_, i) => limiters[i % 3]!.acquire(`job-${i}`)));
       // Each lease expires leaseTtlMs after its grant, so the scores are the grant times by Redis TIME.
       const grants = [...(await leaseScores()).values()]
         .map((expiry) => expiry - leaseTtlMs)
         .sort((a, b) => a - b);
-      expect(grants).toHaveLength(5);
-      for (let i = 1; i < grants.length; i++) {
-        expect(grants[i]! - grants[i - 1]!).toBeGreaterThanOrEqual(limits.gapMs);
+      expect(grants).toHaveLength(count);
+      for (let i = limits.perWindow; i < grants.length; i++) {
+        expect(grants[i]! - grants[i - limits.perWindow]!).toBeGreaterThanOrEqual(limits.windowMs);
       }
     },
   );
+
+  it('keeps a held turn in the window until it ends, then for one window from its end', async () => {
+    const { limiters, redis, keyPrefix } = setup({ submitQps: 1, marginMs: 0 }, 2);
+    const [a, b] = limiters as [ProviderLimiter, ProviderLimiter];
+    expect(await a.tryAcquire('a', { holdTurn: true })).toMatchObject({ granted: true });
+    // However long the request takes, nobody else is granted while it may still be on its way.
+    await delay(1_100);
+    const during = await b.tryAcquire('b', { holdTurn: true });
+    expect(during).toMatchObject({ granted: false, reason: 'qps' });
+    if (during.granted) throw new Error('unreachable');
+    expect(during.retryInMs).toBeLessThanOrEqual(20);
+
+    expect(await a.endTurn('a')).toBe(true);
+    expect(await a.endTurn('a')).toBe(false);
+    const [endSeconds, endMicros] = await redis.time();
+    const ended = Number(endSeconds) * 1000 + Math.floor(Number(endMicros) / 1000);
+    const after = await b.tryAcquire('b', { holdTurn: true });
+    expect(after).toMatchObject({ granted: false, reason: 'qps' });
+    if (after.granted) throw new Error('unreachable');
+    expect(after.retryInMs).toBeGreaterThan(900);
+
+    const granted = await b.acquire('b');
+    expect(granted.granted).toBe(true);
+    const lease = Number(await redis.zscore(`${keyPrefix}:leases`, 'b'));
+    // the grant came a full window after the end of a's request
+    expect(lease - 35 * 60_000).toBeGreaterThanOrEqual(ended + 1_000 - 2);
+  });
+
+  it('treats a turn its holder never ended as over at its deadline', async () => {
+    const { limiter } = setup({ submitQps: 1, marginMs: 0, turnTtlMs: 300 });
+    expect(await limiter.tryAcquire('died', { holdTurn: true })).toMatchObject({ granted: true });
+    expect(await limiter.tryAcquire('next', { holdTurn: true })).toMatchObject({
+      granted: false,
+      reason: 'qps',
+    });
+    const started = Date.now();
+    const granted = await limiter.acquire('next');
+    expect(granted.granted).toBe(true);
+    // deadline (300 ms) plus one window (1000 ms) after the grant
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_200);
+  });
 
   it('lets exactly one probe through per interval while paused, and resume() reopens', async () => {
     const { limiters, limiter } = setup({ probeIntervalMs: 800 }, 4);
@@ -200,13 +248,16 @@ describe('ProviderLimiter', () => {
     expect(await tryPastQps(limiter, 'b')).toMatchObject({ granted: true, probe: true });
   });
 
-  it('recovers when Redis TIME steps back behind the last grant instead of stalling', async () => {
+  it('recovers when Redis TIME steps back behind a recorded submission instead of stalling', async () => {
     const { limiter, redis, keyPrefix } = setup({ submitQps: 10 });
-    // As if the last grant was recorded by a Redis whose clock ran an hour ahead (failover).
+    // As if a submission was recorded by a Redis whose clock ran an hour ahead (failover).
     const [seconds] = await redis.time();
-    await redis.set(`${keyPrefix}:last`, (Number(seconds) + 3600) * 1000);
+    const future = (Number(seconds) + 3600) * 1000;
+    for (let i = 0; i < 10; i++) await redis.zadd(`${keyPrefix}:sent`, future, `x${i}@${future}`);
     const first = await limiter.tryAcquire('a');
-    expect(first).toMatchObject({ granted: false, reason: 'qps', retryInMs: 100 });
+    expect(first).toMatchObject({ granted: false, reason: 'qps' });
+    if (first.granted) throw new Error('unreachable');
+    expect(first.retryInMs).toBeLessThanOrEqual(1_000);
     expect(await tryPastQps(limiter, 'a')).toMatchObject({ granted: true });
   });
 

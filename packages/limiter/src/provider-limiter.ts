@@ -2,6 +2,7 @@ import { type Clock, systemClock } from '@genqueue/core';
 import type { Redis } from 'ioredis';
 import {
   ADOPT_LUA,
+  END_TURN_LUA,
   EXTEND_LUA,
   HOLDERS_LUA,
   IN_FLIGHT_LUA,
@@ -26,11 +27,16 @@ export interface ProviderLimiterOptions {
   /** Tasks in flight (submitted, not yet ended) across all processes. LiblibAI: 5 (002 §2.3). */
   maxInFlight: number;
   /**
-   * Extra gap added to every submission interval, in ms. Default 50. The provider measures the
-   * interval on its own clock, after network jitter: two requests sent exactly 1000 ms apart can
-   * arrive 990 ms apart and get a 429.
+   * Extra length added to the QPS window, in ms. Default 20. With held turns (see `tryAcquire`) the
+   * window already counts from the provider's answer, so this only covers the provider's own clock
+   * granularity; without them it also covers the time between the grant and the send.
    */
   marginMs?: number;
+  /**
+   * How long a held turn may stay open before the gate treats its request as over, in ms. Default
+   * 35 000: longer than a provider call's own timeout, so only a caller that died mid-call hits it.
+   */
+  turnTtlMs?: number;
   /**
    * A lease expires this long after its last grant, refresh or adoption, in ms, so a worker that died
    * holding a slot cannot keep it forever. Default 35 min: LiblibAI times a task out 30 min after
@@ -64,13 +70,15 @@ export interface ProviderLimits {
   maxInFlight?: number;
 }
 
-const DEFAULT_MARGIN_MS = 50;
+const DEFAULT_MARGIN_MS = 20;
+const DEFAULT_TURN_TTL_MS = 35_000;
 const DEFAULT_LEASE_TTL_MS = 35 * 60_000;
 const DEFAULT_PROBE_INTERVAL_MS = 60_000;
 
 // Namespaced so they cannot clash with scripts other code defines on the same connection.
 const COMMANDS = {
-  tryAcquire: { name: 'genqLimiterTryAcquire', lua: TRY_ACQUIRE_LUA, keys: 3 },
+  tryAcquire: { name: 'genqLimiterTryAcquire2', lua: TRY_ACQUIRE_LUA, keys: 4 },
+  endTurn: { name: 'genqLimiterEndTurn', lua: END_TURN_LUA, keys: 2 },
   extend: { name: 'genqLimiterExtend', lua: EXTEND_LUA, keys: 1 },
   adopt: { name: 'genqLimiterAdopt', lua: ADOPT_LUA, keys: 1 },
   holders: { name: 'genqLimiterHolders', lua: HOLDERS_LUA, keys: 1 },
@@ -96,10 +104,11 @@ type ScriptCall = (...keysAndArgs: (string | number)[]) => Promise<unknown>;
 export class ProviderLimiter {
   private readonly redis: Redis;
   private readonly clock: Clock;
-  private readonly keys: { leases: string; last: string; pause: string };
+  private readonly keys: { leases: string; sending: string; sent: string; pause: string };
   private readonly marginMs: number;
   private readonly leaseTtlMs: number;
   private readonly probeIntervalMs: number;
+  private readonly turnTtlMs: number;
   private submitQps: number;
   private maxInFlight: number;
 
@@ -111,7 +120,8 @@ export class ProviderLimiter {
     this.clock = options.clock ?? systemClock;
     this.keys = {
       leases: `${options.keyPrefix}:leases`,
-      last: `${options.keyPrefix}:last`,
+      sending: `${options.keyPrefix}:sending`,
+      sent: `${options.keyPrefix}:sent`,
       pause: `${options.keyPrefix}:pause`,
     };
     this.marginMs = checkMs('marginMs', options.marginMs ?? DEFAULT_MARGIN_MS, 0);
@@ -121,6 +131,7 @@ export class ProviderLimiter {
       options.probeIntervalMs ?? DEFAULT_PROBE_INTERVAL_MS,
       1,
     );
+    this.turnTtlMs = checkMs('turnTtlMs', options.turnTtlMs ?? DEFAULT_TURN_TTL_MS, 1);
     this.submitQps = checkQps(options.submitQps);
     this.maxInFlight = checkMaxInFlight(options.maxInFlight);
     for (const { name, lua, keys } of Object.values(COMMANDS)) {
@@ -131,33 +142,52 @@ export class ProviderLimiter {
   /**
    * Atomically: drops expired leases; denies `paused` until the next probe time; reuses the
    * holder's own lease if it has one (then only the QPS rule applies); denies `in_flight` at
-   * capacity (`retryInMs` <= 250, or until the earliest lease expires if sooner); denies `qps` until
-   * `lastGrant + ceil(1000 / submitQps) + marginMs` (`retryInMs` = the exact remaining gap); else
-   * takes the lease (expiring `leaseTtlMs` from now), records the grant time and grants.
+   * capacity (`retryInMs` <= 250, or until the earliest lease expires if sooner); denies `qps` while
+   * the window already holds `submitQps` submissions (`retryInMs` = until the oldest leaves it, or a
+   * 20 ms recheck while a turn is open); else takes the lease (expiring `leaseTtlMs` from now),
+   * counts the submission in the window and grants.
+   *
+   * `holdTurn`: the submission counts as "on its way" until `endTurn(holder)`, and then for one
+   * window from that moment, so the next one can never reach the provider within a window of it
+   * (see `internal/scripts.ts`). Use it whenever the caller can say when the request is over
+   * (polled providers: the answer is quick). Without it the submission counts from the grant, and
+   * `marginMs` must cover the time to the send (synchronous providers, whose answer takes the whole
+   * generation).
    */
-  async tryAcquire(holder: string): Promise<AcquireResult> {
+  async tryAcquire(holder: string, options: { holdTurn?: boolean } = {}): Promise<AcquireResult> {
     checkHolder(holder);
-    const intervalMs = Math.ceil(1000 / this.submitQps) + this.marginMs;
+    // Integer rates keep the provider's own window (N per second); a fractional rate below 1
+    // stretches the window (0.5/s: 1 per 2 s), above 1 shrinks it (2.5/s: 2 per 800 ms).
+    const perWindow = Math.max(1, Math.floor(this.submitQps));
+    const windowMs = Math.ceil((1000 * perWindow) / this.submitQps) + this.marginMs;
     const reply = (await this.call(
       'tryAcquire',
       this.keys.leases,
-      this.keys.last,
+      this.keys.sending,
+      this.keys.sent,
       this.keys.pause,
       holder,
-      intervalMs,
+      windowMs,
+      perWindow,
       this.maxInFlight,
       this.leaseTtlMs,
       this.probeIntervalMs,
+      this.turnTtlMs,
+      options.holdTurn ? '1' : '0',
     )) as [1, 0 | 1, number] | [0, 'qps' | 'in_flight' | 'paused', number, number];
     if (reply[0] === 1) return { granted: true, probe: reply[1] === 1, inFlight: reply[2] };
     return { granted: false, reason: reply[1], retryInMs: reply[2], inFlight: reply[3] };
   }
 
   /**
-   * Polls {@link tryAcquire}, sleeping each answer's `retryInMs`, until granted. Rejects with the
-   * signal's reason when aborted. A grant that lands while the signal aborts is still returned: the
-   * lease exists and the caller owns it.
+   * Ends the holder's open QPS turn (see `tryAcquire`'s `holdTurn`): call it as soon as the
+   * submission's request is over, whatever its outcome. Returns whether a turn was open.
    */
+  async endTurn(holder: string): Promise<boolean> {
+    checkHolder(holder);
+    return (await this.call('endTurn', this.keys.sending, this.keys.sent, holder)) === 1;
+  }
+
   async acquire(holder: string, signal?: AbortSignal): Promise<Extract<AcquireResult, { granted: true }>> {
     for (;;) {
       signal?.throwIfAborted();

@@ -3,9 +3,19 @@
  * number of machines see one consistent gate.
  *
  * Keys (all under one prefix, so a `{hash tag}` in it keeps them in one Redis Cluster slot):
- * - KEYS[1] `leases`: ZSET holder → lease expiry (ms since the epoch, by Redis TIME).
- * - KEYS[2] `last`: the last grant time (ms).
- * - KEYS[3] `pause`: HASH `reason`, `since`, `nextProbeAt` (ms); absent while the account is live.
+ * - `leases`: ZSET holder → lease expiry (ms since the epoch, by Redis TIME).
+ * - `sending`: ZSET holder → deadline: submissions whose request may still be on its way to the
+ *   provider (a turn granted and not yet ended).
+ * - `sent`: ZSET `holder@time` → time: submissions whose request is over (the provider answered, or
+ *   the call failed), by the time it was over, kept for one window.
+ * - `pause`: HASH `reason`, `since`, `nextProbeAt` (ms); absent while the account is live.
+ *
+ * Why turns. The provider measures its QPS window at the moment a request reaches it, which
+ * genqueue cannot see; it only knows that the request arrived after the turn was granted and before
+ * the answer came back. Counting a submission in the window from its grant until one window after
+ * its answer therefore keeps every pair of arrivals a full window apart, however long the worker
+ * took between the grant and the send (a busy event loop, a Redis round trip, a slow network). The
+ * cost is the request's round trip, once per window.
  *
  * Time is always Redis `TIME`, read inside the script: every process compares against one clock, so
  * clock drift between machines can neither let two submissions through in the same second nor
@@ -20,22 +30,26 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 `;
 
 /**
- * ARGV: holder, intervalMs, maxInFlight, leaseTtlMs, probeIntervalMs.
+ * KEYS: leases, sending, sent, pause.
+ * ARGV: holder, windowMs, perWindow, maxInFlight, leaseTtlMs, probeIntervalMs, turnTtlMs, holdTurn.
  * Returns `{1, probe (0|1), inFlight}` or `{0, reason, retryInMs, inFlight}`.
  */
 export const TRY_ACQUIRE_LUA = `${NOW}
 local holder = ARGV[1]
-local interval = tonumber(ARGV[2])
-local maxInFlight = tonumber(ARGV[3])
-local leaseTtl = tonumber(ARGV[4])
-local probeInterval = tonumber(ARGV[5])
+local window = tonumber(ARGV[2])
+local perWindow = tonumber(ARGV[3])
+local maxInFlight = tonumber(ARGV[4])
+local leaseTtl = tonumber(ARGV[5])
+local probeInterval = tonumber(ARGV[6])
+local turnTtl = tonumber(ARGV[7])
+local holdTurn = ARGV[8] == '1'
 
 -- A lease at or past its expiry belongs to a worker that died without releasing: its slot comes back.
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 local count = redis.call('ZCARD', KEYS[1])
 
 local probe = 0
-local nextProbeAt = tonumber(redis.call('HGET', KEYS[3], 'nextProbeAt') or '')
+local nextProbeAt = tonumber(redis.call('HGET', KEYS[4], 'nextProbeAt') or '')
 if nextProbeAt then
   if now < nextProbeAt then
     return {0, 'paused', nextProbeAt - now, count}
@@ -56,27 +70,57 @@ if not held and count >= maxInFlight then
   return {0, 'in_flight', retry, count}
 end
 
-local last = tonumber(redis.call('GET', KEYS[2]) or '')
-if last and last > now then
-  -- TIME stepped back (e.g. failover to a replica with another clock): restart the spacing from
-  -- now instead of waiting out the skew.
-  redis.call('SET', KEYS[2], now)
-  return {0, 'qps', interval, count}
+-- A turn never ended belongs to a caller that died mid-call: by its deadline the request is over.
+local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'WITHSCORES')
+for i = 1, #expired, 2 do
+  redis.call('ZADD', KEYS[3], expired[i + 1], expired[i] .. '@' .. expired[i + 1])
+  redis.call('ZREM', KEYS[2], expired[i])
 end
-if last and now < last + interval then
-  return {0, 'qps', last + interval - now, count}
+-- If TIME stepped back (failover to a replica with another clock), entries from the future would
+-- block the gate for the whole skew: count them as ending now instead.
+local future = redis.call('ZRANGEBYSCORE', KEYS[3], '(' .. now, '+inf')
+for _, member in ipairs(future) do
+  redis.call('ZADD', KEYS[3], now, member)
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - window)
+local sending = redis.call('ZCARD', KEYS[2])
+local recent = redis.call('ZCARD', KEYS[3])
+if sending + recent >= perWindow then
+  -- A turn still open may end any moment; otherwise the oldest submission leaves the window.
+  local retry = 20
+  if sending == 0 then
+    local oldest = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
+    retry = math.max(1, tonumber(oldest[2]) + window - now)
+  end
+  return {0, 'qps', retry, count}
 end
 
 redis.call('ZADD', KEYS[1], now + leaseTtl, holder)
-redis.call('SET', KEYS[2], now)
+if holdTurn then
+  redis.call('ZADD', KEYS[2], now + turnTtl, holder)
+else
+  redis.call('ZADD', KEYS[3], now, holder .. '@' .. now)
+end
 if probe == 1 then
   -- Moving the probe time forward in the same script is what lets exactly one caller probe.
-  redis.call('HSET', KEYS[3], 'nextProbeAt', now + probeInterval)
+  redis.call('HSET', KEYS[4], 'nextProbeAt', now + probeInterval)
 end
 if not held then
   count = count + 1
 end
 return {1, probe, count}
+`;
+
+/**
+ * KEYS: sending, sent. ARGV: holder. Ends the holder's open turn: its request is over now, and it
+ * counts in the QPS window from now. Returns 1 when a turn was open.
+ */
+export const END_TURN_LUA = `${NOW}
+if redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then
+  redis.call('ZADD', KEYS[2], now, ARGV[1] .. '@' .. now)
+  return 1
+end
+return 0
 `;
 
 /** ARGV: holder, leaseTtlMs. Returns 1 when a live lease was refreshed, else 0. */
