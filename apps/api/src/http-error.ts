@@ -20,6 +20,8 @@ export type ApiErrorCode =
   | 'invalid_request'
   | 'invalid_json'
   | 'payload_too_large'
+  | 'too_many_items'
+  | 'headers_too_large'
   | 'unsupported_media_type'
   | 'unauthorized'
   | 'not_found'

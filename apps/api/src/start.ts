@@ -18,6 +18,7 @@ import {
 } from '@genqueue/core';
 import { Redis } from 'ioredis';
 import { type ApiDeps, createApp } from './app.ts';
+import type { ApiErrorCode } from './http-error.ts';
 
 /** What `startApi` builds itself unless given. */
 export interface StartApiOverrides {
@@ -224,7 +225,7 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex, logger:
     socket.destroy();
     return;
   }
-  const [status, reason, code, message] =
+  const [status, reason, code, message]: [number, string, ApiErrorCode, string] =
     error.code === 'HPE_HEADER_OVERFLOW'
       ? [431, 'Request Header Fields Too Large', 'headers_too_large', 'request headers are too large']
       : error.code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW'

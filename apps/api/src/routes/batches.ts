@@ -221,10 +221,7 @@ export function batchesRouter(deps: RouteDeps): Router {
       throw invalidRequest([{ path: 'items', message: 'send exactly one of items and prompts' }]);
     }
     const list = (items ?? prompts)!;
-    if (list.length > MAX_BATCH_ITEMS) {
-      sendTooManyItems(res);
-      return;
-    }
+    if (list.length > MAX_BATCH_ITEMS) throw tooManyItems();
     await create(
       res,
       { ...rest, defaults: defaults ?? {}, skipInvalid: query.skipInvalid ?? skipInvalid ?? false },
@@ -341,11 +338,8 @@ async function* recordLines(rows: AsyncIterable<UploadRow>, lines: number[]): As
   }
 }
 
-// Answered here rather than thrown: `too_many_items` is this route's own code.
-function sendTooManyItems(res: Response): void {
-  res.status(413).json({
-    error: { code: 'too_many_items', message: `a batch holds at most ${MAX_BATCH_ITEMS} items` },
-  });
+function tooManyItems(): ApiError {
+  return new ApiError(413, 'too_many_items', `a batch holds at most ${MAX_BATCH_ITEMS} items`);
 }
 
 // The intake reports paths like `input.image_list.0`; the API writes indexes in brackets.
@@ -377,10 +371,7 @@ function answerIntake(
     });
     return;
   }
-  if (result.reason === 'too_many') {
-    sendTooManyItems(res);
-    return;
-  }
+  if (result.reason === 'too_many') throw tooManyItems();
   if (result.reason === 'empty') throw invalidRequest([{ path: 'items', message: 'the batch has no items' }]);
   const issues: Issue[] = result.rejected.flatMap((rejected) =>
     rejected.issues.map((issue) => ({ path: issuePath(rejected.row, issue.path), message: issue.message })),
