@@ -4,6 +4,8 @@ import { defineConfig } from 'vitest/config';
 // pool sized for a two-core machine; each test uses its own key prefix.
 export default defineConfig({
   test: {
+    // Node 20 is pinned on purpose: silence the AWS SDK's notice about its future Node 22 floor.
+    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     include: ['packages/*/src/**/*.test.ts', 'apps/*/src/**/*.test.ts', 'test/*.test.ts'],
     pool: 'forks',
     maxWorkers: 2,

@@ -21,6 +21,9 @@ export interface S3ClientSettings {
  * AWS S3 and MinIO accept both, so this is safe everywhere.
  */
 export function createS3Client(settings: S3ClientSettings): S3Client {
+  // genqueue runs on Node 20 on purpose; the SDK's notice that future releases will need Node 22
+  // would otherwise print on every process start. An explicit setting by the user wins.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const { endpoint, region, accessKeyId, secretAccessKey, forcePathStyle } = settings;
   return new S3Client({
     region,
