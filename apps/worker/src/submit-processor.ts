@@ -86,7 +86,7 @@ export async function processSubmit(
   // A polled provider answers a submission at once, so its QPS turn stays open until that answer:
   // the next submission then reaches the provider a full window after this one, however long this
   // worker takes between the grant and the send. A synchronous provider answers only when the
-  // generation ends, so its turn counts from the grant (plus SUBMIT_MARGIN_MS).
+  // generation ends, so its turn counts from the grant plus an allowance for the send.
   const holdTurn = provider.capabilities.mode === 'polled';
   const gate = await limiter.tryAcquire(jobId, { holdTurn });
   if (!gate.granted) {

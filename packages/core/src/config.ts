@@ -120,7 +120,7 @@ const envSchema = z.object({
   MODELVERSE_MAX_IN_FLIGHT: int(5, 1, 1000),
 
   /** Extra length of the QPS window, because the provider measures it strictly (see the limiter). */
-  SUBMIT_MARGIN_MS: int(20, 0, 10_000),
+  SUBMIT_MARGIN_MS: int(10, 0, 10_000),
   /** A submission whose worker died mid-call stops holding the QPS window after this. */
   SUBMIT_TURN_TTL_MS: int(35_000, 1_000),
   /** A slot lease outlives a dead worker by the provider's 30-minute task timeout plus margin. */

@@ -29,7 +29,15 @@ function setup(overrides: Overrides = {}, connections = 1) {
   });
   const limiters = clients.map(
     (redis) =>
-      new ProviderLimiter({ redis, keyPrefix, submitQps: 1000, maxInFlight: 5, marginMs: 0, ...overrides }),
+      new ProviderLimiter({
+        redis,
+        keyPrefix,
+        submitQps: 1000,
+        maxInFlight: 5,
+        marginMs: 0,
+        sendAllowanceMs: 0,
+        ...overrides,
+      }),
   );
   const leaseScores = async () => {
     const flat = await clients[0]!.zrange(`${keyPrefix}:leases`, 0, -1, 'WITHSCORES');
@@ -140,11 +148,14 @@ describe('ProviderLimiter', () => {
     { submitQps: 1, marginMs: 0, windowMs: 1_000, perWindow: 1 },
     { submitQps: 3, marginMs: 50, windowMs: 1_050, perWindow: 3 },
     { submitQps: 0.5, marginMs: 0, windowMs: 2_000, perWindow: 1 },
+    // without a held turn, the send allowance lengthens every gap
+    { submitQps: 1, marginMs: 10, sendAllowanceMs: 50, windowMs: 1_060, perWindow: 1 },
   ])(
     'never grants more than $perWindow per $windowMs ms window by Redis TIME (qps $submitQps, margin $marginMs)',
     async (limits) => {
       const leaseTtlMs = 60_000;
-      const { limiters, leaseScores } = setup({ ...limits, leaseTtlMs, maxInFlight: 10 }, 3);
+      const { windowMs: _w, perWindow: _p, ...options } = limits;
+      const { limiters, leaseScores } = setup({ ...options, leaseTtlMs, maxInFlight: 10 }, 3);
       const count = limits.perWindow + 2;
       await Promise.all(Array.from({ length: count }, (_, i) => limiters[i % 3]!.acquire(`job-${i}`)));
       // Each lease expires leaseTtlMs after its grant, so the scores are the grant times by Redis TIME.

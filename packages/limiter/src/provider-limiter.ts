@@ -27,11 +27,17 @@ export interface ProviderLimiterOptions {
   /** Tasks in flight (submitted, not yet ended) across all processes. LiblibAI: 5 (002 §2.3). */
   maxInFlight: number;
   /**
-   * Extra length added to the QPS window, in ms. Default 20. With held turns (see `tryAcquire`) the
+   * Extra length added to the QPS window, in ms. Default 10. With held turns (see `tryAcquire`) the
    * window already counts from the provider's answer, so this only covers the provider's own clock
-   * granularity; without them it also covers the time between the grant and the send.
+   * granularity.
    */
   marginMs?: number;
+  /**
+   * Without a held turn, how long after its grant a submission is assumed to reach the provider, in
+   * ms. Default 50: it covers the worker's own delay between the grant and the send (a Redis round
+   * trip, signing, a busy event loop).
+   */
+  sendAllowanceMs?: number;
   /**
    * How long a held turn may stay open before the gate treats its request as over, in ms. Default
    * 35 000: longer than a provider call's own timeout, so only a caller that died mid-call hits it.
@@ -70,7 +76,8 @@ export interface ProviderLimits {
   maxInFlight?: number;
 }
 
-const DEFAULT_MARGIN_MS = 20;
+const DEFAULT_MARGIN_MS = 10;
+const DEFAULT_SEND_ALLOWANCE_MS = 50;
 const DEFAULT_TURN_TTL_MS = 35_000;
 const DEFAULT_LEASE_TTL_MS = 35 * 60_000;
 const DEFAULT_PROBE_INTERVAL_MS = 60_000;
@@ -109,6 +116,7 @@ export class ProviderLimiter {
   private readonly leaseTtlMs: number;
   private readonly probeIntervalMs: number;
   private readonly turnTtlMs: number;
+  private readonly sendAllowanceMs: number;
   private submitQps: number;
   private maxInFlight: number;
 
@@ -132,6 +140,11 @@ export class ProviderLimiter {
       1,
     );
     this.turnTtlMs = checkMs('turnTtlMs', options.turnTtlMs ?? DEFAULT_TURN_TTL_MS, 1);
+    this.sendAllowanceMs = checkMs(
+      'sendAllowanceMs',
+      options.sendAllowanceMs ?? DEFAULT_SEND_ALLOWANCE_MS,
+      0,
+    );
     this.submitQps = checkQps(options.submitQps);
     this.maxInFlight = checkMaxInFlight(options.maxInFlight);
     for (const { name, lua, keys } of Object.values(COMMANDS)) {
@@ -150,9 +163,8 @@ export class ProviderLimiter {
    * `holdTurn`: the submission counts as "on its way" until `endTurn(holder)`, and then for one
    * window from that moment, so the next one can never reach the provider within a window of it
    * (see `internal/scripts.ts`). Use it whenever the caller can say when the request is over
-   * (polled providers: the answer is quick). Without it the submission counts from the grant, and
-   * `marginMs` must cover the time to the send (synchronous providers, whose answer takes the whole
-   * generation).
+   * (polled providers: the answer is quick). Without it the submission counts from its grant plus
+   * `sendAllowanceMs` (synchronous providers, whose answer takes the whole generation).
    */
   async tryAcquire(holder: string, options: { holdTurn?: boolean } = {}): Promise<AcquireResult> {
     checkHolder(holder);
@@ -174,6 +186,7 @@ export class ProviderLimiter {
       this.probeIntervalMs,
       this.turnTtlMs,
       options.holdTurn ? '1' : '0',
+      this.sendAllowanceMs,
     )) as [1, 0 | 1, number] | [0, 'qps' | 'in_flight' | 'paused', number, number];
     if (reply[0] === 1) return { granted: true, probe: reply[1] === 1, inFlight: reply[2] };
     return { granted: false, reason: reply[1], retryInMs: reply[2], inFlight: reply[3] };

@@ -31,7 +31,8 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 
 /**
  * KEYS: leases, sending, sent, pause.
- * ARGV: holder, windowMs, perWindow, maxInFlight, leaseTtlMs, probeIntervalMs, turnTtlMs, holdTurn.
+ * ARGV: holder, windowMs, perWindow, maxInFlight, leaseTtlMs, probeIntervalMs, turnTtlMs, holdTurn,
+ *       sendAllowanceMs.
  * Returns `{1, probe (0|1), inFlight}` or `{0, reason, retryInMs, inFlight}`.
  */
 export const TRY_ACQUIRE_LUA = `${NOW}
@@ -43,6 +44,7 @@ local leaseTtl = tonumber(ARGV[5])
 local probeInterval = tonumber(ARGV[6])
 local turnTtl = tonumber(ARGV[7])
 local holdTurn = ARGV[8] == '1'
+local sendAllowance = tonumber(ARGV[9])
 
 -- A lease at or past its expiry belongs to a worker that died without releasing: its slot comes back.
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
@@ -78,9 +80,9 @@ for i = 1, #expired, 2 do
 end
 -- If TIME stepped back (failover to a replica with another clock), entries from the future would
 -- block the gate for the whole skew: count them as ending now instead.
-local future = redis.call('ZRANGEBYSCORE', KEYS[3], '(' .. now, '+inf')
+local future = redis.call('ZRANGEBYSCORE', KEYS[3], '(' .. (now + sendAllowance), '+inf')
 for _, member in ipairs(future) do
-  redis.call('ZADD', KEYS[3], now, member)
+  redis.call('ZADD', KEYS[3], now + sendAllowance, member)
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - window)
 local sending = redis.call('ZCARD', KEYS[2])
@@ -99,7 +101,9 @@ redis.call('ZADD', KEYS[1], now + leaseTtl, holder)
 if holdTurn then
   redis.call('ZADD', KEYS[2], now + turnTtl, holder)
 else
-  redis.call('ZADD', KEYS[3], now, holder .. '@' .. now)
+  -- Nobody will say when this request is over: assume it reaches the provider within the allowance.
+  local over = now + sendAllowance
+  redis.call('ZADD', KEYS[3], over, holder .. '@' .. over)
 end
 if probe == 1 then
   -- Moving the probe time forward in the same script is what lets exactly one caller probe.
