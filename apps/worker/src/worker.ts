@@ -138,11 +138,11 @@ export async function startWorker(config: Config, overrides: WorkerOverrides = {
   };
   const workers: Worker[] = [];
 
-  for (const [name, provider] of providers) {
+  for (const name of providers.keys()) {
     const settings = config.providers[name as keyof Config['providers']];
     const worker: Worker = new Worker(
       submitQueueName(name),
-      (job, token) =>
+      (job) =>
         processSubmit(context, job, async (ms) => {
           await worker.rateLimit(Math.max(1, Math.ceil(ms)));
           return Worker.RateLimitError();
@@ -161,7 +161,6 @@ export async function startWorker(config: Config, overrides: WorkerOverrides = {
         drainDelay: 0.2,
       },
     );
-    void provider;
     workers.push(worker);
   }
   workers.push(
