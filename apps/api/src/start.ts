@@ -88,17 +88,9 @@ export async function startApi(config: Config, overrides: StartApiOverrides = {}
     let objectUrl = overrides.objectUrl;
     let s3Ready = overrides.s3Ready;
     if (!objectUrl || !s3Ready) {
-      const { createS3Client, Sink } = await import('@genqueue/sink');
+      const { sinkFromSettings } = await import('@genqueue/sink');
       const { HeadBucketCommand } = await import('@aws-sdk/client-s3');
-      const s3 = createS3Client(config.s3);
-      const sink = new Sink({
-        s3,
-        bucket: config.s3.bucket,
-        maxBytes: config.s3.maxObjectBytes,
-        publicUrl: config.s3.publicUrl,
-        presignTtlSeconds: config.s3.presignTtlSeconds,
-        logger,
-      });
+      const { sink, s3 } = sinkFromSettings(config.s3, logger);
       cleanups.unshift(async () => {
         await sink.close();
         s3.destroy();
@@ -118,15 +110,7 @@ export async function startApi(config: Config, overrides: StartApiOverrides = {}
       checkUrl = (url) => webhooks.checkUrl(url, { allowPrivate });
     }
 
-    const queues = new QueueSet({
-      connection: redis,
-      prefix: config.queuePrefix,
-      providers: [...providers.keys()],
-      submitAttempts: config.worker.submitAttempts,
-      transientBackoffMs: config.worker.transientBackoffMs,
-      sinkAttempts: config.s3.attempts,
-      webhookAttempts: config.webhooks.retryScheduleMs.length,
-    });
+    const queues = QueueSet.fromConfig(config, redis, [...providers.keys()]);
     cleanups.unshift(() => queues.close());
 
     const store = new JobStore({

@@ -20,7 +20,7 @@ import {
 import { ProviderLimiter } from '@genqueue/limiter';
 import { RedisMetrics } from '@genqueue/metrics';
 import { createProviders } from '@genqueue/providers';
-import { createS3Client, Sink } from '@genqueue/sink';
+import { sinkFromSettings } from '@genqueue/sink';
 import { createGuardedDispatcher } from '@genqueue/webhooks';
 import { type Job, UnrecoverableError, Worker, type WorkerOptions } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -82,23 +82,8 @@ export async function startWorker(config: Config, overrides: WorkerOverrides = {
     retentionSeconds: config.jobRetentionSeconds,
     now: clock.now,
   });
-  const queues = new QueueSet({
-    connection: redis,
-    prefix: config.queuePrefix,
-    providers: [...providers.keys()],
-    submitAttempts: config.worker.submitAttempts,
-    transientBackoffMs: config.worker.transientBackoffMs,
-    sinkAttempts: config.s3.attempts,
-    webhookAttempts: config.webhooks.retryScheduleMs.length,
-  });
-  const sink = new Sink({
-    s3: createS3Client(config.s3),
-    bucket: config.s3.bucket,
-    maxBytes: config.s3.maxObjectBytes,
-    logger,
-    publicUrl: config.s3.publicUrl,
-    presignTtlSeconds: config.s3.presignTtlSeconds,
-  });
+  const queues = QueueSet.fromConfig(config, redis, [...providers.keys()]);
+  const { sink } = sinkFromSettings(config.s3, logger);
   // Checked at connect time, after DNS, so a receiver that resolves to a private address later is refused.
   const webhookDispatcher =
     overrides.webhookDispatcher ??

@@ -11,6 +11,7 @@ import {
   submitQueueName,
   type WebhookPayload,
 } from './catalog.ts';
+import type { Config } from './config.ts';
 
 export interface QueueSetOptions {
   connection: ConnectionOptions;
@@ -50,6 +51,19 @@ export class QueueSet {
     this.webhook = new Queue<WebhookPayload>(QUEUE.webhook, {
       ...common,
       defaultJobOptions: JOB_OPTIONS.webhook(options.webhookAttempts),
+    });
+  }
+
+  /** The deployment's queues as its configuration sets them up (API and workers alike). */
+  static fromConfig(config: Config, connection: ConnectionOptions, providers: readonly string[]): QueueSet {
+    return new QueueSet({
+      connection,
+      prefix: config.queuePrefix,
+      providers,
+      submitAttempts: config.worker.submitAttempts,
+      transientBackoffMs: config.worker.transientBackoffMs,
+      sinkAttempts: config.s3.attempts,
+      webhookAttempts: config.webhooks.retryScheduleMs.length,
     });
   }
 

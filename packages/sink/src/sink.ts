@@ -14,6 +14,7 @@ import {
 } from './internal/inline-data.ts';
 import { Meter, TooLargeError } from './internal/meter.ts';
 import { normalizeContentType, SNIFF_BYTES, sniffContentType } from './internal/sniff.ts';
+import { createS3Client, type S3ClientSettings } from './s3-client.ts';
 import { SinkError } from './sink-error.ts';
 
 /** Download time limits, in milliseconds. */
@@ -392,4 +393,26 @@ function encodeMetadata(metadata: Record<string, string>): Record<string, string
     encoded[name.toLowerCase()] = /^[\x20-\x7e]*$/.test(value) ? value : encodeURIComponent(value);
   }
   return encoded;
+}
+
+/** The S3 part of genqueue's configuration (`config.s3`). */
+export interface SinkSettings extends S3ClientSettings {
+  bucket: string;
+  maxObjectBytes: number;
+  publicUrl?: string;
+  presignTtlSeconds: number;
+}
+
+/** A Sink and its S3 client, as the configuration sets them up (API and workers alike). */
+export function sinkFromSettings(settings: SinkSettings, logger?: Logger): { sink: Sink; s3: S3Client } {
+  const s3 = createS3Client(settings);
+  const sink = new Sink({
+    s3,
+    bucket: settings.bucket,
+    maxBytes: settings.maxObjectBytes,
+    publicUrl: settings.publicUrl,
+    presignTtlSeconds: settings.presignTtlSeconds,
+    logger,
+  });
+  return { sink, s3 };
 }
