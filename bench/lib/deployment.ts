@@ -8,7 +8,14 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { type ApiHandle, startApi } from '@genqueue/api';
-import { type Config, type JobRecord, JobStore, loadConfig, silentLogger } from '@genqueue/core';
+import {
+  type Config,
+  deleteKeysWithPrefix,
+  type JobRecord,
+  JobStore,
+  loadConfig,
+  silentLogger,
+} from '@genqueue/core';
 import { type Simulator, type SimulatorOptions, startSimulator } from '@genqueue/simulator';
 import { Redis } from 'ioredis';
 import { request } from 'undici';
@@ -43,16 +50,6 @@ export interface Deployment {
   /** Resolves with the records once every job has ended (succeeded, failed or canceled). */
   waitEnded(ids: string[], timeoutMs: number): Promise<JobRecord[]>;
   close(): Promise<void>;
-}
-
-/** Deletes every key under a prefix we created, and nothing else. */
-export async function deletePrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) await redis.unlink(...keys);
-  } while (cursor !== '0');
 }
 
 export function benchPrefix(label: string): string {
@@ -173,7 +170,7 @@ export async function deploy(
         }),
       );
       await api.close();
-      await deletePrefix(redis, prefix);
+      await deleteKeysWithPrefix(redis, prefix);
       redis.disconnect();
       await sim.close();
     },

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { deleteKeysWithPrefix } from '@genqueue/core';
 import { Redis } from 'ioredis';
 
 /** The Redis the tests use: REDIS_URL, or the machine's default one. */
@@ -15,11 +16,4 @@ export function connectRedis(): Redis {
 }
 
 /** Deletes every key under a prefix this test created, and nothing else. */
-export async function deletePrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) await redis.unlink(...keys);
-  } while (cursor !== '0');
-}
+export const deletePrefix = deleteKeysWithPrefix;

@@ -12,7 +12,14 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startApi } from '@genqueue/api';
 import { downloadBatch, GenqueueClient, waitForBatch } from '@genqueue/cli';
-import { type Config, ConfigError, createLogger, loadConfig, silentLogger } from '@genqueue/core';
+import {
+  type Config,
+  ConfigError,
+  createLogger,
+  deleteKeysWithPrefix,
+  loadConfig,
+  silentLogger,
+} from '@genqueue/core';
 import { type Simulator, type SimulatorMode, startSimulator } from '@genqueue/simulator';
 import { startWorker } from '@genqueue/worker';
 import { Redis } from 'ioredis';
@@ -164,12 +171,7 @@ if (sim) {
 await worker.close();
 await api.close();
 const cleanup = new Redis(redis.url, { maxRetriesPerRequest: 1 });
-let cursor = '0';
-do {
-  const [next, keys] = await cleanup.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-  cursor = next;
-  if (keys.length) await cleanup.unlink(...keys);
-} while (cursor !== '0');
+await deleteKeysWithPrefix(cleanup, prefix);
 cleanup.disconnect();
 await sim?.close();
 await s3.stop();

@@ -52,5 +52,6 @@ export type {
 export { isTaskEnded } from './provider.ts';
 export type { QueueSetOptions } from './queues.ts';
 export { QueueSet } from './queues.ts';
+export { deleteKeysWithPrefix } from './redis-keys.ts';
 export type { BatchView, JobView, ObjectUrlFn, OutputView, WebhookView } from './views.ts';
 export { toBatchView, toJobView } from './views.ts';
