@@ -9,31 +9,13 @@
  * ```
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
-
-/** The part of s3rver's API we use (the package ships no types). */
-interface S3rverInstance {
-  run(): Promise<AddressInfo>;
-  close(): Promise<void>;
-}
-type S3rverConstructor = new (options: {
-  address: string;
-  port: number;
-  directory: string;
-  silent: boolean;
-  configureBuckets: { name: string }[];
-  vhostBuckets: boolean;
-}) => S3rverInstance;
-
-// s3rver is CommonJS without type declarations; requiring it keeps the untyped surface in this file.
-const S3rver = createRequire(import.meta.url)('s3rver') as S3rverConstructor;
+import { S3RVER_CREDENTIALS, startS3rver } from '@genqueue/demo';
 
 /** s3rver accepts any request signed with these (its documented default credentials). */
-export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
+export { S3RVER_CREDENTIALS };
 
 /** What {@link startS3} gives back. */
 export interface TestS3 {
@@ -62,16 +44,8 @@ export interface TestS3 {
 export async function startS3(options: { bucket?: string; directory?: string } = {}): Promise<TestS3> {
   const bucket = options.bucket ?? 'genqueue-test';
   const directory = options.directory ?? (await mkdtemp(join(tmpdir(), 'genqueue-s3-')));
-  const server = new S3rver({
-    address: '127.0.0.1',
-    port: 0,
-    directory,
-    silent: true,
-    configureBuckets: [{ name: bucket }],
-    vhostBuckets: false,
-  });
-  const address = await server.run();
-  const endpoint = `http://127.0.0.1:${address.port}`;
+  const server = await startS3rver({ directory, bucket });
+  const endpoint = server.endpoint;
   const clientConfig: TestS3['clientConfig'] = {
     endpoint,
     region: 'us-east-1',
@@ -98,7 +72,7 @@ export async function startS3(options: { bucket?: string; directory?: string } =
     },
     async stop() {
       client.destroy();
-      await server.close();
+      await server.stop();
       if (options.directory === undefined) await rm(directory, { recursive: true, force: true });
     },
   };

@@ -4,6 +4,7 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
+import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { type AddressInfo, createServer } from 'node:net';
 import path from 'node:path';
@@ -17,7 +18,7 @@ type S3rverConstructor = new (options: {
   silent: boolean;
   configureBuckets: { name: string }[];
   vhostBuckets: boolean;
-}) => { run(): Promise<AddressInfo>; close(): Promise<void> };
+}) => { run(): Promise<AddressInfo>; close(): Promise<void>; httpServer?: Server };
 
 // s3rver is CommonJS without type declarations.
 const S3rver = createRequire(import.meta.url)('s3rver') as S3rverConstructor;
@@ -105,6 +106,57 @@ export async function ensureRedis(url: string): Promise<EmbeddedRedis> {
   };
 }
 
+/** s3rver's fixed credentials. */
+export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
+
+/** A running s3rver: stop it, and start it again on the same port and folder. */
+export interface S3rverProcess {
+  endpoint: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * An in-process s3rver on 127.0.0.1 (`port` 0 picks one) storing under `directory`, with `bucket`
+ * created. Clients must use path-style addressing and checksums only when required (see
+ * `createS3Client`), or streamed uploads are stored with their chunk framing inside.
+ */
+export async function startS3rver(options: {
+  directory: string;
+  bucket: string;
+  port?: number;
+}): Promise<S3rverProcess> {
+  mkdirSync(options.directory, { recursive: true });
+  let port = options.port ?? 0;
+  let server: InstanceType<S3rverConstructor> | undefined;
+  const start = async () => {
+    const next = new S3rver({
+      address: '127.0.0.1',
+      port,
+      silent: true,
+      directory: options.directory,
+      configureBuckets: [{ name: options.bucket }],
+      vhostBuckets: false,
+    });
+    port = (await next.run()).port;
+    server = next;
+  };
+  await start();
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    start,
+    async stop() {
+      const running = server;
+      server = undefined;
+      if (!running) return;
+      const closed = running.close();
+      // Keep-alive connections would hold the port open past close().
+      running.httpServer?.closeAllConnections();
+      await closed;
+    },
+  };
+}
+
 export interface EmbeddedS3 {
   endpoint: string;
   bucket: string;
@@ -116,24 +168,12 @@ export interface EmbeddedS3 {
 
 /** An in-process s3rver storing its files under `directory`, with `bucket` created. */
 export async function startEmbeddedS3(directory: string, bucket = 'genqueue'): Promise<EmbeddedS3> {
-  mkdirSync(directory, { recursive: true });
-  const server = new S3rver({
-    address: '127.0.0.1',
-    port: 0,
-    silent: true,
-    directory,
-    configureBuckets: [{ name: bucket }],
-    vhostBuckets: false,
-  });
-  const { port } = await server.run();
-  const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+  const server = await startS3rver({ directory, bucket });
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: server.endpoint,
     bucket,
     directory: path.resolve(directory),
-    ...credentials,
-    stop: async () => {
-      await server.close();
-    },
+    ...S3RVER_CREDENTIALS,
+    stop: server.stop,
   };
 }

@@ -3,22 +3,11 @@
  * for the S3-outage scenario. While it is down, the port refuses connections, as a dead S3 would.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import type { Server } from 'node:http';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
+import { startS3rver } from '@genqueue/demo';
 import { S3RVER_CREDENTIALS } from '../../support/s3.ts';
-import { freePort } from './private-redis.ts';
-
-interface S3rverInstance {
-  run(): Promise<unknown>;
-  close(): Promise<void>;
-  httpServer?: Server;
-}
-type S3rverConstructor = new (options: Record<string, unknown>) => S3rverInstance;
-// s3rver is CommonJS without type declarations.
-const S3rver = createRequire(import.meta.url)('s3rver') as S3rverConstructor;
 
 /** An s3rver with `stop()` / `start()`. */
 export interface RestartableS3 {
@@ -39,30 +28,8 @@ export interface RestartableS3 {
 export async function startRestartableS3(): Promise<RestartableS3> {
   const bucket = 'genqueue-chaos';
   const directory = await mkdtemp(join(tmpdir(), 'genqueue-chaos-s3-'));
-  const port = await freePort();
-  const endpoint = `http://127.0.0.1:${port}`;
-  let server: S3rverInstance | undefined;
-  const start = async () => {
-    const next = new S3rver({
-      address: '127.0.0.1',
-      port,
-      directory,
-      silent: true,
-      configureBuckets: [{ name: bucket }],
-      vhostBuckets: false,
-    });
-    await next.run();
-    server = next;
-  };
-  const stop = async () => {
-    const running = server;
-    server = undefined;
-    if (!running) return;
-    const closed = running.close();
-    running.httpServer?.closeAllConnections();
-    await closed;
-  };
-  await start();
+  const server = await startS3rver({ directory, bucket });
+  const { endpoint, start, stop } = server;
   const client = new S3Client({
     endpoint,
     region: 'us-east-1',
