@@ -126,3 +126,27 @@ describe('pipeline', () => {
     expect(stats.duplicatePrompts).toBe(0);
   });
 });
+
+describe('worker heartbeat', () => {
+  it('touches WORKER_HEARTBEAT_FILE while its queues run, for container health checks', async () => {
+    const { mkdtemp, readFile } = await import('node:fs/promises');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const { loadConfig, silentLogger } = await import('@genqueue/core');
+    const { startWorker } = await import('@genqueue/worker');
+    const file = join(await mkdtemp(join(tmpdir(), 'genqueue-heartbeat-')), 'beat');
+    const worker = await startWorker(loadConfig({ ...stack.env, WORKER_HEARTBEAT_FILE: file }), {
+      logger: silentLogger(),
+    });
+    try {
+      const written = await stack.waitFor(
+        () => readFile(file, 'utf8').then(Number, () => undefined),
+        10_000,
+        'the heartbeat file',
+      );
+      expect(Math.abs(Date.now() - written)).toBeLessThan(10_000);
+    } finally {
+      await worker.close();
+    }
+  });
+});

@@ -3,6 +3,8 @@
  * workers, all sharing one Redis connection for commands. Start any number of these processes on
  * any number of machines: the limits live in Redis.
  */
+
+import { writeFile } from 'node:fs/promises';
 import {
   type Clock,
   type Config,
@@ -31,6 +33,9 @@ import { processSink } from './sink-processor.ts';
 import { processSubmit } from './submit-processor.ts';
 import { failJob } from './task-end.ts';
 import { processWebhook, WEBHOOK_CONCURRENCY, webhookBackoffStrategy } from './webhook-processor.ts';
+
+/** How often a healthy worker touches `WORKER_HEARTBEAT_FILE`. */
+const HEARTBEAT_INTERVAL_MS = 10_000;
 
 export interface WorkerOverrides {
   logger?: Logger;
@@ -173,9 +178,23 @@ export async function startWorker(config: Config, overrides: WorkerOverrides = {
   }
   logger.info({ providers: [...providers.keys()], queues: workers.map((w) => w.name) }, 'worker started');
 
+  // A container health check reads the file's age: it is touched only while Redis answers and
+  // every BullMQ worker is still running.
+  const heartbeatFile = config.worker.heartbeatFile;
+  const beat = (file: string) => {
+    if (!workers.every((w) => w.isRunning())) return;
+    redis
+      .ping()
+      .then(() => writeFile(file, String(Date.now())))
+      .catch((error: Error) => logger.warn({ err: error.message }, 'heartbeat not written'));
+  };
+  if (heartbeatFile) beat(heartbeatFile);
+  const heartbeat = heartbeatFile && setInterval(beat, HEARTBEAT_INTERVAL_MS, heartbeatFile).unref();
+
   return {
     context,
     async close() {
+      if (heartbeat) clearInterval(heartbeat);
       const grace = new Promise<void>((resolve) =>
         setTimeout(resolve, config.worker.shutdownGraceMs).unref(),
       );

@@ -134,6 +134,8 @@ const envSchema = z.object({
   SHUTDOWN_GRACE_MS: int(10_000, 0),
   /** How long a worker's lock on an active job lasts; a killed worker's jobs come back after it. */
   WORKER_LOCK_MS: int(30_000, 500),
+  /** When set, a healthy worker touches this file every 10 s (for container health checks). */
+  WORKER_HEARTBEAT_FILE: optionalString,
   POLL_CONCURRENCY: int(50, 1, 1000),
   SINK_CONCURRENCY: int(4, 1, 100),
 
@@ -234,6 +236,7 @@ function buildConfig(env: z.infer<typeof envSchema>) {
       transientBackoffMs: env.TRANSIENT_BACKOFF_MS,
       shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
       lockMs: env.WORKER_LOCK_MS,
+      heartbeatFile: env.WORKER_HEARTBEAT_FILE,
       pollConcurrency: env.POLL_CONCURRENCY,
       sinkConcurrency: env.SINK_CONCURRENCY,
     },
