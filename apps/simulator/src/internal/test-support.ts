@@ -135,3 +135,35 @@ export function manualClock(start = Date.UTC(2025, 0, 1)) {
     },
   };
 }
+
+/** An HTTP answer with its body parsed as JSON where it is JSON (else the text). */
+export interface JsonAnswer {
+  status: number;
+  headers: Headers;
+  // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON answers
+  json: any;
+}
+
+/** A JSON request with a bearer token, answered as a `JsonAnswer`. */
+export async function bearerRequest(
+  url: string,
+  options: { method: string; token: string; body?: unknown; headers?: Record<string, string> },
+): Promise<JsonAnswer> {
+  const res = await fetch(url, {
+    method: options.method,
+    headers: {
+      authorization: `Bearer ${options.token}`,
+      'content-type': 'application/json',
+      ...options.headers,
+    },
+    body: options.body === undefined ? undefined : JSON.stringify(options.body),
+  });
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = text;
+  }
+  return { status: res.status, headers: res.headers, json };
+}

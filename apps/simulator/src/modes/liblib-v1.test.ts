@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { bearerRequest, manualClock } from '../internal/test-support.ts';
 import { startSimulator } from '../simulator.ts';
 import type { Simulator, SimulatorOptions } from '../types.ts';
 
@@ -7,23 +8,6 @@ afterEach(async () => {
   await sim?.close();
   sim = undefined;
 });
-
-function manualClock(start = Date.UTC(2025, 0, 1)) {
-  let t = start;
-  return {
-    now: () => t,
-    advance: (ms: number) => {
-      t += ms;
-    },
-  };
-}
-
-interface Answer {
-  status: number;
-  headers: Headers;
-  // biome-ignore lint/suspicious/noExplicitAny: test reads arbitrary JSON answers
-  json: any;
-}
 
 async function setup(options: SimulatorOptions = {}) {
   const clock = manualClock();
@@ -36,21 +20,8 @@ async function setup(options: SimulatorOptions = {}) {
     ...options,
   });
   const base = sim.url;
-  const call = async (method: string, path: string, body?: unknown, token = 'sim-token'): Promise<Answer> => {
-    const res = await fetch(`${base}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = text;
-    }
-    return { status: res.status, headers: res.headers, json };
-  };
+  const call = (method: string, path: string, body?: unknown, token = 'sim-token') =>
+    bearerRequest(`${base}${path}`, { method, token, body });
   const run = (
     body: Record<string, unknown> = { prompt: 'a red fox', model_id: 'kontext-1' },
     token?: string,

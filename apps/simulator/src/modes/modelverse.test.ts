@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { bearerRequest, manualClock } from '../internal/test-support.ts';
 import { startSimulator } from '../simulator.ts';
 import type { Simulator, SimulatorOptions } from '../types.ts';
 
@@ -11,23 +12,6 @@ afterEach(async () => {
   await sim?.close();
   sim = undefined;
 });
-
-function manualClock(start = Date.UTC(2025, 0, 1)) {
-  let t = start;
-  return {
-    now: () => t,
-    advance: (ms: number) => {
-      t += ms;
-    },
-  };
-}
-
-interface Answer {
-  status: number;
-  headers: Headers;
-  // biome-ignore lint/suspicious/noExplicitAny: test reads arbitrary JSON answers
-  json: any;
-}
 
 async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
   const start = Date.now();
@@ -46,21 +30,8 @@ async function setup(options: SimulatorOptions = {}) {
     ...options,
   });
   const base = sim.url;
-  const generate = async (body: Record<string, unknown>, token = 'sim-token'): Promise<Answer> => {
-    const res = await fetch(`${base}/v1/images/generations`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    const text = await res.text();
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = text;
-    }
-    return { status: res.status, headers: res.headers, json };
-  };
+  const generate = (body: Record<string, unknown>, token = 'sim-token') =>
+    bearerRequest(`${base}/v1/images/generations`, { method: 'POST', token, body });
   return { sim, generate };
 }
 

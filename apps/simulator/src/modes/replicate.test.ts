@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { bearerRequest, manualClock } from '../internal/test-support.ts';
 import { startSimulator } from '../simulator.ts';
 import type { Simulator, SimulatorOptions } from '../types.ts';
 
@@ -11,23 +12,6 @@ afterEach(async () => {
   sim = undefined;
 });
 
-function manualClock(start = Date.UTC(2025, 0, 1)) {
-  let t = start;
-  return {
-    now: () => t,
-    advance: (ms: number) => {
-      t += ms;
-    },
-  };
-}
-
-interface Answer {
-  status: number;
-  headers: Headers;
-  // biome-ignore lint/suspicious/noExplicitAny: test reads arbitrary JSON answers
-  json: any;
-}
-
 async function setup(options: SimulatorOptions = {}, clock: { now: () => number } | null = manualClock()) {
   sim = await startSimulator({
     mode: 'replicate',
@@ -38,26 +22,13 @@ async function setup(options: SimulatorOptions = {}, clock: { now: () => number 
     ...options,
   });
   const base = sim.url;
-  const call = async (
-    method: string,
-    path: string,
-    body?: unknown,
-    headers: Record<string, string> = {},
-  ): Promise<Answer> => {
-    const res = await fetch(path.startsWith('http') ? path : `${base}${path}`, {
+  const call = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+    bearerRequest(path.startsWith('http') ? path : `${base}${path}`, {
       method,
-      headers: { authorization: 'Bearer sim-token', 'content-type': 'application/json', ...headers },
-      body: body === undefined ? undefined : JSON.stringify(body),
+      token: 'sim-token',
+      body,
+      headers,
     });
-    const text = await res.text();
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = text;
-    }
-    return { status: res.status, headers: res.headers, json };
-  };
   const create = (input: Record<string, unknown> = INPUT, headers?: Record<string, string>, prefix = '') =>
     call('POST', `${prefix}${MODEL_PATH}`, { input }, headers);
   return { sim, call, create };
