@@ -114,6 +114,7 @@ const DEFAULTS: Omit<ResolvedSimulatorOptions, 'now' | 'seed'> = {
   outputPadBytes: 0,
   faultRates: {},
   uploadSpelling: 'camel',
+  replicateAnswerStyle: 'prediction',
   percentMissingRate: 0.3,
   reviewPhaseRate: 0.5,
 };
@@ -158,6 +159,7 @@ const configPatchSchema = z
       .max(1024 * 1024 * 1024),
     faultRates: z.record(faultKind, rate),
     uploadSpelling: z.enum(['camel', 'lower']),
+    replicateAnswerStyle: z.enum(['prediction', 'openai']),
     percentMissingRate: rate,
     reviewPhaseRate: rate,
   })

@@ -98,6 +98,8 @@ export interface SimulatorOptions {
   faultRates?: Partial<Record<FaultKind, number>>;
   /** Spelling of the upload-signature answer: `camel` (`xOssDate`, numeric `xOssExpires`) or `lower` (`xossDate`, string `xossExpires`). Default `camel`. */
   uploadSpelling?: 'camel' | 'lower';
+  /** Replicate mode: answer predictions (`prediction`) or spec 003's OpenAI-style example (`openai`). Default `prediction`. */
+  replicateAnswerStyle?: 'prediction' | 'openai';
   /** Share of status answers that omit `percentCompleted` (the manual says it is often unfilled). Default 0.3. */
   percentMissingRate?: number;
   /** Share of tasks that pass through statuses 3 (generated) and 4 (under review) before ending. Default 0.5. */

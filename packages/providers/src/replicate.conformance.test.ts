@@ -75,8 +75,10 @@ describe('replicate adapter ↔ simulator', () => {
   });
 
   it("takes spec 003's OpenAI-style answer as an immediate success", async () => {
-    const { sim, provider } = await setup({ latencyMs: { min: 20, max: 20 } });
-    (sim.options as unknown as Record<string, unknown>).replicateAnswerStyle = 'openai';
+    const { sim, provider } = await setup({
+      latencyMs: { min: 20, max: 20 },
+      replicateAnswerStyle: 'openai',
+    });
     const { status, polls } = await runToEnd(provider, MODEL, INPUT);
     expect(polls).toBe(0);
     expect(status.state).toBe('succeeded');

@@ -154,9 +154,10 @@ describe('replicate mode', () => {
   });
 
   it("answers spec 003's OpenAI-style example when replicateAnswerStyle is openai", async () => {
-    const { create, sim } = await setup({ latencyMs: { min: 20, max: 20 } }, null);
-    // The framework's option schema does not list this mode option yet; the mode reads it live.
-    (sim.options as unknown as Record<string, unknown>).replicateAnswerStyle = 'openai';
+    const { create, sim } = await setup(
+      { latencyMs: { min: 20, max: 20 }, replicateAnswerStyle: 'openai' },
+      null,
+    );
     const res = await create();
     expect(res.status).toBe(200);
     expect(res.json).toEqual({

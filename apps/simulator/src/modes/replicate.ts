@@ -127,8 +127,7 @@ function preferWait(header: string | string[] | undefined): number | undefined {
 
 /** The `replicate` mode factory. */
 export const replicateMode: ModeFactory = (ctx: ModeContext): SimMode => {
-  const answerStyle = (): ReplicateAnswerStyle =>
-    (ctx.options as { replicateAnswerStyle?: ReplicateAnswerStyle }).replicateAnswerStyle ?? 'prediction';
+  const answerStyle = (): ReplicateAnswerStyle => ctx.options.replicateAnswerStyle;
 
   const problem = (res: ServerResponse, p: Problem) =>
     sendJson(
