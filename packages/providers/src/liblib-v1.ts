@@ -11,11 +11,11 @@
  * The specs do not document the text2img/img2img distinction on the wire (both post to the same
  * path): the operation only selects the schema, and the body is the parsed input as is.
  */
-import type { CallContext, Logger, OperationSpec, Provider, SubmitResult, TaskStatus } from '@genqueue/core';
+import type { CallContext, OperationSpec, Provider, SubmitResult, TaskStatus } from '@genqueue/core';
 import { type ErrorClass, ProviderError, parseRetryAfter } from '@genqueue/core';
-import type { Dispatcher } from 'undici';
 import { z } from 'zod';
 import {
+  type AdapterIoOptions,
   asRecord,
   classOfStatus,
   clip,
@@ -29,19 +29,13 @@ import {
 const PROVIDER = 'liblib-v1';
 
 /** Options of {@link createLiblibV1Provider}. */
-export interface LiblibV1ProviderOptions {
+export interface LiblibV1ProviderOptions extends AdapterIoOptions {
   /** API origin, e.g. `https://api.liblib.art` (000 §4.1.4). A trailing slash is ignored. */
   baseUrl: string;
   /** The account's API key, sent as `Authorization: Bearer …`. Never logged. */
   apiKey: string;
-  /** undici dispatcher for every call (tests, proxies). Default: an agent owned by the provider. */
-  dispatcher?: Dispatcher;
   /** Connect and request timeouts. Default 10 s to connect, 30 s per request. */
   timeouts?: ProviderTimeouts;
-  /** Clock for `Retry-After` dates, in ms since the epoch. Default `Date.now`. */
-  now?: () => number;
-  /** Logger for debug lines (method, path, status, duration; never headers). Default: silent. */
-  logger?: Logger;
 }
 
 // Ranges: 000/001 give none beyond "0 to 1" for strength and examples. The bounds below are the ones

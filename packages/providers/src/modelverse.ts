@@ -13,7 +13,6 @@ import { randomUUID } from 'node:crypto';
 import type {
   CallContext,
   ErrorClass,
-  Logger,
   OperationSpec,
   Provider,
   ProviderOutput,
@@ -21,9 +20,9 @@ import type {
   TaskStatus,
 } from '@genqueue/core';
 import { ProviderError, parseRetryAfter } from '@genqueue/core';
-import type { Dispatcher } from 'undici';
 import { z } from 'zod';
 import {
+  type AdapterIoOptions,
   asRecord,
   classOfStatus,
   clip,
@@ -38,22 +37,16 @@ import { base64ToDataUrl, toImageReference } from './internal/images.ts';
 const PROVIDER = 'modelverse';
 
 /** Options of {@link createModelverseProvider}. */
-export interface ModelverseProviderOptions {
+export interface ModelverseProviderOptions extends AdapterIoOptions {
   /** API origin, e.g. `https://api.modelverse.cn` (without `/v1`). A trailing slash is ignored. */
   baseUrl: string;
   /** API key, sent as `Authorization: Bearer …`. Never logged. */
   apiKey: string;
-  /** undici dispatcher for every call (tests, proxies). Default: an agent owned by the provider. */
-  dispatcher?: Dispatcher;
   /**
    * Connect and request timeouts. Default 10 s to connect and 300 s per request, because the
    * request lasts as long as the generation.
    */
   timeouts?: ProviderTimeouts;
-  /** Clock for `Retry-After` dates, in ms since the epoch. Default `Date.now`. */
-  now?: () => number;
-  /** Logger for debug lines (never headers). Default: silent. */
-  logger?: Logger;
   /** Task id generator (the API answers none). Default: `mv-` + a random UUID. */
   generateId?: () => string;
   /**

@@ -16,7 +16,6 @@
 import { randomUUID } from 'node:crypto';
 import type {
   CallContext,
-  Logger,
   OperationSpec,
   Provider,
   ProviderOutput,
@@ -24,9 +23,9 @@ import type {
   TaskStatus,
 } from '@genqueue/core';
 import { ProviderError, parseRetryAfter } from '@genqueue/core';
-import type { Dispatcher } from 'undici';
 import { z } from 'zod';
 import {
+  type AdapterIoOptions,
   asRecord,
   classOfStatus,
   clip,
@@ -47,7 +46,7 @@ export const REPLICATE_DEFAULT_BASE_URL = 'https://api.replicate.com';
 const IMMEDIATE_PREFIX = 'immediate-';
 
 /** Options of {@link createReplicateProvider}. */
-export interface ReplicateProviderOptions {
+export interface ReplicateProviderOptions extends AdapterIoOptions {
   /**
    * API base, without `/v1`. Default {@link REPLICATE_DEFAULT_BASE_URL}; for spec 003's proxy,
    * `https://<host>/replicate`. A trailing slash is ignored.
@@ -55,14 +54,8 @@ export interface ReplicateProviderOptions {
   baseUrl?: string;
   /** API token, sent as `Authorization: Bearer …`. Never logged. */
   apiToken: string;
-  /** undici dispatcher for every call (tests, proxies). Default: an agent owned by the provider. */
-  dispatcher?: Dispatcher;
   /** Connect and request timeouts. Default 10 s to connect, 30 s per request (plus `preferWait`). */
   timeouts?: ProviderTimeouts;
-  /** Clock for `Retry-After` dates, in ms since the epoch. Default `Date.now`. */
-  now?: () => number;
-  /** Logger for debug lines (never headers). Default: silent. */
-  logger?: Logger;
   /**
    * Seconds to hold the submission open with `Prefer: wait=N` (1–60) so a fast prediction answers
    * with its output at once. Default: unset (answer at once, then poll).

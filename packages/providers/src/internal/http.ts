@@ -23,6 +23,18 @@ export interface ProviderTimeouts {
   requestMs?: number;
 }
 
+/** The injectable outside world every Bearer-token adapter takes (conventions §6). */
+export interface AdapterIoOptions {
+  /** undici dispatcher for every call (tests, proxies). Default: an agent owned by the provider. */
+  dispatcher?: Dispatcher;
+  /** Connect and request timeouts; the request default depends on the adapter. */
+  timeouts?: ProviderTimeouts;
+  /** Clock for `Retry-After` dates, in ms since the epoch. Default `Date.now`. */
+  now?: () => number;
+  /** Logger for debug lines (method, path, status, duration; never headers). Default: silent. */
+  logger?: Logger;
+}
+
 /** What the shared client needs to know about its adapter. */
 export interface HttpClientOptions {
   /** Provider name for errors and logs. */
