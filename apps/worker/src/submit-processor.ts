@@ -83,12 +83,11 @@ export async function processSubmit(
     await ctx.store.update(jobId, { preparedInput: input });
   }
 
-  // A polled provider answers a submission at once, so its QPS turn stays open until that answer:
-  // the next submission then reaches the provider a full window after this one, however long this
-  // worker takes between the grant and the send. A synchronous provider answers only when the
-  // generation ends, so its turn counts from the grant plus an allowance for the send.
-  const holdTurn = provider.capabilities.mode === 'polled';
-  const gate = await limiter.tryAcquire(jobId, { holdTurn });
+  // The QPS turn stays open until the request is known to have reached the provider, so the next
+  // submission arrives a full window after this one however long this worker takes between the
+  // grant and the send: a polled provider's quick answer ends it; a synchronous provider, whose
+  // answer only comes with the images, ends it right before the send (`beforeSend`).
+  const gate = await limiter.tryAcquire(jobId, { holdTurn: true });
   if (!gate.granted) {
     // metrics: the gate's pacing (not a provider refusal)
     if (gate.reason !== 'paused') {
@@ -124,7 +123,13 @@ export async function processSubmit(
   let result: SubmitResult;
   const submitStarted = performance.now(); // metrics
   try {
-    result = await provider.submit(record.operation, input, { jobId, signal: ctx.shutdownSignal });
+    result = await provider.submit(record.operation, input, {
+      jobId,
+      signal: ctx.shutdownSignal,
+      beforeSend: async () => {
+        await limiter.endTurn(jobId, { sending: true });
+      },
+    });
     ctx.metrics?.providerRequest(provider.name, 'submit', performance.now() - submitStarted);
     ctx.metrics?.submission(provider.name, 'accepted', 'provider');
   } catch (error) {

@@ -83,6 +83,13 @@ export interface CallContext {
   jobId: string;
   /** Aborts the call (shutdown, cancel). */
   signal?: AbortSignal;
+  /**
+   * Given to `submit`. A synchronous adapter must await it right before it sends the request that
+   * creates the task (after validation and body encoding): the provider's QPS window counts from
+   * that moment, and the answer only comes when the generation ends. Polled adapters need not call
+   * it: their quick answer closes the window's turn.
+   */
+  beforeSend?: () => Promise<void>;
 }
 
 /** A provider adapter. Every method throws `ProviderError` and nothing else. */

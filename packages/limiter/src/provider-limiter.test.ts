@@ -196,6 +196,22 @@ describe('ProviderLimiter', () => {
     expect(lease - 35 * 60_000).toBeGreaterThanOrEqual(ended + 1_000 - 2);
   });
 
+  it('counts a turn ended before a slow answer from the send, plus the send allowance', async () => {
+    const { limiter, redis, keyPrefix } = setup({ submitQps: 1, marginMs: 0, sendAllowanceMs: 300 });
+    expect(await limiter.tryAcquire('sync', { holdTurn: true })).toMatchObject({ granted: true });
+    const [seconds, micros] = await redis.time();
+    const before = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    expect(await limiter.endTurn('sync', { sending: true })).toBe(true);
+    const [entry] = await redis
+      .zrange(`${keyPrefix}:sent`, 0, -1, 'WITHSCORES')
+      .then((flat) => [Number(flat[1])]);
+    expect(entry).toBeGreaterThanOrEqual(before + 300);
+    const next = await limiter.tryAcquire('next', { holdTurn: true });
+    expect(next).toMatchObject({ granted: false, reason: 'qps' });
+    if (next.granted) throw new Error('unreachable');
+    expect(next.retryInMs).toBeGreaterThan(1_000);
+  });
+
   it('treats a turn its holder never ended as over at its deadline', async () => {
     const { limiter } = setup({ submitQps: 1, marginMs: 0, turnTtlMs: 300 });
     expect(await limiter.tryAcquire('died', { holdTurn: true })).toMatchObject({ granted: true });

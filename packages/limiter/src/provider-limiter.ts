@@ -194,11 +194,14 @@ export class ProviderLimiter {
 
   /**
    * Ends the holder's open QPS turn (see `tryAcquire`'s `holdTurn`): call it as soon as the
-   * submission's request is over, whatever its outcome. Returns whether a turn was open.
+   * submission's request is over, whatever its outcome, or with `sending: true` right before a
+   * request whose answer will be slow (a synchronous provider's): the window then counts from now
+   * plus `sendAllowanceMs`. Returns whether a turn was open.
    */
-  async endTurn(holder: string): Promise<boolean> {
+  async endTurn(holder: string, options: { sending?: boolean } = {}): Promise<boolean> {
     checkHolder(holder);
-    return (await this.call('endTurn', this.keys.sending, this.keys.sent, holder)) === 1;
+    const allowanceMs = options.sending ? this.sendAllowanceMs : 0;
+    return (await this.call('endTurn', this.keys.sending, this.keys.sent, holder, allowanceMs)) === 1;
   }
 
   async acquire(holder: string, signal?: AbortSignal): Promise<Extract<AcquireResult, { granted: true }>> {

@@ -323,6 +323,8 @@ export function createModelverseProvider(options: ModelverseProviderOptions): Pr
         signal: ctx.signal,
         mayCreate: true,
         errorFor,
+        // The answer comes when the generation ends; the QPS window counts from the send.
+        beforeSend: ctx.beforeSend,
       });
       const body = asRecord(response.body);
       if (body?.error !== undefined && body.error !== null) {

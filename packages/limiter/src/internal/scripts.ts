@@ -116,12 +116,14 @@ return {1, probe, count}
 `;
 
 /**
- * KEYS: sending, sent. ARGV: holder. Ends the holder's open turn: its request is over now, and it
- * counts in the QPS window from now. Returns 1 when a turn was open.
+ * KEYS: sending, sent. ARGV: holder, allowanceMs. Ends the holder's open turn: its request reached
+ * the provider by now + allowance, and counts in the QPS window from then. Returns 1 when a turn
+ * was open.
  */
 export const END_TURN_LUA = `${NOW}
 if redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then
-  redis.call('ZADD', KEYS[2], now, ARGV[1] .. '@' .. now)
+  local at = now + tonumber(ARGV[2])
+  redis.call('ZADD', KEYS[2], at, ARGV[1] .. '@' .. at)
   return 1
 end
 return 0

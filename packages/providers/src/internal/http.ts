@@ -76,6 +76,8 @@ export interface CallOptions {
   mayCreate: boolean;
   /** Overrides the request deadline for this call, in ms (e.g. Replicate's `Prefer: wait`). */
   requestMs?: number;
+  /** Awaited right before the request is sent (see `CallContext.beforeSend`). */
+  beforeSend?: () => Promise<void>;
   errorFor: ErrorMapper;
 }
 
@@ -126,6 +128,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       payload = JSON.stringify(call.body);
       headers['content-type'] = 'application/json';
     }
+    await call.beforeSend?.();
     const started = options.now();
     let statusCode: number;
     let responseHeaders: JsonResponse['headers'];
