@@ -161,6 +161,19 @@ describe('modelverse adapter', () => {
     });
   });
 
+  it('calls beforeSend once, right before the request leaves', async () => {
+    const order: string[] = [];
+    const { server, provider } = await setup(() => {
+      order.push('request');
+      return { body: { created: 1, data: [{ url: 'https://api.modelverse.cn/image/1' }] } };
+    });
+    const beforeSend = async () => {
+      order.push(`beforeSend (${server.requests.length} requests so far)`);
+    };
+    await provider.submit('black-forest-labs/flux.1-dev', { prompt: 'p' }, { ...ctx, beforeSend });
+    expect(order).toEqual(['beforeSend (0 requests so far)', 'request']);
+  });
+
   it('turns b64_json outputs (raw or already data URLs) into data URLs', async () => {
     const { provider } = await setup(() => ({
       body: {
