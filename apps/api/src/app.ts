@@ -82,7 +82,12 @@ export function createApp(apiDeps: ApiDeps): express.Express {
   app.use((req, res, next) => {
     const started = performance.now();
     res.on('finish', () => {
-      const quiet = req.path === '/healthz' || req.path === '/readyz' || req.path.startsWith('/admin/');
+      // Probes, scrapes and the board's polling would drown the request log.
+      const quiet =
+        req.path === '/healthz' ||
+        req.path === '/readyz' ||
+        req.path === '/metrics' ||
+        req.path.startsWith('/admin/');
       deps.logger[quiet ? 'debug' : 'info'](
         {
           method: req.method,
