@@ -53,11 +53,14 @@ export function killScenarios(): void {
       stack.phase('kill in the accept window');
       const worker = stack.live()[0] ?? (await fresh());
       stack.sim.inject({ kind: 'accept-hang' });
-      const ids = await stack.post(4, 'accept');
+      // One submission in the window: the gate lets several through at once at QPS > 1, and a kill
+      // then catches each of them (one duplicate apiece); this scenario measures the single case.
+      const ids = await stack.post(1, 'accept');
       // The provider created the held task; the worker is still waiting for its answer.
       await stack.waitFor(() => stack.sim.stats().faultsInjected['accept-hang'] === 1, 30_000, 'accept-hang');
       await stack.waitFor(() => stack.sim.stats().accepted >= 1, 30_000, 'the held task');
       await stack.kill(worker, 'accept-window');
+      ids.push(...(await stack.post(3, 'accept-after')));
       // The held task holds a provider slot the limiter cannot know about (README, "the one
       // window"); let it end before the retry, so the breach counters judge genqueue, not the window.
       await stack.waitFor(() => stack.sim.stats().inFlight === 0, 30_000, 'the held task to end');

@@ -103,6 +103,9 @@ export async function startChaos(options: ChaosOptions) {
     LIBLIB_MAX_IN_FLIGHT: String(sim.options.maxInFlight),
     // A hung call must fail fast so faults cost seconds, not the 30 s default.
     LIBLIB_TIMEOUT_MS: '1500',
+    // A killed worker's open QPS turn frees after this: longer than a call can last, as in
+    // production (35 s against the 30 s call timeout).
+    SUBMIT_TURN_TTL_MS: '3000',
     ...s3.env,
     POLL_MIN_INTERVAL_MS: '100',
     POLL_MAX_INTERVAL_MS: '250',
