@@ -1,5 +1,6 @@
-import { type Provider, ProviderError } from '@genqueue/core';
+import type { Provider } from '@genqueue/core';
 import { afterEach, describe, expect, it } from 'vitest';
+import { providerError } from './internal/conformance.ts';
 import { type ScriptedAnswer, type ScriptedServer, startScriptedServer } from './internal/scripted-server.ts';
 import { createLiblibV1Provider, liblibV1ErrorFor, liblibV1Operations } from './liblib-v1.ts';
 
@@ -24,16 +25,6 @@ async function setup(script: (req: { method: string; url: string }) => ScriptedA
     timeouts: { requestMs: 2_000 },
   });
   return { server, provider };
-}
-
-async function caught(promise: Promise<unknown>): Promise<ProviderError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(ProviderError);
-    return error as ProviderError;
-  }
-  throw new Error('expected a ProviderError');
 }
 
 describe('liblib-v1 schemas', () => {
@@ -197,7 +188,7 @@ describe('liblib-v1 adapter', () => {
     ['200 with malformed JSON', { body: '{"data":' }, 'transient', true],
   ] as const)('classifies a submission answered %s', async (_name, answer, errorClass, ambiguous) => {
     const { provider } = await setup(() => answer as ScriptedAnswer);
-    const error = await caught(provider.submit('text2img', { prompt: 'a', model_id: 'm' }, ctx));
+    const error = await providerError(provider.submit('text2img', { prompt: 'a', model_id: 'm' }, ctx));
     expect(error.errorClass).toBe(errorClass);
     expect(error.ambiguous).toBe(ambiguous);
     expect(error.message).not.toContain(API_KEY);
@@ -209,20 +200,20 @@ describe('liblib-v1 adapter', () => {
       status: 400,
       body: { code: 100000, msg: 'steps out of range' },
     }));
-    const error = await caught(provider.submit('text2img', { prompt: 'a', model_id: 'm' }, ctx));
+    const error = await providerError(provider.submit('text2img', { prompt: 'a', model_id: 'm' }, ctx));
     expect(error.toJobError()).toEqual({ code: '100000', message: 'steps out of range' });
     expect(error.status).toBe(400);
   });
 
   it('marks a lost submission answer ambiguous, but not a refused connection', async () => {
     const { provider } = await setup(() => ({ destroy: true }));
-    const reset = await caught(provider.submit('text2img', { prompt: 'a', model_id: 'm' }, ctx));
+    const reset = await providerError(provider.submit('text2img', { prompt: 'a', model_id: 'm' }, ctx));
     expect(reset).toMatchObject({ errorClass: 'transient', ambiguous: true });
-    const poll = await caught(provider.status('text2img', 't', ctx));
+    const poll = await providerError(provider.status('text2img', 't', ctx));
     expect(poll).toMatchObject({ errorClass: 'transient', ambiguous: false });
 
     const closed = createLiblibV1Provider({ baseUrl: 'http://127.0.0.1:1', apiKey: API_KEY });
-    const refused = await caught(closed.submit('text2img', { prompt: 'a', model_id: 'm' }, ctx));
+    const refused = await providerError(closed.submit('text2img', { prompt: 'a', model_id: 'm' }, ctx));
     expect(refused).toMatchObject({ errorClass: 'transient', ambiguous: false, code: 'ECONNREFUSED' });
     await closed.close?.();
   });
@@ -230,14 +221,14 @@ describe('liblib-v1 adapter', () => {
   it('times out a hanging request as transient', async () => {
     server = await startScriptedServer(() => ({ delayMs: 1_500, body: {} }));
     provider = createLiblibV1Provider({ baseUrl: server.url, apiKey: API_KEY, timeouts: { requestMs: 200 } });
-    const error = await caught(provider.submit('text2img', { prompt: 'a', model_id: 'm' }, ctx));
+    const error = await providerError(provider.submit('text2img', { prompt: 'a', model_id: 'm' }, ctx));
     expect(error).toMatchObject({ errorClass: 'transient', ambiguous: true });
     expect(error.message).toMatch(/timed out/);
   });
 
   it('refuses an unknown operation as invalid_job without calling the provider', async () => {
     const { server, provider } = await setup(() => ({ body: {} }));
-    const error = await caught(provider.submit('upscale', { prompt: 'a' }, ctx));
+    const error = await providerError(provider.submit('upscale', { prompt: 'a' }, ctx));
     expect(error.errorClass).toBe('invalid_job');
     expect(server.requests).toHaveLength(0);
   });

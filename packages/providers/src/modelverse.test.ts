@@ -1,5 +1,6 @@
-import { type Provider, ProviderError } from '@genqueue/core';
+import type { Provider } from '@genqueue/core';
 import { afterEach, describe, expect, it } from 'vitest';
+import { providerError } from './internal/conformance.ts';
 import { type ScriptedAnswer, type ScriptedServer, startScriptedServer } from './internal/scripted-server.ts';
 import {
   createModelverseProvider,
@@ -33,16 +34,6 @@ async function setup(script: () => ScriptedAnswer) {
     generateId: () => `mv-test-${++n}`,
   });
   return { server, provider };
-}
-
-async function caught(promise: Promise<unknown>): Promise<ProviderError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(ProviderError);
-    return error as ProviderError;
-  }
-  throw new Error('expected a ProviderError');
 }
 
 describe('modelverse schemas', () => {
@@ -198,7 +189,7 @@ describe('modelverse adapter', () => {
 
   it('refuses to poll: the provider is synchronous', async () => {
     const p = createModelverseProvider({ baseUrl: 'http://127.0.0.1:1', apiKey: KEY });
-    const error = await caught(p.status('black-forest-labs/flux.1-dev', 'mv-1', ctx));
+    const error = await providerError(p.status('black-forest-labs/flux.1-dev', 'mv-1', ctx));
     expect(error).toMatchObject({ errorClass: 'invalid_job', code: 'synchronous' });
     await p.close?.();
   });
@@ -251,7 +242,7 @@ describe('modelverse adapter', () => {
     ['200 without data', { body: { created: 1 } }, 'transient'],
   ] as const)('classifies %s', async (_name, answer, errorClass) => {
     const { provider } = await setup(() => answer as ScriptedAnswer);
-    const error = await caught(provider.submit('black-forest-labs/flux.1-dev', { prompt: 'p' }, ctx));
+    const error = await providerError(provider.submit('black-forest-labs/flux.1-dev', { prompt: 'p' }, ctx));
     expect(error.errorClass).toBe(errorClass);
     expect(error.message).not.toContain(KEY);
     if (_name === '429 rate limited') expect(error.retryAfterMs).toBe(1_000);
@@ -272,7 +263,7 @@ describe('modelverse adapter', () => {
 
   it('marks a lost answer ambiguous: the image may have been generated and billed', async () => {
     const { provider } = await setup(() => ({ destroy: true }));
-    const error = await caught(provider.submit('black-forest-labs/flux.1-dev', { prompt: 'p' }, ctx));
+    const error = await providerError(provider.submit('black-forest-labs/flux.1-dev', { prompt: 'p' }, ctx));
     expect(error).toMatchObject({ errorClass: 'transient', ambiguous: true });
   });
 });

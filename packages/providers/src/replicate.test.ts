@@ -1,8 +1,9 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { type Provider, ProviderError } from '@genqueue/core';
+import type { Provider } from '@genqueue/core';
 import { afterEach, describe, expect, it } from 'vitest';
+import { providerError } from './internal/conformance.ts';
 import { type ScriptedAnswer, type ScriptedServer, startScriptedServer } from './internal/scripted-server.ts';
 import {
   createReplicateProvider,
@@ -44,16 +45,6 @@ async function setup(
     ...options,
   });
   return { server, provider };
-}
-
-async function caught(promise: Promise<unknown>): Promise<ProviderError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(ProviderError);
-    return error as ProviderError;
-  }
-  throw new Error('expected a ProviderError');
 }
 
 const prediction = (status: string, extra: Record<string, unknown> = {}) => ({
@@ -187,7 +178,7 @@ describe('replicate adapter', () => {
         { url: 'https://cdn/2.png', kind: 'image' },
       ],
     });
-    const error = await caught(provider.status(MODEL, result.taskId, ctx));
+    const error = await providerError(provider.status(MODEL, result.taskId, ctx));
     expect(error.errorClass).toBe('invalid_job');
     await expect(provider.cancel?.(MODEL, result.taskId, ctx)).resolves.toBeUndefined();
   });
@@ -212,7 +203,9 @@ describe('replicate adapter', () => {
       expect(
         server.requests.map((r) => (r.body as { input: { input_image: string } }).input.input_image),
       ).toEqual([expected, expected]);
-      const outside = await caught(provider.submit(MODEL, { prompt: 'x', input_image: '/etc/passwd' }, ctx));
+      const outside = await providerError(
+        provider.submit(MODEL, { prompt: 'x', input_image: '/etc/passwd' }, ctx),
+      );
       expect(outside.errorClass).toBe('invalid_job');
       expect(server.requests).toHaveLength(2);
     } finally {
@@ -222,7 +215,9 @@ describe('replicate adapter', () => {
 
   it('refuses local paths when no local file root is configured', async () => {
     const { server, provider } = await setup(() => ({ status: 201, body: prediction('starting') }));
-    const error = await caught(provider.submit(MODEL, { prompt: 'x', input_image: '/tmp/a.png' }, ctx));
+    const error = await providerError(
+      provider.submit(MODEL, { prompt: 'x', input_image: '/tmp/a.png' }, ctx),
+    );
     expect(error).toMatchObject({ errorClass: 'invalid_job', code: 'invalid_image' });
     expect(server.requests).toHaveLength(0);
   });
@@ -254,7 +249,7 @@ describe('replicate adapter', () => {
     ['200 without id', { body: { status: 'starting' } }, 'transient'],
   ] as const)('classifies a submission answered %s', async (_name, answer, errorClass) => {
     const { provider } = await setup(() => answer as ScriptedAnswer);
-    const error = await caught(provider.submit(MODEL, input, ctx));
+    const error = await providerError(provider.submit(MODEL, input, ctx));
     expect(error.errorClass).toBe(errorClass);
     expect(error.message).not.toContain(TOKEN);
     if (errorClass === 'retry_later') expect(error.retryAfterMs).toBe(3_000);
