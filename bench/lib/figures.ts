@@ -13,6 +13,25 @@ export interface Figure {
   note?: string;
 }
 
+/**
+ * The simulator's breach count (429 + 100054) as a figure. genqueue's goal is zero; the naive
+ * baseline is reported without one (`goal: false`).
+ */
+export function breachesFigure(
+  scenario: string,
+  stats: { qpsBreaches: number; inFlightBreaches: number },
+  goal = true,
+): Figure {
+  return {
+    scenario,
+    name: 'breaches (429 + 100054)',
+    value: stats.qpsBreaches + stats.inFlightBreaches,
+    unit: '',
+    ...(goal ? { target: { op: '<=' as const, value: 0 } } : {}),
+    digits: 0,
+  };
+}
+
 /** A scenario that could not be measured, and why. */
 export interface Skipped {
   scenario: string;

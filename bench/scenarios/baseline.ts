@@ -4,7 +4,7 @@
  * 001 describes). The 5 s poll is divided by scenario 3's factor, like genqueue's poll interval.
  */
 import { startSimulator } from '@genqueue/simulator';
-import type { Figure } from '../lib/figures.ts';
+import { breachesFigure, type Figure } from '../lib/figures.ts';
 import { runNaive } from '../lib/naive-client.ts';
 import { mean } from '../lib/stats.ts';
 import type { RunOptions } from './throughput.ts';
@@ -51,13 +51,7 @@ export async function baseline(_infra: unknown, { quick, log }: RunOptions): Pro
     const scenario = `4 baseline: ${variant.label}`;
     return [
       { scenario, name: 'ratio to ceiling (same settings as 3)', value: ratio, unit: '', digits: 3 },
-      {
-        scenario,
-        name: 'breaches (429 + 100054)',
-        value: stats.qpsBreaches + stats.inFlightBreaches,
-        unit: '',
-        digits: 0,
-      },
+      breachesFigure(scenario, stats, false),
     ];
   });
 }
