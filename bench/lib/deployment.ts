@@ -56,14 +56,14 @@ export function benchPrefix(label: string): string {
   return `{gqbench-${label}-${randomBytes(4).toString('hex')}}`;
 }
 
-export async function deploy(
+/** genqueue's environment for a deployment on `sim` under `prefix` (the workers' and the API's). */
+export function deploymentEnv(
   infra: Infra,
-  options: { label: string; sim: SimulatorOptions; env?: Record<string, string> },
-): Promise<Deployment> {
-  const sim = await startSimulator(options.sim);
-  const prefix = benchPrefix(options.label);
-  const redis = new Redis(infra.redisUrl, { maxRetriesPerRequest: null });
-  const env: Record<string, string> = {
+  sim: Simulator,
+  prefix: string,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
     REDIS_URL: infra.redisUrl,
     QUEUE_PREFIX: prefix,
     API_TOKENS: BENCH_TOKEN,
@@ -79,8 +79,60 @@ export async function deploy(
     S3_SECRET_ACCESS_KEY: infra.s3.secretAccessKey,
     S3_FORCE_PATH_STYLE: 'true',
     SHUTDOWN_GRACE_MS: '2000',
-    ...options.env,
+    ...extra,
   };
+}
+
+/**
+ * Starts `node --import tsx <script>` with `env` on top of this process's environment, and
+ * resolves once it printed a line containing `"worker started"` on stdout.
+ */
+export async function spawnProcess(
+  script: string,
+  env: Record<string, string>,
+  nodeArgs: string[] = [],
+): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout! });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${script} did not start within 30 s`)), 30_000);
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code} while starting`)));
+    lines.on('line', (line) => {
+      if (line.includes('"worker started"')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  return child;
+}
+
+/** Stops child processes: SIGTERM, then SIGKILL after 8 s. */
+export async function stopProcesses(children: readonly ChildProcess[]): Promise<void> {
+  await Promise.all(
+    children.map(async (child) => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const exited = await Promise.race([
+        once(child, 'exit').then(() => true),
+        new Promise<boolean>((r) => setTimeout(() => r(false), 8_000)),
+      ]);
+      if (!exited) child.kill('SIGKILL');
+    }),
+  );
+}
+
+export async function deploy(
+  infra: Infra,
+  options: { label: string; sim: SimulatorOptions; env?: Record<string, string> },
+): Promise<Deployment> {
+  const sim = await startSimulator(options.sim);
+  const prefix = benchPrefix(options.label);
+  const redis = new Redis(infra.redisUrl, { maxRetriesPerRequest: null });
+  const env = deploymentEnv(infra, sim, prefix, options.env);
   const config = loadConfig(env);
   const api = await startApi(config, { host: '127.0.0.1', port: 0, logger: silentLogger(), redis });
   const store = new JobStore({ redis, prefix, retentionSeconds: 3_600 });
@@ -96,22 +148,12 @@ export async function deploy(
     store,
     workers,
     async spawnWorker(extraEnv = {}) {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'apps/worker/src/main.ts'], {
-        env: { ...process.env, ...env, LOG_LEVEL: 'info', ...extraEnv },
-        stdio: ['ignore', 'pipe', 'inherit'],
+      const child = await spawnProcess('apps/worker/src/main.ts', {
+        ...env,
+        LOG_LEVEL: 'info',
+        ...extraEnv,
       });
       workers.push(child);
-      const lines = createInterface({ input: child.stdout! });
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('a worker did not start within 30 s')), 30_000);
-        child.once('exit', (code) => reject(new Error(`a worker exited with ${code} while starting`)));
-        lines.on('line', (line) => {
-          if (line.includes('"worker started"')) {
-            clearTimeout(timer);
-            resolve();
-          }
-        });
-      });
       return child;
     },
     async call(method, path, body) {
@@ -158,17 +200,7 @@ export async function deploy(
       }
     },
     async close() {
-      await Promise.all(
-        workers.map(async (child) => {
-          if (child.exitCode !== null || child.signalCode !== null) return;
-          child.kill('SIGTERM');
-          const exited = await Promise.race([
-            once(child, 'exit').then(() => true),
-            new Promise<boolean>((r) => setTimeout(() => r(false), 8_000)),
-          ]);
-          if (!exited) child.kill('SIGKILL');
-        }),
-      );
+      await stopProcesses(workers);
       await api.close();
       await deleteKeysWithPrefix(redis, prefix);
       redis.disconnect();

@@ -220,3 +220,22 @@ describe('control API', () => {
     expect(() => sim.configure({ port: 1 })).toThrow(TypeError);
   });
 });
+
+describe('stats', () => {
+  it('peakStatusQps is the most status queries within any 1 s window', async () => {
+    const { sim, clock, submit, status } = await setup();
+    const id = (await submit()).json!.data!.generateUuid!;
+    for (let i = 0; i < 3; i++) await status(id); // 3 at the same instant
+    clock.advance(1000); // the first three are out of the window now
+    await status(id);
+    clock.advance(400);
+    await status(id);
+    expect(sim.stats()).toMatchObject({ statusQueries: 5, peakStatusQps: 3 });
+    clock.advance(300);
+    for (let i = 0; i < 3; i++) await status(id); // 1 + 1 + 3 within 700 ms
+    expect(sim.stats().peakStatusQps).toBe(5);
+    sim.resetStats();
+    await status(id);
+    expect(sim.stats()).toMatchObject({ statusQueries: 1, peakStatusQps: 1 });
+  });
+});

@@ -21,7 +21,7 @@ import { createRandom, type Random } from './internal/random.ts';
 import { type LimitVerdict, SubmissionLimits } from './limits.ts';
 import { modes } from './modes/registry.ts';
 import { renderMp4, renderPng } from './png.ts';
-import { createCounters, type StatsCounters } from './stats.ts';
+import { createCounters, SlidingCount, type StatsCounters } from './stats.ts';
 import { type CreateTaskInput, type TaskRecord, TaskStore } from './tasks.ts';
 import type {
   Fault,
@@ -69,7 +69,7 @@ export interface ModeContext {
   readonly url: string;
   now(): number;
   readonly random: Random;
-  /** Counters; modes increment `authFailures` and `statusQueries` themselves. */
+  /** Counters; modes increment `authFailures` themselves and count status requests with `statusQuery`. */
   readonly counters: StatsCounters;
   readonly tasks: TaskStore;
   readonly faults: FaultInjector;
@@ -85,6 +85,8 @@ export interface ModeContext {
   accept(input: CreateTaskInput): TaskRecord;
   /** Checks `Authorization: Bearer <token>`; counts an auth failure when wrong. */
   checkBearer(req: SimRequest): boolean;
+  /** Counts a status request that passed auth (`statusQueries`, `peakStatusQps`). */
+  statusQuery(): void;
 }
 
 /** A mode: answers the requests of one provider's wire format. */
@@ -236,6 +238,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   );
   const files = new Map<string, StoredFile>();
   const cache = new OutputCache();
+  const statusRate = new SlidingCount(1_000);
 
   const ctx: ModeContext = {
     options: opts,
@@ -270,6 +273,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       const ok = req.raw.headers.authorization === `Bearer ${opts.token}`;
       if (!ok) counters.authFailures++;
       return ok;
+    },
+    statusQuery() {
+      counters.statusQueries++;
+      counters.peakStatusQps = Math.max(counters.peakStatusQps, statusRate.record(now()));
     },
   };
   const modeImpl = factory(ctx);
@@ -362,6 +369,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     },
     resetStats() {
       Object.assign(counters, createCounters());
+      statusRate.clear();
       counters.maxInFlightObserved = tasks.inFlight(now());
     },
     close: () =>

@@ -13,8 +13,27 @@ export function createCounters(): StatsCounters {
     authFailures: 0,
     maxInFlightObserved: 0,
     statusQueries: 0,
+    peakStatusQps: 0,
     duplicatePrompts: 0,
     submissionsByPrompt: {},
     faultsInjected: {},
   };
+}
+
+/** Events in the last `windowMs`, as a sliding window (for the peak status-query rate). */
+export class SlidingCount {
+  private readonly times: number[] = [];
+
+  constructor(private readonly windowMs: number) {}
+
+  /** Records an event at `now`; answers how many happened in `(now - windowMs, now]`. */
+  record(now: number): number {
+    this.times.push(now);
+    while (this.times.length > 0 && this.times[0]! <= now - this.windowMs) this.times.shift();
+    return this.times.length;
+  }
+
+  clear(): void {
+    this.times.length = 0;
+  }
 }

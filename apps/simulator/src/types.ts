@@ -131,6 +131,8 @@ export interface SimulatorStats {
   maxInFlightObserved: number;
   /** Status requests that passed auth. */
   statusQueries: number;
+  /** Most status requests (that passed auth) within any 1 s window since the last reset. */
+  peakStatusQps: number;
   /** Extra acceptances of a prompt already accepted (0 when each prompt was accepted once). */
   duplicatePrompts: number;
   /** Accepted tasks per prompt. */

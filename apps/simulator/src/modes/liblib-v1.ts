@@ -100,7 +100,7 @@ export const liblibV1Mode: ModeFactory = (ctx: ModeContext): SimMode => {
   };
 
   const status = async (req: SimRequest, res: ServerResponse, id: string): Promise<void> => {
-    ctx.counters.statusQueries++;
+    ctx.statusQuery();
     const task = ctx.tasks.get(id);
     const fault = ctx.faults.take('status', task ? undefined : ['5xx', 'malformed-json', 'hang', 'reset']);
     if (fault && ctx.faults.applyTransport(fault, req.raw, res)) return;

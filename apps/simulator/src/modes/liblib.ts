@@ -326,7 +326,7 @@ export const liblibMode: ModeFactory = (ctx: ModeContext): SimMode => {
 
   const status = async (req: SimRequest, res: ServerResponse): Promise<void> => {
     const body = await req.json();
-    ctx.counters.statusQueries++;
+    ctx.statusQuery();
     const id = isObject(body) ? body.generateUuid : undefined;
     const task = typeof id === 'string' ? ctx.tasks.get(id) : undefined;
     const fault = ctx.faults.take('status', task ? undefined : ['5xx', 'malformed-json', 'hang', 'reset']);

@@ -236,7 +236,7 @@ export const replicateMode: ModeFactory = (ctx: ModeContext): SimMode => {
   };
 
   const get = async (req: SimRequest, res: ServerResponse, id: string, prefix: string): Promise<void> => {
-    ctx.counters.statusQueries++;
+    ctx.statusQuery();
     const task = ctx.tasks.get(id);
     const fault = ctx.faults.take('status', task ? undefined : ['5xx', 'malformed-json', 'hang', 'reset']);
     if (fault && ctx.faults.applyTransport(fault, req.raw, res)) return;
