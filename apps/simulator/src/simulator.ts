@@ -117,6 +117,7 @@ const DEFAULTS: Omit<ResolvedSimulatorOptions, 'now' | 'seed'> = {
   faultRates: {},
   uploadSpelling: 'camel',
   replicateAnswerStyle: 'prediction',
+  replicatePredictionPaths: 'replicate',
   percentMissingRate: 0.3,
   reviewPhaseRate: 0.5,
 };
@@ -162,6 +163,7 @@ const configPatchSchema = z
     faultRates: z.record(faultKind, rate),
     uploadSpelling: z.enum(['camel', 'lower']),
     replicateAnswerStyle: z.enum(['prediction', 'openai']),
+    replicatePredictionPaths: z.enum(['replicate', 'proxy']),
     percentMissingRate: rate,
     reviewPhaseRate: rate,
   })

@@ -100,6 +100,13 @@ export interface SimulatorOptions {
   uploadSpelling?: 'camel' | 'lower';
   /** Replicate mode: answer predictions (`prediction`) or spec 003's OpenAI-style example (`openai`). Default `prediction`. */
   replicateAnswerStyle?: 'prediction' | 'openai';
+  /**
+   * Replicate mode: where predictions are read and canceled. `replicate`: Replicate's own
+   * `[/replicate]/v1/predictions/{id}[/cancel]`; `proxy`: a proxy of its own,
+   * `/proxy-api/tasks/{id}[/cancel]`, named only by each prediction's `urls.get` / `urls.cancel`
+   * (Replicate's paths then answer 404). Default `replicate`.
+   */
+  replicatePredictionPaths?: 'replicate' | 'proxy';
   /** Share of status answers that omit `percentCompleted` (the manual says it is often unfilled). Default 0.3. */
   percentMissingRate?: number;
   /** Share of tasks that pass through statuses 3 (generated) and 4 (under review) before ending. Default 0.5. */

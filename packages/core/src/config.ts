@@ -113,6 +113,12 @@ const envSchema = z.object({
   REPLICATE_API_TOKEN: optionalString,
   REPLICATE_SUBMIT_QPS: positive(5),
   REPLICATE_MAX_IN_FLIGHT: int(10, 1, 1000),
+  /**
+   * Deadline of one Replicate submission, in ms. Default 300 000 (5 min): spec 003's proxy answers
+   * only when the generation has ended. A submission that runs out of it fails its job (it may have
+   * created a paid prediction) instead of being sent again.
+   */
+  REPLICATE_SUBMIT_TIMEOUT_MS: int(300_000, 1_000, 3_600_000),
 
   MODELVERSE_BASE_URL: url('https://api.modelverse.cn'),
   MODELVERSE_API_KEY: optionalString,
@@ -183,6 +189,8 @@ export interface ProviderSettings {
   maxInFlight: number;
   /** Per-call timeout in ms (headers, and the gap between body chunks), when the adapter takes one. */
   timeoutMs?: number;
+  /** Deadline of a submission in ms, for providers whose submission may answer only when the task ends. */
+  submitTimeoutMs?: number;
 }
 
 export type Config = Readonly<ReturnType<typeof buildConfig>>;
@@ -215,6 +223,7 @@ function buildConfig(env: z.infer<typeof envSchema>) {
         credentials: { apiToken: env.REPLICATE_API_TOKEN },
         submitQps: env.REPLICATE_SUBMIT_QPS,
         maxInFlight: env.REPLICATE_MAX_IN_FLIGHT,
+        submitTimeoutMs: env.REPLICATE_SUBMIT_TIMEOUT_MS,
       },
       modelverse: {
         baseUrl: env.MODELVERSE_BASE_URL!,

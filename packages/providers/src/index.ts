@@ -46,9 +46,9 @@ const ADAPTERS: Record<keyof Config['providers'], Factory> = {
       : undefined,
   'liblib-v1': ({ baseUrl, credentials }, deps) =>
     credentials.apiKey ? createLiblibV1Provider({ baseUrl, apiKey: credentials.apiKey, ...deps }) : undefined,
-  replicate: ({ baseUrl, credentials }, deps) =>
+  replicate: ({ baseUrl, credentials, submitTimeoutMs }, deps) =>
     credentials.apiToken
-      ? createReplicateProvider({ baseUrl, apiToken: credentials.apiToken, ...deps })
+      ? createReplicateProvider({ baseUrl, apiToken: credentials.apiToken, submitTimeoutMs, ...deps })
       : undefined,
   modelverse: ({ baseUrl, credentials }, deps) =>
     credentials.apiKey

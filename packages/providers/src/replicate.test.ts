@@ -183,6 +183,54 @@ describe('replicate adapter', () => {
     await expect(provider.cancel?.(MODEL, result.taskId, ctx)).resolves.toBeUndefined();
   });
 
+  it("follows the prediction's own urls.get and urls.cancel on the base URL's origin", async () => {
+    const { server, provider } = await setup(
+      (req) => {
+        const own = (status: string, extra: Record<string, unknown> = {}) =>
+          prediction(status, {
+            urls: { get: `${server!.url}/proxy/tasks/p1?x=1`, cancel: `${server!.url}/proxy/tasks/p1/stop` },
+            ...extra,
+          });
+        if (req.method === 'POST' && req.url.endsWith('/predictions')) return { status: 201, body: own('starting') };
+        if (req.method === 'POST') return { body: own('canceled') };
+        return { body: own('succeeded', { output: 'https://replicate.delivery/out.png' }) };
+      },
+      {},
+      '/replicate',
+    );
+    const { taskId } = await provider.submit(MODEL, input, ctx);
+    expect(taskId.startsWith('p1;')).toBe(true);
+    await expect(provider.status(MODEL, taskId, ctx)).resolves.toMatchObject({ state: 'succeeded' });
+    await provider.cancel?.(MODEL, taskId, ctx);
+    expect(server.requests.map((r) => `${r.method} ${r.url}`)).toEqual([
+      `POST /replicate/v1/models/${MODEL}/predictions`,
+      'GET /proxy/tasks/p1?x=1',
+      'POST /proxy/tasks/p1/stop',
+    ]);
+  });
+
+  it.each([
+    ['no answer within submitTimeoutMs', { status: 201, body: prediction('starting'), delayMs: 1_500 }],
+    ['a reset after the request was sent', { destroy: true }],
+  ] as const)('fails a submission with %s as unconfirmed, without sending it again', async (_name, answer) => {
+    const { server, provider } = await setup(() => answer as ScriptedAnswer, { submitTimeoutMs: 500 });
+    const error = await providerError(provider.submit(MODEL, input, ctx));
+    expect(error).toMatchObject({ errorClass: 'invalid_job', code: 'submission_unconfirmed', ambiguous: true });
+    expect(error.message).toMatch(/not submitted again/);
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('gives the submission its own deadline, longer than the status timeout', async () => {
+    // timeouts.requestMs is 2 s here; a synchronous answer after 2.5 s still arrives.
+    const { provider } = await setup(
+      () => ({ body: { created: 1, data: [{ url: 'https://cdn/1.png' }] }, delayMs: 2_500 }),
+      { submitTimeoutMs: 10_000 },
+    );
+    await expect(provider.submit(MODEL, input, ctx)).resolves.toMatchObject({
+      status: { state: 'succeeded' },
+    });
+  });
+
   it('cancels by POSTing /v1/predictions/{id}/cancel on our own base', async () => {
     const { server, provider } = await setup(() => ({ body: prediction('canceled') }));
     await provider.cancel?.(MODEL, 'p/1', ctx);
@@ -246,7 +294,10 @@ describe('replicate adapter', () => {
     ],
     ['500', { status: 500, body: { detail: 'internal' } }, 'transient'],
     ['503 HTML', { status: 503, body: '<html>down</html>' }, 'transient'],
-    ['200 without id', { body: { status: 'starting' } }, 'transient'],
+    // A 2xx without an id may hide a created prediction: failed, never sent again.
+    ['200 without id', { body: { status: 'starting' } }, 'invalid_job'],
+    // A gateway that gave up waiting for a synchronous answer: the prediction may exist.
+    ['504 gateway timeout', { status: 504, body: { detail: 'upstream timed out' } }, 'invalid_job'],
   ] as const)('classifies a submission answered %s', async (_name, answer, errorClass) => {
     const { provider } = await setup(() => answer as ScriptedAnswer);
     const error = await providerError(provider.submit(MODEL, input, ctx));

@@ -7,8 +7,16 @@
  *   `/replicate`. `Prefer: wait=N` asks the server to hold the answer until the prediction ends.
  * - The answer is a prediction: `id`, `status` (`starting` → `processing` → `succeeded` | `failed` |
  *   `canceled` | `aborted`), `output` (a URL or an array of URLs), `error`, `urls.get`, `urls.cancel`.
- *   We keep only the id and rebuild `/v1/predictions/{id}` from our own base URL: a provider URL is
- *   never followed to another host (it could point anywhere, and would carry our token there).
+ *   003 documents only the creation path and these `urls`, so status and cancel follow the
+ *   prediction's own `urls.get` / `urls.cancel` (a proxy may keep predictions under a path of its
+ *   own). They are followed only on the base URL's origin: a URL on another host could point
+ *   anywhere and would carry our token there, so then we fall back to `{base}/v1/predictions/{id}`.
+ *   When the urls differ from that default they travel inside the task id (see `encodeTaskId`).
+ * - 003's proxy may answer synchronously, holding the creation request until the images exist. The
+ *   submission therefore gets a long deadline of its own (`submitTimeoutMs`, default 5 min), and a
+ *   submission whose answer was lost (timeout, reset, cut or malformed body, 502/504 from a gateway)
+ *   is never sent again: the prediction may exist and be paid, so the job fails with a reason that
+ *   says so (code `submission_unconfirmed`).
  * - Spec 003's "response example" is OpenAI-style instead: `{ created, data: [{ url }] }`. We
  *   accept it as a prediction that ended at once.
  * - Errors are problem details (`{ title, detail, status }`); 429 comes with `Retry-After`.
@@ -42,6 +50,9 @@ const PROVIDER = 'replicate';
 /** Replicate's public API origin, the default base URL. */
 export const REPLICATE_DEFAULT_BASE_URL = 'https://api.replicate.com';
 
+/** Default submission deadline, in ms (see `submitTimeoutMs`). */
+export const REPLICATE_DEFAULT_SUBMIT_TIMEOUT_MS = 5 * 60_000;
+
 /** Task ids of answers that ended at once without a prediction id (OpenAI-style answers). */
 const IMMEDIATE_PREFIX = 'immediate-';
 
@@ -54,8 +65,15 @@ export interface ReplicateProviderOptions extends AdapterIoOptions {
   baseUrl?: string;
   /** API token, sent as `Authorization: Bearer …`. Never logged. */
   apiToken: string;
-  /** Connect and request timeouts. Default 10 s to connect, 30 s per request (plus `preferWait`). */
+  /** Connect and request timeouts. Default 10 s to connect, 30 s per status or cancel request. */
   timeouts?: ProviderTimeouts;
+  /**
+   * Deadline of a submission request, in ms. Default {@link REPLICATE_DEFAULT_SUBMIT_TIMEOUT_MS}
+   * (5 min): 003's proxy answers synchronously, when the generation has ended, so the submission
+   * must outlast the longest generation (and any `preferWait`). A submission that runs out of it
+   * fails its job as `submission_unconfirmed` instead of being sent again.
+   */
+  submitTimeoutMs?: number;
   /**
    * Seconds to hold the submission open with `Prefer: wait=N` (1–60) so a fast prediction answers
    * with its output at once. Default: unset (answer at once, then poll).
@@ -209,6 +227,81 @@ export function predictionStatus(prediction: Record<string, unknown>): TaskStatu
   }
 }
 
+/** Where a prediction is read and canceled: paths (with query) on the base URL's origin. */
+export interface PredictionPaths {
+  id: string;
+  get: string;
+  cancel: string;
+}
+
+/**
+ * The task id of a prediction: its plain id when its urls are the default ones
+ * (`{basePath}/v1/predictions/{id}[/cancel]`), else `{id};get=…&cancel=…` so the poller, which
+ * only keeps the task id, still follows the prediction's own urls.
+ */
+export function encodeTaskId(paths: PredictionPaths, basePath: string): string {
+  const fallback = defaultPaths(paths.id, basePath);
+  if (paths.get === fallback.get && paths.cancel === fallback.cancel) return paths.id;
+  return `${paths.id};${new URLSearchParams({ get: paths.get, cancel: paths.cancel }).toString()}`;
+}
+
+/** Inverse of {@link encodeTaskId}. */
+export function decodeTaskId(taskId: string, basePath: string): PredictionPaths {
+  const split = taskId.indexOf(';');
+  if (split < 0) return defaultPaths(taskId, basePath);
+  const id = taskId.slice(0, split);
+  const params = new URLSearchParams(taskId.slice(split + 1));
+  const fallback = defaultPaths(id, basePath);
+  const path = (value: string | null, other: string) => (value?.startsWith('/') ? value : other);
+  return { id, get: path(params.get('get'), fallback.get), cancel: path(params.get('cancel'), fallback.cancel) };
+}
+
+function defaultPaths(id: string, basePath: string): PredictionPaths {
+  const get = `${basePath}/v1/predictions/${encodeURIComponent(id)}`;
+  return { id, get, cancel: `${get}/cancel` };
+}
+
+/**
+ * The path (with query) of a provider-given URL when it is on `origin`, else undefined: our token
+ * never goes to another host.
+ */
+function sameOriginPath(value: unknown, origin: string): string | undefined {
+  if (typeof value !== 'string' || value === '') return undefined;
+  try {
+    const url = new URL(value, origin);
+    return url.origin === origin ? `${url.pathname}${url.search}` : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** HTTP statuses a gateway answers when it gave up waiting: the request may still have created a task. */
+const GATEWAY_GAVE_UP = new Set([502, 504]);
+
+/**
+ * A submission whose outcome is unknown becomes a job failure: sending it again could create (and
+ * pay for) a second prediction. Other errors pass through.
+ */
+function unconfirmed(error: unknown, submitTimeoutMs: number): unknown {
+  if (!(error instanceof ProviderError) || error.errorClass !== 'transient') return error;
+  const gaveUp = error.status !== undefined && GATEWAY_GAVE_UP.has(error.status);
+  if (!error.ambiguous && !gaveUp) return error;
+  return new ProviderError({
+    provider: PROVIDER,
+    // invalid_job: the queue fails the job for good, which is what an unconfirmed paid call needs.
+    errorClass: 'invalid_job',
+    status: error.status,
+    code: 'submission_unconfirmed',
+    message:
+      `${error.message}. The prediction may have been created (and charged) without its answer reaching us, ` +
+      `so it was not submitted again; check the provider's dashboard before resubmitting. ` +
+      `A synchronous proxy answers only when the images exist: raise REPLICATE_SUBMIT_TIMEOUT_MS ` +
+      `(now ${submitTimeoutMs} ms) if its generations take longer.`,
+    ambiguous: true,
+    cause: error,
+  });
+}
+
 /** Creates the Replicate adapter. Polled; cancel supported; no upload (images go as data URLs). */
 export function createReplicateProvider(options: ReplicateProviderOptions): Provider {
   const now = options.now ?? Date.now;
@@ -216,9 +309,18 @@ export function createReplicateProvider(options: ReplicateProviderOptions): Prov
   if (preferWait !== undefined && (!Number.isInteger(preferWait) || preferWait < 1 || preferWait > 60)) {
     throw new RangeError('preferWait must be an integer number of seconds between 1 and 60');
   }
+  const submitTimeoutMs = options.submitTimeoutMs ?? REPLICATE_DEFAULT_SUBMIT_TIMEOUT_MS;
+  if (!Number.isInteger(submitTimeoutMs) || submitTimeoutMs < 1) {
+    throw new RangeError('submitTimeoutMs must be a positive integer number of ms');
+  }
+  // One client on the base URL's origin: submissions go below the base path, status and cancel to
+  // the prediction's own urls (same origin only).
+  const base = new URL((options.baseUrl ?? REPLICATE_DEFAULT_BASE_URL).replace(/\/+$/, ''));
+  const origin = base.origin;
+  const basePath = base.pathname.replace(/\/+$/, '');
   const http = createHttpClient({
     provider: PROVIDER,
-    baseUrl: options.baseUrl ?? REPLICATE_DEFAULT_BASE_URL,
+    baseUrl: origin,
     token: options.apiToken,
     dispatcher: options.dispatcher,
     timeouts: options.timeouts,
@@ -226,7 +328,6 @@ export function createReplicateProvider(options: ReplicateProviderOptions): Prov
     now,
     logger: options.logger,
   });
-  const requestMs = options.timeouts?.requestMs ?? 30_000;
   const errorFor = (response: JsonResponse & { text: string }) => replicateErrorFor(response, now());
 
   const operations: Record<string, OperationSpec> = { ...replicateOperations };
@@ -249,7 +350,7 @@ export function createReplicateProvider(options: ReplicateProviderOptions): Prov
       });
     }
     const [owner, name] = operation.split('/') as [string, string];
-    return `/v1/models/${encodeURIComponent(owner)}/${encodeURIComponent(name)}/predictions`;
+    return `${basePath}/v1/models/${encodeURIComponent(owner)}/${encodeURIComponent(name)}/predictions`;
   }
 
   function requirePollable(taskId: string): void {
@@ -285,16 +386,23 @@ export function createReplicateProvider(options: ReplicateProviderOptions): Prov
 
     async submit(operation: string, input: Record<string, unknown>, ctx: CallContext): Promise<SubmitResult> {
       const path = modelPath(operation);
-      const response = await http.call({
-        method: 'POST',
-        path,
-        body: { input: await prepare(input) },
-        headers: preferWait ? { prefer: `wait=${preferWait}` } : undefined,
-        requestMs: requestMs + (preferWait ?? 0) * 1000,
-        signal: ctx.signal,
-        mayCreate: true,
-        errorFor,
-      });
+      let response: JsonResponse;
+      try {
+        response = await http.call({
+          method: 'POST',
+          path,
+          body: { input: await prepare(input) },
+          headers: preferWait ? { prefer: `wait=${preferWait}` } : undefined,
+          requestMs: submitTimeoutMs,
+          signal: ctx.signal,
+          mayCreate: true,
+          // The answer may take as long as the generation: the QPS window counts from the send.
+          beforeSend: ctx.beforeSend,
+          errorFor,
+        });
+      } catch (error) {
+        throw unconfirmed(error, submitTimeoutMs);
+      }
       const body = asRecord(response.body);
       if (body && Array.isArray(body.data) && body.id === undefined) {
         // 003's response example: an OpenAI-style answer that already holds the images.
@@ -320,11 +428,27 @@ export function createReplicateProvider(options: ReplicateProviderOptions): Prov
         return { taskId, status: { state: 'succeeded', providerStatus: 'succeeded', outputs } };
       }
       if (!body || typeof body.id !== 'string' || body.id === '') {
-        throw malformed(PROVIDER, 'no prediction id in the submission answer', response.status, true);
+        throw unconfirmed(
+          malformed(PROVIDER, 'no prediction id in the submission answer', response.status, true),
+          submitTimeoutMs,
+        );
+      }
+      const urls = asRecord(body.urls);
+      const fallback = defaultPaths(body.id, basePath);
+      const get = sameOriginPath(urls?.get, origin) ?? fallback.get;
+      const taskId = encodeTaskId(
+        { id: body.id, get, cancel: sameOriginPath(urls?.cancel, origin) ?? `${get}/cancel` },
+        basePath,
+      );
+      if (urls?.get !== undefined && sameOriginPath(urls.get, origin) === undefined) {
+        options.logger?.warn(
+          { provider: PROVIDER, taskId: body.id },
+          'replicate: urls.get is on another host; polling the base URL instead',
+        );
       }
       const status = predictionStatus(body);
       const ended = status.state !== 'queued' && status.state !== 'running';
-      return ended ? { taskId: body.id, status } : { taskId: body.id };
+      return ended ? { taskId, status } : { taskId };
     },
 
     async status(operation: string, taskId: string, ctx: CallContext): Promise<TaskStatus> {
@@ -332,7 +456,7 @@ export function createReplicateProvider(options: ReplicateProviderOptions): Prov
       requirePollable(taskId);
       const response = await http.call({
         method: 'GET',
-        path: `/v1/predictions/${encodeURIComponent(taskId)}`,
+        path: decodeTaskId(taskId, basePath).get,
         signal: ctx.signal,
         mayCreate: false,
         errorFor,
@@ -350,7 +474,7 @@ export function createReplicateProvider(options: ReplicateProviderOptions): Prov
       if (taskId.startsWith(IMMEDIATE_PREFIX)) return;
       await http.call({
         method: 'POST',
-        path: `/v1/predictions/${encodeURIComponent(taskId)}/cancel`,
+        path: decodeTaskId(taskId, basePath).cancel,
         signal: ctx.signal,
         mayCreate: false,
         errorFor,

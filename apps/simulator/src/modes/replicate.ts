@@ -45,6 +45,13 @@ const ASPECT_RATIOS = new Set([
 const CREATE_PATH = /^(\/replicate)?\/v1\/models\/([\w.-]+)\/([\w.-]+)\/predictions$/;
 const GET_PATH = /^(\/replicate)?\/v1\/predictions\/([\w-]+)$/;
 const CANCEL_PATH = /^(\/replicate)?\/v1\/predictions\/([\w-]+)\/cancel$/;
+/**
+ * `replicatePredictionPaths: 'proxy'`: a proxy that keeps predictions under a path of its own. 003
+ * documents only the creation path and the prediction's `urls.get` / `urls.cancel`, so a client
+ * must follow those rather than rebuild Replicate's paths.
+ */
+const PROXY_GET_PATH = /^\/proxy-api\/tasks\/([\w-]+)$/;
+const PROXY_CANCEL_PATH = /^\/proxy-api\/tasks\/([\w-]+)\/cancel$/;
 
 /** Longest `Prefer: wait` Replicate honours, in seconds. */
 const MAX_WAIT_SECONDS = 60;
@@ -159,7 +166,10 @@ export const replicateMode: ModeFactory = (ctx: ModeContext): SimMode => {
   const prediction = (task: TaskRecord, prefix: string, phase = ctx.tasks.phase(task, ctx.now())) => {
     const status = statusOf(task, phase);
     const outputs = status === 'succeeded' ? ctx.tasks.servedOutputs(task, ctx.now()).map((o) => o.url) : [];
-    const base = `${ctx.url}${prefix}/v1/predictions/${task.id}`;
+    const base =
+      ctx.options.replicatePredictionPaths === 'proxy'
+        ? `${ctx.url}/proxy-api/tasks/${task.id}`
+        : `${ctx.url}${prefix}/v1/predictions/${task.id}`;
     const error =
       status === 'failed'
         ? task.outcome === 'review-blocked'
@@ -260,9 +270,12 @@ export const replicateMode: ModeFactory = (ctx: ModeContext): SimMode => {
 
   return {
     async handle(req, res) {
+      const proxyPaths = ctx.options.replicatePredictionPaths === 'proxy';
       const createMatch = CREATE_PATH.exec(req.path);
-      const cancelMatch = CANCEL_PATH.exec(req.path);
-      const getMatch = GET_PATH.exec(req.path);
+      // Each regex yields [whole, prefix?, id]; the proxy's paths have no prefix group.
+      const proxied = (m: RegExpExecArray | null) => (m ? [m[0], '', m[1]!] : null);
+      const cancelMatch = proxyPaths ? proxied(PROXY_CANCEL_PATH.exec(req.path)) : CANCEL_PATH.exec(req.path);
+      const getMatch = proxyPaths ? proxied(PROXY_GET_PATH.exec(req.path)) : GET_PATH.exec(req.path);
       if (!createMatch && !cancelMatch && !getMatch) return false;
       const method = getMatch ? 'GET' : 'POST';
       if (req.method !== method) {
