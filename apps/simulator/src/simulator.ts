@@ -119,6 +119,8 @@ const DEFAULTS: Omit<ResolvedSimulatorOptions, 'now' | 'seed'> = {
   replicateAnswerStyle: 'prediction',
   replicatePredictionPaths: 'replicate',
   percentMissingRate: 0.3,
+  auditStatusMissingRate: 0.3,
+  reviewBlockedListedRate: 0.5,
   reviewPhaseRate: 0.5,
 };
 
@@ -165,6 +167,8 @@ const configPatchSchema = z
     replicateAnswerStyle: z.enum(['prediction', 'openai']),
     replicatePredictionPaths: z.enum(['replicate', 'proxy']),
     percentMissingRate: rate,
+    auditStatusMissingRate: rate,
+    reviewBlockedListedRate: rate,
     reviewPhaseRate: rate,
   })
   .partial()

@@ -109,6 +109,16 @@ export interface SimulatorOptions {
   replicatePredictionPaths?: 'replicate' | 'proxy';
   /** Share of status answers that omit `percentCompleted` (the manual says it is often unfilled). Default 0.3. */
   percentMissingRate?: number;
+  /**
+   * LiblibAI mode: share of tasks whose approved outputs leave `auditStatus` out (002 §3.2 lists
+   * only approved images). Default 0.3.
+   */
+  auditStatusMissingRate?: number;
+  /**
+   * LiblibAI mode: share of review-blocked tasks whose answer lists the blocked outputs with
+   * `auditStatus` 4 or 5 instead of leaving them out. Default 0.5.
+   */
+  reviewBlockedListedRate?: number;
   /** Share of tasks that pass through statuses 3 (generated) and 4 (under review) before ending. Default 0.5. */
   reviewPhaseRate?: number;
   /** Clock in epoch ms. Default `Date.now`. */

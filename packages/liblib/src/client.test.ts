@@ -104,7 +104,10 @@ describe('LiblibClient.submit', () => {
       aspectRatio: '3:4',
       imgCount: 2,
     });
-    expect(result).toEqual({ generateUuid: 'b2f8c7e6a1d94c0f9e3d2c1b0a987654' });
+    expect(result).toEqual({
+      generateUuid: 'b2f8c7e6a1d94c0f9e3d2c1b0a987654',
+      statusPath: '/api/generate/status',
+    });
 
     const [req] = server.requests;
     expect(req!.method).toBe('POST');

@@ -14,7 +14,13 @@ import { LIBLIB_PROVIDER, LiblibValidationError, liblibCodeError } from './error
 import { mapImageFields } from './internal/image-fields.ts';
 import { resolveImageSource } from './internal/image-source.ts';
 import { encodeMultipart } from './internal/multipart.ts';
-import { LIBLIB_OPERATIONS, LIBLIB_UPLOAD_SIGNATURE_PATH, type LiblibOperation } from './operations.ts';
+import {
+  LIBLIB_OPERATIONS,
+  LIBLIB_STATUS_PATHS,
+  LIBLIB_UPLOAD_SIGNATURE_PATH,
+  type LiblibOperation,
+  liblibStatusPath,
+} from './operations.ts';
 import { signedQuery, signedQueryString } from './sign.ts';
 import { normalizeLiblibStatus } from './status.ts';
 
@@ -194,14 +200,17 @@ export class LiblibClient {
     operation: string,
     input: unknown,
     opts: LiblibCallOptions = {},
-  ): Promise<{ generateUuid: string }> {
+  ): Promise<{ generateUuid: string; statusPath: string }> {
     const op = this.#operation(operation);
     if (op.statusPath === undefined) {
       throw new LiblibValidationError(operation, [
         { path: '', message: `${operation} is not a generation; use modelVersion()` },
       ]);
     }
-    const { templateUuid, ...generateParams } = await this.prepare(operation, input, opts);
+    const prepared = await this.prepare(operation, input, opts);
+    const statusPath = liblibStatusPath(op, prepared) ?? op.statusPath;
+    // `statusEndpoint` is ours (the unlisted-template escape hatch), not a provider parameter.
+    const { templateUuid, statusEndpoint: _ours, ...generateParams } = prepared;
 
     const data = await this.#call(
       op.path,
@@ -218,7 +227,7 @@ export class LiblibClient {
         ambiguous: true,
       });
     }
-    return { generateUuid };
+    return { generateUuid, statusPath };
   }
 
   /**
@@ -242,18 +251,25 @@ export class LiblibClient {
    * Reads a task's status from the operation's status endpoint and normalizes it (see
    * `normalizeLiblibStatus`). Throws `ProviderError`; `LiblibValidationError` for an unknown operation.
    */
-  async status(operation: string, generateUuid: string, opts: LiblibCallOptions = {}): Promise<TaskStatus> {
+  async status(
+    operation: string,
+    generateUuid: string,
+    opts: LiblibCallOptions & {
+      /** The status endpoint `submit` answered, when the template has its own; default the operation's. */
+      statusPath?: string;
+    } = {},
+  ): Promise<TaskStatus> {
     const op = this.#operation(operation);
     if (op.statusPath === undefined) {
       throw new LiblibValidationError(operation, [{ path: '', message: `${operation} has no status` }]);
     }
     if (!generateUuid)
       throw new LiblibValidationError(operation, [{ path: 'generateUuid', message: 'required' }]);
-    const data = await this.#call(
-      op.statusPath,
-      { generateUuid },
-      { submission: false, signal: opts.signal },
-    );
+    const statusPath =
+      opts.statusPath !== undefined && Object.values(LIBLIB_STATUS_PATHS).includes(opts.statusPath as never)
+        ? opts.statusPath
+        : op.statusPath;
+    const data = await this.#call(statusPath, { generateUuid }, { submission: false, signal: opts.signal });
     return normalizeLiblibStatus(data);
   }
 

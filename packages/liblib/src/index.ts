@@ -26,6 +26,8 @@ export {
 export { MAX_UPLOAD_BYTES } from './internal/image-source.ts';
 export type { LiblibOperation } from './operations.ts';
 export {
+  CUSTOM_IMG2IMG_TEMPLATES,
+  CUSTOM_TEXT2IMG_TEMPLATES,
   LIBLIB_GENERATION_OPERATIONS,
   LIBLIB_OPERATIONS,
   LIBLIB_SAMPLERS,

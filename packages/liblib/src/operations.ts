@@ -5,10 +5,15 @@
  *
  * Inputs are the endpoint's `generateParams`, in the provider's own field names (`prompt`,
  * `aspectRatio`, `imgCount`, `guidance_scale`, ...), plus an optional `templateUuid` that goes to
- * the top level of the request body. Where the manual lists several templates for one endpoint
- * (custom model F.1 vs 1.5/XL, ComfyUI) any template UUID is accepted; elsewhere only the
- * operation's own. Unknown fields pass through (`.passthrough()`), so new provider parameters keep
- * working; schemas add no defaults (the provider applies its own), except Qwen's only checkpoint.
+ * the top level of the request body. Each operation accepts only the templates the manual lists
+ * for its endpoint (`templates`), and each template is polled on the status endpoint the manual
+ * gives for it: Qwen-Image's template is submitted on the custom-model path but polled on
+ * `/api/generate/status` (002 §11). The custom-model operations have an escape hatch for templates
+ * the manual does not list yet: set `statusEndpoint` (`webui` or `generate`) beside the
+ * `templateUuid`, saying where LiblibAI answers its status; it is not sent. ComfyUI takes any
+ * template (workflows are published by users, 002 §8.4). Unknown fields pass through
+ * (`.passthrough()`), so new provider parameters keep working; schemas add no defaults (the
+ * provider applies its own), except Qwen's only checkpoint.
  *
  * Required-ness: the manual's "必填" column marks nearly every custom-model field as required,
  * while its own template examples (002 §4.4.2) omit most of them. We require what every example
@@ -37,8 +42,13 @@ export interface LiblibOperation {
   path: string;
   /** Default `templateUuid`; absent for `model.version`. Overridable via the `templateUuid` input where allowed. */
   templateUuid?: string;
-  /** Status endpoint for the task; absent for `model.version`, which is a lookup, not a generation. */
+  /** Status endpoint of the default template; absent for `model.version`, which is a lookup, not a generation. */
   statusPath?: string;
+  /**
+   * The templates the manual lists for this endpoint, each with its status endpoint. Absent where
+   * any template is accepted (ComfyUI) or none applies (`model.version`).
+   */
+  templates?: Readonly<Record<string, string>>;
   /** Input schema (the endpoint's `generateParams` plus `templateUuid`), with the manual's ranges and enums. */
   schema: z.ZodType<Record<string, unknown>, z.ZodTypeDef, unknown>;
   /** What the task produces; `data` for `model.version`. */
@@ -75,8 +85,68 @@ const images = (min: number, max: number) =>
   z.array(image).min(min, `must hold at least ${min} image(s)`).max(max, `must hold at most ${max} images`);
 /** Templates fixed by the endpoint: the caller may repeat the default, nothing else. */
 const fixedTemplate = (uuid: string) => z.literal(uuid).optional();
-/** Templates the caller may choose (custom model, ComfyUI). */
+/** Templates the caller may choose (ComfyUI). */
 const anyTemplate = uuid.optional();
+
+const { webui: WEBUI_STATUS, generate: GENERATE_STATUS } = LIBLIB_STATUS_PATHS;
+/**
+ * Templates of the custom-model text→image endpoint `/api/generate/webui/text2img`: F.1 and 1.5/XL
+ * full parameters, ControlNet inpaint and InstantID (002 §4.4.1), Star-3's template in the F.1
+ * subject-reference example (002 §4.4.2), and Qwen-Image, polled elsewhere (002 §11.1.1, §11.2).
+ */
+export const CUSTOM_TEXT2IMG_TEMPLATES: Readonly<Record<string, string>> = Object.freeze({
+  [LIBLIB_TEMPLATES.customF1Text2img]: WEBUI_STATUS,
+  [LIBLIB_TEMPLATES.customSdText2img]: WEBUI_STATUS,
+  [LIBLIB_TEMPLATES.customControlnetInpaint]: WEBUI_STATUS,
+  [LIBLIB_TEMPLATES.customInstantId]: WEBUI_STATUS,
+  [LIBLIB_TEMPLATES.star3Text2img]: WEBUI_STATUS,
+  [LIBLIB_TEMPLATES.qwenText2img]: GENERATE_STATUS,
+});
+/** Templates of `/api/generate/webui/img2img`: F.1, 1.5/XL and image→image inpaint (002 §4.4.1). */
+export const CUSTOM_IMG2IMG_TEMPLATES: Readonly<Record<string, string>> = Object.freeze({
+  [LIBLIB_TEMPLATES.customF1Img2img]: WEBUI_STATUS,
+  [LIBLIB_TEMPLATES.customSdImg2img]: WEBUI_STATUS,
+  [LIBLIB_TEMPLATES.customImg2imgInpaint]: WEBUI_STATUS,
+});
+
+/** Where `statusEndpoint` may point an unlisted template. */
+const STATUS_ENDPOINTS = { webui: WEBUI_STATUS, generate: GENERATE_STATUS } as const;
+
+/**
+ * A custom-model template: one the manual lists for the endpoint, or (the escape hatch) any UUID
+ * together with `statusEndpoint`.
+ */
+function listedTemplate(listed: Readonly<Record<string, string>>, endpoint: string, sections: string) {
+  return (
+    v: { templateUuid?: string; statusEndpoint?: keyof typeof STATUS_ENDPOINTS },
+    ctx: z.RefinementCtx,
+  ) => {
+    if (v.templateUuid === undefined) return;
+    const status = listed[v.templateUuid.toLowerCase()];
+    if (status === undefined && v.statusEndpoint === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['templateUuid'],
+        message:
+          `is not a template 002 lists for ${endpoint} (${sections}: ${Object.keys(listed).join(', ')}); ` +
+          `to send a template the manual does not list, also set statusEndpoint ("webui" or "generate") ` +
+          `to the status endpoint LiblibAI gives for it`,
+      });
+    } else if (
+      status !== undefined &&
+      v.statusEndpoint !== undefined &&
+      STATUS_ENDPOINTS[v.statusEndpoint] !== status
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['statusEndpoint'],
+        message: `template ${v.templateUuid} is polled on ${status} (002); leave statusEndpoint out`,
+      });
+    }
+  };
+}
+/** The escape hatch's field; stripped before the request is sent. */
+const statusEndpoint = z.enum(['webui', 'generate']).optional();
 
 /** Sampler enum values (002 §7.5): 0–21, 24, 25, 27–30. */
 export const LIBLIB_SAMPLERS: readonly number[] = [
@@ -222,13 +292,17 @@ const star3Img2img = z
 
 const customText2img = z
   .object({
-    templateUuid: anyTemplate,
+    templateUuid: uuid.optional(),
+    statusEndpoint,
     ...customBase,
     width: int(128, 1536).optional(),
     height: int(128, 1536).optional(),
     hiResFixInfo: hiResFixInfo.optional(),
   })
-  .passthrough();
+  .passthrough()
+  .superRefine(
+    listedTemplate(CUSTOM_TEXT2IMG_TEMPLATES, '/api/generate/webui/text2img', '§4.4.1, §4.4.2, §11.1'),
+  );
 
 const inpaintParam = z
   .object({
@@ -243,7 +317,8 @@ const inpaintParam = z
 
 const customImg2img = z
   .object({
-    templateUuid: anyTemplate,
+    templateUuid: uuid.optional(),
+    statusEndpoint,
     ...customBase,
     sourceImage: image,
     resizeMode: z.union([z.literal(0), z.literal(1), z.literal(2)]).optional(),
@@ -258,7 +333,8 @@ const customImg2img = z
   .refine((v) => v.mode !== 4 || v.inpaintParam !== undefined, {
     message: 'inpaintParam (with maskImage) is required when mode is 4 (002 §4.2.5)',
     path: ['inpaintParam'],
-  });
+  })
+  .superRefine(listedTemplate(CUSTOM_IMG2IMG_TEMPLATES, '/api/generate/webui/img2img', '§4.4.1'));
 
 const kontextText2img = z
   .object({ templateUuid: fixedTemplate(LIBLIB_TEMPLATES.kontextText2img), ...kontextBase })
@@ -323,7 +399,8 @@ const libEdit = z
 
 const libEditV2 = z
   .object({
-    templateUuid: fixedTemplate(LIBLIB_TEMPLATES.libEditV2),
+    // 002 §9.3.1's table and §9.3's example give different UUIDs: both are accepted.
+    templateUuid: z.enum([LIBLIB_TEMPLATES.libEditV2, LIBLIB_TEMPLATES.libEditV2Table]).optional(),
     ...libEditBase,
     width: int(512, 2016).optional(),
     height: int(512, 2016).optional(),
@@ -543,6 +620,7 @@ export const LIBLIB_OPERATIONS: Readonly<Record<string, LiblibOperation>> = Obje
     path: '/api/generate/webui/text2img',
     templateUuid: LIBLIB_TEMPLATES.customF1Text2img,
     statusPath: LIBLIB_STATUS_PATHS.webui,
+    templates: CUSTOM_TEXT2IMG_TEMPLATES,
     schema: customText2img,
     output: 'image',
     description:
@@ -553,6 +631,7 @@ export const LIBLIB_OPERATIONS: Readonly<Record<string, LiblibOperation>> = Obje
     path: '/api/generate/webui/img2img',
     templateUuid: LIBLIB_TEMPLATES.customF1Img2img,
     statusPath: LIBLIB_STATUS_PATHS.webui,
+    templates: CUSTOM_IMG2IMG_TEMPLATES,
     schema: customImg2img,
     output: 'image',
     description:
@@ -685,6 +764,19 @@ export const LIBLIB_OPERATIONS: Readonly<Record<string, LiblibOperation>> = Obje
     imageFields: [],
   },
 } satisfies Record<string, LiblibOperation>);
+
+/**
+ * The status endpoint of a task submitted with `input` (already parsed): the one the manual gives
+ * for its template, or the escape hatch's `statusEndpoint`, or the operation's default.
+ */
+export function liblibStatusPath(op: LiblibOperation, input: Record<string, unknown>): string | undefined {
+  const template = typeof input.templateUuid === 'string' ? input.templateUuid.toLowerCase() : undefined;
+  const listed = template === undefined ? undefined : op.templates?.[template];
+  if (listed !== undefined) return listed;
+  const hatch = input.statusEndpoint;
+  if (hatch === 'webui' || hatch === 'generate') return STATUS_ENDPOINTS[hatch];
+  return op.statusPath;
+}
 
 /** Names of the operations that create a task (everything but `model.version`). */
 export const LIBLIB_GENERATION_OPERATIONS: readonly string[] = Object.keys(LIBLIB_OPERATIONS).filter(

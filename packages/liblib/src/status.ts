@@ -11,8 +11,11 @@ import { ProviderError, type ProviderOutput, type TaskStatus } from '@genqueue/c
 import { z } from 'zod';
 import { LIBLIB_PROVIDER } from './errors.ts';
 
-/** `auditStatus` 3 = passed review (002 §4.3.2); 1/2 pending, 4 blocked, 5 review failed. */
-const AUDIT_PASSED = 3;
+/**
+ * `auditStatus` (002 §4.3.2): 1 pending, 2 reviewing, 3 passed, 4 blocked, 5 review failed. Only 4
+ * and 5 reject an output.
+ */
+const AUDIT_REJECTED: ReadonlySet<number> = new Set([4, 5]);
 
 const numberish = z.union([
   z.number(),
@@ -135,9 +138,10 @@ export function normalizeLiblibStatus(data: unknown): TaskStatus {
 }
 
 function collectOutputs(d: z.infer<typeof statusDataSchema>): ProviderOutput[] {
-  // Only outputs that say they passed review count: one without auditStatus has not been shown
-  // to pass, and delivering unreviewed content is worse than a clear failure.
-  const passed = (auditStatus: number | null | undefined) => auditStatus === AUDIT_PASSED;
+  // 002 §3.2: the list holds only images that passed review (图片列表，只提供审核通过的图片), so an
+  // output without auditStatus is approved; only an explicit rejection (4, 5) drops it.
+  const passed = (auditStatus: number | null | undefined) =>
+    auditStatus == null || !AUDIT_REJECTED.has(auditStatus);
   const outputs: ProviderOutput[] = [];
   for (const img of d.images ?? []) {
     if (!img.imageUrl || !passed(img.auditStatus)) continue;

@@ -34,10 +34,13 @@ export const LIBLIB_TEMPLATES = {
   /** libEdit (002 §9.2.1). */
   libEdit: 'cd3a6751086b4483ba5f0523aef53a79',
   /**
-   * libEditV2. 002 §9.3.1's table repeats libEdit's UUID (cd3a…), but its own request example
-   * and the digest use c92f…; we follow the example, which is specific to V2.
+   * libEditV2, as 002 §9.3's request example sends it. The manual disagrees with itself: §9.3.1's
+   * table repeats libEdit's UUID (see {@link LIBLIB_TEMPLATES.libEditV2Table}); both are accepted,
+   * and this one, specific to V2, is the default.
    */
   libEditV2: 'c92f91c771db42e2b5dbff66e2e4f7a2',
+  /** libEditV2 as 002 §9.3.1's table gives it (the same UUID as libEdit's). */
+  libEditV2Table: 'cd3a6751086b4483ba5f0523aef53a79',
   /** Seedream 4.0 and 4.5 ("libdream 4.0 / 4.5"), one template, `model` picks the version (002 §9.4, §9.5). */
   seedream: '0b6bad2fd350433ebb5abc7eb91f2ec9',
   /** ComfyUI workflow default template (002 §8.1). */

@@ -576,9 +576,10 @@ describe('liblib adapter ↔ simulator: error classification', () => {
   it.each([
     ['a "forbidden" prompt (moderation)', 'kontext.text2img', { prompt: 'a forbidden fruit' }, '100052'],
     [
-      'a template the endpoint does not list',
+      // The escape hatch (statusEndpoint) lets an unlisted template through; the provider decides.
+      'an unlisted template sent through the escape hatch',
       'custom.text2img',
-      { prompt: 'a', templateUuid: LIBLIB_TEMPLATES.kontextText2img },
+      { prompt: 'a', templateUuid: LIBLIB_TEMPLATES.kontextText2img, statusEndpoint: 'generate' },
       '100120',
     ],
   ] as const)('classifies %s as invalid_job %s', async (_name, op, input, code) => {

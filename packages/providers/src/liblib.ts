@@ -49,14 +49,35 @@ export function createLiblibProvider(options: LiblibClientOptions): Provider {
       return guard(client.prepare(operation, input, { signal: ctx.signal }));
     },
     async submit(operation: string, input: Record<string, unknown>, ctx: CallContext): Promise<SubmitResult> {
-      const { generateUuid } = await guard(client.submit(operation, input, { signal: ctx.signal }));
-      return { taskId: generateUuid };
+      const { generateUuid, statusPath } = await guard(
+        client.submit(operation, input, { signal: ctx.signal }),
+      );
+      return { taskId: encodeTaskId(operation, generateUuid, statusPath) };
     },
     status(operation: string, taskId: string, ctx: CallContext): Promise<TaskStatus> {
-      return guard(client.status(operation, taskId, { signal: ctx.signal }));
+      const { generateUuid, statusPath } = decodeTaskId(taskId);
+      return guard(client.status(operation, generateUuid, { signal: ctx.signal, statusPath }));
     },
     close: () => client.close(),
   };
+}
+
+/**
+ * The task id: the `generateUuid`, followed by `;status=<path>` when the task's template is polled
+ * somewhere else than its operation's default (Qwen-Image's template on `custom.text2img`, an
+ * unlisted template's `statusEndpoint`), since the poller keeps only the task id.
+ */
+export function encodeTaskId(operation: string, generateUuid: string, statusPath: string): string {
+  return LIBLIB_OPERATIONS[operation]?.statusPath === statusPath
+    ? generateUuid
+    : `${generateUuid};status=${statusPath}`;
+}
+
+function decodeTaskId(taskId: string): { generateUuid: string; statusPath?: string } {
+  const split = taskId.indexOf(';status=');
+  return split < 0
+    ? { generateUuid: taskId }
+    : { generateUuid: taskId.slice(0, split), statusPath: taskId.slice(split + ';status='.length) };
 }
 
 /** The port allows `ProviderError` only. */

@@ -136,8 +136,9 @@ describe('replicate adapter ↔ simulator', () => {
     ['a wrong token', 'wrong-token', undefined, undefined, 'account'],
     ['an invalid input (schema bypassed)', 'sim-token', { ...INPUT, guidance: 50 }, undefined, 'invalid_job'],
     ['an injected 5xx', 'sim-token', undefined, '5xx', 'transient'],
-    ['injected malformed JSON', 'sim-token', undefined, 'malformed-json', 'transient'],
-    ['an injected reset', 'sim-token', undefined, 'reset', 'transient'],
+    // A cut answer or a reset may hide a created (paid) prediction: the job fails, never resubmitted.
+    ['injected malformed JSON', 'sim-token', undefined, 'malformed-json', 'invalid_job'],
+    ['an injected reset', 'sim-token', undefined, 'reset', 'invalid_job'],
   ] as const)('classifies %s', async (_name, token, input, fault, errorClass) => {
     const { sim, provider } = await setup({}, { apiToken: token });
     if (fault) sim.inject({ kind: fault, endpoint: 'submit' });

@@ -191,7 +191,8 @@ describe('replicate adapter', () => {
             urls: { get: `${server!.url}/proxy/tasks/p1?x=1`, cancel: `${server!.url}/proxy/tasks/p1/stop` },
             ...extra,
           });
-        if (req.method === 'POST' && req.url.endsWith('/predictions')) return { status: 201, body: own('starting') };
+        if (req.method === 'POST' && req.url.endsWith('/predictions'))
+          return { status: 201, body: own('starting') };
         if (req.method === 'POST') return { body: own('canceled') };
         return { body: own('succeeded', { output: 'https://replicate.delivery/out.png' }) };
       },
@@ -212,13 +213,20 @@ describe('replicate adapter', () => {
   it.each([
     ['no answer within submitTimeoutMs', { status: 201, body: prediction('starting'), delayMs: 1_500 }],
     ['a reset after the request was sent', { destroy: true }],
-  ] as const)('fails a submission with %s as unconfirmed, without sending it again', async (_name, answer) => {
-    const { server, provider } = await setup(() => answer as ScriptedAnswer, { submitTimeoutMs: 500 });
-    const error = await providerError(provider.submit(MODEL, input, ctx));
-    expect(error).toMatchObject({ errorClass: 'invalid_job', code: 'submission_unconfirmed', ambiguous: true });
-    expect(error.message).toMatch(/not submitted again/);
-    expect(server.requests).toHaveLength(1);
-  });
+  ] as const)(
+    'fails a submission with %s as unconfirmed, without sending it again',
+    async (_name, answer) => {
+      const { server, provider } = await setup(() => answer as ScriptedAnswer, { submitTimeoutMs: 500 });
+      const error = await providerError(provider.submit(MODEL, input, ctx));
+      expect(error).toMatchObject({
+        errorClass: 'invalid_job',
+        code: 'submission_unconfirmed',
+        ambiguous: true,
+      });
+      expect(error.message).toMatch(/not submitted again/);
+      expect(server.requests).toHaveLength(1);
+    },
+  );
 
   it('gives the submission its own deadline, longer than the status timeout', async () => {
     // timeouts.requestMs is 2 s here; a synchronous answer after 2.5 s still arrives.

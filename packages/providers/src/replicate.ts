@@ -253,7 +253,11 @@ export function decodeTaskId(taskId: string, basePath: string): PredictionPaths 
   const params = new URLSearchParams(taskId.slice(split + 1));
   const fallback = defaultPaths(id, basePath);
   const path = (value: string | null, other: string) => (value?.startsWith('/') ? value : other);
-  return { id, get: path(params.get('get'), fallback.get), cancel: path(params.get('cancel'), fallback.cancel) };
+  return {
+    id,
+    get: path(params.get('get'), fallback.get),
+    cancel: path(params.get('cancel'), fallback.cancel),
+  };
 }
 
 function defaultPaths(id: string, basePath: string): PredictionPaths {

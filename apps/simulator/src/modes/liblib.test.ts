@@ -20,6 +20,9 @@ async function setup(options: SimulatorOptions = {}) {
     seed: 7,
     latencyMs: { min: 10_000, max: 10_000 },
     now: clock.now,
+    // Every approved output says auditStatus 3 and blocked ones are left out, unless a test asks.
+    auditStatusMissingRate: 0,
+    reviewBlockedListedRate: 0,
     ...options,
   });
   const api = liblibCaller(sim.url, { accessKey: 'sim-access-key', secretKey: 'sim-secret-key' }, clock.now);

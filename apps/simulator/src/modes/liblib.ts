@@ -135,7 +135,9 @@ const SUBMIT_ROUTES: Record<string, SubmitRoute> = {
     statusPath: generic,
   },
   '/api/generate/libEditV2': {
-    templates: ['c92f91c771db42e2b5dbff66e2e4f7a2'],
+    // 002 §9.3's request example, then §9.3.1's table (which repeats libEdit's UUID): the manual
+    // gives both, so a server following either reading takes them.
+    templates: ['c92f91c771db42e2b5dbff66e2e4f7a2', 'cd3a6751086b4483ba5f0523aef53a79'],
     kind: 'image',
     promptRequired: true,
     imageField: 'image_urls',
@@ -254,6 +256,13 @@ export const liblibMode: ModeFactory = (ctx: ModeContext): SimMode => {
     for (const task of ctx.tasks.all()) if (at >= task.endsAt) settle(task, ctx.tasks.phase(task, at));
   };
 
+  /**
+   * An approved output's `auditStatus`: 3 (passed, 002 §4.3.2), or left out for a share of tasks,
+   * since 002 §3.2 says the list holds only approved images.
+   */
+  const audit = (task: TaskRecord): { auditStatus?: number } =>
+    hash32(`${task.id}:audit`) / 2 ** 32 < ctx.options.auditStatusMissingRate ? {} : { auditStatus: 3 };
+
   const reply = (res: ServerResponse, code: number, data: unknown = null, httpStatus = 200, msg?: string) =>
     sendJson(res, httpStatus, { code, msg: code === 0 ? '' : (msg ?? MESSAGES[code] ?? 'error'), data });
 
@@ -349,14 +358,28 @@ export const liblibMode: ModeFactory = (ctx: ModeContext): SimMode => {
       pointsCost: cost,
       accountBalance: balance,
       images:
-        task.kind === 'image' ? served.map((o) => ({ imageUrl: o.url, seed: o.seed, auditStatus: 3 })) : [],
+        task.kind === 'image' ? served.map((o) => ({ imageUrl: o.url, seed: o.seed, ...audit(task) })) : [],
     };
     // 002 §3.2: percentCompleted is "not implemented yet" on some endpoints; some tasks never fill it.
     if (hash32(task.id) / 2 ** 32 >= ctx.options.percentMissingRate) {
       data.percentCompleted = code === 5 ? 1 : ctx.tasks.progress(task, Math.min(at, task.endsAt - 1));
     }
     if (task.kind === 'video') {
-      data.videos = served.map((o) => ({ videoUrl: o.url, coverPath: o.coverUrl, auditStatus: 3 }));
+      data.videos = served.map((o) => ({ videoUrl: o.url, coverPath: o.coverUrl, ...audit(task) }));
+    }
+    if (
+      code === 5 &&
+      task.outcome === 'review-blocked' &&
+      hash32(`${task.id}:rejected`) / 2 ** 32 < ctx.options.reviewBlockedListedRate
+    ) {
+      // 002 §3.2 lists only approved images, so most blocked answers leave them out; some servers
+      // list them with the rejection (002 §4.3.2: 4 blocked, 5 review failed) and no usable URL.
+      const rejected = task.outputs.map((_output, n) => ({
+        [task.kind === 'video' ? 'videoUrl' : 'imageUrl']: `${ctx.url}/blocked/${task.id}/${n}`,
+        auditStatus: n % 2 === 0 ? 4 : 5,
+      }));
+      if (task.kind === 'video') data.videos = rejected;
+      else data.images = rejected;
     }
     reply(res, 0, data);
   };

@@ -1,0 +1,167 @@
+/**
+ * The liblib adapter against the simulator's `liblib` mode over HTTP, on the points where 002 is
+ * easy to misread: which templates each endpoint takes and where each is polled, review statuses,
+ * and the templates the manual gives twice. The simulator's rules are written from 002 itself.
+ */
+import type { Provider } from '@genqueue/core';
+import { CUSTOM_IMG2IMG_TEMPLATES, CUSTOM_TEXT2IMG_TEMPLATES, LIBLIB_TEMPLATES } from '@genqueue/liblib';
+import { INITIAL_BALANCE, type Simulator, type SimulatorOptions, startSimulator } from '@genqueue/simulator';
+import { afterEach, describe, expect, it } from 'vitest';
+import { providerError, runToEnd } from './internal/conformance.ts';
+import { createLiblibProvider } from './liblib.ts';
+
+const ctx = { jobId: 'job-manual' };
+const REMOTE = 'https://liblibai-online.liblib.cloud/img/remote.png';
+
+let sim: Simulator | undefined;
+let provider: Provider | undefined;
+afterEach(async () => {
+  await provider?.close?.();
+  await sim?.close();
+  sim = undefined;
+  provider = undefined;
+});
+
+async function setup(options: SimulatorOptions = {}) {
+  sim = await startSimulator({
+    mode: 'liblib',
+    seed: 13,
+    latencyMs: { min: 20, max: 60 },
+    submitQps: 100,
+    maxInFlight: 20,
+    ...options,
+  });
+  provider = createLiblibProvider({
+    baseUrl: sim.url,
+    accessKey: sim.options.accessKey,
+    secretKey: sim.options.secretKey,
+    timeouts: { connectMs: 2_000, headersMs: 3_000, bodyMs: 3_000 },
+  });
+  return { sim, provider };
+}
+
+describe('liblib templates per endpoint (002 §4.4.1, §4.4.2, §9.3, §11)', () => {
+  it.each(Object.keys(CUSTOM_TEXT2IMG_TEMPLATES))(
+    'runs custom.text2img with listed template %s to success on its own status endpoint',
+    async (templateUuid) => {
+      const { provider } = await setup();
+      const { status } = await runToEnd(provider, 'custom.text2img', {
+        templateUuid,
+        prompt: 'a lighthouse',
+      });
+      expect(status, JSON.stringify(status)).toMatchObject({ state: 'succeeded' });
+    },
+  );
+
+  it('polls Qwen-Image sent through custom.text2img on /api/generate/status, where 002 §11.2 puts it', async () => {
+    const { sim, provider } = await setup();
+    const { taskId, status } = await runToEnd(provider, 'custom.text2img', {
+      templateUuid: LIBLIB_TEMPLATES.qwenText2img,
+      prompt: 'a poster',
+    });
+    expect(status.state).toBe('succeeded');
+    // The simulator answers a task only on its own status endpoint: every poll reached it.
+    expect(sim.tasks()[0]?.statusQueries).toBeGreaterThan(0);
+    expect(taskId).toContain(';status=/api/generate/status');
+  });
+
+  it.each(Object.keys(CUSTOM_IMG2IMG_TEMPLATES))(
+    'runs custom.img2img with listed template %s to success',
+    async (templateUuid) => {
+      const { provider } = await setup();
+      const { status } = await runToEnd(provider, 'custom.img2img', {
+        templateUuid,
+        prompt: 'a lighthouse at dusk',
+        sourceImage: REMOTE,
+      });
+      expect(status).toMatchObject({ state: 'succeeded' });
+    },
+  );
+
+  it.each([
+    [
+      'a text-to-image template on the image-to-image endpoint',
+      'custom.img2img',
+      LIBLIB_TEMPLATES.customF1Text2img,
+    ],
+    [
+      'an image-to-image template on the text-to-image endpoint',
+      'custom.text2img',
+      LIBLIB_TEMPLATES.customSdImg2img,
+    ],
+    ["Kontext's template on the custom-model endpoint", 'custom.text2img', LIBLIB_TEMPLATES.kontextText2img],
+  ])('refuses %s before any request leaves, naming the escape hatch', async (_name, op, templateUuid) => {
+    const { sim, provider } = await setup();
+    const error = await providerError(
+      provider.submit(op, { templateUuid, prompt: 'a', sourceImage: REMOTE }, ctx),
+    );
+    expect(error).toMatchObject({ errorClass: 'invalid_job', code: 'invalid_input' });
+    expect(error.message).toMatch(/templateUuid.*not a template 002 lists.*statusEndpoint/);
+    expect(sim.stats().submissions).toBe(0);
+  });
+
+  it('sends an unlisted template with statusEndpoint (not forwarded) and polls where it says', async () => {
+    const { sim, provider } = await setup();
+    // The simulator does not list Qwen's template for img2img: the provider's own answer (100120)
+    // comes back, proving the request went out with the unlisted template.
+    const error = await providerError(
+      provider.submit(
+        'custom.img2img',
+        {
+          templateUuid: LIBLIB_TEMPLATES.qwenText2img,
+          statusEndpoint: 'generate',
+          prompt: 'a',
+          sourceImage: REMOTE,
+        },
+        ctx,
+      ),
+    );
+    expect(error).toMatchObject({ errorClass: 'invalid_job', code: '100120' });
+    expect(sim.stats().submissions).toBe(1);
+  });
+
+  it.each([
+    ["§9.3's example", LIBLIB_TEMPLATES.libEditV2],
+    ["§9.3.1's table", LIBLIB_TEMPLATES.libEditV2Table],
+  ])('runs libEditV2 with the template of %s', async (_name, templateUuid) => {
+    const { provider } = await setup();
+    const { status } = await runToEnd(provider, 'libeditv2.img2img', {
+      templateUuid,
+      prompt: 'add a scarf',
+      image_urls: [REMOTE],
+    });
+    expect(status).toMatchObject({ state: 'succeeded' });
+  });
+});
+
+describe('liblib review statuses (002 §3.2, §4.3.2)', () => {
+  it('counts outputs without auditStatus as approved: the list holds only approved images', async () => {
+    const { provider } = await setup({ auditStatusMissingRate: 1 });
+    for (const [op, input] of [
+      ['kontext.text2img', { prompt: 'a fox', imgCount: 2 }],
+      ['kling.text2video', { prompt: 'a band' }],
+    ] as const) {
+      const { status } = await runToEnd(provider, op, input);
+      expect(status, JSON.stringify(status)).toMatchObject({ state: 'succeeded' });
+      if (status.state === 'succeeded') expect(status.outputs.length).toBe(op === 'kontext.text2img' ? 2 : 1);
+    }
+  });
+
+  it.each([
+    ['leaves the blocked outputs out', 0],
+    ['lists them with auditStatus 4 / 5', 1],
+  ])('fails a review-blocked task whose answer %s', async (_name, listed) => {
+    const { provider } = await setup({ reviewBlockRate: 1, reviewBlockedListedRate: listed });
+    const { status } = await runToEnd(provider, 'kontext.text2img', { prompt: 'a fox', imgCount: 2 });
+    expect(status).toMatchObject({ state: 'failed', error: { code: 'liblib_review_blocked' } });
+  });
+
+  it('refunds the points of a timed-out task (002 §4.3.1: 解冻积分)', async () => {
+    const { provider } = await setup({ timeoutRate: 1 });
+    await runToEnd(provider, 'kontext.text2img', { prompt: 'a fox', model: 'pro' });
+    sim!.configure({ timeoutRate: 0 });
+    const { status } = await runToEnd(provider, 'kontext.text2img', { prompt: 'a fox', model: 'pro' });
+    // Only the second task's 29 points are gone: the first one's were unfrozen.
+    expect(status).toMatchObject({ state: 'succeeded', accountBalance: INITIAL_BALANCE - 29 });
+  });
+});
