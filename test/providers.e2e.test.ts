@@ -66,17 +66,6 @@ function start(
   });
 }
 
-async function ended(s: Stack, id: string, timeoutMs = 45_000) {
-  return s.waitFor(
-    async () => {
-      const job = await s.job(id);
-      return ['succeeded', 'failed', 'canceled'].includes(job.state) ? job : undefined;
-    },
-    timeoutMs,
-    `job ${id} to end`,
-  );
-}
-
 describe.each(CASES)('$provider', (c) => {
   it('stores the results in S3, byte-identical to what the provider served', async () => {
     stack = await start(c, { submitQps: 5, maxInFlight: 5, latencyMs: { min: 100, max: 300 } }, 1);
@@ -87,7 +76,7 @@ describe.each(CASES)('$provider', (c) => {
       input: c.input(`${c.provider} e2e`),
     });
     expect(posted.status).toBe(202);
-    const job = await ended(stack, posted.body.id);
+    const job = await stack.ended(posted.body.id, 45_000);
     expect(job.error).toBeUndefined();
     expect(job.state).toBe('succeeded');
     expect(job.provider).toBe(c.provider);
@@ -117,7 +106,7 @@ describe.each(CASES)('$provider', (c) => {
       expect(posted.status).toBe(202);
       ids.push(posted.body.id);
     }
-    for (const id of ids) expect((await ended(stack, id)).state).toBe('succeeded');
+    for (const id of ids) expect((await stack.ended(id, 45_000)).state).toBe('succeeded');
     const stats = stack.sim.stats();
     expect(stats.qpsBreaches).toBe(0);
     expect(stats.inFlightBreaches).toBe(0);
@@ -143,7 +132,7 @@ describe('replicate cancel', () => {
     );
     const canceled = await stack.call<{ state: string }>('POST', `/v1/jobs/${posted.body.id}/cancel`);
     expect(canceled.status).toBe(202);
-    const job = await ended(stack, posted.body.id, 15_000);
+    const job = await stack.ended(posted.body.id, 15_000);
     expect(job.state).toBe('canceled');
     const task = stack.sim.tasks().find((t) => t.prompt === 'replicate cancel');
     expect(task?.state).toBe('canceled');

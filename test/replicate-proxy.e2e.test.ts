@@ -42,24 +42,13 @@ async function submit(s: Stack, prompt: string): Promise<string> {
   return posted.body.id;
 }
 
-async function ended(s: Stack, id: string, timeoutMs: number) {
-  return s.waitFor(
-    async () => {
-      const job = await s.job(id);
-      return ['succeeded', 'failed', 'canceled'].includes(job.state) ? job : undefined;
-    },
-    timeoutMs,
-    `job ${id} to end`,
-  );
-}
-
 describe('replicate behind spec 003 proxy', () => {
   it('waits 45 s for a synchronous answer and creates exactly one prediction', async () => {
     // The one test that spends real time: the adapter's deadline is wall-clock, and 45 s is what
     // a slow generation behind the proxy takes. Before, a fixed 30 s deadline resubmitted it.
     stack = await start({ replicateAnswerStyle: 'openai', latencyMs: { min: 45_000, max: 45_000 } });
     const id = await submit(stack, 'sync 45 s');
-    const job = await ended(stack, id, 80_000);
+    const job = await stack.ended(id, 80_000);
     expect(job.error).toBeUndefined();
     expect(job.state).toBe('succeeded');
     expect(job.outputs).toHaveLength(1);
@@ -75,7 +64,7 @@ describe('replicate behind spec 003 proxy', () => {
       { REPLICATE_SUBMIT_TIMEOUT_MS: '1000', SUBMIT_ATTEMPTS: '5' },
     );
     const id = await submit(stack, 'sync too slow');
-    const job = await ended(stack, id, 20_000);
+    const job = await stack.ended(id, 20_000);
     expect(job.state).toBe('failed');
     expect(job.error?.code).toBe('submission_unconfirmed');
     expect(job.error?.message).toMatch(/not submitted again/);
@@ -86,7 +75,7 @@ describe('replicate behind spec 003 proxy', () => {
 
   it("polls and cancels a proxy's predictions at their own urls.get and urls.cancel", async () => {
     stack = await start({ replicatePredictionPaths: 'proxy', latencyMs: { min: 300, max: 500 } });
-    const done = await ended(stack, await submit(stack, 'proxy paths'), 20_000);
+    const done = await stack.ended(await submit(stack, 'proxy paths'), 20_000);
     expect(done.error).toBeUndefined();
     expect(done.state).toBe('succeeded');
     expect(done.outputs).toHaveLength(1);
@@ -95,7 +84,7 @@ describe('replicate behind spec 003 proxy', () => {
     const id = await submit(stack, 'proxy cancel');
     await stack.waitFor(async () => (await stack!.job(id)).state === 'running', 10_000, 'running');
     expect((await stack.call('POST', `/v1/jobs/${id}/cancel`)).status).toBe(202);
-    expect((await ended(stack, id, 15_000)).state).toBe('canceled');
+    expect((await stack.ended(id, 15_000)).state).toBe('canceled');
     expect(stack.sim.tasks().find((t) => t.prompt === 'proxy cancel')?.state).toBe('canceled');
   }, 60_000);
 });

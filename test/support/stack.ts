@@ -45,6 +45,8 @@ export interface Stack {
     headers?: Record<string, string>,
   ): Promise<{ status: number; body: T }>;
   job(id: string): Promise<JobView>;
+  /** Waits until job `id` is succeeded, failed or canceled, and answers its view. */
+  ended(id: string, timeoutMs?: number): Promise<JobView>;
   /** Waits until `check` returns a truthy value, polling every 50 ms. */
   waitFor<T>(check: () => Promise<T | undefined | false>, timeoutMs?: number, what?: string): Promise<T>;
   close(): Promise<void>;
@@ -126,6 +128,16 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       const { status, body } = await stack.call<JobView>('GET', `/v1/jobs/${id}`);
       if (status !== 200) throw new Error(`GET /v1/jobs/${id} answered ${status}`);
       return body;
+    },
+    ended(id, timeoutMs = 30_000) {
+      return stack.waitFor(
+        async () => {
+          const job = await stack.job(id);
+          return ['succeeded', 'failed', 'canceled'].includes(job.state) ? job : undefined;
+        },
+        timeoutMs,
+        `job ${id} to end`,
+      );
     },
     async waitFor(check, timeoutMs = 30_000, what = 'condition') {
       const deadline = Date.now() + timeoutMs;
