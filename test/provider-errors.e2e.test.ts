@@ -2,6 +2,7 @@
  * Retry-later answers never fail a job or use up its attempts, in either form the provider sends
  * them; account errors pause the provider, keep jobs queued, and resume by themselves.
  */
+import { limiterKeyPrefix } from '@genqueue/core';
 import { ProviderLimiter } from '@genqueue/limiter';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack } from './support/stack.ts';
@@ -63,7 +64,7 @@ describe('account errors', () => {
     const { secretKey } = stack.sim.options;
     const limiter = new ProviderLimiter({
       redis: stack.redis,
-      keyPrefix: `${stack.prefix}:limits:liblib`,
+      keyPrefix: limiterKeyPrefix(stack.prefix, 'liblib'),
       submitQps: 5,
       maxInFlight: 5,
     });

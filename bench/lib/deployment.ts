@@ -10,14 +10,15 @@ import { createInterface } from 'node:readline';
 import { type ApiHandle, startApi } from '@genqueue/api';
 import {
   type Config,
+  createRedis,
   deleteKeysWithPrefix,
   type JobRecord,
   JobStore,
   loadConfig,
+  type RedisClient,
   silentLogger,
 } from '@genqueue/core';
 import { type Simulator, type SimulatorOptions, startSimulator } from '@genqueue/simulator';
-import { Redis } from 'ioredis';
 import { request } from 'undici';
 
 /** Shared infrastructure of the whole run. */
@@ -34,7 +35,7 @@ export interface Deployment {
   env: Record<string, string>;
   config: Config;
   api: ApiHandle;
-  redis: Redis;
+  redis: RedisClient;
   store: JobStore;
   workers: ChildProcess[];
   /** Starts a worker process and resolves once it logged `worker started`. */
@@ -131,9 +132,9 @@ export async function deploy(
 ): Promise<Deployment> {
   const sim = await startSimulator(options.sim);
   const prefix = benchPrefix(options.label);
-  const redis = new Redis(infra.redisUrl, { maxRetriesPerRequest: null });
   const env = deploymentEnv(infra, sim, prefix, options.env);
   const config = loadConfig(env);
+  const redis = createRedis(config.redis);
   const api = await startApi(config, { host: '127.0.0.1', port: 0, logger: silentLogger(), redis });
   const store = new JobStore({ redis, prefix, retentionSeconds: 3_600 });
   const workers: ChildProcess[] = [];

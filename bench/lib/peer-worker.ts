@@ -11,10 +11,9 @@
  * Environment: genqueue's (`loadConfig`; `LIBLIB_SUBMIT_QPS` is the limiter's `max`), plus
  * `PEER_QUEUE` and `PEER_POLL_MS`.
  */
-import { isTaskEnded, loadConfig } from '@genqueue/core';
+import { createRedis, isTaskEnded, loadConfig } from '@genqueue/core';
 import { createProviders } from '@genqueue/providers';
 import { Worker } from 'bullmq';
-import { Redis } from 'ioredis';
 
 /** What each peer job answers: enough for the benchmark to measure it on the simulator's record. */
 export interface PeerResult {
@@ -29,7 +28,7 @@ const config = loadConfig(process.env);
 const pollMs = Number(process.env.PEER_POLL_MS ?? 250);
 const provider = createProviders(config).get('liblib');
 if (!provider) throw new Error('the peer needs LIBLIB_ACCESS_KEY and LIBLIB_SECRET_KEY');
-const connection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+const connection = createRedis(config.redis);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const worker = new Worker<{ prompt: string; taskId?: string }, PeerResult>(

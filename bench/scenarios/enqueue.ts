@@ -4,17 +4,19 @@
  * and after, divided by the jobs). Memory is measured on a private redis-server when one can be
  * started, so other clients of a shared Redis do not blur it.
  */
-import { type BatchItem, intakeBatch, QueueSet } from '@genqueue/core';
+import { type BatchItem, intakeBatch, masters, QueueSet, type RedisClient } from '@genqueue/core';
 import { createProviders } from '@genqueue/providers';
-import type { Redis } from 'ioredis';
 import { ensureRedis, freePort } from '../../apps/demo/src/embedded.ts';
 import { type Deployment, deploy, type Infra } from '../lib/deployment.ts';
 import type { Figure } from '../lib/figures.ts';
 import type { RunOptions } from './throughput.ts';
 
-async function usedMemory(redis: Redis): Promise<number> {
-  const info = await redis.info('memory');
-  return Number(/^used_memory:(\d+)/m.exec(info)?.[1]);
+/** `used_memory` in bytes, summed over every master of a Cluster. */
+async function usedMemory(redis: RedisClient): Promise<number> {
+  let total = 0;
+  for (const node of masters(redis))
+    total += Number(/^used_memory:(\d+)/m.exec(await node.info('memory'))?.[1]);
+  return total;
 }
 
 /** Through the API's batch route when it exists; else core's `intakeBatch` directly (as the route does). */

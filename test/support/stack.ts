@@ -6,12 +6,18 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { type ApiHandle, startApi } from '@genqueue/api';
-import { type Config, type JobView, loadConfig, silentLogger } from '@genqueue/core';
+import {
+  type Config,
+  createRedis,
+  type JobView,
+  loadConfig,
+  type RedisClient,
+  silentLogger,
+} from '@genqueue/core';
 import { type Simulator, type SimulatorOptions, startSimulator } from '@genqueue/simulator';
 import { startWorker, type WorkerHandle } from '@genqueue/worker';
-import type { Redis } from 'ioredis';
 import { request } from 'undici';
-import { connectRedis, deletePrefix, TEST_REDIS_URL, uniquePrefix } from './redis.ts';
+import { deletePrefix, TEST_REDIS_URL, uniquePrefix } from './redis.ts';
 import { startS3 } from './s3.ts';
 
 export const TEST_TOKEN = 'test-token-0123456789';
@@ -23,11 +29,16 @@ export interface StackOptions {
   env?: Record<string, string> | ((sim: Simulator) => Record<string, string>);
   /** Workers started in this process (default 1). */
   workers?: number;
+  /**
+   * How API and workers reach Redis, e.g. `REDIS_CLUSTER_NODES` or `REDIS_SENTINELS`. Default: the
+   * test Redis at `REDIS_URL`.
+   */
+  redisEnv?: Record<string, string>;
 }
 
 export interface Stack {
   sim: Simulator;
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   env: Record<string, string>;
   config: Config;
@@ -56,9 +67,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const sim = await startSimulator({ latencyMs: { min: 200, max: 400 }, ...options.sim });
   const s3 = await startS3();
   const prefix = uniquePrefix('e2e');
-  const redis = connectRedis();
   const env: Record<string, string> = {
     REDIS_URL: TEST_REDIS_URL,
+    ...options.redisEnv,
     QUEUE_PREFIX: prefix,
     API_TOKENS: TEST_TOKEN,
     ADMIN_USER: ADMIN.user,
@@ -84,6 +95,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     ...(typeof options.env === 'function' ? options.env(sim) : options.env),
   };
   const config = loadConfig(env);
+  const redis = createRedis(config.redis);
   const api = await startApi(config, { host: '127.0.0.1', port: 0, logger: silentLogger(), redis });
   const workers: WorkerHandle[] = [];
   const processes: ChildProcess[] = [];

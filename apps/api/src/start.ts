@@ -9,14 +9,15 @@ import type { Duplex } from 'node:stream';
 import {
   type Config,
   createLogger,
+  createRedis,
   JobLifecycle,
   JobStore,
   type Logger,
   type ObjectUrlFn,
   type Provider,
   QueueSet,
+  type RedisClient,
 } from '@genqueue/core';
-import { Redis } from 'ioredis';
 import { type ApiDeps, createApp } from './app.ts';
 import type { ApiErrorCode } from './http-error.ts';
 
@@ -29,7 +30,7 @@ export interface StartApiOverrides {
   /** Default: a pino logger at `config.logLevel`. */
   logger?: Logger;
   /** A Redis connection to use (with `maxRetriesPerRequest: null`); not closed by `close()`. */
-  redis?: Redis;
+  redis?: RedisClient;
   /** Default: `createProviders(config)` from `@genqueue/providers`. */
   providers?: ReadonlyMap<string, Provider>;
   /** Default: the sink's `objectUrl` (public URL or presigned). */
@@ -71,8 +72,7 @@ export async function startApi(config: Config, overrides: StartApiOverrides = {}
   }
 
   try {
-    const redis =
-      overrides.redis ?? new Redis(config.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
+    const redis = overrides.redis ?? createRedis(config.redis);
     if (!overrides.redis) cleanups.unshift(() => redis.quit().catch(() => redis.disconnect()));
 
     // The real adapters load only when not injected, so tests and the demo can run the API with

@@ -16,13 +16,13 @@ import {
   type Config,
   ConfigError,
   createLogger,
+  createRedis,
   deleteKeysWithPrefix,
   loadConfig,
   silentLogger,
 } from '@genqueue/core';
 import { type Simulator, type SimulatorMode, startSimulator } from '@genqueue/simulator';
 import { startWorker } from '@genqueue/worker';
-import { Redis } from 'ioredis';
 import { DEMO_PROMPTS, DEMO_PROVIDERS } from './demo-providers.ts';
 import { ensureRedis, startEmbeddedS3 } from './embedded.ts';
 
@@ -61,11 +61,20 @@ function configFrom(vars: Record<string, string | undefined>): Config {
   }
 }
 
-const redis = await ensureRedis(env.REDIS_URL ?? 'redis://127.0.0.1:6379').catch((error: Error) => {
-  console.error(error.message);
-  process.exit(1);
-});
-say(`Redis       ${redis.url}${redis.child ? ' (a private redis-server started for this demo)' : ''}`);
+// A configured Cluster or Sentinel is used as is; one server only if it answers, else a private one.
+const configuredRedis = configFrom(env).redis;
+const redis =
+  configuredRedis.mode === 'single'
+    ? await ensureRedis(configuredRedis.url).catch((error: Error) => {
+        console.error(error.message);
+        process.exit(1);
+      })
+    : { url: undefined, child: undefined, stop: async () => undefined };
+say(
+  redis.url
+    ? `Redis       ${redis.url}${redis.child ? ' (a private redis-server started for this demo)' : ''}`
+    : `Redis       ${configuredRedis.mode === 'cluster' ? 'Redis Cluster' : 'Sentinel'} (${env.REDIS_CLUSTER_NODES ?? env.REDIS_SENTINELS})`,
+);
 const s3 = await startEmbeddedS3('.data/s3');
 say(`S3          ${s3.endpoint} (s3rver, files under ${s3.directory})`);
 
@@ -93,7 +102,7 @@ const adminPassword = env.ADMIN_PASSWORD ?? randomBytes(9).toString('base64url')
 const token = env.API_TOKENS?.split(',')[0]?.trim() || randomBytes(18).toString('base64url');
 const config = configFrom({
   ...env,
-  REDIS_URL: redis.url,
+  ...(redis.url ? { REDIS_URL: redis.url } : {}),
   QUEUE_PREFIX: prefix,
   API_TOKENS: token,
   ADMIN_USER: env.ADMIN_USER ?? 'admin',
@@ -170,7 +179,7 @@ if (sim) {
 
 await worker.close();
 await api.close();
-const cleanup = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+const cleanup = createRedis(config.redis, { maxRetriesPerRequest: 1 });
 await deleteKeysWithPrefix(cleanup, prefix);
 cleanup.disconnect();
 await sim?.close();

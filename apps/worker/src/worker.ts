@@ -9,10 +9,12 @@ import {
   type Clock,
   type Config,
   createLogger,
+  createRedis,
   isTerminal,
   JobLifecycle,
   JobStore,
   type Logger,
+  limiterKeyPrefix,
   type Provider,
   QUEUE,
   QueueSet,
@@ -25,7 +27,6 @@ import { createProviders } from '@genqueue/providers';
 import { sinkFromSettings } from '@genqueue/sink';
 import { createGuardedDispatcher } from '@genqueue/webhooks';
 import { type Job, UnrecoverableError, Worker, type WorkerOptions } from 'bullmq';
-import { Redis } from 'ioredis';
 import type { Dispatcher } from 'undici';
 import type { WorkerContext } from './context.ts';
 import { processPoll } from './poll-processor.ts';
@@ -57,7 +58,7 @@ export interface WorkerHandle {
 export async function startWorker(config: Config, overrides: WorkerOverrides = {}): Promise<WorkerHandle> {
   const logger = overrides.logger ?? createLogger({ level: config.logLevel, name: 'worker' });
   const clock = overrides.clock ?? systemClock;
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+  const redis = createRedis(config.redis);
   const providers = overrides.providers ?? createProviders(config, { logger, now: clock.now });
   if (providers.size === 0) {
     logger.warn('no provider has credentials configured: this worker will only poll, store and deliver');
@@ -69,7 +70,7 @@ export async function startWorker(config: Config, overrides: WorkerOverrides = {
         name,
         new ProviderLimiter({
           redis,
-          keyPrefix: `${config.queuePrefix}:limits:${name}`,
+          keyPrefix: limiterKeyPrefix(config.queuePrefix, name),
           submitQps: settings.submitQps,
           maxInFlight: settings.maxInFlight,
           marginMs: config.limits.submitMarginMs,

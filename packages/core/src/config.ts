@@ -4,6 +4,7 @@
  * Units are in the names (`_MS`, `_QPS`, `_SECONDS`, `_BYTES`).
  */
 import { z } from 'zod';
+import { redisKeyLayout } from './redis-keys.ts';
 
 const bool = (fallback: boolean) =>
   z
@@ -76,13 +77,61 @@ export const STANDARD_WEBHOOK_SCHEDULE_MS = [
   0, 5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000,
 ];
 
-const envSchema = z.object({
+/** Comma-separated `host:port` seeds (Redis Cluster nodes, Sentinels). */
+const hostPorts = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    const nodes: { host: string; port: number }[] = [];
+    for (const entry of (v ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)) {
+      const match = /^(\[[0-9a-fA-F:]+\]|[^:\s]+):(\d{1,5})$/.exec(entry);
+      const port = Number(match?.[2]);
+      if (!match || port < 1 || port > 65535) {
+        ctx.addIssue({ code: 'custom', message: `"${entry}" is not host:port` });
+        return z.NEVER;
+      }
+      nodes.push({ host: match[1]!.replace(/^\[|\]$/g, ''), port });
+    }
+    return nodes;
+  });
+
+const redisEnv = {
+  /** One Redis (`redis://` or `rediss://` for TLS, credentials in the URL). Ignored in Cluster or Sentinel mode. */
   REDIS_URL: url('redis://127.0.0.1:6379'),
+  /** Redis Cluster seed nodes (`host:port,…`): when set, every process uses Redis Cluster. */
+  REDIS_CLUSTER_NODES: hostPorts,
+  /** Sentinels (`host:port,…`) and the master name they watch: when set, every process uses Sentinel. */
+  REDIS_SENTINELS: hostPorts,
+  REDIS_SENTINEL_NAME: optionalString,
+  /** ACL user and password of the Redis data nodes (all modes; in single mode they override the URL's). */
+  REDIS_USERNAME: optionalString,
+  REDIS_PASSWORD: optionalString,
+  /** ACL user and password of the Sentinels themselves, when they require one. */
+  REDIS_SENTINEL_USERNAME: optionalString,
+  REDIS_SENTINEL_PASSWORD: optionalString,
+  /** TLS to every Redis node (and every Sentinel); `rediss://` implies it in single mode. */
+  REDIS_TLS: bool(false),
+  /** PEM file of the CA that signed the Redis servers' certificates (default: the system's CAs). */
+  REDIS_TLS_CA_FILE: optionalString,
   QUEUE_PREFIX: z
     .string()
     .optional()
     .transform((v) => (v === undefined || v === '' ? 'genq' : v))
-    .pipe(z.string().regex(/^[A-Za-z0-9_{}.-]+$/, 'letters, digits, _ - . { } only')),
+    .pipe(
+      z
+        .string()
+        .regex(
+          /^(\{[A-Za-z0-9_.-]+\}|[A-Za-z0-9_.-]+)$/,
+          'a name of letters, digits, _ - . (braces optional)',
+        ),
+    ),
+};
+
+const envSchema = z.object({
+  ...redisEnv,
   PORT: int(3000, 0, 65535),
   API_TOKENS: list,
   ADMIN_USER: optionalString,
@@ -197,8 +246,9 @@ export type Config = Readonly<ReturnType<typeof buildConfig>>;
 
 function buildConfig(env: z.infer<typeof envSchema>) {
   return {
-    redisUrl: env.REDIS_URL!,
-    queuePrefix: env.QUEUE_PREFIX,
+    redis: redisSettings(env),
+    /** The BullMQ and job-store prefix, hash-tagged (`{genq}`); see `redisKeyLayout`. */
+    queuePrefix: redisKeyLayout(env.QUEUE_PREFIX).queues,
     port: env.PORT,
     apiTokens: env.API_TOKENS,
     admin: { user: env.ADMIN_USER, password: env.ADMIN_PASSWORD },
@@ -271,6 +321,82 @@ function buildConfig(env: z.infer<typeof envSchema>) {
   };
 }
 
+/** How every process reaches Redis: one server, Sentinel, or Redis Cluster. See `createRedis`. */
+export type RedisSettings = RedisSingleSettings | RedisSentinelSettings | RedisClusterSettings;
+
+interface RedisCommonSettings {
+  username?: string;
+  password?: string;
+  /** TLS to the data nodes (and Sentinels). */
+  tls: boolean;
+  /** CA certificate file for TLS; absent: the system's CAs. */
+  tlsCaFile?: string;
+}
+export interface RedisSingleSettings extends RedisCommonSettings {
+  mode: 'single';
+  url: string;
+}
+export interface RedisSentinelSettings extends RedisCommonSettings {
+  mode: 'sentinel';
+  sentinels: { host: string; port: number }[];
+  /** The master name the Sentinels watch (`REDIS_SENTINEL_NAME`). */
+  name: string;
+  sentinelUsername?: string;
+  sentinelPassword?: string;
+}
+export interface RedisClusterSettings extends RedisCommonSettings {
+  mode: 'cluster';
+  /** Seed nodes; the rest of the cluster is discovered from them. */
+  nodes: { host: string; port: number }[];
+}
+
+type RedisEnv = z.infer<z.ZodObject<typeof redisEnv>>;
+
+function redisSettings(env: RedisEnv): RedisSettings {
+  const common = {
+    username: env.REDIS_USERNAME,
+    password: env.REDIS_PASSWORD,
+    tls: env.REDIS_TLS,
+    tlsCaFile: env.REDIS_TLS_CA_FILE,
+  };
+  if (env.REDIS_CLUSTER_NODES.length > 0)
+    return { mode: 'cluster', nodes: env.REDIS_CLUSTER_NODES, ...common };
+  if (env.REDIS_SENTINELS.length > 0) {
+    return {
+      mode: 'sentinel',
+      sentinels: env.REDIS_SENTINELS,
+      name: env.REDIS_SENTINEL_NAME!,
+      sentinelUsername: env.REDIS_SENTINEL_USERNAME,
+      sentinelPassword: env.REDIS_SENTINEL_PASSWORD,
+      ...common,
+    };
+  }
+  return {
+    mode: 'single',
+    url: env.REDIS_URL!,
+    ...common,
+    tls: env.REDIS_TLS || env.REDIS_URL!.startsWith('rediss:'),
+  };
+}
+
+/** The Redis variables that only make sense together. */
+function checkRedisModes(env: RedisEnv, ctx: z.RefinementCtx): void {
+  if (env.REDIS_CLUSTER_NODES.length > 0 && env.REDIS_SENTINELS.length > 0) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['REDIS_SENTINELS'],
+      message: 'set either REDIS_CLUSTER_NODES (Redis Cluster) or REDIS_SENTINELS (Sentinel), not both',
+    });
+  }
+  if (env.REDIS_SENTINELS.length > 0 && !env.REDIS_SENTINEL_NAME) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['REDIS_SENTINEL_NAME'],
+      message: 'required with REDIS_SENTINELS: the master name the Sentinels watch',
+    });
+  }
+}
+
 /** Thrown by `loadConfig`; its message lists every variable at fault, one per line. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -281,7 +407,7 @@ export class ConfigError extends Error {
 
 /** Parses the environment once. Throws `ConfigError` listing each bad variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  const parsed = envSchema.safeParse(env);
+  const parsed = envSchema.superRefine(checkRedisModes).safeParse(env);
   if (!parsed.success) {
     throw new ConfigError(
       parsed.error.issues.map((issue) => ({

@@ -17,7 +17,14 @@ export {
 } from './catalog.ts';
 export type { Clock } from './clock.ts';
 export { systemClock } from './clock.ts';
-export type { Config, ProviderSettings } from './config.ts';
+export type {
+  Config,
+  ProviderSettings,
+  RedisClusterSettings,
+  RedisSentinelSettings,
+  RedisSettings,
+  RedisSingleSettings,
+} from './config.ts';
 export { ConfigError, loadConfig, STANDARD_WEBHOOK_SCHEDULE_MS } from './config.ts';
 export type { ErrorAction, ErrorClass, JobError, ProviderErrorOptions } from './errors.ts';
 export { actionFor, isProviderError, ProviderError, parseRetryAfter } from './errors.ts';
@@ -52,6 +59,9 @@ export type {
 export { isTaskEnded } from './provider.ts';
 export type { QueueSetOptions } from './queues.ts';
 export { QueueSet } from './queues.ts';
-export { deleteKeysWithPrefix } from './redis-keys.ts';
+export type { CreateRedisOptions, RedisClient } from './redis-connection.ts';
+export { createRedis } from './redis-connection.ts';
+export type { RedisKeyLayout } from './redis-keys.ts';
+export { deleteKeysWithPrefix, limiterKeyPrefix, masters, redisKeyLayout } from './redis-keys.ts';
 export type { BatchView, JobView, ObjectUrlFn, OutputView, WebhookView } from './views.ts';
 export { toBatchView, toJobView } from './views.ts';

@@ -14,10 +14,10 @@
  * - `{p}:webhooks:{ownerId}`: HASH delivery id → delivery record (JSON).
  * - `{p}:idem:{scope}:{key}`: STRING → job id, for `Idempotency-Key`.
  */
-import type { Redis } from 'ioredis';
 import type { JobError } from './errors.ts';
 import { parseBatchItemId } from './ids.ts';
 import { canTransition, isTerminal, JOB_STATES, type JobState, TERMINAL_STATES } from './job-state.ts';
+import type { RedisClient } from './redis-connection.ts';
 
 /** One stored result file. */
 export interface StoredOutput {
@@ -221,7 +221,7 @@ return 1
 `;
 
 export interface JobStoreOptions {
-  redis: Redis;
+  redis: RedisClient;
   /** The queue prefix, e.g. `genq` or `{genq}`. */
   prefix: string;
   /** How long terminal jobs and finished batches are kept, in seconds. */
@@ -229,7 +229,7 @@ export interface JobStoreOptions {
   now?: () => number;
 }
 
-type ScriptedRedis = Redis & {
+type ScriptedRedis = RedisClient & {
   gqTransition(...args: (string | number)[]): Promise<[string, string?, number?, number?]>;
   gqUpdate(...args: (string | number)[]): Promise<number>;
 };

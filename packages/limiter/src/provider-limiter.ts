@@ -1,5 +1,4 @@
-import { type Clock, systemClock } from '@genqueue/core';
-import type { Redis } from 'ioredis';
+import { type Clock, type RedisClient, systemClock } from '@genqueue/core';
 import {
   ADOPT_LUA,
   END_TURN_LUA,
@@ -16,7 +15,7 @@ import {
  */
 export interface ProviderLimiterOptions {
   /** ioredis connection. The limiter defines its scripts on it (`redis.defineCommand`). */
-  redis: Redis;
+  redis: RedisClient;
   /**
    * Prefix of the limiter's keys, e.g. `genq:limits:liblib`: one prefix per provider account. May
    * contain a `{hash tag}` for Redis Cluster; all keys share it.
@@ -109,7 +108,7 @@ type ScriptCall = (...keysAndArgs: (string | number)[]) => Promise<unknown>;
  * again reuses its lease.
  */
 export class ProviderLimiter {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly clock: Clock;
   private readonly keys: { leases: string; sending: string; sent: string; pause: string };
   private readonly marginMs: number;

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MetricsCollector } from './collector.ts';
+import { metricKeys } from './internal/keys.ts';
 import { RedisMetrics } from './redis-metrics.ts';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -20,7 +21,8 @@ beforeAll(() => {
 
 afterAll(async () => {
   for (const prefix of prefixes) {
-    await redis.del(`${prefix}:metrics:counters`, `${prefix}:metrics:gauges`, `${prefix}:metrics:histograms`);
+    const keys = metricKeys(prefix);
+    await redis.del(keys.counters, keys.gauges, keys.histograms);
   }
   redis.disconnect();
 });
@@ -82,10 +84,10 @@ describe('RedisMetrics → MetricsCollector', () => {
     const metrics = new RedisMetrics({ redis, prefix, flushIntervalMs: 20 });
     metrics.webhookDelivered('delivered');
     const field = 'genqueue_webhook_deliveries_total{"outcome":"delivered"}';
-    for (let i = 0; i < 200 && !(await redis.hget(`${prefix}:metrics:counters`, field)); i++) {
+    for (let i = 0; i < 200 && !(await redis.hget(metricKeys(prefix).counters, field)); i++) {
       await new Promise((r) => setTimeout(r, 20));
     }
-    expect(await redis.hget(`${prefix}:metrics:counters`, field)).toBe('1');
+    expect(await redis.hget(metricKeys(prefix).counters, field)).toBe('1');
     await metrics.close();
   });
 

@@ -7,7 +7,7 @@
  * its increments are dropped (metrics are best effort; retrying could double-count what Redis did
  * apply). No method throws into the processors, whatever its arguments.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@genqueue/core';
 import {
   type Labels,
   type ProviderEndpoint,
@@ -27,8 +27,8 @@ export interface MetricsLogger {
 /** Options of {@link RedisMetrics}. */
 export interface RedisMetricsOptions {
   /** ioredis connection (may be shared with the worker's other commands). */
-  redis: Redis;
-  /** The deployment's key prefix (`QUEUE_PREFIX`); keys are `{prefix}:metrics:*`. */
+  redis: RedisClient;
+  /** The deployment's key prefix (`QUEUE_PREFIX`); keys are `{name:metrics}:*` (see `metricKeys`). */
   prefix: string;
   /** Where failed flushes are reported. Default: nowhere. */
   logger?: MetricsLogger;
@@ -40,7 +40,7 @@ const DEFAULT_FLUSH_INTERVAL_MS = 1_000;
 
 /** Records the worker-side metrics of genqueue into Redis, batched and fire-and-forget. */
 export class RedisMetrics {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly keys: ReturnType<typeof metricKeys>;
   private readonly logger?: MetricsLogger;
   private counters = new Map<string, number>();

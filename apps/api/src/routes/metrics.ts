@@ -8,11 +8,10 @@
  * otherwise any API token. Tokens are compared in constant time (`bearerAuth`, built on the same
  * digest comparison as `safeEqual`).
  */
-import type { Config } from '@genqueue/core';
+import { type Config, limiterKeyPrefix, type RedisClient } from '@genqueue/core';
 import { ProviderLimiter } from '@genqueue/limiter';
 import { MetricsCollector } from '@genqueue/metrics';
 import { type NextFunction, type Request, type Response, Router } from 'express';
-import type { Redis } from 'ioredis';
 import type { ApiDeps } from '../app.ts';
 import { bearerAuth } from '../auth.ts';
 
@@ -46,14 +45,14 @@ export function metricsRouter(deps: ApiDeps): Router {
 async function buildCollector(deps: ApiDeps): Promise<MetricsCollector> {
   const { config, queues } = deps;
   // startApi builds the queues on an ioredis connection, which BullMQ's non-blocking queues use as is.
-  const redis = (await queues.poll.client) as unknown as Redis;
+  const redis = (await queues.poll.client) as unknown as RedisClient;
   const providers = [...deps.providers.keys()].flatMap((name) => {
     const settings = config.providers[name as keyof Config['providers']];
     if (!settings) return [];
     // Same key prefix as the workers' limiters; only its read-only `inFlight()` is used here.
     const limiter = new ProviderLimiter({
       redis,
-      keyPrefix: `${config.queuePrefix}:limits:${name}`,
+      keyPrefix: limiterKeyPrefix(config.queuePrefix, name),
       submitQps: settings.submitQps,
       maxInFlight: settings.maxInFlight,
     });

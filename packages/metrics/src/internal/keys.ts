@@ -1,23 +1,29 @@
 /**
  * Redis layout of the remote metrics, shared by the recorder and the collector. Three hashes per
  * deployment (label sets are few and bounded: providers × outcomes × endpoints):
- * - `{prefix}:metrics:counters`: field = series, value = total (HINCRBYFLOAT);
- * - `{prefix}:metrics:gauges`: field = series, value = last seen (HSET);
- * - `{prefix}:metrics:histograms`: field = series + `\u0000` + bucket upper bound (`le`), `sum`
+ * - `{name:metrics}:counters`: field = series, value = total (HINCRBYFLOAT);
+ * - `{name:metrics}:gauges`: field = series, value = last seen (HSET);
+ * - `{name:metrics}:histograms`: field = series + `\u0000` + bucket upper bound (`le`), `sum`
  *   or `count`; bucket fields hold per-bucket (not cumulative) counts, so one observation is one
  *   increment; the collector sums them up into Prometheus' cumulative buckets.
  *
  * A series field is `name` + JSON of its labels in label-name order, so the collector can read the
  * labels back without a schema lookup, and any label value is safe.
  */
+import { redisKeyLayout } from '@genqueue/core';
 import type { Labels } from '../catalog.ts';
 
-/** The three hashes of a deployment. */
+/**
+ * The three hashes of the deployment whose `QUEUE_PREFIX` is `prefix`, under one hash tag of their
+ * own (`{name:metrics}`, see `redisKeyLayout`): a flush writes all three in one pipeline, which a
+ * Cluster sends to one node.
+ */
 export function metricKeys(prefix: string): { counters: string; gauges: string; histograms: string } {
+  const { metrics } = redisKeyLayout(prefix);
   return {
-    counters: `${prefix}:metrics:counters`,
-    gauges: `${prefix}:metrics:gauges`,
-    histograms: `${prefix}:metrics:histograms`,
+    counters: `${metrics}:counters`,
+    gauges: `${metrics}:gauges`,
+    histograms: `${metrics}:histograms`,
   };
 }
 
