@@ -290,7 +290,9 @@ describe('creating and reading jobs', () => {
     });
     const bull = await queues.submitQueue('liblib').getJob(res.body.id);
     expect(bull?.id).toBe(res.body.id);
-    expect(bull?.data).toEqual({ jobId: res.body.id });
+    // The processors read only the job id; the rest is for people reading Bull Board.
+    expect(bull?.data).toEqual({ jobId: res.body.id, provider: 'liblib', prompt: 'a lighthouse at dawn' });
+    expect(bull?.name).toBe('kontext.text2img · a lighthouse at dawn');
     expect(await bull?.getState()).toBe('waiting');
   });
 

@@ -227,6 +227,70 @@ describe('genqueue CLI', () => {
     }
   });
 
+  it('writes the results file of a batch as jsonl (stdout) and csv (--out)', async () => {
+    const jsonl = await cli(['results', txtBatch]);
+    expect(jsonl.code).toBe(0);
+    const lines = jsonl.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as JobView);
+    const jobs = await batchJobs(txtBatch);
+    expect(lines.map((l) => [l.id, l.state, l.outputs.map((o) => o.sha256)])).toEqual(
+      jobs.map((j) => [j.id, j.state, j.outputs.map((o) => o.sha256)]),
+    );
+    const out = join(dir, 'results.csv');
+    const csv = await cli(['results', txtBatch, '--format', 'csv', '--out', out]);
+    expect(csv.code).toBe(0);
+    const rows = (await readFile(out, 'utf8')).trim().split('\r\n');
+    expect(rows[0]).toMatch(/^id,state,prompt,/);
+    expect(rows).toHaveLength(jobs.length + 1);
+    const missing = await cli(['results', 'b_0000000000000000000000']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('batch not found');
+  });
+
+  it('runs one img2img job with a local image, waits, and downloads its output', async () => {
+    const photo = join(dir, 'photo.png');
+    await writeFile(photo, await readObject(stack, (await batchJobs(txtBatch))[0]!.outputs[0]!.key));
+    const out = join(dir, 'run-out');
+    const run = await cli([
+      'run',
+      '--operation',
+      'kontext.img2img',
+      '--set',
+      'prompt=the same lighthouse at night',
+      '--image',
+      photo,
+      '--wait',
+      '--out',
+      out,
+      '--poll-interval',
+      '200',
+    ]);
+    expect(run.stderr).toMatch(/succeeded/);
+    expect(run.code).toBe(0);
+    const files = await filesUnder(out);
+    expect(files.length).toBeGreaterThan(0);
+    const jobId = /^jobs\/(j_[0-9a-z]+)\//.exec(files[0]!)?.[1];
+    const job = await stack.job(jobId!);
+    expect(job).toMatchObject({ state: 'succeeded', operation: 'kontext.img2img' });
+    expect(job.input.prompt).toBe('the same lighthouse at night');
+    expect(String((job.input.image_list as string[])[0])).toMatch(/^data:image\/png;base64,/);
+    const tooBig = join(dir, 'big.png');
+    await writeFile(tooBig, Buffer.alloc(800 * 1024));
+    const refused = await cli([
+      'run',
+      '--operation',
+      'kontext.img2img',
+      '--set',
+      'prompt=x',
+      '--image',
+      tooBig,
+    ]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('at most');
+  });
+
   it('says so in one line when the token is wrong, and when no API listens', async () => {
     const unauthorized = await cli(['status', txtBatch], { GENQUEUE_TOKEN: 'wrong-token-123' });
     expect(unauthorized.code).toBe(2);

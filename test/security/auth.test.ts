@@ -79,6 +79,8 @@ describe('credentials are required', () => {
       ['GET', `/v1/batches/${batchId}/jobs?limit=10`],
       ['POST', `/v1/batches/${batchId}/cancel`],
       ['POST', `/v1/batches/${batchId}/retry`],
+      ['GET', `/v1/batches/${batchId}/results.jsonl`],
+      ['GET', `/v1/batches/${batchId}/results.csv`],
       ['GET', '/v1/no-such-route'],
       ['DELETE', `/v1/jobs/${jobId}`],
     ];

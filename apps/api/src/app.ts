@@ -22,6 +22,7 @@ import { batchesRouter } from './routes/batches.ts';
 import { healthRouter } from './routes/health.ts';
 import { jobsRouter } from './routes/jobs.ts';
 import { metricsRouter } from './routes/metrics.ts';
+import { resultsRouter } from './routes/results.ts';
 
 /** Largest JSON body accepted; larger ones get `413 payload_too_large`. */
 export const BODY_LIMIT = '1mb';
@@ -112,6 +113,7 @@ export function createApp(apiDeps: ApiDeps): express.Express {
   v1.use(bearerAuth(deps.config.apiTokens));
   // Before the 1 MB JSON parser: batches parse their own bodies (32 MB JSON, streamed CSV/NDJSON).
   v1.use(batchesRouter(deps));
+  v1.use(resultsRouter(deps));
   v1.use(express.json({ limit: BODY_LIMIT }));
   v1.use(jobsRouter(deps));
   // Unknown `/v1` routes answer 404 only to authenticated callers.

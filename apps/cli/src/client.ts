@@ -159,6 +159,29 @@ export class GenqueueClient {
     return this.#send('GET', `/v1/jobs/${encodeURIComponent(jobId)}`);
   }
 
+  /** `POST /v1/jobs`: one job. */
+  submitJob(job: {
+    provider?: string;
+    operation: string;
+    input: Record<string, unknown>;
+    webhookUrl?: string;
+    metadata?: Record<string, unknown>;
+  }): Promise<{ id: string; state: JobState }> {
+    return this.#send('POST', '/v1/jobs', { body: JSON.stringify(job), contentType: 'application/json' });
+  }
+
+  /**
+   * `GET /v1/batches/:id/results.jsonl` (or `.csv`): the batch's result file, as a stream to be
+   * read to its end (or destroyed).
+   */
+  async results(batchId: string, format: 'jsonl' | 'csv'): Promise<Readable> {
+    const response = await this.#open('GET', `/v1/batches/${encodeURIComponent(batchId)}/results.${format}`);
+    if (response.statusCode >= 400) {
+      throw responseError(response.statusCode, await response.body.text(), this.#token);
+    }
+    return response.body;
+  }
+
   /** `POST /v1/batches/:id/cancel`: cancels the batch's unfinished jobs. */
   cancelBatch(batchId: string): Promise<Record<string, unknown>> {
     return this.#send('POST', `/v1/batches/${encodeURIComponent(batchId)}/cancel`);
@@ -190,6 +213,25 @@ export class GenqueueClient {
     path: string,
     options: { query?: Query; body?: string | Readable; contentType?: string } = {},
   ): Promise<T> {
+    const response = await this.#open(method, path, options);
+    const text = await response.body.text();
+    if (response.statusCode >= 400) throw responseError(response.statusCode, text, this.#token);
+    try {
+      return (text ? JSON.parse(text) : {}) as T;
+    } catch {
+      throw new ApiResponseError(
+        response.statusCode,
+        'invalid_response',
+        'the API answered something that is not JSON',
+      );
+    }
+  }
+
+  async #open(
+    method: 'GET' | 'POST',
+    path: string,
+    options: { query?: Query; body?: string | Readable; contentType?: string } = {},
+  ): Promise<Dispatcher.ResponseData> {
     const url = new URL(this.baseUrl + path);
     for (const [key, value] of Object.entries(options.query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, String(value));
@@ -210,17 +252,7 @@ export class GenqueueClient {
     } catch (error) {
       throw connectionError(redactUrl(this.baseUrl), error);
     }
-    const text = await response.body.text();
-    if (response.statusCode >= 400) throw responseError(response.statusCode, text, this.#token);
-    try {
-      return (text ? JSON.parse(text) : {}) as T;
-    } catch {
-      throw new ApiResponseError(
-        response.statusCode,
-        'invalid_response',
-        'the API answered something that is not JSON',
-      );
-    }
+    return response;
   }
 }
 

@@ -6,6 +6,8 @@ import { Command, CommanderError } from 'commander';
 import { cancelCommand, retryCommand } from './commands/cancel-retry.ts';
 import { downloadCommand } from './commands/download.ts';
 import { jobsCommand } from './commands/jobs.ts';
+import { resultsCommand } from './commands/results.ts';
+import { runCommand } from './commands/run.ts';
 import { statusCommand } from './commands/status.ts';
 import { submitCommand } from './commands/submit.ts';
 import type { CliContext } from './context.ts';
@@ -39,6 +41,8 @@ export function createProgram(ctx: CliContext, done: (code: number) => void): Co
     statusCommand(ctx, done),
     jobsCommand(ctx, done),
     downloadCommand(ctx, done),
+    resultsCommand(ctx, done),
+    runCommand(ctx, done),
     cancelCommand(ctx, done),
     retryCommand(ctx, done),
   ];

@@ -19,11 +19,17 @@ import { failJob, finishTask } from './task-end.ts';
 /** After a failed status query, wait at least this long (the error may be an outage). */
 const STATUS_ERROR_DELAY_MS = 2_000;
 
+/** What a poll job returns to BullMQ once its task ended (shown in Bull Board). */
+export interface PollReturn {
+  taskId: string;
+  state: string;
+}
+
 export async function processPoll(
   ctx: WorkerContext,
   job: Job<JobPayload>,
   token: string | undefined,
-): Promise<void> {
+): Promise<PollReturn | undefined> {
   const { jobId } = jobPayloadSchema.parse(job.data);
   const record = await ctx.store.getJob(jobId);
   if (!record?.providerTaskId) {
@@ -62,7 +68,8 @@ export async function processPoll(
       // e.g. 100051 "task does not exist": it will never end by itself.
       await limiter.release(jobId);
       await failJob(ctx, jobId, error.toJobError());
-      return;
+      await job.log(`failed: ${error.code ?? ''} ${error.message}`);
+      return { taskId: record.providerTaskId, state: 'failed' };
     }
     // Outages, rate limits and account errors don't end the task at the provider: keep polling.
     const wait = Math.max(
@@ -77,6 +84,7 @@ export async function processPoll(
     rememberQuery(jobId, queryStarted); // metrics
     if (status.providerStatus !== record.providerStatus) {
       await ctx.store.update(jobId, { providerStatus: status.providerStatus });
+      await job.log(`status ${status.providerStatus} ${status.state}`);
     }
     const elapsed = ctx.clock.now() - (record.submittedAt ?? record.createdAt);
     const { pollMinIntervalMs, pollMaxIntervalMs } = ctx.config.worker;
@@ -87,6 +95,11 @@ export async function processPoll(
   previousQueries.delete(jobId);
   if (previous !== undefined) ctx.metrics?.slotReleaseDelay(provider.name, ctx.clock.now() - previous);
   await finishTask(ctx, record, status);
+  await job.log(
+    `status ${status.providerStatus} ${status.state}` +
+      (status.state === 'succeeded' ? `: ${status.outputs.length} outputs to store` : ''),
+  );
+  return { taskId: record.providerTaskId, state: status.state };
 }
 
 /**

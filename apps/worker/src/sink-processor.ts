@@ -10,7 +10,15 @@ import { type Job, UnrecoverableError } from 'bullmq';
 import type { WorkerContext } from './context.ts';
 import { failJob } from './task-end.ts';
 
-export async function processSink(ctx: WorkerContext, job: Job<SinkPayload>): Promise<void> {
+/** What a sink job returns to BullMQ (shown in Bull Board): the stored keys. */
+export interface SinkReturn {
+  stored: { key: string; thumbnail?: string }[];
+}
+
+export async function processSink(
+  ctx: WorkerContext,
+  job: Job<SinkPayload>,
+): Promise<SinkReturn | undefined> {
   const { jobId, outputs } = sinkPayloadSchema.parse(job.data);
   const record = await ctx.store.getJob(jobId);
   if (!record || isTerminal(record.state)) return;
@@ -34,15 +42,26 @@ export async function processSink(ctx: WorkerContext, job: Job<SinkPayload>): Pr
   const stored: StoredOutput[] = [];
   try {
     for (const [n, output] of outputs.entries()) {
-      const object = await ctx.sink.store({
+      const key = `${record.batchId ?? 'jobs'}/${jobId}/${n}`;
+      const { thumbnail, ...object } = await ctx.sink.store({
         url: output.url,
-        key: `${record.batchId ?? 'jobs'}/${jobId}/${n}`,
+        key,
         metadata: output.seed === undefined ? metadata : { ...metadata, seed: String(output.seed) },
         contentTypeHint: output.contentType,
         signal: ctx.shutdownSignal,
       });
-      stored.push(output.seed === undefined ? object : { ...object, seed: output.seed });
+      const preview =
+        thumbnail ??
+        (output.coverUrl
+          ? await ctx.sink.storeThumbnail({ url: output.coverUrl, key, signal: ctx.shutdownSignal })
+          : undefined);
+      stored.push({
+        ...object,
+        ...(output.seed === undefined ? {} : { seed: output.seed }),
+        ...(preview ? { thumbnail: { key: preview.key } } : {}),
+      });
       ctx.metrics?.sinkStored(object.bytes); // metrics
+      await job.log(`stored ${object.key} (${object.bytes} bytes${preview ? ', thumbnail' : ''})`);
     }
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
@@ -63,5 +82,10 @@ export async function processSink(ctx: WorkerContext, job: Job<SinkPayload>): Pr
     throw error;
   }
   await ctx.lifecycle.end(jobId, 'succeeded', { outputs: stored }, { from: ['storing'] });
+  const noun = outputs.every((o) => o.kind === 'image') ? 'image' : 'file';
+  await job.log(`stored ${stored.length} ${noun}${stored.length === 1 ? '' : 's'}; job succeeded`);
   ctx.logger.debug({ jobId, outputs: stored.length }, 'job:succeeded');
+  return {
+    stored: stored.map((o) => ({ key: o.key, ...(o.thumbnail ? { thumbnail: o.thumbnail.key } : {}) })),
+  };
 }

@@ -19,6 +19,7 @@ import {
   type JobPayload,
   type JobRecord,
   jobPayloadSchema,
+  jobTag,
   ProviderError,
   type SubmitResult,
 } from '@genqueue/core';
@@ -41,11 +42,16 @@ const PAUSED_RECHECK_MS = 1_000;
  */
 const IN_FLIGHT_RECHECK_MS = 100;
 
+/** What a submit job returns to BullMQ (shown in Bull Board): the provider's task id. */
+export interface SubmitReturn {
+  taskId: string;
+}
+
 export async function processSubmit(
   ctx: WorkerContext,
   job: Job<JobPayload>,
   rateLimit: RateLimitFn,
-): Promise<void> {
+): Promise<SubmitReturn | undefined> {
   const { jobId } = jobPayloadSchema.parse(job.data);
   const record = await ctx.store.getJob(jobId);
   if (!record) {
@@ -60,7 +66,8 @@ export async function processSubmit(
     // Submitted before a crash: the task is in flight at the provider whatever we do now.
     await limiter.adopt(jobId);
     await handOverToPolling(ctx, record, record.providerTaskId);
-    return;
+    await job.log(`task ${record.providerTaskId} was submitted before a restart; polling it`);
+    return { taskId: record.providerTaskId };
   }
 
   const spec = provider.operations[record.operation];
@@ -70,6 +77,7 @@ export async function processSubmit(
       ? `invalid input: ${parsed?.error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`
       : `unknown operation ${record.operation}`;
     await failJob(ctx, jobId, { code: 'invalid_request', message });
+    await job.log(`failed: ${message}`);
     throw new UnrecoverableError(message);
   }
 
@@ -151,22 +159,28 @@ export async function processSubmit(
     log.info('submit: probe succeeded; provider resumed');
   }
   log.debug({ taskId: result.taskId }, 'job:submitted');
+  // Bull Board's story of the job; written after the send, so it costs the QPS turn nothing.
+  const limit = ctx.config.providers[provider.name as keyof typeof ctx.config.providers]?.maxInFlight;
+  await job.log(`granted slot ${gate.inFlight}${limit ? `/${limit}` : ''}${gate.probe ? ' (probe)' : ''}`);
+  await job.log(`submitted task ${result.taskId} (attempt ${record.attempts + 1})`);
 
   if (result.status && result.status.state !== 'queued' && result.status.state !== 'running') {
     // Synchronous providers answer with the outputs: the task has already ended.
     await finishTask(ctx, { ...record, providerTaskId: result.taskId, submittedAt }, result.status);
-    return;
+    await job.log(`task ended at once: ${result.status.state}`);
+    return { taskId: result.taskId };
   }
   await handOverToPolling(ctx, { ...record, submittedAt }, result.taskId);
+  return { taskId: result.taskId };
 }
 
 /** Moves the job to `running` and schedules its first status query. */
 async function handOverToPolling(ctx: WorkerContext, record: JobRecord, taskId: string): Promise<void> {
-  await ctx.queues.poll.add(
-    'poll',
-    { jobId: record.id },
-    { jobId: record.id, delay: ctx.config.worker.pollMinIntervalMs },
-  );
+  const tag = jobTag(record);
+  await ctx.queues.poll.add(tag.name, tag.data, {
+    jobId: record.id,
+    delay: ctx.config.worker.pollMinIntervalMs,
+  });
   const moved = await ctx.store.transition(
     record.id,
     'running',
@@ -212,6 +226,9 @@ async function onSubmitError(
     case 'delay': {
       await ctx.store.transition(record.id, 'queued', {}, { from: ['submitting'] });
       const wait = providerError.retryAfterMs ?? RETRY_LATER_DEFAULT_MS;
+      await job.log(
+        `provider says later (${providerError.code ?? providerError.status}); waiting ${wait} ms`,
+      );
       log.info(
         { code: providerError.code, status: providerError.status, wait },
         'submit: provider says later',
@@ -232,6 +249,7 @@ async function onSubmitError(
     }
     case 'fail': {
       await failJob(ctx, record.id, providerError.toJobError());
+      await job.log(`failed: ${providerError.code ?? ''} ${providerError.message}`);
       log.info({ code: providerError.code }, `job:failed ${providerError.message}`);
       return new UnrecoverableError(providerError.message);
     }
@@ -246,6 +264,7 @@ async function onSubmitError(
         return new UnrecoverableError(providerError.message);
       }
       await ctx.store.transition(record.id, 'queued', {}, { from: ['submitting'] });
+      await job.log(`transient error, will retry: ${providerError.message}`);
       log.warn(
         { code: providerError.code, status: providerError.status, ambiguous: providerError.ambiguous },
         'submit: transient error, will retry',

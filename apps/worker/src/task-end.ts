@@ -2,7 +2,7 @@
  * What happens when a provider task ends, whether the poller saw it end or a synchronous provider
  * answered with it: free the slot first, then route the job to the sink or end it.
  */
-import type { JobError, JobRecord, TaskStatus } from '@genqueue/core';
+import { type JobError, type JobRecord, jobTag, type TaskStatus } from '@genqueue/core';
 import { providerOf, type WorkerContext } from './context.ts';
 
 export async function failJob(ctx: WorkerContext, jobId: string, error: JobError): Promise<void> {
@@ -57,7 +57,8 @@ export async function finishTask(ctx: WorkerContext, record: JobRecord, status: 
       }
       // The sink job goes first: if we crash before the transition, the retried poll or submit job
       // adds it again (same id, so a no-op), and the sink accepts a job still marked running.
-      await ctx.queues.sink.add('sink', { jobId: record.id, outputs: status.outputs }, { jobId: record.id });
+      const tag = jobTag(record);
+      await ctx.queues.sink.add(tag.name, { ...tag.data, outputs: status.outputs }, { jobId: record.id });
       const moved = await ctx.store.transition(
         record.id,
         'storing',

@@ -15,6 +15,7 @@
  * after it. (A batch that has already had many of its items submitted yields to newer batches
  * until they catch up: the least-served batch goes first.)
  */
+import { jobTag } from './catalog.ts';
 import { batchItemId, newBatchId } from './ids.ts';
 import type { JobStore } from './job-store.ts';
 import type { OperationSpec } from './provider.ts';
@@ -158,9 +159,16 @@ export async function intakeBatch(
     await pipeline.exec();
     await deps.queues.enqueueSubmit(
       params.provider,
-      chunk.map((_, offset) => ({
+      chunk.map((item, offset) => ({
         jobId: batchItemId(id, start + offset),
         priority: batchItemPriority(start + offset),
+        tag: jobTag({
+          id: batchItemId(id, start + offset),
+          provider: params.provider,
+          operation: params.operation,
+          input: { ...params.defaults, ...item.input },
+          batchId: id,
+        }),
       })),
     );
   }

@@ -27,8 +27,52 @@ export function submitQueueName(provider: string): string {
 }
 
 export const jobPayloadSchema = z.object({ jobId: z.string().min(1) });
-/** `submit-*`, `poll` and `sink` jobs all carry just the genqueue job id. */
+/**
+ * `submit-*`, `poll` and `sink` jobs are driven by the genqueue job id alone; the rest of their
+ * data ({@link JobTag}) is there for people reading Bull Board.
+ */
 export type JobPayload = z.infer<typeof jobPayloadSchema>;
+
+/** Characters of the prompt shown in a BullMQ job's name and data. */
+export const PROMPT_EXCERPT_CHARS = 24;
+
+/** The first {@link PROMPT_EXCERPT_CHARS} characters of a job's prompt, on one line, `…` when cut. */
+export function promptExcerpt(input: Record<string, unknown>): string {
+  const prompt = typeof input.prompt === 'string' ? input.prompt.replace(/\s+/g, ' ').trim() : '';
+  const chars = [...prompt];
+  return chars.length > PROMPT_EXCERPT_CHARS
+    ? `${chars.slice(0, PROMPT_EXCERPT_CHARS - 1).join('')}…`
+    : prompt;
+}
+
+/** What the pipeline's BullMQ jobs show in Bull Board besides the job id. */
+export interface JobTag {
+  /** `kontext.text2img · a cat on a…` */
+  name: string;
+  data: JobPayload & { provider: string; batchId?: string; prompt?: string; account?: string };
+}
+
+/** The Bull Board name and data of a pipeline job. Only `jobId` is read by the processors. */
+export function jobTag(job: {
+  id: string;
+  provider: string;
+  operation: string;
+  input: Record<string, unknown>;
+  batchId?: string;
+  account?: string;
+}): JobTag {
+  const prompt = promptExcerpt(job.input);
+  return {
+    name: prompt ? `${job.operation} · ${prompt}` : job.operation,
+    data: {
+      jobId: job.id,
+      provider: job.provider,
+      ...(job.batchId ? { batchId: job.batchId } : {}),
+      ...(job.account ? { account: job.account } : {}),
+      ...(prompt ? { prompt } : {}),
+    },
+  };
+}
 
 /** A sink job carries the finished task's outputs: provider URLs are not kept in the job record. */
 export const sinkPayloadSchema = z.object({
@@ -40,6 +84,7 @@ export const sinkPayloadSchema = z.object({
         kind: z.enum(['image', 'video']),
         seed: z.number().optional(),
         contentType: z.string().optional(),
+        coverUrl: z.string().min(1).optional(),
       }),
     )
     .min(1),

@@ -6,10 +6,13 @@ export type {
   RejectedRow,
 } from './batch-intake.ts';
 export { batchItemPriority, findUrls, intakeBatch, MAX_PRIORITY } from './batch-intake.ts';
-export type { JobPayload, SinkPayload, WebhookPayload } from './catalog.ts';
+export type { JobPayload, JobTag, SinkPayload, WebhookPayload } from './catalog.ts';
 export {
   JOB_OPTIONS,
   jobPayloadSchema,
+  jobTag,
+  PROMPT_EXCERPT_CHARS,
+  promptExcerpt,
   QUEUE,
   sinkPayloadSchema,
   submitQueueName,

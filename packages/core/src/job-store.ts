@@ -11,6 +11,8 @@
  * - `{p}:job:{id}`: HASH, one per job. Batch items store only their own input; the batch's
  *   provider, operation and defaults live once in the batch hash (memory per queued job).
  * - `{p}:batch:{id}`: HASH with the batch's settings and `n:{state}` counters.
+ * - `{p}:batches`: ZSET batch id → creation time, newest last: the batch list. Entries whose
+ *   batch has expired are dropped when a listing meets them.
  * - `{p}:webhooks:{ownerId}`: HASH delivery id → delivery record (JSON).
  * - `{p}:idem:{scope}:{key}`: STRING → job id, for `Idempotency-Key`.
  */
@@ -27,6 +29,8 @@ export interface StoredOutput {
   bytes: number;
   sha256: string;
   seed?: number;
+  /** A small WebP preview stored beside the result (not a provider output). */
+  thumbnail?: { key: string };
 }
 
 /** A job as the store knows it. Times are epoch milliseconds. */
@@ -290,23 +294,51 @@ export class JobStore {
 
   /** Writes a batch's record. Its `queued` counter starts at `total`, since its items are written as queued. */
   async createBatch(batch: NewBatch): Promise<void> {
-    await this.redis.hset(
-      this.batchKey(batch.id),
-      ...encode({
-        id: batch.id,
-        provider: batch.provider,
-        operation: batch.operation,
-        input: batch.defaults,
-        total: batch.total,
-        maxPoints: batch.maxPoints,
-        webhookUrl: batch.webhookUrl,
-        events: batch.events,
-        metadata: batch.metadata,
-        createdAt: batch.createdAt,
-      }),
-      'n:queued',
-      String(batch.total),
-    );
+    await this.redis
+      .multi()
+      .zadd(this.batchesKey(), batch.createdAt, batch.id)
+      .hset(
+        this.batchKey(batch.id),
+        ...encode({
+          id: batch.id,
+          provider: batch.provider,
+          operation: batch.operation,
+          input: batch.defaults,
+          total: batch.total,
+          maxPoints: batch.maxPoints,
+          webhookUrl: batch.webhookUrl,
+          events: batch.events,
+          metadata: batch.metadata,
+          createdAt: batch.createdAt,
+        }),
+        'n:queued',
+        String(batch.total),
+      )
+      .exec();
+  }
+
+  private batchesKey(): string {
+    return `${this.prefix}:batches`;
+  }
+
+  /**
+   * Batches newest first: `count` of them after skipping `offset`, and whether more follow.
+   * Batches that expired since they were listed are dropped from the list on the way.
+   */
+  async listBatches(offset: number, count: number): Promise<{ batches: BatchRecord[]; more: boolean }> {
+    const ids = await this.redis.zrevrange(this.batchesKey(), offset, offset + count);
+    const pipeline = this.redis.pipeline();
+    for (const id of ids.slice(0, count)) pipeline.hgetall(this.batchKey(id));
+    const results = (await pipeline.exec()) ?? [];
+    const batches: BatchRecord[] = [];
+    const gone: string[] = [];
+    for (const [index, id] of ids.slice(0, count).entries()) {
+      const raw = results[index]?.[1] as Record<string, string> | undefined;
+      if (raw?.id) batches.push(decodeBatch(raw));
+      else gone.push(id);
+    }
+    if (gone.length) await this.redis.zrem(this.batchesKey(), ...gone);
+    return { batches, more: ids.length > count };
   }
 
   async getBatch(id: string): Promise<BatchRecord | undefined> {

@@ -8,7 +8,7 @@
  * announcing again after a crash adds nothing. A retried job that ends again gets a new
  * `finishedAt`, hence a new delivery.
  */
-import type { WebhookPayload } from './catalog.ts';
+import { type JobTag, jobTag, type WebhookPayload } from './catalog.ts';
 import type { JobError } from './errors.ts';
 import { batchItemId } from './ids.ts';
 import { isTerminal, type JobState } from './job-state.ts';
@@ -150,7 +150,7 @@ export class JobLifecycle {
   ): Promise<number> {
     const batch = await this.store.getBatch(batchId);
     if (!batch) return 0;
-    const requeued: { jobId: string; priority?: number }[] = [];
+    const requeued: { jobId: string; priority?: number; tag: JobTag }[] = [];
     for (let start = 0; start < batch.total; start += BATCH_CHUNK) {
       const ids = Array.from({ length: Math.min(BATCH_CHUNK, batch.total - start) }, (_, i) =>
         batchItemId(batchId, start + i),
@@ -177,7 +177,7 @@ export class JobLifecycle {
           'finishedAt',
           'outputs',
         );
-        requeued.push({ jobId: job.id, priority: priorityOf(start + offset) });
+        requeued.push({ jobId: job.id, priority: priorityOf(start + offset), tag: jobTag(job) });
       }
     }
     await this.queues.enqueueSubmit(batch.provider, requeued);

@@ -47,6 +47,8 @@ export interface ProviderOutput {
   seed?: number;
   /** The content type the provider claims, if any; the sink checks it against the bytes. */
   contentType?: string;
+  /** A video's cover image, where the provider gives one: its thumbnail is made from it. */
+  coverUrl?: string;
 }
 
 /** A task's status, normalized. `providerStatus` keeps the provider's own value for the job view. */

@@ -6,6 +6,7 @@ import { type ConnectionOptions, Queue } from 'bullmq';
 import {
   JOB_OPTIONS,
   type JobPayload,
+  type JobTag,
   QUEUE,
   type SinkPayload,
   submitQueueName,
@@ -80,14 +81,18 @@ export class QueueSet {
 
   /**
    * Adds jobs to their provider's submit queue. The BullMQ job id is the genqueue id, so adding
-   * twice is a no-op. `priority` implements fairness between batches (see the batch routes).
+   * twice is a no-op. `priority` implements fairness between batches (see the batch routes);
+   * `tag` names the job in Bull Board (`jobTag`).
    */
-  async enqueueSubmit(provider: string, jobs: { jobId: string; priority?: number }[]): Promise<void> {
+  async enqueueSubmit(
+    provider: string,
+    jobs: { jobId: string; priority?: number; tag?: JobTag }[],
+  ): Promise<void> {
     if (jobs.length === 0) return;
     await this.submitQueue(provider).addBulk(
-      jobs.map(({ jobId, priority }) => ({
-        name: 'submit',
-        data: { jobId },
+      jobs.map(({ jobId, priority, tag }) => ({
+        name: tag?.name ?? 'submit',
+        data: tag?.data ?? { jobId },
         opts: { jobId, ...(priority ? { priority } : {}) },
       })),
     );

@@ -15,6 +15,8 @@ export interface OutputView {
   bytes: number;
   sha256: string;
   seed?: number;
+  /** The small WebP preview stored beside it (384 px on the long side), when one was made. */
+  thumbnail?: { key: string; url: string };
 }
 
 export interface WebhookView {
@@ -92,6 +94,9 @@ export async function toJobView(
       bytes: o.bytes,
       sha256: o.sha256,
       ...(o.seed === undefined ? {} : { seed: o.seed }),
+      ...(o.thumbnail
+        ? { thumbnail: { key: o.thumbnail.key, url: await deps.objectUrl(o.bucket, o.thumbnail.key) } }
+        : {}),
     })),
   );
   return {

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import sharp from 'sharp';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startS3, type TestS3 } from '../../../test/support/s3.ts';
@@ -267,6 +268,76 @@ describe('Sink.store over HTTP', () => {
     const sink = newSink({ bucket: 'no-such-bucket' });
     const error = await storeError(sink.store({ url, key: nextKey('nb'), metadata: {} }));
     expect(error).toMatchObject({ code: 's3', retryable: true });
+  });
+});
+
+describe('thumbnails', () => {
+  const gradient = (width: number, height: number) =>
+    sharp({ create: { width, height, channels: 3, background: { r: 200, g: 40, b: 90 } } })
+      .png()
+      .toBuffer();
+
+  it('stores a 384 px WebP thumbnail beside an image, and the image byte for byte', async () => {
+    const data = await gradient(1024, 512);
+    const url = serve('/wide.png', data, 'image/png');
+    const key = nextKey('wide');
+    const stored = await newSink().store({ url, key, metadata: {} });
+    expect(stored.sha256).toBe(sha256(data));
+    expect(sha256(await readObject(stored.key))).toBe(sha256(data));
+    expect(stored.thumbnail).toEqual({ key: `${key}.thumb.webp`, bytes: expect.any(Number) });
+    const thumb = await readObject(stored.thumbnail!.key);
+    expect(thumb.length).toBe(stored.thumbnail!.bytes);
+    const meta = await sharp(thumb).metadata();
+    expect(meta).toMatchObject({ format: 'webp', width: 384, height: 192 });
+    const head = await s3.client.send(
+      new HeadObjectCommand({ Bucket: s3.bucket, Key: stored.thumbnail!.key }),
+    );
+    expect(head.ContentType).toBe('image/webp');
+  });
+
+  it('never enlarges a small image, and makes none when thumbnails are off', async () => {
+    const data = await gradient(100, 60);
+    const url = serve('/small.png', data, 'image/png');
+    const stored = await newSink().store({ url, key: nextKey('small'), metadata: {} });
+    expect(await sharp(await readObject(stored.thumbnail!.key)).metadata()).toMatchObject({
+      width: 100,
+      height: 60,
+    });
+    const off = await newSink({ thumbnails: false }).store({ url, key: nextKey('off'), metadata: {} });
+    expect(off.thumbnail).toBeUndefined();
+  });
+
+  it('stores an undecodable image without a thumbnail, and refuses images over the pixel limit', async () => {
+    const broken = fileOf(PNG_HEAD, 5000);
+    const stored = await newSink().store({
+      url: serve('/broken.png', broken),
+      key: nextKey('broken'),
+      metadata: {},
+    });
+    expect(stored.sha256).toBe(sha256(broken));
+    expect(stored.thumbnail).toBeUndefined();
+    const big = await gradient(2000, 2000);
+    const limited = await newSink({ thumbnails: { maxInputPixels: 1_000_000 } }).store({
+      url: serve('/huge.png', big),
+      key: nextKey('huge'),
+      metadata: {},
+    });
+    expect(limited.bytes).toBe(big.length);
+    expect(limited.thumbnail).toBeUndefined();
+  });
+
+  it("makes a video's thumbnail from its cover image", async () => {
+    const cover = await gradient(640, 960);
+    const key = nextKey('video');
+    const thumbnail = await newSink().storeThumbnail({ url: serve('/cover.jpg', cover), key });
+    expect(thumbnail?.key).toBe(`${key}.thumb.webp`);
+    expect(await sharp(await readObject(thumbnail!.key)).metadata()).toMatchObject({
+      width: 256,
+      height: 384,
+    });
+    expect(
+      await newSink().storeThumbnail({ url: `${origin}/missing.jpg`, key: nextKey('nocover') }),
+    ).toBeUndefined();
   });
 });
 

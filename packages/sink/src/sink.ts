@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { type Logger, silentLogger } from '@genqueue/core';
@@ -14,6 +14,13 @@ import {
 } from './internal/inline-data.ts';
 import { Meter, TooLargeError } from './internal/meter.ts';
 import { normalizeContentType, SNIFF_BYTES, sniffContentType } from './internal/sniff.ts';
+import {
+  DEFAULT_THUMBNAIL,
+  makeThumbnail,
+  SpoolFile,
+  THUMBNAIL_SOURCE_TYPES,
+  type ThumbnailSettings,
+} from './internal/thumbnail.ts';
 import { createS3Client, type S3ClientSettings } from './s3-client.ts';
 import { SinkError } from './sink-error.ts';
 
@@ -61,6 +68,11 @@ export interface SinkOptions {
   queueSize?: number;
   /** Redirects followed per download. Default 5. */
   maxRedirections?: number;
+  /**
+   * A WebP thumbnail is stored beside each image (`<key>.thumb.webp`); `false` turns them off.
+   * Each field defaults as in `DEFAULT_THUMBNAIL` (384 px on the long side).
+   */
+  thumbnails?: Partial<ThumbnailSettings> | false;
 }
 
 /** One file to store. */
@@ -87,7 +99,18 @@ export interface StoredObject {
   bytes: number;
   /** Hex SHA-256 of the stored bytes. */
   sha256: string;
+  /** The WebP thumbnail stored beside it; absent for videos and for images libvips cannot read. */
+  thumbnail?: StoredThumbnail;
 }
+
+/** A thumbnail stored beside a result. */
+export interface StoredThumbnail {
+  key: string;
+  bytes: number;
+}
+
+/** Suffix of a thumbnail's key, after the result's key without its extension. */
+export const THUMBNAIL_SUFFIX = '.thumb.webp';
 
 /** A source opened for reading. */
 interface OpenedSource {
@@ -116,9 +139,12 @@ export class Sink {
   private readonly logger: Logger;
   private readonly dispatcher: Dispatcher;
   private readonly ownedAgent?: Agent;
+  private readonly thumbnails?: ThumbnailSettings;
 
   constructor(options: SinkOptions) {
     this.options = options;
+    this.thumbnails =
+      options.thumbnails === false ? undefined : { ...DEFAULT_THUMBNAIL, ...options.thumbnails };
     this.timeouts = { ...DEFAULT_SINK_TIMEOUTS, ...options.timeouts };
     this.logger = options.logger ?? silentLogger();
     if (!options.dispatcher) this.ownedAgent = new Agent({ connect: { timeout: this.timeouts.connectMs } });
@@ -172,6 +198,9 @@ export class Sink {
     const key = `${source.key}${sniffed?.extension ?? '.bin'}`;
 
     const meter = new Meter(this.options.maxBytes);
+    // Images are spooled to a temporary file on their way to S3, and the thumbnail is made from
+    // that file once the upload is done: the original is never held in memory.
+    const spool = this.thumbnails && THUMBNAIL_SOURCE_TYPES.has(contentType) ? new SpoolFile() : undefined;
     async function* rest(): AsyncGenerator<Buffer> {
       try {
         if (headBuffer.length > 0) yield headBuffer;
@@ -201,7 +230,10 @@ export class Sink {
       leavePartsOnError: false,
     });
     let feedError: unknown;
-    const feeding = pipeline(rest(), meter, source.signal ? { signal: source.signal } : {}).catch((error) => {
+    const streamOptions = source.signal ? { signal: source.signal } : {};
+    const feeding = (
+      spool ? pipeline(rest(), spool, meter, streamOptions) : pipeline(rest(), meter, streamOptions)
+    ).catch((error) => {
       feedError = error;
     });
     const onAbort = () => void upload.abort().catch(() => undefined);
@@ -214,6 +246,7 @@ export class Sink {
       const downloadFailure = meter.errored;
       if (!downloadFailure) meter.destroy(new Error('upload failed'));
       await feeding;
+      await spool?.discard();
       if (downloadFailure || source.signal?.aborted) {
         throw this.downloadError(downloadFailure ?? error, opened.label, source.signal);
       }
@@ -226,7 +259,10 @@ export class Sink {
       source.signal?.removeEventListener('abort', onAbort);
     }
     await feeding;
-    if (feedError !== undefined) throw this.downloadError(feedError, opened.label, source.signal);
+    if (feedError !== undefined) {
+      await spool?.discard();
+      throw this.downloadError(feedError, opened.label, source.signal);
+    }
 
     const stored: StoredObject = {
       bucket: this.options.bucket,
@@ -235,8 +271,67 @@ export class Sink {
       bytes: meter.bytes,
       sha256: meter.sha256(),
     };
+    if (spool) {
+      const thumbnail = await this.thumbnailOf(spool, source.key, source.signal);
+      if (thumbnail) stored.thumbnail = thumbnail;
+    }
     this.logger.debug({ key, bytes: stored.bytes, contentType }, 'sink: stored');
     return stored;
+  }
+
+  /**
+   * Stores a thumbnail made from the image at `source.url` (a video's cover image) as
+   * `source.key` + `.thumb.webp`. Resolves undefined when thumbnails are off or the image cannot
+   * be read: a missing thumbnail never fails a job.
+   */
+  async storeThumbnail(
+    source: Pick<SinkSource, 'url' | 'key' | 'signal'>,
+  ): Promise<StoredThumbnail | undefined> {
+    if (!this.thumbnails) return undefined;
+    const spool = new SpoolFile();
+    try {
+      const opened = await this.open({ ...source, metadata: {} });
+      await pipeline(
+        opened.body,
+        new Meter(this.options.maxBytes),
+        spool,
+        source.signal ? { signal: source.signal } : {},
+      );
+    } catch (error) {
+      await spool.discard();
+      this.logger.warn({ key: source.key, err: describe(error) }, 'sink: cover image not read; no thumbnail');
+      return undefined;
+    }
+    return this.thumbnailOf(spool, source.key, source.signal);
+  }
+
+  /** Makes and uploads the thumbnail of a spooled image, then deletes the spool file. */
+  private async thumbnailOf(
+    spool: SpoolFile,
+    baseKey: string,
+    signal: AbortSignal | undefined,
+  ): Promise<StoredThumbnail | undefined> {
+    const key = `${baseKey}${THUMBNAIL_SUFFIX}`;
+    try {
+      if (!spool.complete) throw new Error('the spool file could not be written');
+      const body = await makeThumbnail(spool.path, this.thumbnails!);
+      await this.options.s3.send(
+        new PutObjectCommand({
+          Bucket: this.options.bucket,
+          Key: key,
+          Body: body,
+          ContentType: 'image/webp',
+        }),
+        { abortSignal: signal },
+      );
+      return { key, bytes: body.length };
+    } catch (error) {
+      if (signal?.aborted) throw this.downloadError(error, key, signal);
+      this.logger.warn({ key, err: describe(error) }, 'sink: no thumbnail');
+      return undefined;
+    } finally {
+      await spool.discard();
+    }
   }
 
   /**

@@ -7,7 +7,7 @@
  * fetch them. Local file paths in `input` are never read: the provider clients read local files
  * only when asked to, and the worker never asks.
  */
-import { isTerminal, type JobRecord, type JobState, newJobId, toJobView } from '@genqueue/core';
+import { isTerminal, type JobRecord, type JobState, jobTag, newJobId, toJobView } from '@genqueue/core';
 import { type Request, type Response, Router } from 'express';
 import { z } from 'zod';
 import type { ApiDeps, RouteDeps } from '../app.ts';
@@ -136,7 +136,9 @@ export function jobsRouter(deps: RouteDeps): Router {
       throw error;
     }
     try {
-      await deps.queues.enqueueSubmit(providerName, [{ jobId: id }]);
+      await deps.queues.enqueueSubmit(providerName, [
+        { jobId: id, tag: jobTag({ id, provider: providerName, operation, input }) },
+      ]);
     } catch (error) {
       // The record exists but no worker will ever see it: fail it, so nobody waits on it forever.
       await deps.store
