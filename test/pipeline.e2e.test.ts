@@ -16,16 +16,7 @@ afterAll(async () => {
   await stack?.close();
 });
 
-async function waitForTerminal(id: string, timeoutMs = 30_000) {
-  return stack.waitFor(
-    async () => {
-      const job = await stack.job(id);
-      return ['succeeded', 'failed', 'canceled'].includes(job.state) ? job : undefined;
-    },
-    timeoutMs,
-    `job ${id} to end`,
-  );
-}
+const waitForTerminal = (id: string) => stack.ended(id);
 
 describe('pipeline', () => {
   it('stores every image of a posted job in S3, byte-identical to the provider result', async () => {

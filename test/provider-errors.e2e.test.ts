@@ -21,25 +21,8 @@ afterAll(async () => {
   await stack?.close();
 });
 
-async function post(prompt: string): Promise<string> {
-  const { status, body } = await stack.call<{ id: string }>('POST', '/v1/jobs', {
-    operation: 'kontext.text2img',
-    input: { prompt },
-  });
-  expect(status).toBe(202);
-  return body.id;
-}
-
-async function ended(id: string) {
-  return stack.waitFor(
-    async () => {
-      const job = await stack.job(id);
-      return ['succeeded', 'failed', 'canceled'].includes(job.state) ? job : undefined;
-    },
-    30_000,
-    `job ${id} to end`,
-  );
-}
+const post = (prompt: string) => stack.postJob('kontext.text2img', { prompt });
+const ended = (id: string) => stack.ended(id);
 
 describe('retry-later answers', () => {
   it.each([

@@ -56,7 +56,9 @@ export interface Stack {
     headers?: Record<string, string>,
   ): Promise<{ status: number; body: T }>;
   job(id: string): Promise<JobView>;
-  /** Waits until job `id` is succeeded, failed or canceled, and answers its view. */
+  /** Posts one job and answers its id (expects 202). */
+  postJob(operation: string, input: Record<string, unknown>): Promise<string>;
+  /** Waits until the job is succeeded, failed or canceled, and answers its view. */
   ended(id: string, timeoutMs?: number): Promise<JobView>;
   /** Waits until `check` returns a truthy value, polling every 50 ms. */
   waitFor<T>(check: () => Promise<T | undefined | false>, timeoutMs?: number, what?: string): Promise<T>;
@@ -140,6 +142,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       const { status, body } = await stack.call<JobView>('GET', `/v1/jobs/${id}`);
       if (status !== 200) throw new Error(`GET /v1/jobs/${id} answered ${status}`);
       return body;
+    },
+    async postJob(operation, input) {
+      const { status, body } = await stack.call<{ id: string }>('POST', '/v1/jobs', { operation, input });
+      if (status !== 202) throw new Error(`POST /v1/jobs answered ${status}: ${JSON.stringify(body)}`);
+      return body.id;
     },
     ended(id, timeoutMs = 30_000) {
       return stack.waitFor(

@@ -5,6 +5,7 @@
  * any other worker once the job's lock expires.
  */
 import {
+  CallAbortedError,
   isTaskEnded,
   type JobPayload,
   jobPayloadSchema,
@@ -64,6 +65,11 @@ export async function processPoll(
     ctx.metrics?.providerRequest(provider.name, 'status', performance.now() - statusStarted);
   } catch (error) {
     ctx.metrics?.providerRequest(provider.name, 'status', performance.now() - statusStarted);
+    if (error instanceof CallAbortedError) {
+      // Our own shutdown: the next worker polls again at once.
+      log.info('poll: status query aborted by shutdown');
+      return delay(job, token, ctx.clock.now());
+    }
     if (error instanceof ProviderError && error.errorClass === 'invalid_job') {
       // e.g. 100051 "task does not exist": it will never end by itself.
       await limiter.release(jobId);

@@ -6,7 +6,8 @@
  * Redis, held until the poller sees the task end) and a QPS turn. When the gate says no, the whole
  * submit queue of that provider is rate-limited in BullMQ for the time the gate asks, and the job
  * goes back to waiting without using an attempt. The same happens for the provider's own
- * retry-later answers (429, 100054).
+ * retry-later answers (`ProviderError.limit` says which limit), and for a call the worker's own
+ * shutdown aborted (`CallAbortedError`).
  *
  * Crash safety. The task id is written to the job record right after the provider answers, before
  * anything else. A job that already has a task id is never submitted again: after a crash it goes
@@ -15,6 +16,7 @@
  */
 import {
   actionFor,
+  CallAbortedError,
   isTerminal,
   type JobPayload,
   type JobRecord,
@@ -23,6 +25,7 @@ import {
   ProviderError,
   type SubmitResult,
 } from '@genqueue/core';
+import type { SubmissionOutcome } from '@genqueue/metrics';
 import { type Job, UnrecoverableError } from 'bullmq';
 import { providerOf, type WorkerContext } from './context.ts';
 import { failJob, finishTask } from './task-end.ts';
@@ -197,10 +200,11 @@ async function handOverToPolling(ctx: WorkerContext, record: JobRecord, taskId: 
   }
 }
 
-/** metrics: how a refused submission counts (100054 is the provider's concurrency limit, 002 §13). */
-function submissionOutcome(error: unknown): 'rate_limited' | 'concurrency_limited' | 'failed' {
+/** metrics: how a refused submission counts, by the limit the provider said was hit. */
+function submissionOutcome(error: unknown): Exclude<SubmissionOutcome, 'accepted'> {
+  if (error instanceof CallAbortedError) return 'aborted';
   if (!(error instanceof ProviderError) || error.errorClass !== 'retry_later') return 'failed';
-  return error.code === '100054' ? 'concurrency_limited' : 'rate_limited';
+  return error.limit === 'in_flight' ? 'concurrency_limited' : 'rate_limited';
 }
 
 /** Classifies a failed submission and returns the error to throw to BullMQ. */
@@ -212,6 +216,15 @@ async function onSubmitError(
   rateLimit: RateLimitFn,
   wasProbe: boolean,
 ): Promise<Error> {
+  const log = ctx.logger.child({ jobId: record.id, provider: record.provider });
+  if (error instanceof CallAbortedError) {
+    // Our own shutdown, not the provider's answer: the job goes back to waiting for the next
+    // worker without using an attempt. A submission that may have left keeps `submitStartedAt`,
+    // so the next try is logged as a possible duplicate.
+    await ctx.store.transition(record.id, 'queued', {}, { from: ['submitting'] });
+    log.info({ ambiguous: error.ambiguous }, 'submit: call aborted by shutdown; job back to waiting');
+    return rateLimit(1);
+  }
   const providerError =
     error instanceof ProviderError
       ? error
@@ -221,7 +234,6 @@ async function onSubmitError(
           message: error instanceof Error ? error.message : String(error),
           cause: error,
         });
-  const log = ctx.logger.child({ jobId: record.id, provider: record.provider });
   switch (actionFor(providerError.errorClass)) {
     case 'delay': {
       await ctx.store.transition(record.id, 'queued', {}, { from: ['submitting'] });
@@ -230,7 +242,7 @@ async function onSubmitError(
         `provider says later (${providerError.code ?? providerError.status}); waiting ${wait} ms`,
       );
       log.info(
-        { code: providerError.code, status: providerError.status, wait },
+        { code: providerError.code, status: providerError.status, limit: providerError.limit, wait },
         'submit: provider says later',
       );
       return rateLimit(wait);

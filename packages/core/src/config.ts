@@ -148,8 +148,8 @@ const envSchema = z.object({
   LIBLIB_SUBMIT_QPS: positive(1),
   LIBLIB_MAX_IN_FLIGHT: int(5, 1, 1000),
   /**
-   * LiblibAI per-call timeout for the response headers and between body chunks (connecting gets
-   * at most 10 s). Default 30 000 ms; a hung call is a transient error after this long.
+   * `<PREFIX>_TIMEOUT_MS`: a provider's deadline for one call, headers and body (connecting gets at
+   * most 10 s). A hung call is a transient error after this long.
    */
   LIBLIB_TIMEOUT_MS: int(30_000, 100, 600_000),
 
@@ -157,6 +157,7 @@ const envSchema = z.object({
   LIBLIB_V1_API_KEY: optionalString,
   LIBLIB_V1_SUBMIT_QPS: positive(1),
   LIBLIB_V1_MAX_IN_FLIGHT: int(5, 1, 1000),
+  LIBLIB_V1_TIMEOUT_MS: int(30_000, 100, 600_000),
 
   REPLICATE_BASE_URL: url('https://api.replicate.com'),
   REPLICATE_API_TOKEN: optionalString,
@@ -168,11 +169,15 @@ const envSchema = z.object({
    * created a paid prediction) instead of being sent again.
    */
   REPLICATE_SUBMIT_TIMEOUT_MS: int(300_000, 1_000, 3_600_000),
+  /** Replicate's calls that ask the server to wait (`Prefer: wait`) get that wait on top. */
+  REPLICATE_TIMEOUT_MS: int(30_000, 100, 600_000),
 
   MODELVERSE_BASE_URL: url('https://api.modelverse.cn'),
   MODELVERSE_API_KEY: optionalString,
   MODELVERSE_SUBMIT_QPS: positive(2),
   MODELVERSE_MAX_IN_FLIGHT: int(5, 1, 1000),
+  /** Modelverse is synchronous (004): the answer comes when the images are made. */
+  MODELVERSE_TIMEOUT_MS: int(300_000, 100, 600_000),
 
   /** Extra length of the QPS window, because the provider measures it strictly (see the limiter). */
   SUBMIT_MARGIN_MS: int(10, 0, 10_000),
@@ -236,8 +241,8 @@ export interface ProviderSettings {
   submitQps: number;
   /** Tasks in flight, enforced globally across processes. */
   maxInFlight: number;
-  /** Per-call timeout in ms (headers, and the gap between body chunks), when the adapter takes one. */
-  timeoutMs?: number;
+  /** Deadline of one call (headers and body), in ms: `<PREFIX>_TIMEOUT_MS`. */
+  timeoutMs: number;
   /** Deadline of a submission in ms, for providers whose submission may answer only when the task ends. */
   submitTimeoutMs?: number;
 }
@@ -267,6 +272,7 @@ function buildConfig(env: z.infer<typeof envSchema>) {
         credentials: { apiKey: env.LIBLIB_V1_API_KEY },
         submitQps: env.LIBLIB_V1_SUBMIT_QPS,
         maxInFlight: env.LIBLIB_V1_MAX_IN_FLIGHT,
+        timeoutMs: env.LIBLIB_V1_TIMEOUT_MS,
       },
       replicate: {
         baseUrl: env.REPLICATE_BASE_URL!,
@@ -274,12 +280,14 @@ function buildConfig(env: z.infer<typeof envSchema>) {
         submitQps: env.REPLICATE_SUBMIT_QPS,
         maxInFlight: env.REPLICATE_MAX_IN_FLIGHT,
         submitTimeoutMs: env.REPLICATE_SUBMIT_TIMEOUT_MS,
+        timeoutMs: env.REPLICATE_TIMEOUT_MS,
       },
       modelverse: {
         baseUrl: env.MODELVERSE_BASE_URL!,
         credentials: { apiKey: env.MODELVERSE_API_KEY },
         submitQps: env.MODELVERSE_SUBMIT_QPS,
         maxInFlight: env.MODELVERSE_MAX_IN_FLIGHT,
+        timeoutMs: env.MODELVERSE_TIMEOUT_MS,
       },
     } satisfies Record<string, ProviderSettings>,
     limits: {

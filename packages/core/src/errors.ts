@@ -41,6 +41,13 @@ export function actionFor(errorClass: ErrorClass): ErrorAction {
   }
 }
 
+/**
+ * Which provider limit a `retry_later` answer hit (conventions §5):
+ * - `qps`: too many submissions per second (LiblibAI 429, 002 §2.3 / §13).
+ * - `in_flight`: too many tasks in progress at once (LiblibAI 100054, 002 §2.3 / §13).
+ */
+export type RetryLimit = 'qps' | 'in_flight';
+
 export interface ProviderErrorOptions {
   /** Provider name, e.g. `liblib`. */
   provider: string;
@@ -52,6 +59,8 @@ export interface ProviderErrorOptions {
   code?: string;
   /** How long the provider asked us to wait (Retry-After), in milliseconds. */
   retryAfterMs?: number;
+  /** For `retry_later`: which limit the answer hit. Ignored for the other classes. */
+  limit?: RetryLimit;
   /**
    * Whether the request may have reached the provider and been accepted (a timeout or reset after
    * the body was sent). Used to count possible duplicate submissions.
@@ -68,6 +77,8 @@ export class ProviderError extends Error {
   readonly status?: number;
   readonly code?: string;
   readonly retryAfterMs?: number;
+  /** For `retry_later` only: which limit the provider said was hit. */
+  readonly limit?: RetryLimit;
   readonly ambiguous: boolean;
 
   constructor(options: ProviderErrorOptions) {
@@ -77,6 +88,7 @@ export class ProviderError extends Error {
     this.status = options.status;
     this.code = options.code;
     this.retryAfterMs = options.retryAfterMs;
+    this.limit = options.errorClass === 'retry_later' ? options.limit : undefined;
     this.ambiguous = options.ambiguous ?? false;
   }
 
@@ -86,6 +98,24 @@ export class ProviderError extends Error {
       code: this.code ?? (this.status ? `http_${this.status}` : this.errorClass),
       message: this.message,
     };
+  }
+}
+
+/**
+ * Thrown instead of a `ProviderError` when the caller's own `CallContext.signal` ended the call
+ * (a worker shutting down). It says nothing about the provider: the job goes back to waiting
+ * without using an attempt. `ambiguous` as for `ProviderError`: a submission aborted after its
+ * request left may have created a task.
+ */
+export class CallAbortedError extends Error {
+  override readonly name = 'CallAbortedError';
+  readonly provider: string;
+  readonly ambiguous: boolean;
+
+  constructor(options: { provider: string; message: string; ambiguous?: boolean; cause?: unknown }) {
+    super(options.message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.provider = options.provider;
+    this.ambiguous = options.ambiguous ?? false;
   }
 }
 

@@ -29,8 +29,8 @@ export type {
   RedisSingleSettings,
 } from './config.ts';
 export { ConfigError, loadConfig, STANDARD_WEBHOOK_SCHEDULE_MS } from './config.ts';
-export type { ErrorAction, ErrorClass, JobError, ProviderErrorOptions } from './errors.ts';
-export { actionFor, isProviderError, ProviderError, parseRetryAfter } from './errors.ts';
+export type { ErrorAction, ErrorClass, JobError, ProviderErrorOptions, RetryLimit } from './errors.ts';
+export { actionFor, CallAbortedError, isProviderError, ProviderError, parseRetryAfter } from './errors.ts';
 export { batchItemId, newBatchId, newJobId, parseBatchItemId } from './ids.ts';
 export type { JobState } from './job-state.ts';
 export { canTransition, isTerminal, JOB_STATES, TERMINAL_STATES, TRANSITIONS } from './job-state.ts';

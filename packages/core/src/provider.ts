@@ -94,7 +94,10 @@ export interface CallContext {
   beforeSend?: () => Promise<void>;
 }
 
-/** A provider adapter. Every method throws `ProviderError` and nothing else. */
+/**
+ * A provider adapter. Every method throws `ProviderError` and nothing else, except
+ * `CallAbortedError` when `CallContext.signal` aborted the call.
+ */
 export interface Provider {
   /** Provider name as used in jobs and configuration, e.g. `liblib`, `liblib-v1`. */
   readonly name: string;

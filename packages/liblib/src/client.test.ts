@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ErrorClass, ProviderError } from '@genqueue/core';
+import { CallAbortedError, type ErrorClass, ProviderError } from '@genqueue/core';
 import { Agent } from 'undici';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LiblibClient, type LiblibClientOptions } from './client.ts';
@@ -35,7 +35,7 @@ function makeClient(overrides: Partial<LiblibClientOptions> = {}): LiblibClient 
     secretKey: SECRET_KEY,
     now: () => NOW,
     nonce: () => `nonce${++nonces}`,
-    timeouts: { connectMs: 2_000, headersMs: 5_000, bodyMs: 5_000 },
+    timeouts: { connectMs: 2_000, requestMs: 5_000 },
     ...overrides,
   });
 }
@@ -362,7 +362,7 @@ describe('error classification (002 §13)', () => {
   });
 
   it('treats a response-headers timeout after sending as transient and ambiguous', async () => {
-    const slow = makeClient({ timeouts: { headersMs: 300 } });
+    const slow = makeClient({ timeouts: { requestMs: 300 } });
     server.respond(() => {
       // Never answer; the client's headers timeout fires.
     });
@@ -373,7 +373,7 @@ describe('error classification (002 §13)', () => {
     expect(error).toBeInstanceOf(ProviderError);
     expect(error.errorClass).toBe('transient');
     expect(error.ambiguous).toBe(true);
-    expect(error.message).toContain('no response headers within 300 ms');
+    expect(error.message).toContain('timed out after 300 ms');
   });
 
   it('treats a connection reset after sending as transient and ambiguous', async () => {
@@ -402,17 +402,28 @@ describe('error classification (002 §13)', () => {
     expect(error.message).not.toContain('Signature');
   });
 
-  it('reports an aborted submission as transient and ambiguous', async () => {
+  it("reports the caller's own abort of a submission as CallAbortedError, ambiguous", async () => {
     server.respond(() => {});
     const controller = new AbortController();
     const pending = client.submit('kontext.text2img', { prompt: 'a' }, { signal: controller.signal });
     // Abort once the request has reached the server.
     await expect.poll(() => server.requests.length, { timeout: 10_000 }).toBe(1);
     controller.abort();
-    const error = (await pending.catch((e: unknown) => e)) as ProviderError;
-    expect(error).toBeInstanceOf(ProviderError);
-    expect(error.errorClass).toBe('transient');
+    const error = (await pending.catch((e: unknown) => e)) as CallAbortedError;
+    expect(error).toBeInstanceOf(CallAbortedError);
+    expect(error).not.toBeInstanceOf(ProviderError);
     expect(error.ambiguous).toBe(true);
+  });
+
+  it("reports the caller's abort before sending as CallAbortedError, not ambiguous, and sends nothing", async () => {
+    const controller = new AbortController();
+    controller.abort();
+    const error = await client
+      .submit('kontext.text2img', { prompt: 'a' }, { signal: controller.signal })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CallAbortedError);
+    expect((error as CallAbortedError).ambiguous).toBe(false);
+    expect(server.requests).toHaveLength(0);
   });
 });
 

@@ -7,8 +7,9 @@
  * decides what a class means (a retried submission could create a second task).
  */
 import { randomUUID } from 'node:crypto';
-import { type Logger, ProviderError, parseRetryAfter, silentLogger, type TaskStatus } from '@genqueue/core';
-import { Agent, type Dispatcher, request } from 'undici';
+import { type Logger, ProviderError, parseRetryAfter, type TaskStatus } from '@genqueue/core';
+import { createHttpClient, type HttpClient, type HttpTimeouts, header } from '@genqueue/provider-http';
+import type { Dispatcher } from 'undici';
 import { z } from 'zod';
 import { LIBLIB_PROVIDER, LiblibValidationError, liblibCodeError } from './errors.ts';
 import { mapImageFields } from './internal/image-fields.ts';
@@ -24,22 +25,8 @@ import {
 import { signedQuery, signedQueryString } from './sign.ts';
 import { normalizeLiblibStatus } from './status.ts';
 
-/** Timeouts of one HTTP call, in milliseconds. */
-export interface LiblibTimeouts {
-  /** Establishing the TCP/TLS connection. Default 10 000 ms. Only applies to the client's own Agent. */
-  connectMs: number;
-  /** From sending the request until the response headers arrive. Default 30 000 ms. */
-  headersMs: number;
-  /** Maximum gap between two chunks of the response body. Default 30 000 ms. */
-  bodyMs: number;
-}
-
-/** Default timeouts, in milliseconds. */
-export const DEFAULT_LIBLIB_TIMEOUTS: Readonly<LiblibTimeouts> = Object.freeze({
-  connectMs: 10_000,
-  headersMs: 30_000,
-  bodyMs: 30_000,
-});
+/** Default deadline of one call (headers and body), in milliseconds. */
+export const DEFAULT_LIBLIB_REQUEST_MS = 30_000;
 
 /** Default API host (002 §2.1). */
 export const DEFAULT_LIBLIB_BASE_URL = 'https://openapi.liblibai.cloud';
@@ -53,17 +40,17 @@ export interface LiblibClientOptions {
   /** The account's SecretKey; signs requests, never sent, never logged. */
   secretKey: string;
   /**
-   * undici dispatcher for every call (LiblibAI and the OSS upload). Default: an `Agent` of the
-   * client's own with keep-alive and `timeouts.connectMs`, closed by `close()`. An injected
-   * dispatcher is never closed by the client.
+   * undici dispatcher for every call (LiblibAI and the OSS upload). Default: the shared HTTP
+   * client's own keep-alive agent, closed by `close()`. An injected dispatcher is never closed by
+   * the client.
    */
   dispatcher?: Dispatcher;
   /** Clock, milliseconds since the epoch; signs `Timestamp`. Default `Date.now`. */
   now?: () => number;
   /** Source of `SignatureNonce` values. Default: a random UUID without dashes. */
   nonce?: () => string;
-  /** Per-call timeouts in milliseconds; see {@link DEFAULT_LIBLIB_TIMEOUTS}. */
-  timeouts?: Partial<LiblibTimeouts>;
+  /** Connect and per-call timeouts; the call deadline defaults to {@link DEFAULT_LIBLIB_REQUEST_MS}. */
+  timeouts?: HttpTimeouts;
   /**
    * Whether image inputs may name local files, which are then read and uploaded. Default `false`:
    * a process serving untrusted input (the API's jobs) must keep it off, or callers could make
@@ -76,7 +63,7 @@ export interface LiblibClientOptions {
 
 /** Per-call options. */
 export interface LiblibCallOptions {
-  /** Aborts the call. An aborted submission is reported as ambiguous. */
+  /** Aborts the call with a `CallAbortedError` (ambiguous for a submission that may have left). */
   signal?: AbortSignal;
 }
 
@@ -143,31 +130,15 @@ const uploadSignatureSchema = z
     };
   });
 
-/** Connection-level codes that mean the request never reached the server. */
-const NOT_SENT_CODES = new Set([
-  'UND_ERR_CONNECT_TIMEOUT',
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'UND_ERR_DESTROYED',
-  'UND_ERR_CLOSED',
-]);
-
 /** Signed client for the LiblibAI OpenAPI. One instance per account; reuse it (keep-alive). */
 export class LiblibClient {
   readonly baseUrl: string;
   readonly #accessKey: string;
   readonly #secretKey: string;
-  readonly #dispatcher: Dispatcher;
-  readonly #ownsDispatcher: boolean;
+  readonly #http: HttpClient;
   readonly #now: () => number;
   readonly #nonce: () => string;
-  readonly #timeouts: LiblibTimeouts;
   readonly #allowLocalFiles: boolean;
-  readonly #logger: Logger;
-  #closed = false;
 
   constructor(options: LiblibClientOptions) {
     if (!options.accessKey || !options.secretKey)
@@ -175,20 +146,18 @@ export class LiblibClient {
     this.baseUrl = (options.baseUrl ?? DEFAULT_LIBLIB_BASE_URL).replace(/\/+$/, '');
     this.#accessKey = options.accessKey;
     this.#secretKey = options.secretKey;
-    this.#timeouts = { ...DEFAULT_LIBLIB_TIMEOUTS, ...options.timeouts };
-    this.#ownsDispatcher = options.dispatcher === undefined;
-    this.#dispatcher =
-      options.dispatcher ??
-      new Agent({
-        connect: { timeout: this.#timeouts.connectMs },
-        keepAliveTimeout: 10_000,
-        headersTimeout: this.#timeouts.headersMs,
-        bodyTimeout: this.#timeouts.bodyMs,
-      });
     this.#now = options.now ?? Date.now;
+    this.#http = createHttpClient({
+      provider: LIBLIB_PROVIDER,
+      baseUrl: this.baseUrl,
+      dispatcher: options.dispatcher,
+      timeouts: options.timeouts,
+      defaultRequestMs: DEFAULT_LIBLIB_REQUEST_MS,
+      now: this.#now,
+      logger: options.logger,
+    });
     this.#nonce = options.nonce ?? (() => randomUUID().replaceAll('-', ''));
     this.#allowLocalFiles = options.allowLocalFiles ?? false;
-    this.#logger = options.logger ?? silentLogger();
   }
 
   /**
@@ -318,40 +287,27 @@ export class LiblibClient {
       },
     );
     const what = 'upload to OSS';
-    const started = this.#now();
-    let response: Dispatcher.ResponseData;
-    let text: string;
-    try {
-      // POST to postUrl exactly as given; only the public URL is normalized below.
-      response = await request(sig.postUrl, {
-        method: 'POST',
-        headers: { 'content-type': contentType },
-        body,
-        dispatcher: this.#dispatcher,
-        headersTimeout: this.#timeouts.headersMs,
-        bodyTimeout: this.#timeouts.bodyMs,
-        signal: opts.signal,
-      });
-      text = await response.body.text();
-    } catch (error) {
-      throw this.#networkError(what, error, false);
-    }
-    this.#logger.debug({
-      provider: LIBLIB_PROVIDER,
-      call: what,
-      status: response.statusCode,
-      ms: this.#now() - started,
+    // POST to postUrl exactly as given; only the public URL is normalized below.
+    const response = await this.#http.send({
+      method: 'POST',
+      path: '(upload to OSS)',
+      url: sig.postUrl,
+      body,
+      headers: { 'content-type': contentType },
+      signal: opts.signal,
+      mayCreate: false,
     });
-    if (response.statusCode < 200 || response.statusCode > 299) {
+    const text = response.text;
+    if (response.status < 200 || response.status > 299) {
       const ossCode = /<Code>([^<]{1,100})<\/Code>/.exec(text)?.[1];
       throw new ProviderError({
         provider: LIBLIB_PROVIDER,
         // Too large is the image's fault; anything else (expired policy, OSS hiccup) is fixed by a
         // fresh signature on the next attempt.
-        errorClass: response.statusCode === 413 || ossCode === 'EntityTooLarge' ? 'invalid_job' : 'transient',
-        status: response.statusCode,
+        errorClass: response.status === 413 || ossCode === 'EntityTooLarge' ? 'invalid_job' : 'transient',
+        status: response.status,
         code: ossCode,
-        message: `${what} failed with HTTP ${response.statusCode}${ossCode ? ` (${ossCode})` : ''}`,
+        message: `${what} failed with HTTP ${response.status}${ossCode ? ` (${ossCode})` : ''}`,
       });
     }
     return `${sig.postUrl.replace(/\/+$/, '')}/${sig.key.replace(/^\/+/, '')}`;
@@ -391,11 +347,9 @@ export class LiblibClient {
     };
   }
 
-  /** Closes the client's own Agent (an injected dispatcher is left open). Idempotent. */
-  async close(): Promise<void> {
-    if (!this.#ownsDispatcher || this.#closed) return;
-    this.#closed = true;
-    await this.#dispatcher.close();
+  /** Closes the client's own agent (an injected dispatcher is left open). Idempotent. */
+  close(): Promise<void> {
+    return this.#http.close();
   }
 
   #operation(name: string): LiblibOperation {
@@ -426,26 +380,16 @@ export class LiblibClient {
       timestamp: this.#now(),
       nonce: this.#nonce(),
     });
-    const url = `${this.baseUrl}${path}?${signedQueryString(query)}`;
-    const started = this.#now();
-    let response: Dispatcher.ResponseData;
-    let text: string;
-    try {
-      response = await request(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json' },
-        body: JSON.stringify(body),
-        dispatcher: this.#dispatcher,
-        headersTimeout: this.#timeouts.headersMs,
-        bodyTimeout: this.#timeouts.bodyMs,
-        signal: options.signal,
-      });
-      text = await response.body.text();
-    } catch (error) {
-      throw this.#networkError(what, error, options.submission);
-    }
-    const status = response.statusCode;
-    this.#logger.debug({ provider: LIBLIB_PROVIDER, call: what, status, ms: this.#now() - started });
+    const response = await this.#http.send({
+      method: 'POST',
+      path,
+      // The signature travels in the query string, which is never logged.
+      query: signedQueryString(query),
+      json: body,
+      signal: options.signal,
+      mayCreate: options.submission,
+    });
+    const { status, text } = response;
 
     let json: unknown;
     let parsedJson = true;
@@ -460,7 +404,7 @@ export class LiblibClient {
     const providerMessage = envelope
       ? this.#scrub((envelope as { msg?: unknown }).msg, query.Signature)
       : undefined;
-    const retryAfterMs = parseRetryAfter(headerValue(response.headers['retry-after']), this.#now());
+    const retryAfterMs = parseRetryAfter(header(response.headers, 'retry-after'), this.#now());
 
     if (status < 200 || status > 299) {
       const bodyCode = envelopeCode !== undefined && envelopeCode !== 0 ? envelopeCode : undefined;
@@ -507,29 +451,6 @@ export class LiblibClient {
     return hasCode ? (envelope as { data?: unknown }).data : envelope;
   }
 
-  #networkError(what: string, error: unknown, submission: boolean): ProviderError {
-    const code = (error as { code?: unknown } | null)?.code;
-    const name = (error as { name?: unknown } | null)?.name;
-    const notSent = typeof code === 'string' && NOT_SENT_CODES.has(code);
-    let reason: string;
-    if (name === 'AbortError' || code === 'UND_ERR_ABORTED') reason = 'was aborted';
-    else if (code === 'UND_ERR_CONNECT_TIMEOUT')
-      reason = `could not connect within ${this.#timeouts.connectMs} ms`;
-    else if (code === 'UND_ERR_HEADERS_TIMEOUT')
-      reason = `got no response headers within ${this.#timeouts.headersMs} ms`;
-    else if (code === 'UND_ERR_BODY_TIMEOUT')
-      reason = `stalled reading the response body for ${this.#timeouts.bodyMs} ms`;
-    else reason = `failed: ${typeof code === 'string' ? code : 'network error'}`;
-    return new ProviderError({
-      provider: LIBLIB_PROVIDER,
-      errorClass: 'transient',
-      message: `${what} ${reason}`,
-      // A reset or timeout after the request left may hide a created task (counted as a possible duplicate).
-      ambiguous: submission && !notSent,
-      cause: error,
-    });
-  }
-
   /** Provider messages are echoed into errors: strip anything secret, bound the length. */
   #scrub(message: unknown, signature: string): string | undefined {
     if (typeof message !== 'string' || message.trim() === '') return undefined;
@@ -545,8 +466,4 @@ function toCode(value: unknown): number | undefined {
   if (typeof value === 'number' && Number.isInteger(value)) return value;
   if (typeof value === 'string' && /^-?\d+$/.test(value.trim())) return Number(value.trim());
   return undefined;
-}
-
-function headerValue(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
 }

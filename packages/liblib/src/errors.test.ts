@@ -5,13 +5,16 @@ import { classifyLiblibCode, LIBLIB_ERROR_CODES, LiblibValidationError, liblibCo
 
 describe('classifyLiblibCode (002 §13)', () => {
   it.each([
-    [429, 'retry_later', 'delay'],
-    [100054, 'retry_later', 'delay'],
+    [429, 'retry_later', 'delay', 'qps'],
+    [100054, 'retry_later', 'delay', 'in_flight'],
     [401, 'account', 'pause_provider'],
+    [402, 'account', 'pause_provider'],
     [403, 'account', 'pause_provider'],
     [100010, 'account', 'pause_provider'],
     [100020, 'account', 'pause_provider'],
     [100021, 'account', 'pause_provider'],
+    [408, 'transient', 'retry'],
+    [409, 'transient', 'retry'],
     [500, 'transient', 'retry'],
     [503, 'transient', 'retry'],
     [599, 'transient', 'retry'],
@@ -32,9 +35,11 @@ describe('classifyLiblibCode (002 §13)', () => {
     [200001, 'invalid_job', 'fail'],
     [999999, 'invalid_job', 'fail'],
     [-1, 'invalid_job', 'fail'],
-  ] as [number, ErrorClass, string][])('%i → %s (queue: %s)', (code, errorClass, action) => {
-    expect(classifyLiblibCode(code)).toBe(errorClass);
-    expect(actionFor(classifyLiblibCode(code))).toBe(action);
+  ] as [number, ErrorClass, string, string?][])('%i → %s (queue: %s)', (code, errorClass, action, limit) => {
+    const verdict = classifyLiblibCode(code);
+    expect(verdict.errorClass).toBe(errorClass);
+    expect(verdict.limit).toBe(limit);
+    expect(actionFor(verdict.errorClass)).toBe(action);
   });
 
   it('knows every code of the manual', () => {
@@ -51,6 +56,7 @@ describe('classifyLiblibCode (002 §13)', () => {
     });
     expect(busy.message).toBe('POST /x failed with code 100054 (concurrent task limit reached)');
     expect(busy.retryAfterMs).toBe(5);
+    expect(busy.limit).toBe('in_flight');
     const bad = liblibCodeError({
       code: 400,
       fromHttpStatus: true,

@@ -5,7 +5,8 @@
  * or as a nonzero `code` in a `200` envelope `{code, msg, data}`. Both go through
  * {@link classifyLiblibCode}, so the pipeline never sees a provider code.
  */
-import { type ErrorClass, ProviderError } from '@genqueue/core';
+import { ProviderError } from '@genqueue/core';
+import { classifyStatus, type StatusVerdict } from '@genqueue/provider-http';
 import type { z } from 'zod';
 
 /** The provider name carried by every `ProviderError` this package throws. */
@@ -35,25 +36,47 @@ export const LIBLIB_ERROR_CODES: Readonly<Record<number, string>> = {
   210000: 'calling an external service failed',
 };
 
-const RETRY_LATER = new Set([429, 100054]);
-const ACCOUNT = new Set([401, 403, 100010, 100020, 100021]);
-// 100032 is a network failure on LiblibAI's side while downloading our image (002 §13 suggests
-// retrying or uploading); 200000 and 210000 say "internal" / "please retry".
-const TRANSIENT = new Set([100032, 200000, 210000]);
+/**
+ * The classes of 002 §13's own codes. The HTTP statuses of the same table (401, 403, 429) are
+ * the shared status table's ({@link classifyStatus}), which agrees with the manual.
+ */
+const CODE_VERDICTS: Readonly<Record<number, StatusVerdict>> = {
+  100000: { errorClass: 'invalid_job' },
+  100010: { errorClass: 'account' },
+  100020: { errorClass: 'account' },
+  100021: { errorClass: 'account' },
+  100030: { errorClass: 'invalid_job' },
+  100031: { errorClass: 'invalid_job' },
+  // A network failure on LiblibAI's side while downloading our image (002 §13 suggests retrying
+  // or uploading).
+  100032: { errorClass: 'transient' },
+  100050: { errorClass: 'invalid_job' },
+  100051: { errorClass: 'invalid_job' },
+  100052: { errorClass: 'invalid_job' },
+  100053: { errorClass: 'invalid_job' },
+  // 002 §2.3: at most 5 tasks in progress per account; the limiter was outrun.
+  100054: { errorClass: 'retry_later', limit: 'in_flight' },
+  100055: { errorClass: 'invalid_job' },
+  100120: { errorClass: 'invalid_job' },
+  // "internal" / "please retry".
+  200000: { errorClass: 'transient' },
+  200001: { errorClass: 'invalid_job' },
+  210000: { errorClass: 'transient' },
+};
 
 /**
  * Classifies a LiblibAI code, given either as an HTTP status or as the envelope's `code`.
- * - `retry_later`: 429, 100054 (the limiter was outrun; not the job's fault).
- * - `account`: 401, 403, 100010, 100020, 100021 (pause the provider).
- * - `transient`: any 5xx, 100032, 200000, 210000.
+ * - `retry_later`: 429 (`qps`), 100054 (`in_flight`): not the job's fault.
+ * - `account`: 401, 402, 403, 100010, 100020, 100021 (pause the account).
+ * - `transient`: 408, 409, any 5xx, 100032, 200000, 210000.
  * - `invalid_job`: 100000, 100030, 100031, 100050–100053, 100055, 100120, 200001, every other
  *   4xx and every unknown nonzero code (failing loudly beats retrying a request that cannot work).
  */
-export function classifyLiblibCode(code: number): ErrorClass {
-  if (RETRY_LATER.has(code)) return 'retry_later';
-  if (ACCOUNT.has(code)) return 'account';
-  if (TRANSIENT.has(code) || (code >= 500 && code <= 599)) return 'transient';
-  return 'invalid_job';
+export function classifyLiblibCode(code: number): StatusVerdict {
+  const known = Object.hasOwn(CODE_VERDICTS, code) ? CODE_VERDICTS[code] : undefined;
+  if (known) return known;
+  if (code >= 100 && code <= 599) return classifyStatus(code);
+  return { errorClass: 'invalid_job' };
 }
 
 /** One problem found while validating an operation's input. */
@@ -106,7 +129,7 @@ export function liblibCodeError(options: {
   retryAfterMs?: number;
   ambiguous?: boolean;
 }): ProviderError {
-  const errorClass = classifyLiblibCode(options.code);
+  const { errorClass, limit } = classifyLiblibCode(options.code);
   const meaning = LIBLIB_ERROR_CODES[options.code] ?? 'unknown error code';
   const detail = options.providerMessage ? `: ${options.providerMessage}` : '';
   const label = options.fromHttpStatus ? `HTTP ${options.code}` : `code ${options.code}`;
@@ -117,6 +140,7 @@ export function liblibCodeError(options: {
     status: options.httpStatus,
     code: String(options.code),
     retryAfterMs: errorClass === 'retry_later' ? options.retryAfterMs : undefined,
+    limit,
     ambiguous: options.ambiguous,
   });
 }

@@ -11,10 +11,9 @@ export type {
   LiblibCallOptions,
   LiblibClientOptions,
   LiblibModelVersion,
-  LiblibTimeouts,
   LiblibUploadOptions,
 } from './client.ts';
-export { DEFAULT_LIBLIB_BASE_URL, DEFAULT_LIBLIB_TIMEOUTS, LiblibClient } from './client.ts';
+export { DEFAULT_LIBLIB_BASE_URL, DEFAULT_LIBLIB_REQUEST_MS, LiblibClient } from './client.ts';
 export type { LiblibValidationIssue } from './errors.ts';
 export {
   classifyLiblibCode,

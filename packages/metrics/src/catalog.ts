@@ -21,8 +21,8 @@ export interface RemoteMetricSpec {
   readonly buckets?: readonly number[];
 }
 
-/** How a submission attempt turned out. */
-export type SubmissionOutcome = 'accepted' | 'rate_limited' | 'concurrency_limited' | 'failed';
+/** How a submission attempt turned out (`aborted`: the worker's own shutdown ended the call). */
+export type SubmissionOutcome = 'accepted' | 'rate_limited' | 'concurrency_limited' | 'failed' | 'aborted';
 
 /**
  * Who said no: `gate` is genqueue's own limiter (pacing, the normal case); `provider` is the

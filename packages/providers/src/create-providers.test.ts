@@ -2,6 +2,7 @@ import { loadConfig, ProviderError } from '@genqueue/core';
 import { startSimulator } from '@genqueue/simulator';
 import { describe, expect, it } from 'vitest';
 import { createProviders } from './index.ts';
+import { startScriptedServer } from './internal/scripted-server.ts';
 
 describe('createProviders', () => {
   it('builds only the configured adapters', () => {
@@ -32,4 +33,42 @@ describe('createProviders', () => {
       await sim.close();
     }
   });
+
+  it.each([
+    ['liblib-v1', 'LIBLIB_V1', { LIBLIB_V1_API_KEY: 'k' }, 'text2img', { prompt: 'p', model_id: 'm' }],
+    [
+      'replicate',
+      'REPLICATE',
+      { REPLICATE_API_TOKEN: 't' },
+      'black-forest-labs/flux-kontext-dev',
+      { prompt: 'p', input_image: 'https://example.com/a.png' },
+    ],
+    [
+      'modelverse',
+      'MODELVERSE',
+      { MODELVERSE_API_KEY: 'k' },
+      'black-forest-labs/flux.1-dev',
+      { prompt: 'p' },
+    ],
+  ] as const)(
+    'gives up on a hung %s call after %s_TIMEOUT_MS',
+    async (name, prefix, credentials, operation, input) => {
+      const hung = await startScriptedServer(() => ({ delayMs: 5_000, body: {} }));
+      const config = loadConfig({
+        ...credentials,
+        [`${prefix}_BASE_URL`]: hung.url,
+        [`${prefix}_TIMEOUT_MS`]: '300',
+      });
+      const provider = createProviders(config).get(name)!;
+      try {
+        const error = await provider.submit(operation, input, { jobId: 'j_1' }).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(ProviderError);
+        expect(error).toMatchObject({ errorClass: 'transient', code: 'timeout', ambiguous: true });
+        expect((error as Error).message).toMatch(/300 ms/);
+      } finally {
+        await provider.close?.();
+        await hung.close();
+      }
+    },
+  );
 });

@@ -4,6 +4,7 @@
  * config, and one entry in `ADAPTERS` below; nothing in the pipeline, API or sink changes.
  */
 import type { Config, Logger, Provider, ProviderSettings } from '@genqueue/core';
+import type { HttpTimeouts } from '@genqueue/provider-http';
 import type { Dispatcher } from 'undici';
 import { createLiblibProvider } from './liblib.ts';
 import { createLiblibV1Provider } from './liblib-v1.ts';
@@ -24,35 +25,55 @@ export interface ProviderDeps {
 
 type Factory = (settings: ProviderSettings, deps: ProviderDeps) => Provider | undefined;
 
+/**
+ * The request deadline of a provider's settings (`<PREFIX>_TIMEOUT_MS`): a hung call must end as
+ * a transient error well before a job's lock or a batch deadline would notice it.
+ */
+function timeoutsOf(settings: ProviderSettings): HttpTimeouts {
+  return { requestMs: settings.timeoutMs };
+}
+
 /** Each adapter, built only when its credentials are configured. */
 const ADAPTERS: Record<keyof Config['providers'], Factory> = {
-  liblib: ({ baseUrl, credentials, timeoutMs }, deps) =>
-    credentials.accessKey && credentials.secretKey
+  liblib: (settings, deps) =>
+    settings.credentials.accessKey && settings.credentials.secretKey
       ? createLiblibProvider({
-          baseUrl,
-          accessKey: credentials.accessKey,
-          secretKey: credentials.secretKey,
-          // LIBLIB_TIMEOUT_MS: a hung call must end as a transient error well before a job's lock
-          // or a batch deadline would notice it.
-          ...(timeoutMs === undefined
-            ? {}
-            : {
-                timeouts: { headersMs: timeoutMs, bodyMs: timeoutMs, connectMs: Math.min(10_000, timeoutMs) },
-              }),
+          baseUrl: settings.baseUrl,
+          accessKey: settings.credentials.accessKey,
+          secretKey: settings.credentials.secretKey,
+          timeouts: timeoutsOf(settings),
           // API input is untrusted: never read files from the worker's disk.
           allowLocalFiles: false,
           ...deps,
         })
       : undefined,
-  'liblib-v1': ({ baseUrl, credentials }, deps) =>
-    credentials.apiKey ? createLiblibV1Provider({ baseUrl, apiKey: credentials.apiKey, ...deps }) : undefined,
-  replicate: ({ baseUrl, credentials, submitTimeoutMs }, deps) =>
-    credentials.apiToken
-      ? createReplicateProvider({ baseUrl, apiToken: credentials.apiToken, submitTimeoutMs, ...deps })
+  'liblib-v1': (settings, deps) =>
+    settings.credentials.apiKey
+      ? createLiblibV1Provider({
+          baseUrl: settings.baseUrl,
+          apiKey: settings.credentials.apiKey,
+          timeouts: timeoutsOf(settings),
+          ...deps,
+        })
       : undefined,
-  modelverse: ({ baseUrl, credentials }, deps) =>
-    credentials.apiKey
-      ? createModelverseProvider({ baseUrl, apiKey: credentials.apiKey, ...deps })
+  replicate: (settings, deps) =>
+    settings.credentials.apiToken
+      ? createReplicateProvider({
+          baseUrl: settings.baseUrl,
+          apiToken: settings.credentials.apiToken,
+          timeouts: timeoutsOf(settings),
+          submitTimeoutMs: settings.submitTimeoutMs,
+          ...deps,
+        })
+      : undefined,
+  modelverse: (settings, deps) =>
+    settings.credentials.apiKey
+      ? createModelverseProvider({
+          baseUrl: settings.baseUrl,
+          apiKey: settings.credentials.apiKey,
+          timeouts: timeoutsOf(settings),
+          ...deps,
+        })
       : undefined,
 };
 

@@ -12,19 +12,20 @@
  * path): the operation only selects the schema, and the body is the parsed input as is.
  */
 import type { CallContext, OperationSpec, Provider, SubmitResult, TaskStatus } from '@genqueue/core';
-import { type ErrorClass, ProviderError, parseRetryAfter } from '@genqueue/core';
-import { z } from 'zod';
+import { ProviderError, parseRetryAfter } from '@genqueue/core';
+import { classifyLiblibCode } from '@genqueue/liblib';
 import {
   type AdapterIoOptions,
   asRecord,
-  classOfStatus,
+  classifyStatus,
   clip,
   createHttpClient,
+  type HttpTimeouts,
   header,
   type JsonResponse,
   malformed,
-  type ProviderTimeouts,
-} from './internal/http.ts';
+} from '@genqueue/provider-http';
+import { z } from 'zod';
 
 const PROVIDER = 'liblib-v1';
 
@@ -35,7 +36,7 @@ export interface LiblibV1ProviderOptions extends AdapterIoOptions {
   /** The account's API key, sent as `Authorization: Bearer …`. Never logged. */
   apiKey: string;
   /** Connect and request timeouts. Default 10 s to connect, 30 s per request. */
-  timeouts?: ProviderTimeouts;
+  timeouts?: HttpTimeouts;
 }
 
 // Ranges: 000/001 give none beyond "0 to 1" for strength and examples. The bounds below are the ones
@@ -99,28 +100,6 @@ export const liblibV1Operations = {
 /** Operation names of liblib-v1. */
 export type LiblibV1Operation = keyof typeof liblibV1Operations;
 
-// 000/001 do not document codes in the body. The same vendor's 002 §13 does; a Bearer-API server
-// that answers one of them (in a 200 envelope or with an error status) is classified the same way.
-const BODY_CODES: Record<string, ErrorClass> = {
-  '100000': 'invalid_job',
-  '100010': 'account',
-  '100020': 'account',
-  '100021': 'account',
-  '100030': 'invalid_job',
-  '100031': 'invalid_job',
-  '100032': 'transient',
-  '100050': 'invalid_job',
-  '100051': 'invalid_job',
-  '100052': 'invalid_job',
-  '100053': 'invalid_job',
-  '100054': 'retry_later',
-  '100055': 'invalid_job',
-  '100120': 'invalid_job',
-  '200000': 'transient',
-  '200001': 'invalid_job',
-  '210000': 'transient',
-};
-
 function messageOf(body: unknown, text: string, fallback: string): string {
   const record = asRecord(body);
   const error = record?.error;
@@ -150,8 +129,13 @@ export function liblibV1ErrorFor(
   now: number = Date.now(),
 ): ProviderError {
   const code = bodyCode(response.body);
-  const known = code === undefined ? undefined : BODY_CODES[code];
-  const errorClass = known ?? classOfStatus(response.status);
+  // 000/001 document no codes in the body. The same vendor's 002 §13 does; a Bearer-API server
+  // that answers one of them (in a 200 envelope or with an error status) is classified the same way.
+  const numeric = code !== undefined && /^\d+$/.test(code) ? Number(code) : undefined;
+  const { errorClass, limit } =
+    numeric !== undefined && (numeric >= 100_000 || response.status < 300)
+      ? classifyLiblibCode(numeric)
+      : classifyStatus(response.status);
   const retryAfterMs =
     errorClass === 'retry_later' ? parseRetryAfter(header(response.headers, 'retry-after'), now) : undefined;
   return new ProviderError({
@@ -161,6 +145,7 @@ export function liblibV1ErrorFor(
     code: code ?? `http_${response.status}`,
     message: messageOf(response.body, response.text, `HTTP ${response.status}`),
     retryAfterMs,
+    limit,
   });
 }
 
@@ -170,7 +155,7 @@ export function createLiblibV1Provider(options: LiblibV1ProviderOptions): Provid
   const http = createHttpClient({
     provider: PROVIDER,
     baseUrl: options.baseUrl,
-    token: options.apiKey,
+    headers: { authorization: `Bearer ${options.apiKey}` },
     dispatcher: options.dispatcher,
     timeouts: options.timeouts,
     defaultRequestMs: 30_000,
@@ -211,7 +196,7 @@ export function createLiblibV1Provider(options: LiblibV1ProviderOptions): Provid
       const response = await http.call({
         method: 'POST',
         path: '/v1/workflows/run',
-        body: input,
+        json: input,
         signal: ctx.signal,
         mayCreate: true,
         errorFor,

@@ -66,7 +66,7 @@ async function setup(options: SimulatorOptions = {}, clientOptions: Partial<Libl
     baseUrl: sim.url,
     accessKey: ACCESS_KEY,
     secretKey: SECRET_KEY,
-    timeouts: { connectMs: 2_000, headersMs: 3_000, bodyMs: 3_000 },
+    timeouts: { connectMs: 2_000, requestMs: 3_000 },
     ...clientOptions,
   };
   provider = createLiblibProvider(base);
@@ -478,7 +478,7 @@ describe('liblib adapter ↔ simulator: error classification', () => {
   const KONTEXT = { prompt: 'a red fox' };
   // Short enough to keep the file fast, long enough that a loaded machine still answers in time
   // the calls that are not meant to hang.
-  const HANG_TIMEOUTS = { timeouts: { connectMs: 2_000, headersMs: 500, bodyMs: 500 } };
+  const HANG_TIMEOUTS = { timeouts: { connectMs: 2_000, requestMs: 500 } };
 
   it.each([
     ['a 5xx', { kind: '5xx' }, { status: 500, ambiguous: true }],
@@ -492,7 +492,7 @@ describe('liblib adapter ↔ simulator: error classification', () => {
       sim.inject({ ...fault, endpoint: 'submit' });
       const error = await providerError(provider.submit('kontext.text2img', KONTEXT, ctx));
       expect(error).toMatchObject({ errorClass: 'transient', ...expected });
-      if (fault.kind === 'hang') expect(error.message).toMatch(/no response headers within 500 ms/);
+      if (fault.kind === 'hang') expect(error.message).toMatch(/timed out after 500 ms/);
       expect(sim.stats().accepted).toBe(0);
       await expect(provider.submit('kontext.text2img', KONTEXT, ctx)).resolves.toMatchObject({
         taskId: expect.any(String),

@@ -35,7 +35,7 @@ async function setup(options: SimulatorOptions = {}) {
     baseUrl: sim.url,
     accessKey: sim.options.accessKey,
     secretKey: sim.options.secretKey,
-    timeouts: { connectMs: 2_000, headersMs: 3_000, bodyMs: 3_000 },
+    timeouts: { connectMs: 2_000, requestMs: 3_000 },
   });
   return { sim, provider };
 }

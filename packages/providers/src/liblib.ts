@@ -7,7 +7,7 @@
  * `LiblibValidationError` becomes an `invalid_job` error).
  */
 import type { CallContext, OperationSpec, Provider, SubmitResult, TaskStatus } from '@genqueue/core';
-import { isProviderError, ProviderError } from '@genqueue/core';
+import { CallAbortedError, isProviderError, ProviderError } from '@genqueue/core';
 import {
   LIBLIB_GENERATION_OPERATIONS,
   LIBLIB_OPERATIONS,
@@ -80,12 +80,12 @@ function decodeTaskId(taskId: string): { generateUuid: string; statusPath?: stri
     : { generateUuid: taskId.slice(0, split), statusPath: taskId.slice(split + ';status='.length) };
 }
 
-/** The port allows `ProviderError` only. */
+/** The port allows `ProviderError` only, and `CallAbortedError` for the caller's own abort. */
 async function guard<T>(call: Promise<T>): Promise<T> {
   try {
     return await call;
   } catch (error) {
-    if (isProviderError(error)) throw error;
+    if (isProviderError(error) || error instanceof CallAbortedError) throw error;
     if (error instanceof LiblibValidationError) {
       throw new ProviderError({
         provider: LIBLIB_PROVIDER,

@@ -12,7 +12,6 @@
 import { randomUUID } from 'node:crypto';
 import type {
   CallContext,
-  ErrorClass,
   OperationSpec,
   Provider,
   ProviderOutput,
@@ -20,18 +19,19 @@ import type {
   TaskStatus,
 } from '@genqueue/core';
 import { ProviderError, parseRetryAfter } from '@genqueue/core';
-import { z } from 'zod';
 import {
   type AdapterIoOptions,
   asRecord,
-  classOfStatus,
+  classifyStatus,
   clip,
   createHttpClient,
+  type HttpTimeouts,
   header,
   type JsonResponse,
   malformed,
-  type ProviderTimeouts,
-} from './internal/http.ts';
+  type StatusVerdict,
+} from '@genqueue/provider-http';
+import { z } from 'zod';
 import { base64ToDataUrl, toImageReference } from './internal/images.ts';
 
 const PROVIDER = 'modelverse';
@@ -46,7 +46,7 @@ export interface ModelverseProviderOptions extends AdapterIoOptions {
    * Connect and request timeouts. Default 10 s to connect and 300 s per request, because the
    * request lasts as long as the generation.
    */
-  timeouts?: ProviderTimeouts;
+  timeouts?: HttpTimeouts;
   /** Task id generator (the API answers none). Default: `mv-` + a random UUID. */
   generateId?: () => string;
   /**
@@ -215,14 +215,17 @@ export const modelverseOperations: Readonly<Record<string, OperationSpec>> = Obj
 /** Operation names of modelverse (004 model list). */
 export const MODELVERSE_MODELS = Object.keys(modelverseOperations);
 
-function classOfCode(code: string): ErrorClass | undefined {
+function classOfCode(code: string): StatusVerdict | undefined {
   const c = code.toLowerCase();
-  if (/quota|balance|billing|insufficient|unauthorized|invalid_api_key|forbidden/.test(c)) return 'account';
-  if (/rate.?limit|too.?many|concurren/.test(c)) return 'retry_later';
-  if (/moderation|sensitive|content.?policy|safety|invalid|param|not.?found|unsupported/.test(c)) {
-    return 'invalid_job';
+  if (/quota|balance|billing|insufficient|unauthorized|invalid_api_key|forbidden/.test(c)) {
+    return { errorClass: 'account' };
   }
-  if (/internal|server|timeout|unavailable|busy|overload/.test(c)) return 'transient';
+  if (/concurren/.test(c)) return { errorClass: 'retry_later', limit: 'in_flight' };
+  if (/rate.?limit|too.?many/.test(c)) return { errorClass: 'retry_later', limit: 'qps' };
+  if (/moderation|sensitive|content.?policy|safety|invalid|param|not.?found|unsupported/.test(c)) {
+    return { errorClass: 'invalid_job' };
+  }
+  if (/internal|server|timeout|unavailable|busy|overload/.test(c)) return { errorClass: 'transient' };
   return undefined;
 }
 
@@ -238,13 +241,15 @@ export function modelverseErrorFor(
   const code = typeof error?.code === 'string' || typeof error?.code === 'number' ? String(error.code) : '';
   const type = typeof error?.type === 'string' ? error.type : '';
   const byCode = classOfCode(`${code} ${type}`.trim());
-  let errorClass: ErrorClass;
-  if (response.status === 401 || response.status === 403 || response.status === 402) errorClass = 'account';
-  else if (byCode === 'account') errorClass = 'account';
-  else if (response.status === 429) errorClass = 'retry_later';
-  else if (response.status >= 500) errorClass = 'transient';
-  else if (response.status >= 200 && response.status < 300) errorClass = byCode ?? 'invalid_job';
-  else errorClass = classOfStatus(response.status);
+  const byStatus = classifyStatus(response.status);
+  let verdict: StatusVerdict;
+  // Quota exhaustion is `account` even as a 429; a 2xx carrying `error` has only its code to go by.
+  if (byStatus.errorClass === 'account' || byCode?.errorClass === 'account')
+    verdict = { errorClass: 'account' };
+  else if (response.status === 429) verdict = byCode?.errorClass === 'retry_later' ? byCode : byStatus;
+  else if (response.status >= 200 && response.status < 300) verdict = byCode ?? { errorClass: 'invalid_job' };
+  else verdict = byStatus;
+  const { errorClass, limit } = verdict;
   const message =
     typeof error?.message === 'string' && error.message.trim()
       ? clip(error.message.trim())
@@ -256,6 +261,7 @@ export function modelverseErrorFor(
   return new ProviderError({
     provider: PROVIDER,
     errorClass,
+    limit,
     status: response.status,
     code: code || `http_${response.status}`,
     message: `${message}${requestId}`,
@@ -273,7 +279,7 @@ export function createModelverseProvider(options: ModelverseProviderOptions): Pr
   const http = createHttpClient({
     provider: PROVIDER,
     baseUrl: options.baseUrl,
-    token: options.apiKey,
+    headers: { authorization: `Bearer ${options.apiKey}` },
     dispatcher: options.dispatcher,
     timeouts: options.timeouts,
     defaultRequestMs: 300_000,
@@ -319,7 +325,7 @@ export function createModelverseProvider(options: ModelverseProviderOptions): Pr
         method: 'POST',
         path: '/v1/images/generations',
         // `model` is the operation: an input cannot redirect the job to another (pricier) model.
-        body: { ...(await prepare(input)), model: operation },
+        json: { ...(await prepare(input)), model: operation },
         signal: ctx.signal,
         mayCreate: true,
         errorFor,

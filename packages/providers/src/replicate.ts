@@ -31,18 +31,18 @@ import type {
   TaskStatus,
 } from '@genqueue/core';
 import { ProviderError, parseRetryAfter } from '@genqueue/core';
-import { z } from 'zod';
 import {
   type AdapterIoOptions,
   asRecord,
-  classOfStatus,
+  classifyStatus,
   clip,
   createHttpClient,
+  type HttpTimeouts,
   header,
   type JsonResponse,
   malformed,
-  type ProviderTimeouts,
-} from './internal/http.ts';
+} from '@genqueue/provider-http';
+import { z } from 'zod';
 import { base64ToDataUrl, toImageReference } from './internal/images.ts';
 
 const PROVIDER = 'replicate';
@@ -65,8 +65,8 @@ export interface ReplicateProviderOptions extends AdapterIoOptions {
   baseUrl?: string;
   /** API token, sent as `Authorization: Bearer …`. Never logged. */
   apiToken: string;
-  /** Connect and request timeouts. Default 10 s to connect, 30 s per status or cancel request. */
-  timeouts?: ProviderTimeouts;
+  /** Connect and request timeouts. Default 10 s to connect, 30 s per request (plus `preferWait`). */
+  timeouts?: HttpTimeouts;
   /**
    * Deadline of a submission request, in ms. Default {@link REPLICATE_DEFAULT_SUBMIT_TIMEOUT_MS}
    * (5 min): 003's proxy answers synchronously, when the generation has ended, so the submission
@@ -162,11 +162,12 @@ export function replicateErrorFor(
   response: JsonResponse & { text: string },
   now: number = Date.now(),
 ): ProviderError {
-  const errorClass = classOfStatus(response.status);
+  const { errorClass, limit } = classifyStatus(response.status);
   const code = asRecord(asRecord(response.body)?.error)?.code;
   return new ProviderError({
     provider: PROVIDER,
     errorClass,
+    limit,
     status: response.status,
     code: typeof code === 'string' && code ? code : `http_${response.status}`,
     message: messageOf(response.body, response.text, `HTTP ${response.status}`),
@@ -325,7 +326,7 @@ export function createReplicateProvider(options: ReplicateProviderOptions): Prov
   const http = createHttpClient({
     provider: PROVIDER,
     baseUrl: origin,
-    token: options.apiToken,
+    headers: { authorization: `Bearer ${options.apiToken}` },
     dispatcher: options.dispatcher,
     timeouts: options.timeouts,
     defaultRequestMs: 30_000,
@@ -395,7 +396,7 @@ export function createReplicateProvider(options: ReplicateProviderOptions): Prov
         response = await http.call({
           method: 'POST',
           path,
-          body: { input: await prepare(input) },
+          json: { input: await prepare(input) },
           headers: preferWait ? { prefer: `wait=${preferWait}` } : undefined,
           requestMs: submitTimeoutMs,
           signal: ctx.signal,
