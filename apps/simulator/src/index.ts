@@ -6,6 +6,14 @@
 export { FAULT_KINDS, FaultInjector, type RequestEndpoint } from './faults.ts';
 export { type LimitSettings, type LimitVerdict, SubmissionLimits } from './limits.ts';
 export {
+  type ModeContext,
+  type ModeFactory,
+  Reply,
+  type SimMode,
+  type SimRequest,
+  type StoredFile,
+} from './mode.ts';
+export {
   INITIAL_BALANCE,
   LIBLIB_SUBMIT_PATHS,
   LIBLIB_TEMPLATES,
@@ -15,15 +23,7 @@ export {
 } from './modes/liblib.ts';
 export { modes } from './modes/registry.ts';
 export { type EncodePngOptions, encodePng, PNG_SIGNATURE, pngChunk, renderMp4, renderPng } from './png.ts';
-export {
-  type ModeContext,
-  type ModeFactory,
-  OUTPUT_TTL_MS,
-  type SimMode,
-  type SimRequest,
-  type StoredFile,
-  startSimulator,
-} from './simulator.ts';
+export { OUTPUT_TTL_MS, startSimulator } from './simulator.ts';
 export type { StatsCounters } from './stats.ts';
 export {
   type CreateTaskInput,

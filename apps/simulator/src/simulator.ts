@@ -16,13 +16,14 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { FaultInjector } from './faults.ts';
-import { BodyTooLargeError, readBody, sendBytes, sendJson, sendSlowly } from './internal/http.ts';
-import { createRandom, type Random } from './internal/random.ts';
-import { type LimitVerdict, SubmissionLimits } from './limits.ts';
+import { BodyTooLargeError, readBody, sendBytes, sendJson, sendReply, sendSlowly } from './internal/http.ts';
+import { createRandom } from './internal/random.ts';
+import { SubmissionLimits } from './limits.ts';
+import { type ModeContext, Reply, type SimRequest, type StoredFile } from './mode.ts';
 import { modes } from './modes/registry.ts';
 import { renderMp4, renderPng } from './png.ts';
-import { createCounters, SlidingCount, type StatsCounters } from './stats.ts';
-import { type CreateTaskInput, type TaskRecord, TaskStore } from './tasks.ts';
+import { createCounters, SlidingCount } from './stats.ts';
+import { type TaskRecord, TaskStore } from './tasks.ts';
 import type {
   Fault,
   ResolvedSimulatorOptions,
@@ -41,62 +42,6 @@ const MAX_BODY_BYTES = 12 * 1024 * 1024;
 
 /** Output bytes kept in memory, in bytes; least recently used files are dropped first. */
 const OUTPUT_CACHE_BYTES = 256 * 1024 * 1024;
-
-/** A request as modes see it. */
-export interface SimRequest {
-  method: string;
-  /** URL path without the query string. */
-  path: string;
-  query: URLSearchParams;
-  raw: IncomingMessage;
-  /** The body (read once, cached); rejects with `BodyTooLargeError` over 12 MB. */
-  body(): Promise<Buffer>;
-  /** The body parsed as JSON; `undefined` when it is not valid JSON. */
-  json(): Promise<unknown>;
-}
-
-/** A file stored by an upload, served by the simulator at its path. */
-export interface StoredFile {
-  bytes: Buffer;
-  contentType: string;
-}
-
-/** What a mode gets from the framework. */
-export interface ModeContext {
-  /** Live options. */
-  readonly options: ResolvedSimulatorOptions;
-  /** Base URL, e.g. `http://127.0.0.1:43123`. */
-  readonly url: string;
-  now(): number;
-  readonly random: Random;
-  /** Counters; modes increment `authFailures` themselves and count status requests with `statusQuery`. */
-  readonly counters: StatsCounters;
-  readonly tasks: TaskStore;
-  readonly faults: FaultInjector;
-  /** Uploaded files by URL path (e.g. `/oss/bucket/key.png`); served on GET by the framework. */
-  readonly files: Map<string, StoredFile>;
-  /**
-   * Counts a submission that passed auth and checks the account's limits (QPS, then in flight),
-   * counting a breach when refused. Call it once per submission, then `accept` if the request is
-   * otherwise valid.
-   */
-  admit(): LimitVerdict;
-  /** Creates the task of an admitted submission; records acceptance, prompt and in-flight stats. */
-  accept(input: CreateTaskInput): TaskRecord;
-  /** Checks `Authorization: Bearer <token>`; counts an auth failure when wrong. */
-  checkBearer(req: SimRequest): boolean;
-  /** Counts a status request that passed auth (`statusQueries`, `peakStatusQps`). */
-  statusQuery(): void;
-}
-
-/** A mode: answers the requests of one provider's wire format. */
-export interface SimMode {
-  /** Answers `req` and returns true, or returns false for a path the mode does not know (→ 404). */
-  handle(req: SimRequest, res: ServerResponse): Promise<boolean>;
-}
-
-/** Builds a mode for one simulator. */
-export type ModeFactory = (ctx: ModeContext) => SimMode;
 
 const DEFAULTS: Omit<ResolvedSimulatorOptions, 'now' | 'seed'> = {
   mode: 'liblib',
@@ -454,7 +399,13 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         }
       },
     };
-    if (!(await modeImpl.handle(simReq, res))) sendJson(res, 404, { error: `no route ${method} ${path}` });
+    try {
+      if (!(await modeImpl.handle(simReq, res))) sendJson(res, 404, { error: `no route ${method} ${path}` });
+    } catch (err) {
+      if (!(err instanceof Reply)) throw err;
+      // The client may have gone (a synchronous mode held the answer): nothing to answer then.
+      if (!res.destroyed && !res.headersSent) sendReply(res, err);
+    }
   };
 
   const server = createServer((req, res) => {

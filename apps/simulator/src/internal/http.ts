@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Reply } from '../mode.ts';
 
 /** Thrown when a request body exceeds the limit. */
 export class BodyTooLargeError extends Error {
@@ -133,4 +134,9 @@ export function parseMultipart(body: Buffer, contentTypeHeader: string | undefin
     parts.push(part);
     pos = next + 2;
   }
+}
+
+/** Sends a mode's `Reply` (status, JSON body, headers). */
+export function sendReply(res: ServerResponse, reply: Reply): void {
+  sendJson(res, reply.status, reply.body, { ...reply.headers });
 }

@@ -13,8 +13,15 @@
  * timed-out tasks answer `failed`.
  */
 import type { ServerResponse } from 'node:http';
-import { sendJson } from '../internal/http.ts';
-import type { ModeContext, ModeFactory, SimMode, SimRequest } from '../simulator.ts';
+import { sendReply } from '../internal/http.ts';
+import {
+  type ModeContext,
+  type ModeFactory,
+  retryAfterHeader,
+  type SimMode,
+  Reply as SimReply,
+  type SimRequest,
+} from '../mode.ts';
 import type { TaskPhase, TaskRecord } from '../tasks.ts';
 
 const SUBMIT_PATH = '/v1/workflows/run';
@@ -34,14 +41,10 @@ const STATUS: Record<TaskPhase, string> = {
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Thrown inside a handler to answer an error envelope. */
-class Reply extends Error {
-  constructor(
-    readonly httpStatus: number,
-    readonly code: number,
-    message: string,
-  ) {
-    super(message);
+/** liblib-v1's envelope `{code, msg, data}` with its HTTP status (001 §6). */
+class Reply extends SimReply {
+  constructor(httpStatus: number, code: number, msg: string, data: unknown = null) {
+    super(httpStatus, { code, msg, data }, retryAfterHeader(httpStatus));
   }
 }
 
@@ -75,7 +78,7 @@ export const liblibV1Mode: ModeFactory = (ctx: ModeContext): SimMode => {
     code: number,
     msg: string,
     data: unknown = null,
-  ) => sendJson(res, httpStatus, { code, msg, data }, httpStatus === 429 ? { 'retry-after': '1' } : {});
+  ) => sendReply(res, new Reply(httpStatus, code, msg, data));
 
   const limitReply = (res: ServerResponse, kind: 'qps' | 'in-flight', form?: 'http' | 'body') => {
     const configured = ctx.options.limitErrorForm;
@@ -126,21 +129,10 @@ export const liblibV1Mode: ModeFactory = (ctx: ModeContext): SimMode => {
       const taskMatch = TASK_PATH.exec(req.path);
       if (req.path !== SUBMIT_PATH && !taskMatch) return false;
       const method = taskMatch ? 'GET' : 'POST';
-      if (req.method !== method) {
-        envelope(res, 405, 405, 'method not allowed');
-        return true;
-      }
-      if (!ctx.checkBearer(req)) {
-        envelope(res, 401, 401, 'Unauthorized: invalid or missing API key');
-        return true;
-      }
-      try {
-        if (taskMatch) await status(req, res, decodeURIComponent(taskMatch[1]!));
-        else await submit(req, res);
-      } catch (err) {
-        if (!(err instanceof Reply)) throw err;
-        envelope(res, err.httpStatus, err.code, err.message);
-      }
+      if (req.method !== method) throw new Reply(405, 405, 'method not allowed');
+      if (!ctx.checkBearer(req)) throw new Reply(401, 401, 'Unauthorized: invalid or missing API key');
+      if (taskMatch) await status(req, res, decodeURIComponent(taskMatch[1]!));
+      else await submit(req, res);
       return true;
     },
   };

@@ -12,9 +12,9 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import { type FormPart, parseMultipart, sendJson } from '../internal/http.ts';
+import { type FormPart, parseMultipart, sendReply } from '../internal/http.ts';
 import { hash32 } from '../internal/random.ts';
-import type { ModeContext, ModeFactory, SimMode, SimRequest } from '../simulator.ts';
+import { type ModeContext, type ModeFactory, Reply, type SimMode, type SimRequest } from '../mode.ts';
 import type { TaskPhase, TaskRecord } from '../tasks.ts';
 
 /** Signatures are valid 5 minutes around the server's clock (002 §2.4.1). */
@@ -223,14 +223,10 @@ interface UploadGrant {
   contentType: string;
 }
 
-/** Thrown inside a handler to answer `{code, msg}`. */
-class LiblibReply extends Error {
-  constructor(
-    readonly code: number,
-    readonly detail?: string,
-    readonly httpStatus = 200,
-  ) {
-    super(detail ?? MESSAGES[code] ?? 'error');
+/** LiblibAI's envelope `{code, msg, data}` (002 §1, §13), with its HTTP status (200 unless 401/429). */
+class LiblibReply extends Reply {
+  constructor(code: number, detail?: string, httpStatus = 200, data: unknown = null) {
+    super(httpStatus, { code, msg: code === 0 ? '' : (detail ?? MESSAGES[code] ?? 'error'), data });
   }
 }
 
@@ -264,7 +260,7 @@ export const liblibMode: ModeFactory = (ctx: ModeContext): SimMode => {
     hash32(`${task.id}:audit`) / 2 ** 32 < ctx.options.auditStatusMissingRate ? {} : { auditStatus: 3 };
 
   const reply = (res: ServerResponse, code: number, data: unknown = null, httpStatus = 200, msg?: string) =>
-    sendJson(res, httpStatus, { code, msg: code === 0 ? '' : (msg ?? MESSAGES[code] ?? 'error'), data });
+    sendReply(res, new LiblibReply(code, msg, httpStatus, data));
 
   /** 002 §2.4: HMAC-SHA1 over `path&timestamp&nonce`, base64url without padding; 5-minute window; one-time nonce. */
   const verifySignature = (req: SimRequest): boolean => {
@@ -544,24 +540,15 @@ export const liblibMode: ModeFactory = (ctx: ModeContext): SimMode => {
         req.path === '/api/generate/upload/signature' ||
         req.path === '/api/model/version/get';
       if (!known) return false;
-      if (req.method !== 'POST') {
-        reply(res, 405, null, 405, 'method not allowed');
-        return true;
-      }
+      if (req.method !== 'POST') throw new LiblibReply(405, 'method not allowed', 405);
       if (!verifySignature(req)) {
         ctx.counters.authFailures++;
-        reply(res, 401, null, 401);
-        return true;
+        throw new LiblibReply(401, undefined, 401);
       }
-      try {
-        if (route) await submit(req, res, route);
-        else if (STATUS_PATHS.has(req.path)) await status(req, res);
-        else if (req.path === '/api/generate/upload/signature') await uploadSignature(req, res);
-        else await modelVersion(req, res);
-      } catch (err) {
-        if (!(err instanceof LiblibReply)) throw err;
-        reply(res, err.code, null, err.httpStatus, err.detail);
-      }
+      if (route) await submit(req, res, route);
+      else if (STATUS_PATHS.has(req.path)) await status(req, res);
+      else if (req.path === '/api/generate/upload/signature') await uploadSignature(req, res);
+      else await modelVersion(req, res);
       return true;
     },
   };

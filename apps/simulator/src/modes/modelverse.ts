@@ -13,8 +13,15 @@
  */
 import type { ServerResponse } from 'node:http';
 import { sendJson } from '../internal/http.ts';
+import {
+  type ModeContext,
+  type ModeFactory,
+  Reply,
+  retryAfterHeader,
+  type SimMode,
+  type SimRequest,
+} from '../mode.ts';
 import { renderPng } from '../png.ts';
-import type { ModeContext, ModeFactory, SimMode, SimRequest } from '../simulator.ts';
 import type { TaskRecord } from '../tasks.ts';
 
 const PATH = '/v1/images/generations';
@@ -48,15 +55,21 @@ const IMAGE = /^(https?:\/\/|data:image\/[a-z]+;base64,)/;
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Thrown inside a handler to answer an OpenAI-style error. */
-class ApiError extends Error {
+/** An OpenAI-style error `{error: {message, type, param, code}}` (004: `param` is the request id). */
+class ApiError extends Reply {
   constructor(
-    readonly status: number,
+    status: number,
     readonly code: string,
-    message: string,
+    readonly detail: string,
     readonly type = 'invalid_request_error',
+    requestId?: string,
   ) {
-    super(message);
+    super(status, { error: { message: detail, type, param: requestId, code } }, retryAfterHeader(status));
+  }
+
+  /** The same error, naming the request it answers. */
+  forRequest(requestId: string): ApiError {
+    return new ApiError(this.status, this.code, this.detail, this.type, requestId);
   }
 }
 
@@ -134,13 +147,6 @@ function validate(body: unknown): { model: string; prompt: string; n: number; b6
 
 /** The `modelverse` mode factory. */
 export const modelverseMode: ModeFactory = (ctx: ModeContext): SimMode => {
-  const fail = (res: ServerResponse, err: ApiError, requestId: string) =>
-    sendJson(
-      res,
-      err.status,
-      { error: { message: err.message, type: err.type, param: requestId, code: err.code } },
-      err.status === 429 ? { 'retry-after': '1' } : {},
-    );
   const throttled = () =>
     new ApiError(429, 'rate_limit_exceeded', 'too many requests, please retry later', 'rate_limit_error');
 
@@ -204,23 +210,14 @@ export const modelverseMode: ModeFactory = (ctx: ModeContext): SimMode => {
     async handle(req, res) {
       if (req.path !== PATH) return false;
       const requestId = ctx.random.hex(32).replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5');
-      if (req.method !== 'POST') {
-        fail(res, new ApiError(405, 'method_not_allowed', 'use POST'), requestId);
-        return true;
-      }
-      if (!ctx.checkBearer(req)) {
-        fail(
-          res,
-          new ApiError(401, 'invalid_api_key', 'Incorrect API key provided', 'authentication_error'),
-          requestId,
-        );
-        return true;
-      }
       try {
+        if (req.method !== 'POST') throw new ApiError(405, 'method_not_allowed', 'use POST');
+        if (!ctx.checkBearer(req)) {
+          throw new ApiError(401, 'invalid_api_key', 'Incorrect API key provided', 'authentication_error');
+        }
         await submit(req, res, requestId);
       } catch (err) {
-        if (!(err instanceof ApiError)) throw err;
-        if (!res.destroyed) fail(res, err, requestId);
+        throw err instanceof ApiError ? err.forRequest(requestId) : err;
       }
       return true;
     },

@@ -18,7 +18,14 @@
  */
 import type { ServerResponse } from 'node:http';
 import { sendJson } from '../internal/http.ts';
-import type { ModeContext, ModeFactory, SimMode, SimRequest } from '../simulator.ts';
+import {
+  type ModeContext,
+  type ModeFactory,
+  Reply,
+  retryAfterHeader,
+  type SimMode,
+  type SimRequest,
+} from '../mode.ts';
 import type { TaskPhase, TaskRecord } from '../tasks.ts';
 
 /** How the mode answers a creation (read live from the options, so `configure` can change it). */
@@ -61,15 +68,10 @@ const MAX_SYNC_HOLD_MS = 10 * 60_000;
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Thrown inside a handler to answer a problem detail. */
-class Problem extends Error {
-  constructor(
-    readonly status: number,
-    readonly title: string,
-    readonly detail: string,
-    readonly extra: Record<string, unknown> = {},
-  ) {
-    super(detail);
+/** Replicate's problem detail `{title, detail, status}` (RFC 7807). */
+class Problem extends Reply {
+  constructor(status: number, title: string, detail: string, extra: Record<string, unknown> = {}) {
+    super(status, { title, detail, status, ...extra }, retryAfterHeader(status));
   }
 }
 
@@ -136,13 +138,6 @@ function preferWait(header: string | string[] | undefined): number | undefined {
 export const replicateMode: ModeFactory = (ctx: ModeContext): SimMode => {
   const answerStyle = (): ReplicateAnswerStyle => ctx.options.replicateAnswerStyle;
 
-  const problem = (res: ServerResponse, p: Problem) =>
-    sendJson(
-      res,
-      p.status,
-      { title: p.title, detail: p.detail, status: p.status, ...p.extra },
-      p.status === 429 ? { 'retry-after': '1' } : {},
-    );
   const throttled = () =>
     new Problem(429, 'Request was throttled', 'Request was throttled. Expected available in 1 second.');
 
@@ -278,22 +273,13 @@ export const replicateMode: ModeFactory = (ctx: ModeContext): SimMode => {
       const getMatch = proxyPaths ? proxied(PROXY_GET_PATH.exec(req.path)) : GET_PATH.exec(req.path);
       if (!createMatch && !cancelMatch && !getMatch) return false;
       const method = getMatch ? 'GET' : 'POST';
-      if (req.method !== method) {
-        sendJson(res, 405, { title: 'Method not allowed', detail: `use ${method}`, status: 405 });
-        return true;
-      }
+      if (req.method !== method) throw new Problem(405, 'Method not allowed', `use ${method}`);
       if (!ctx.checkBearer(req)) {
-        problem(res, new Problem(401, 'Unauthenticated', 'You did not pass a valid authentication token'));
-        return true;
+        throw new Problem(401, 'Unauthenticated', 'You did not pass a valid authentication token');
       }
-      try {
-        if (createMatch) await create(req, res, `${createMatch[2]}/${createMatch[3]}`, createMatch[1] ?? '');
-        else if (cancelMatch) await cancel(res, cancelMatch[2]!, cancelMatch[1] ?? '');
-        else await get(req, res, getMatch![2]!, getMatch![1] ?? '');
-      } catch (err) {
-        if (!(err instanceof Problem)) throw err;
-        problem(res, err);
-      }
+      if (createMatch) await create(req, res, `${createMatch[2]}/${createMatch[3]}`, createMatch[1] ?? '');
+      else if (cancelMatch) await cancel(res, cancelMatch[2]!, cancelMatch[1] ?? '');
+      else await get(req, res, getMatch![2]!, getMatch![1] ?? '');
       return true;
     },
   };
