@@ -4,19 +4,12 @@
  *
  * Routes: `GET /healthz`, `GET /readyz` (open); `/v1/*` (bearer token); `/admin/queues` (Basic).
  */
-import {
-  type Config,
-  JobLifecycle,
-  type JobStore,
-  type Logger,
-  type ObjectUrlFn,
-  type Provider,
-  type QueueSet,
-} from '@genqueue/core';
+import { JobLifecycle } from '@genqueue/core';
 import express from 'express';
 import helmet from 'helmet';
 import { adminRouter } from './admin.ts';
 import { bearerAuth } from './auth.ts';
+import type { ApiDeps, RouteDeps } from './deps.ts';
 import { errorMiddleware, notFound } from './http-error.ts';
 import { batchesRouter } from './routes/batches.ts';
 import { healthRouter } from './routes/health.ts';
@@ -26,34 +19,6 @@ import { resultsRouter } from './routes/results.ts';
 
 /** Largest JSON body accepted; larger ones get `413 payload_too_large`. */
 export const BODY_LIMIT = '1mb';
-
-/** Everything the app needs from the outside world. */
-export interface ApiDeps {
-  /** Parsed once by the process; the app reads `apiTokens` and `admin`. */
-  config: Config;
-  store: JobStore;
-  queues: QueueSet;
-  /** Cancels jobs and batches, retries batches. Default: one built from `store`, `queues` and `logger`. */
-  lifecycle?: JobLifecycle;
-  /** Provider adapters by name; their `operations[op].schema` validate job inputs. */
-  providers: ReadonlyMap<string, Provider>;
-  /** URL of a stored output (public or presigned). */
-  objectUrl: ObjectUrlFn;
-  /** SSRF guard: resolves for a URL we may hand to a fetcher; throws an Error with a message otherwise. */
-  checkUrl: (url: string) => Promise<void>;
-  /** Resolves when S3 answers (for `/readyz`). */
-  s3Ready: () => Promise<void>;
-  /** Resolves when Redis answers (for `/readyz`). */
-  redisReady: () => Promise<void>;
-  logger: Logger;
-  /** Clock in epoch milliseconds. Default `Date.now`. */
-  now?: () => number;
-  /** Time limit of each `/readyz` check, in milliseconds. Default 3000. */
-  readyTimeoutMs?: number;
-}
-
-/** What the routers get: the app's deps with the one lifecycle every route shares. */
-export type RouteDeps = ApiDeps & { lifecycle: JobLifecycle };
 
 /** Builds the API app. It holds no resources of its own: closing is the caller's (see `startApi`). */
 export function createApp(apiDeps: ApiDeps): express.Express {

@@ -1,7 +1,7 @@
 export { ADMIN_BASE_PATH, adminRouter } from './admin.ts';
-export type { ApiDeps } from './app.ts';
 export { BODY_LIMIT, createApp } from './app.ts';
 export { basicAuth, bearerAuth, safeEqual, tokenScope } from './auth.ts';
+export type { ApiDeps } from './deps.ts';
 export type { ApiErrorCode, Issue } from './http-error.ts';
 export { ApiError } from './http-error.ts';
 export { createJobBodySchema, IDEMPOTENCY_TTL_SECONDS, isJobId, MAX_METADATA_BYTES } from './routes/jobs.ts';

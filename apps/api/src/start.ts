@@ -18,7 +18,8 @@ import {
   QueueSet,
   type RedisClient,
 } from '@genqueue/core';
-import { type ApiDeps, createApp } from './app.ts';
+import { createApp } from './app.ts';
+import type { ApiDeps } from './deps.ts';
 import type { ApiErrorCode } from './http-error.ts';
 
 /** What `startApi` builds itself unless given. */

@@ -41,7 +41,7 @@ import {
 } from '@genqueue/core';
 import express, { type Request, type Response, Router } from 'express';
 import { z } from 'zod';
-import type { RouteDeps } from '../app.ts';
+import type { RouteDeps } from '../deps.ts';
 import { ApiError, type Issue, invalidRequest } from '../http-error.ts';
 import { coerceCell, type FieldSchemas, inputFieldSchemas } from '../internal/batch-coerce.ts';
 import { csvItems } from '../internal/batch-csv.ts';

@@ -4,7 +4,7 @@
  * hung dependency makes the probe fail instead of hang.
  */
 import { type Request, type Response, Router } from 'express';
-import type { ApiDeps } from '../app.ts';
+import type { ApiDeps } from '../deps.ts';
 import { scrubSecrets } from '../http-error.ts';
 
 /** Default time limit of each readiness check, in milliseconds. */

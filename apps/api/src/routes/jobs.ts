@@ -10,8 +10,8 @@
 import { isTerminal, type JobRecord, type JobState, jobTag, newJobId, toJobView } from '@genqueue/core';
 import { type Request, type Response, Router } from 'express';
 import { z } from 'zod';
-import type { ApiDeps, RouteDeps } from '../app.ts';
 import type { AuthLocals } from '../auth.ts';
+import type { ApiDeps, RouteDeps } from '../deps.ts';
 import { ApiError, invalidRequest } from '../http-error.ts';
 import { findUrls, nestsDeeperThan } from '../internal/input-urls.ts';
 import {

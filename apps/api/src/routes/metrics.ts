@@ -12,8 +12,8 @@ import { type Config, limiterKeyPrefix, type RedisClient } from '@genqueue/core'
 import { ProviderLimiter } from '@genqueue/limiter';
 import { MetricsCollector } from '@genqueue/metrics';
 import { type NextFunction, type Request, type Response, Router } from 'express';
-import type { ApiDeps } from '../app.ts';
 import { bearerAuth } from '../auth.ts';
+import type { ApiDeps } from '../deps.ts';
 
 /** `GET /metrics` behind its bearer token. */
 export function metricsRouter(deps: ApiDeps): Router {

@@ -10,7 +10,7 @@ import { once } from 'node:events';
 import type { JobView } from '@genqueue/core';
 import { stringify } from 'csv-stringify/sync';
 import { type Request, type Response, Router } from 'express';
-import type { RouteDeps } from '../app.ts';
+import type { RouteDeps } from '../deps.ts';
 import { ApiError } from '../http-error.ts';
 import { Reads } from '../reads.ts';
 

@@ -1,0 +1,33 @@
+/**
+ * What the API app and its routers are built from. Its own file, so `app.ts` (which mounts the
+ * routers) and `routes/*` (which take these deps) do not import each other.
+ */
+import type { Config, JobLifecycle, JobStore, Logger, ObjectUrlFn, Provider, QueueSet } from '@genqueue/core';
+
+/** Everything the app needs from the outside world. */
+export interface ApiDeps {
+  /** Parsed once by the process; the app reads `apiTokens` and `admin`. */
+  config: Config;
+  store: JobStore;
+  queues: QueueSet;
+  /** Cancels jobs and batches, retries batches. Default: one built from `store`, `queues` and `logger`. */
+  lifecycle?: JobLifecycle;
+  /** Provider adapters by name; their `operations[op].schema` validate job inputs. */
+  providers: ReadonlyMap<string, Provider>;
+  /** URL of a stored output (public or presigned). */
+  objectUrl: ObjectUrlFn;
+  /** SSRF guard: resolves for a URL we may hand to a fetcher; throws an Error with a message otherwise. */
+  checkUrl: (url: string) => Promise<void>;
+  /** Resolves when S3 answers (for `/readyz`). */
+  s3Ready: () => Promise<void>;
+  /** Resolves when Redis answers (for `/readyz`). */
+  redisReady: () => Promise<void>;
+  logger: Logger;
+  /** Clock in epoch milliseconds. Default `Date.now`. */
+  now?: () => number;
+  /** Time limit of each `/readyz` check, in milliseconds. Default 3000. */
+  readyTimeoutMs?: number;
+}
+
+/** What the routers get: the app's deps with the one lifecycle every route shares. */
+export type RouteDeps = ApiDeps & { lifecycle: JobLifecycle };
