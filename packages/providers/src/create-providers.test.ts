@@ -1,4 +1,4 @@
-import { loadConfig, ProviderError } from '@genqueue/core';
+import { loadConfig, type Provider, ProviderError } from '@genqueue/core';
 import { startSimulator } from '@genqueue/simulator';
 import { describe, expect, it } from 'vitest';
 import { createProviders } from './index.ts';
@@ -34,41 +34,48 @@ describe('createProviders', () => {
     }
   });
 
+  // Replicate's submission has its own, longer deadline (REPLICATE_SUBMIT_TIMEOUT_MS); its status
+  // queries are bound by REPLICATE_TIMEOUT_MS.
+  const OPERATIONS = {
+    'liblib-v1': 'text2img',
+    replicate: 'black-forest-labs/flux-kontext-dev',
+    modelverse: 'black-forest-labs/flux.1-dev',
+  } as const;
   it.each([
-    ['liblib-v1', 'LIBLIB_V1', { LIBLIB_V1_API_KEY: 'k' }, 'text2img', { prompt: 'p', model_id: 'm' }],
+    [
+      'liblib-v1',
+      'LIBLIB_V1',
+      { LIBLIB_V1_API_KEY: 'k' },
+      (p: Provider) => p.submit(OPERATIONS['liblib-v1'], { prompt: 'p', model_id: 'm' }, { jobId: 'j_1' }),
+    ],
     [
       'replicate',
       'REPLICATE',
       { REPLICATE_API_TOKEN: 't' },
-      'black-forest-labs/flux-kontext-dev',
-      { prompt: 'p', input_image: 'https://example.com/a.png' },
+      (p: Provider) => p.status(OPERATIONS.replicate, 'prediction-1', { jobId: 'j_1' }),
     ],
     [
       'modelverse',
       'MODELVERSE',
       { MODELVERSE_API_KEY: 'k' },
-      'black-forest-labs/flux.1-dev',
-      { prompt: 'p' },
+      (p: Provider) => p.submit(OPERATIONS.modelverse, { prompt: 'p' }, { jobId: 'j_1' }),
     ],
-  ] as const)(
-    'gives up on a hung %s call after %s_TIMEOUT_MS',
-    async (name, prefix, credentials, operation, input) => {
-      const hung = await startScriptedServer(() => ({ delayMs: 5_000, body: {} }));
-      const config = loadConfig({
-        ...credentials,
-        [`${prefix}_BASE_URL`]: hung.url,
-        [`${prefix}_TIMEOUT_MS`]: '300',
-      });
-      const provider = createProviders(config).get(name)!;
-      try {
-        const error = await provider.submit(operation, input, { jobId: 'j_1' }).catch((e: unknown) => e);
-        expect(error).toBeInstanceOf(ProviderError);
-        expect(error).toMatchObject({ errorClass: 'transient', code: 'timeout', ambiguous: true });
-        expect((error as Error).message).toMatch(/300 ms/);
-      } finally {
-        await provider.close?.();
-        await hung.close();
-      }
-    },
-  );
+  ] as const)('gives up on a hung %s call after %s_TIMEOUT_MS', async (name, prefix, credentials, call) => {
+    const hung = await startScriptedServer(() => ({ delayMs: 5_000, body: {} }));
+    const config = loadConfig({
+      ...credentials,
+      [`${prefix}_BASE_URL`]: hung.url,
+      [`${prefix}_TIMEOUT_MS`]: '300',
+    });
+    const provider = createProviders(config).get(name)!;
+    try {
+      const error = await call(provider).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ProviderError);
+      expect(error).toMatchObject({ errorClass: 'transient', code: 'timeout' });
+      expect((error as Error).message).toMatch(/300 ms/);
+    } finally {
+      await provider.close?.();
+      await hung.close();
+    }
+  });
 });
