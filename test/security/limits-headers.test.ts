@@ -2,7 +2,7 @@
  * Request limits and secure headers, through a real API:
  * - prompts of exactly 2000 characters pass and 2001 are refused (Kontext, 002: ≤ 2000), for jobs
  *   and batch items;
- * - bodies over the limits answer 413 (1 MB single job, 32 MB JSON batch, 64 MB upload, 50,000
+ * - bodies over the limits answer 413 (64 MB single job, 32 MB JSON batch, 64 MB upload, 50,000
  *   items), and requests node's parser refuses (headers over 16 KiB, raw non-ASCII bytes in the
  *   URL) still answer JSON;
  * - helmet's headers on every kind of answer (CSP that allows nothing, nosniff, frame options,
@@ -113,10 +113,10 @@ function rawPost(path: string, headers: Record<string, string>, body: Buffer): P
 }
 
 describe('size limits', () => {
-  it('answers 413 payload_too_large to a single-job body over 1 MB, with or without a length', async () => {
+  it('answers 413 payload_too_large to a single-job body over 64 MB, with or without a length', async () => {
     const body = JSON.stringify({
       operation: 'kontext.text2img',
-      input: { prompt: 'p', pad: 'x'.repeat(1_048_576) },
+      input: { prompt: 'p', pad: 'x'.repeat(64 * 1024 * 1024) },
     });
     for (const headers of [json, { ...json, 'transfer-encoding': 'chunked' }]) {
       const res = await send(stack.api.url, { method: 'POST', path: '/v1/jobs', headers, body });

@@ -11,14 +11,26 @@ import { adminRouter } from './admin.ts';
 import { bearerAuth } from './auth.ts';
 import type { ApiDeps, RouteDeps } from './deps.ts';
 import { errorMiddleware, notFound } from './http-error.ts';
+import { bodyBudget } from './internal/body-budget.ts';
 import { batchesRouter } from './routes/batches.ts';
 import { healthRouter } from './routes/health.ts';
 import { jobsRouter } from './routes/jobs.ts';
 import { metricsRouter } from './routes/metrics.ts';
 import { resultsRouter } from './routes/results.ts';
 
-/** Largest JSON body accepted; larger ones get `413 payload_too_large`. */
-export const BODY_LIMIT = '1mb';
+/**
+ * Largest `POST /v1/jobs` body accepted, in bytes; larger ones get `413 payload_too_large`. 64 MiB
+ * holds four 10 MB images as base64 data URLs (002 allows 10 MB per image; Kontext takes up to 4,
+ * and specs 000, 001 and 004 take base64 too) with room for the rest. More images than that go as
+ * URLs.
+ */
+export const BODY_LIMIT = 64 * 1024 * 1024;
+
+/**
+ * Bytes of large job bodies parsed at once, across requests (see `bodyBudget`): three bodies at the
+ * limit, so parsing holds at most about 600 MB of heap however many clients send at once.
+ */
+export const BODY_BUDGET_BYTES = 3 * BODY_LIMIT;
 
 /** Builds the API app. It holds no resources of its own: closing is the caller's (see `startApi`). */
 export function createApp(apiDeps: ApiDeps): express.Express {
@@ -76,9 +88,10 @@ export function createApp(apiDeps: ApiDeps): express.Express {
 
   const v1 = express.Router();
   v1.use(bearerAuth(deps.config.apiTokens));
-  // Before the 1 MB JSON parser: batches parse their own bodies (32 MB JSON, streamed CSV/NDJSON).
+  // Before the jobs' JSON parser: batches parse their own bodies (32 MB JSON, streamed CSV/NDJSON).
   v1.use(batchesRouter(deps));
   v1.use(resultsRouter(deps));
+  v1.use(bodyBudget({ limitBytes: BODY_LIMIT, budgetBytes: BODY_BUDGET_BYTES }));
   v1.use(express.json({ limit: BODY_LIMIT }));
   v1.use(jobsRouter(deps));
   // Unknown `/v1` routes answer 404 only to authenticated callers.

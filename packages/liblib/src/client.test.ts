@@ -488,9 +488,9 @@ describe('LiblibClient.upload', () => {
 
   it.each([
     [
-      'a WEBP image',
-      `data:image/webp;base64,${Buffer.from('RIFF\0\0\0\0WEBPVP8 ').toString('base64')}`,
-      'PNG or JPEG',
+      'a GIF image',
+      `data:image/gif;base64,${Buffer.from('GIF89a\x01\0\x01\0').toString('base64')}`,
+      'must be PNG, JPEG or WebP (got GIF)',
     ],
     ['an image over 10 MB', Buffer.concat([PNG, Buffer.alloc(10 * 1024 * 1024)]), 'at most'],
     ['an ftp URL', 'ftp://example.com/a.png', 'http(s) URL'],

@@ -13,7 +13,7 @@ import type { Dispatcher } from 'undici';
 import { z } from 'zod';
 import { LIBLIB_PROVIDER, LiblibValidationError, liblibCodeError } from './errors.ts';
 import { mapImageFields } from './internal/image-fields.ts';
-import { resolveImageSource } from './internal/image-source.ts';
+import { resolveImageSource, UPLOAD_CONTENT_TYPES } from './internal/image-source.ts';
 import { encodeMultipart } from './internal/multipart.ts';
 import {
   LIBLIB_OPERATIONS,
@@ -247,7 +247,7 @@ export class LiblibClient {
    * untouched. `data:` URLs, bare base64, raw bytes and (only with `allowLocalFiles`) local paths
    * are uploaded: a signed `POST /api/generate/upload/signature` with `{name, extension}`, then an
    * OSS PostObject to `postUrl` with `file` last; the URL is `postUrl + "/" + key`.
-   * PNG and JPEG up to 10 MB. Throws `ProviderError` (`invalid_job` for unusable images).
+   * PNG, JPEG and WebP up to 10 MB. Throws `ProviderError` (`invalid_job` for unusable images).
    */
   async upload(source: string | Buffer, opts: LiblibUploadOptions = {}): Promise<string> {
     const resolved = await resolveImageSource(source, {
@@ -282,7 +282,7 @@ export class LiblibClient {
       ],
       {
         filename: `${resolved.name}.${resolved.extension}`,
-        contentType: resolved.extension === 'png' ? 'image/png' : 'image/jpeg',
+        contentType: UPLOAD_CONTENT_TYPES[resolved.extension],
         bytes: resolved.bytes,
       },
     );

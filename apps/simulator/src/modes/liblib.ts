@@ -31,6 +31,14 @@ const GENERIC_STATUS = '/api/generate/status';
 const COMFY_STATUS = '/api/generate/comfy/status';
 const STATUS_PATHS = new Set([WEBUI_STATUS, GENERIC_STATUS, COMFY_STATUS]);
 
+/** Upload extensions and the content type each file is served with. */
+const UPLOAD_TYPES: Record<string, string> = {
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  png: 'image/png',
+  webp: 'image/webp',
+};
+
 const KONTEXT_ASPECT_RATIOS = new Set(['1:1', '2:3', '3:2', '3:4', '4:3', '9:16', '16:9', '9:21', '21:9']);
 const QWEN_TEMPLATE = 'bf085132c7134622895b783b520b39ff';
 
@@ -390,8 +398,10 @@ export const liblibMode: ModeFactory = (ctx: ModeContext): SimMode => {
       throw new LiblibReply(100000, 'name must be 1–100 characters');
     }
     const ext = typeof extension === 'string' ? extension.toLowerCase() : '';
-    if (!['jpg', 'jpeg', 'png'].includes(ext))
-      throw new LiblibReply(100000, 'extension must be jpg, jpeg or png');
+    // The upload document names extensions "such as" jpg, jpeg, png; the generation endpoints take
+    // WEBP URLs too (002 §5.2.2), so webp is accepted here as well.
+    if (!Object.hasOwn(UPLOAD_TYPES, ext))
+      throw new LiblibReply(100000, 'extension must be jpg, jpeg, png or webp');
     const at = ctx.now();
     const iso = new Date(at).toISOString();
     const date = iso.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
@@ -415,7 +425,7 @@ export const liblibMode: ModeFactory = (ctx: ModeContext): SimMode => {
       credential: `SIMOSSKEY/${date.slice(0, 8)}/cn-beijing/oss/aliyun_v4_request`,
       version: 'OSS4-HMAC-SHA256',
       expiresAt: at + 3600_000,
-      contentType: ext === 'png' ? 'image/png' : 'image/jpeg',
+      contentType: UPLOAD_TYPES[ext]!,
     };
     grants.set(key, grant);
     const postUrl = `${ctx.url}${OSS_BUCKET_PATH}`;

@@ -7,8 +7,11 @@
  *   local files: the worker serving untrusted API input must never read its own files on a
  *   caller's behalf.
  *
- * The upload API takes PNG and JPEG up to 10 MB (LiblibAI file-upload document); the type is
- * sniffed from the bytes, never trusted from a name or a data-URL header.
+ * The upload API takes images up to 10 MB (LiblibAI file-upload document). Public clients only
+ * show the extensions jpg, jpeg and png, while the generation endpoints take WEBP URLs too (002
+ * §5.2.2 image_list: PNG/JPG/JPEG/WEBP), so a WebP is uploaded as it is, with extension `webp`;
+ * GIF and anything else is refused with the accepted types named. The type is sniffed from the
+ * bytes, never trusted from a name or a data-URL header.
  */
 
 import { createHash } from 'node:crypto';
@@ -26,7 +29,17 @@ const MAX_NAME_LENGTH = 100;
 
 export type ImageSource =
   | { kind: 'url'; url: string }
-  | { kind: 'bytes'; bytes: Buffer; extension: 'png' | 'jpg'; name: string };
+  | { kind: 'bytes'; bytes: Buffer; extension: UploadExtension; name: string };
+
+/** Extensions an upload is sent with. */
+export type UploadExtension = 'png' | 'jpg' | 'webp';
+
+/** The content type of an upload, by its extension. */
+export const UPLOAD_CONTENT_TYPES: Readonly<Record<UploadExtension, string>> = {
+  png: 'image/png',
+  jpg: 'image/jpeg',
+  webp: 'image/webp',
+};
 
 /** Resolves `source` (a string input or raw bytes). Throws `invalid_job` for unusable inputs. */
 export async function resolveImageSource(
@@ -81,8 +94,10 @@ function fromBytes(bytes: Buffer, name: string | undefined): ImageSource {
   if (bytes.length === 0) throw invalid('the image is empty');
   if (bytes.length > MAX_UPLOAD_BYTES) throw tooLarge(bytes.length);
   const type = sniff(bytes);
-  if (type !== 'png' && type !== 'jpg') {
-    throw invalid(`uploads take PNG or JPEG images only${type ? ` (got ${type})` : ''}`);
+  if (type !== 'png' && type !== 'jpg' && type !== 'webp') {
+    throw invalid(
+      `images to upload must be PNG, JPEG or WebP${type ? ` (got ${type.toUpperCase()})` : ' (the bytes are none of them)'}`,
+    );
   }
   return { kind: 'bytes', bytes, extension: type, name: uploadName(name, bytes) };
 }
