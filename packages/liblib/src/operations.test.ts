@@ -1,10 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { LIBLIB_GENERATION_OPERATIONS, LIBLIB_OPERATIONS, SEEDREAM_MODELS } from './operations.ts';
+import {
+  LIBLIB_GENERATION_OPERATIONS,
+  LIBLIB_OPERATIONS,
+  liblibStatusPath,
+  SEEDREAM_MODELS,
+} from './operations.ts';
 import { LIBLIB_TEMPLATES } from './templates.ts';
 
 const URL1 = 'https://liblibai-online.liblib.cloud/img/a.png';
 const URL2 = 'https://liblibai-online.liblib.cloud/img/b.png';
 const p = (n: number) => 'x'.repeat(n);
+const MB = 1024 * 1024;
+/** A data URL whose base64 decodes to exactly `bytes` bytes. */
+const inline = (bytes: number) => `data:image/png;base64,${Buffer.alloc(bytes, 1).toString('base64')}`;
 const unit = { sourceImage: URL1, preprocessor: 3, model: '6349e9dae8814084bd9c1585d335c24c' };
 
 type Row = [label: string, input: Record<string, unknown>];
@@ -106,10 +114,34 @@ const TABLE: Record<string, { valid: Row[]; invalid: Row[] }> = {
       ['ControlNet without model', { prompt: 'a', controlNet: [{ sourceImage: URL1, preprocessor: 1 }] }],
       ['templateUuid not hex', { prompt: 'a', templateUuid: 'xl' }],
       ['no prompt', { width: 768 }],
+      // 002 §4.4.1: only the endpoint's own templates, unless statusEndpoint says where to poll.
+      ['an img2img template', { prompt: 'a', templateUuid: LIBLIB_TEMPLATES.customSdImg2img }],
+      ["Kontext's template", { prompt: 'a', templateUuid: LIBLIB_TEMPLATES.kontextText2img }],
+      [
+        "Qwen's template with the wrong statusEndpoint",
+        { prompt: 'a', templateUuid: LIBLIB_TEMPLATES.qwenText2img, statusEndpoint: 'webui' },
+      ],
+      [
+        'statusEndpoint not webui or generate',
+        { prompt: 'a', templateUuid: '0123456789abcdef0123456789abcdef', statusEndpoint: 'comfy' },
+      ],
     ],
   },
   'custom.img2img': {
     valid: [
+      [
+        'image-to-image inpaint template (002 §4.4.1)',
+        { prompt: 'a', sourceImage: URL1, templateUuid: LIBLIB_TEMPLATES.customImg2imgInpaint },
+      ],
+      [
+        'an unlisted template through the escape hatch',
+        {
+          prompt: 'a',
+          sourceImage: URL1,
+          templateUuid: '0123456789abcdef0123456789abcdef',
+          statusEndpoint: 'webui',
+        },
+      ],
       ['img2img', { prompt: 'a', sourceImage: URL1, mode: 0, denoisingStrength: 0.75, resizedWidth: 2048 }],
       [
         'inpaint',
@@ -193,11 +225,30 @@ const TABLE: Record<string, { valid: Row[]; invalid: Row[] }> = {
       ['nine references', { prompt: 'a', imgCount: 1, image_list: Array(9).fill(URL1) }],
       ['quality high', { prompt: 'a', imgCount: 1, quality: 'high' }],
       ['aspectRatio 1:1', { prompt: 'a', imgCount: 1, aspectRatio: '1:1' }],
+      [
+        'a text-to-image template',
+        { prompt: 'a', sourceImage: URL1, templateUuid: LIBLIB_TEMPLATES.customF1Text2img },
+      ],
+      [
+        'an unlisted template without statusEndpoint',
+        { prompt: 'a', sourceImage: URL1, templateUuid: '0123456789abcdef0123456789abcdef' },
+      ],
     ],
   },
   'img1.inpaint': {
-    valid: [['image and mask', { prompt: 'a', imgCount: 1, image: URL1, mask: URL2 }]],
-    invalid: [['no mask', { prompt: 'a', imgCount: 1, image: URL1 }]],
+    valid: [
+      ['image and mask', { prompt: 'a', imgCount: 1, image: URL1, mask: URL2 }],
+      [
+        '4 MB inline image and mask',
+        { prompt: 'a', imgCount: 1, image: inline(4 * MB), mask: inline(4 * MB) },
+      ],
+    ],
+    invalid: [
+      ['no mask', { prompt: 'a', imgCount: 1, image: URL1 }],
+      // 002 §6.2.2: image and mask ≤ 4 MB each.
+      ['inline image over 4 MB', { prompt: 'a', imgCount: 1, image: inline(4 * MB + 1), mask: URL2 }],
+      ['inline mask over 4 MB', { prompt: 'a', imgCount: 1, image: URL1, mask: inline(4 * MB + 1) }],
+    ],
   },
   'libdream.text2img': {
     valid: [
@@ -219,8 +270,25 @@ const TABLE: Record<string, { valid: Row[]; invalid: Row[] }> = {
     ],
   },
   'libeditv2.img2img': {
-    valid: [['size 2016 × 864', { prompt: 'a', image_urls: [URL1], width: 2016, height: 864 }]],
-    invalid: [['width 2017', { prompt: 'a', image_urls: [URL1], width: 2017 }]],
+    valid: [
+      ['size 2016 × 864', { prompt: 'a', image_urls: [URL1], width: 2016, height: 864 }],
+      // 002 §9.3: the table says cd3a…, the example c92f…; both are accepted.
+      [
+        "§9.3.1's table template",
+        { prompt: 'a', image_urls: [URL1], templateUuid: LIBLIB_TEMPLATES.libEditV2Table },
+      ],
+      [
+        "§9.3's example template",
+        { prompt: 'a', image_urls: [URL1], templateUuid: LIBLIB_TEMPLATES.libEditV2 },
+      ],
+    ],
+    invalid: [
+      ['width 2017', { prompt: 'a', image_urls: [URL1], width: 2017 }],
+      [
+        "Kontext's template",
+        { prompt: 'a', image_urls: [URL1], templateUuid: LIBLIB_TEMPLATES.kontextText2img },
+      ],
+    ],
   },
   'seedream.generate': {
     valid: [
@@ -235,6 +303,13 @@ const TABLE: Record<string, { valid: Row[]; invalid: Row[] }> = {
         },
       ],
       ['4.5 at 2560 × 1440', { prompt: 'a', model: SEEDREAM_MODELS.v45, width: 2560, height: 1440 }],
+      // 002 §9.5.2 bounds 4.5 by total pixels and ratio only: no 4096 cap per side.
+      ['4.5 at 6144 × 2048', { prompt: 'a', model: SEEDREAM_MODELS.v45, width: 6144, height: 2048 }],
+      ['4.5 at 4096 × 4096', { prompt: 'a', model: SEEDREAM_MODELS.v45, width: 4096, height: 4096 }],
+      ['4.5 at 16:1 (8000 × 500)', { prompt: 'a', model: SEEDREAM_MODELS.v45, width: 8000, height: 500 }],
+      ['4.0 at 1024 × 1024', { prompt: 'a', width: 1024, height: 1024 }],
+      ['4.0 at 512 × 2048 (both readings)', { prompt: 'a', width: 512, height: 2048 }],
+      ['4.0 at 4096 × 4096 (§9.4.2)', { prompt: 'a', width: 4096, height: 4096 }],
       [
         '4.5 with 14 refs',
         { prompt: 'a', model: SEEDREAM_MODELS.v45, referenceImages: Array(14).fill(URL1), imgCount: 1 },
@@ -248,7 +323,13 @@ const TABLE: Record<string, { valid: Row[]; invalid: Row[] }> = {
       ],
       ['imgCount 16', { prompt: 'a', imgCount: 16 }],
       ['4.5 at 1024 × 1024', { prompt: 'a', model: SEEDREAM_MODELS.v45, width: 1024, height: 1024 }],
-      ['width 4097', { prompt: 'a', width: 4097 }],
+      ['4.5 over 4096² pixels', { prompt: 'a', model: SEEDREAM_MODELS.v45, width: 8192, height: 2049 }],
+      ['4.5 beyond 16:1', { prompt: 'a', model: SEEDREAM_MODELS.v45, width: 8500, height: 500 }],
+      ['4.0 width 4097', { prompt: 'a', width: 4097 }],
+      ['4.0 width 511', { prompt: 'a', width: 511, height: 4096 }],
+      // 002 §9.4.2: 4.0's total pixels are at least 1024 × 1024.
+      ['4.0 at 512 × 512', { prompt: 'a', width: 512, height: 512 }],
+      ['4.0 at 1000 × 1000', { prompt: 'a', width: 1000, height: 1000 }],
       ['unknown model', { prompt: 'a', model: 'doubao-seedream-3' }],
       ['sequentialImageGeneration on', { prompt: 'a', sequentialImageGeneration: 'on' }],
     ],
@@ -296,12 +377,15 @@ const TABLE: Record<string, { valid: Row[]; invalid: Row[] }> = {
       ],
       ['v2-6 image', { prompt: 'a', model: 'kling-v2-6', image: URL1, sound: 'off' }],
       ['v2-6 images', { prompt: 'a', model: 'kling-v2-6', images: [URL1] }],
+      ['v2-6 image and the same images', { prompt: 'a', model: 'kling-v2-6', image: URL1, images: [URL1] }],
     ],
     invalid: [
       ['no frame', { prompt: 'a', model: 'kling-v2-1' }],
       ['end frame on v2-1', { prompt: 'a', model: 'kling-v2-1', mode: 'pro', endFrame: URL2 }],
       ['end frame in std', { prompt: 'a', model: 'kling-v1-6', mode: 'std', endFrame: URL2 }],
       ['v2-6 without image', { prompt: 'a', model: 'kling-v2-6' }],
+      ['v2-6 image and other images', { prompt: 'a', model: 'kling-v2-6', image: URL1, images: [URL2] }],
+      ['no prompt (required, 002 §10.2.2)', { model: 'kling-v2-1', startFrame: URL1 }],
       ['unknown model', { prompt: 'a', model: 'kling-v3', startFrame: URL1 }],
     ],
   },
@@ -311,9 +395,12 @@ const TABLE: Record<string, { valid: Row[]; invalid: Row[] }> = {
         'three references',
         { prompt: 'a', referenceImages: [URL1, URL2, URL1], aspectRatio: '16:9', mode: 'std' },
       ],
+      // 002 §10.3.2 gives no maximum.
+      ['seven references', { prompt: 'a', referenceImages: Array(7).fill(URL1) }],
     ],
     invalid: [
       ['no references', { prompt: 'a' }],
+      ['no prompt (required, 002 §10.3.2)', { referenceImages: [URL1] }],
       ['model v2-1', { prompt: 'a', referenceImages: [URL1], model: 'kling-v2-1' }],
     ],
   },
@@ -382,5 +469,33 @@ describe('LIBLIB_OPERATIONS schemas (002 parameter tables)', () => {
       expect(op.statusPath, name).toMatch(/^\/api\/generate\/(webui\/|comfy\/)?status$/);
       expect(op.path, name).toMatch(/^\/api\/generate\//);
     }
+  });
+});
+
+describe('kling.img2video spellings (002 §10.2.2)', () => {
+  it("sends the example's images: [url] for the table's image", () => {
+    const parsed = LIBLIB_OPERATIONS['kling.img2video']!.schema.parse({
+      prompt: 'a',
+      model: 'kling-v2-6',
+      image: URL1,
+    });
+    expect(parsed.images).toEqual([URL1]);
+    expect(parsed).not.toHaveProperty('image');
+  });
+});
+
+describe('liblibStatusPath', () => {
+  it.each([
+    ['custom.text2img', {}, '/api/generate/webui/status'],
+    ['custom.text2img', { templateUuid: LIBLIB_TEMPLATES.qwenText2img }, '/api/generate/status'],
+    ['custom.text2img', { templateUuid: LIBLIB_TEMPLATES.customInstantId }, '/api/generate/webui/status'],
+    [
+      'custom.img2img',
+      { templateUuid: '0123456789abcdef0123456789abcdef', statusEndpoint: 'generate' },
+      '/api/generate/status',
+    ],
+    ['kontext.text2img', {}, '/api/generate/status'],
+  ])('%s %j is polled on %s', (op, input, path) => {
+    expect(liblibStatusPath(LIBLIB_OPERATIONS[op]!, input)).toBe(path);
   });
 });

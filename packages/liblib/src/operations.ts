@@ -81,6 +81,25 @@ const uuid = z.string().regex(HEX32, 'must be a 32-hex-digit UUID');
  * a `data:` URL, bare base64, or a local file path when the client allows local files.
  */
 const image = z.string().min(1, 'must be an image URL, data URL, base64 image or file path');
+/**
+ * The decoded size of an inline image (a `data:` URL or bare base64), or undefined for a URL or a
+ * path, whose size only the provider sees.
+ */
+export function inlineImageBytes(value: string): number | undefined {
+  const trimmed = value.trim();
+  if (/^https?:\/\//i.test(trimmed)) return undefined;
+  const comma = trimmed.indexOf(',');
+  const payload = /^data:/i.test(trimmed) ? (comma < 0 ? '' : trimmed.slice(comma + 1)) : trimmed;
+  if (payload.length < 16 || !/^[A-Za-z0-9+/_=\s-]+$/.test(payload.slice(0, 256))) return undefined;
+  const compact = payload.replace(/\s+/g, '');
+  const padding = compact.endsWith('==') ? 2 : compact.endsWith('=') ? 1 : 0;
+  return Math.floor((compact.length * 3) / 4) - padding;
+}
+/** An image input whose inline bytes, when inline, are at most `max` (URLs are checked by the provider). */
+const inlineAtMost = (max: number, section: string) =>
+  image.refine((v) => (inlineImageBytes(v) ?? 0) <= max, {
+    message: `must be at most ${max / (1024 * 1024)} MB (${section})`,
+  });
 const images = (min: number, max: number) =>
   z.array(image).min(min, `must hold at least ${min} image(s)`).max(max, `must hold at most ${max} images`);
 /** Templates fixed by the endpoint: the caller may repeat the default, nothing else. */
@@ -361,8 +380,17 @@ const img1Generate = z
   })
   .passthrough();
 
+/** 002 §6.2.2: IMG1 inpaint takes an image and a mask of at most 4 MB each. */
+const IMG1_INPAINT_MAX_BYTES = 4 * 1024 * 1024;
+
 const img1Inpaint = z
-  .object({ templateUuid: fixedTemplate(LIBLIB_TEMPLATES.img1Inpaint), ...img1Base, image, mask: image })
+  .object({
+    templateUuid: fixedTemplate(LIBLIB_TEMPLATES.img1Inpaint),
+    ...img1Base,
+    image: inlineAtMost(IMG1_INPAINT_MAX_BYTES, '002 §6.2.2'),
+    // The mask must also be a PNG, white on black (002 §6.2.2); the provider checks the picture.
+    mask: inlineAtMost(IMG1_INPAINT_MAX_BYTES, '002 §6.2.2'),
+  })
   .passthrough();
 
 const libDream = z
@@ -408,10 +436,18 @@ const libEditV2 = z
   .passthrough();
 
 /**
- * Seedream 4.0 / 4.5 (002 §9.4, §9.5). The two sections disagree on 4.0's sizes (§9.4: each side
- * 1024–4096, 1024² ≤ w×h ≤ 4096²; §9.5: each side 512–4096, w×h ≤ 2048²). We check the union
- * (each side 512–4096, w×h ≤ 4096²) and let the provider refine; 4.5's pixel and ratio bounds are
- * stated once and checked exactly.
+ * Seedream 4.0 / 4.5 (002 §9.4, §9.5), one endpoint, `model` picks the version (default 4.0).
+ *
+ * 4.5 (§9.5.2): total pixels within [3,686,400, 16,777,216] (2560×1440 to 4096×4096) and width /
+ * height within [1/16, 16]; no bound per side, so 6144×2048 is valid. Up to 14 reference images.
+ *
+ * 4.0: the manual disagrees with itself. §9.4.2 says each side 1024–4096 with
+ * 1024×1024 ≤ w×h ≤ 4096×4096; §9.5.2 says each side 512–4096 with w×h ≤ 2048×2048. We take each
+ * bound from the reading that allows more where the other is silent or looser (each side 512–4096,
+ * w×h ≤ 4096×4096), and §9.4's minimum total of 1024×1024 pixels, which §9.5 does not contradict
+ * for sizes it also allows (512×2048 passes both). Up to 10 reference images.
+ *
+ * Both: width and height default to 2048; reference images + imgCount ≤ 15.
  */
 const seedream = z
   .object({
@@ -420,8 +456,8 @@ const seedream = z
     prompt: prompt(),
     promptMagic: flag.optional(),
     sequentialImageGeneration: z.enum(['disabled', 'auto']).optional(),
-    width: int(512, 4096).optional(),
-    height: int(512, 4096).optional(),
+    width: z.number().int().min(1).optional(),
+    height: z.number().int().min(1).optional(),
     imgCount: int(1, 15).optional(),
     referenceImages: images(1, 14).optional(),
   })
@@ -429,46 +465,34 @@ const seedream = z
   .superRefine((v, ctx) => {
     const is45 = v.model === SEEDREAM_MODELS.v45;
     const refs = v.referenceImages?.length ?? 0;
-    if (!is45 && refs > 10) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['referenceImages'],
-        message: 'Seedream 4.0 takes at most 10 reference images',
-      });
-    }
+    const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+    if (!is45 && refs > 10) issue('referenceImages', 'Seedream 4.0 takes at most 10 reference images');
     // "输入的参考图数量+最终生成的图片数量≤15张"
-    if (refs + (v.imgCount ?? 1) > 15) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['imgCount'],
-        message: 'reference images + imgCount must not exceed 15',
-      });
-    }
+    if (refs + (v.imgCount ?? 1) > 15) issue('imgCount', 'reference images + imgCount must not exceed 15');
     const width = v.width ?? 2048;
     const height = v.height ?? 2048;
+    const pixels = width * height;
     if (is45) {
-      const pixels = width * height;
       if (pixels < 3_686_400 || pixels > 16_777_216) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['width'],
-          message:
-            'Seedream 4.5 needs width × height between 3,686,400 (2560×1440) and 16,777,216 (4096×4096)',
-        });
+        issue(
+          'width',
+          'Seedream 4.5 needs width × height between 3,686,400 (2560×1440) and 16,777,216 (4096×4096) (002 §9.5.2)',
+        );
       }
       if (width / height > 16 || height / width > 16) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['width'],
-          message: 'Seedream 4.5 needs width / height within [1/16, 16]',
-        });
+        issue('width', 'Seedream 4.5 needs width / height within [1/16, 16] (002 §9.5.2)');
       }
-    } else if (width * height > 4096 * 4096) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['width'],
-        message: 'width × height must not exceed 4096 × 4096',
-      });
+      return;
+    }
+    for (const [field, side] of [
+      ['width', width],
+      ['height', height],
+    ] as const) {
+      if (side < 512 || side > 4096)
+        issue(field, 'Seedream 4.0 takes 512–4096 per side (002 §9.4.2, §9.5.2)');
+    }
+    if (pixels < 1024 * 1024 || pixels > 4096 * 4096) {
+      issue('width', 'Seedream 4.0 needs width × height between 1024×1024 and 4096×4096 (002 §9.4.2)');
     }
   });
 
@@ -532,7 +556,8 @@ const klingImg2video = z
     promptMagic: flag.optional(),
     startFrame: image.optional(),
     endFrame: image.optional(),
-    // kling-v2-6 takes `image` (table) — its example sends `images: [url]`; both are accepted.
+    // 002 §10.2.2: kling-v2-6's reference image is `image` (a string) in the table, `images: [url]`
+    // in the example. Both spellings are accepted; the example's is sent (see the transform below).
     image: image.optional(),
     images: images(1, 1).optional(),
     mode: klingMode.optional(),
@@ -562,7 +587,19 @@ const klingImg2video = z
     if (v.model === 'kling-v2-5-turbo' && v.mode !== 'pro') {
       ctx.addIssue({ code: 'custom', path: ['mode'], message: 'kling-v2-5-turbo requires mode "pro"' });
     }
-  });
+  })
+  .superRefine((v, ctx) => {
+    if (v.image !== undefined && v.images !== undefined && v.images[0] !== v.image) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['image'],
+        message: 'set image or images, not two different images',
+      });
+    }
+  })
+  .transform(({ image: single, ...rest }) =>
+    single === undefined ? rest : { ...rest, images: rest.images ?? [single] },
+  );
 
 const klingMultiImg2video = z
   .object({
@@ -570,8 +607,8 @@ const klingMultiImg2video = z
     model: z.enum(['kling-v1-6']).optional(),
     prompt: prompt(),
     promptMagic: flag.optional(),
-    // The manual gives no maximum; Kling's multi-image reference takes up to 4.
-    referenceImages: images(1, 4),
+    // 002 §10.3.2 gives no maximum number of reference images: the provider decides.
+    referenceImages: z.array(image).min(1, 'must hold at least 1 image(s)'),
     mode: klingMode.optional(),
     aspectRatio: klingAspectRatio.optional(),
     duration: klingDuration.optional(),

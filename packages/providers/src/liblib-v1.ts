@@ -39,23 +39,23 @@ export interface LiblibV1ProviderOptions extends AdapterIoOptions {
   timeouts?: HttpTimeouts;
 }
 
-// Ranges: 000/001 give none beyond "0 to 1" for strength and examples. The bounds below are the ones
-// 002 §4.2.1 documents for the same vendor's custom-model endpoints (prompt ≤ 2000 characters,
-// steps 1–60, cfgScale 1–15, width/height 128–1536, imgCount 1–4, seed -1…9999999999).
+// Ranges: 000/001 give none (only "0 to 1, usually" for strength, and example values), so none are
+// enforced: the value goes through and the provider answers. 002's ranges for the signed API's
+// custom-model endpoints are another API and are not borrowed.
 const common = {
   /** 000 §4.1.3: required. */
-  prompt: z.string().trim().min(1).max(2000),
-  negative_prompt: z.string().max(2000).optional(),
+  prompt: z.string().trim().min(1),
+  negative_prompt: z.string().optional(),
   /** 000 §4.1.3: the custom model's id (a Kontext-based model for Kontext). */
   model_id: z.string().trim().min(1),
-  steps: z.number().int().min(1).max(60).optional(),
+  steps: z.number().int().optional(),
   // 000 says `sampler` is a string (`"DPM++ SDE Karras"`); 002 uses enum integers. Accept both.
   sampler: z.union([z.string().min(1), z.number().int().nonnegative()]).optional(),
-  cfg_scale: z.number().min(1).max(15).optional(),
-  seed: z.number().int().min(-1).max(9_999_999_999).optional(),
-  n_iter: z.number().int().min(1).max(4).optional(),
+  cfg_scale: z.number().optional(),
+  seed: z.number().int().optional(),
+  n_iter: z.number().int().optional(),
   // 001 shows `{ lora: [{ model_id, weight }] }`, 002 an array of `{ modelId, weight }`: both pass.
-  additionalNetwork: z.union([z.record(z.unknown()), z.array(z.record(z.unknown())).max(5)]).optional(),
+  additionalNetwork: z.union([z.record(z.unknown()), z.array(z.record(z.unknown()))]).optional(),
 };
 
 /** A URL or base64 image (000 §4.1.4: "Base64 编码字符串或URL"). */
@@ -65,8 +65,8 @@ const imageInput = z.string().trim().min(1);
 export const liblibV1Text2ImgSchema = z
   .object({
     ...common,
-    width: z.number().int().min(128).max(1536).optional(),
-    height: z.number().int().min(128).max(1536).optional(),
+    width: z.number().int().optional(),
+    height: z.number().int().optional(),
     hiResFixInfo: z.record(z.unknown()).optional(),
   })
   .passthrough();
@@ -79,7 +79,7 @@ export const liblibV1Img2ImgSchema = z
     /** 001 §4: 0–1; smaller stays closer to the source image. */
     strength: z.number().min(0).max(1).optional(),
     mask: imageInput.optional(),
-    controlnet: z.array(z.record(z.unknown())).max(10).optional(),
+    controlnet: z.array(z.record(z.unknown())).optional(),
   })
   .passthrough();
 

@@ -88,6 +88,19 @@ describe('modelverse schemas', () => {
     [STEP, { prompt: 'p', image: img, negative_prompt: 'blur', steps: 30 }, true],
     [STEP, { prompt: 'p', negative_prompt: 'blur' }, false],
     [STEP, { prompt: 'p', image: img, n: 2 }, false],
+    // 004 gives steps no range and multi no maximum: not refused here.
+    [DEV, { prompt: 'p', steps: 150 }, true],
+    [STEP, { prompt: 'p', image: img, steps: 200, negative_prompt: 'x'.repeat(3000) }, true],
+    [PRO_MULTI, { prompt: 'p', images: Array(12).fill(img) }, true],
+    // 004's "支持模型" column: size, strength, response_format are flux.1-dev's; steps dev's and step1x's.
+    [PRO, { prompt: 'p', image: img, size: '1024x1024' }, false],
+    [PRO, { prompt: 'p', image: img, steps: 28 }, false],
+    [MAX, { prompt: 'p', image: img, response_format: 'b64_json' }, false],
+    [PRO_MULTI, { prompt: 'p', images: [img], strength: 0.5 }, false],
+    [MAX_T2I, { prompt: 'p', steps: 28 }, false],
+    [MAX_T2I, { prompt: 'p', size: '1024x1024' }, false],
+    [STEP, { prompt: 'p', image: img, strength: 0.5 }, false],
+    [STEP, { prompt: 'p', image: img, response_format: 'url' }, false],
   ] as const)('%s %j valid=%s', (model, input, valid) => {
     expect(modelverseOperations[model]!.schema.safeParse(input).success).toBe(valid);
   });

@@ -94,9 +94,19 @@ const base = {
   /** 004: 1–10, default 2.5. */
   guidance_scale: z.number().min(1).max(10).optional(),
 };
-// 004 gives no range for `steps` (default 28); 1–100 keeps obvious mistakes out.
-const steps = z.number().int().min(1).max(100).optional();
+// 004 gives no range for `steps` (default 28): any positive integer goes, the provider decides.
+const steps = z.number().int().min(1).optional();
 const n = z.number().int().min(1).max(4).optional();
+
+/**
+ * 004's "支持模型" column gives `response_format`, `size` and `strength` to flux.1-dev only: sent to
+ * another model they would be ignored or refused, so they are refused at arrival.
+ */
+const devOnly = (model: string) => ({
+  response_format: notSupported('response_format', model),
+  size: notSupported('size', model),
+  strength: notSupported('strength', model),
+});
 
 function schemaFor(model: string, kind: 'dev' | 'edit' | 'multi' | 'text' | 'step1x') {
   const no = (field: string) => notSupported(field, model);
@@ -125,18 +135,22 @@ function schemaFor(model: string, kind: 'dev' | 'edit' | 'multi' | 'text' | 'ste
           n: no('n'),
           negative_prompt: no('negative_prompt'),
           aspect_ratio: no('aspect_ratio'),
+          ...devOnly(model),
+          steps: no('steps'),
         })
         .passthrough();
     case 'multi':
       return z
         .object({
           ...base,
-          // 004 gives no maximum; 10 references keeps request bodies reasonable.
-          images: z.array(image).min(1).max(10),
+          // 004 gives no maximum number of references.
+          images: z.array(image).min(1),
           image: no('image'),
           n: no('n'),
           negative_prompt: no('negative_prompt'),
           aspect_ratio: no('aspect_ratio'),
+          ...devOnly(model),
+          steps: no('steps'),
         })
         .passthrough();
     case 'text':
@@ -148,6 +162,8 @@ function schemaFor(model: string, kind: 'dev' | 'edit' | 'multi' | 'text' | 'ste
           image: no('image'),
           images: no('images'),
           negative_prompt: no('negative_prompt'),
+          ...devOnly(model),
+          steps: no('steps'),
         })
         .passthrough();
     case 'step1x':
@@ -156,10 +172,12 @@ function schemaFor(model: string, kind: 'dev' | 'edit' | 'multi' | 'text' | 'ste
           ...base,
           image,
           steps,
-          negative_prompt: z.string().max(2000).optional(),
+          // 004 gives no length limit.
+          negative_prompt: z.string().optional(),
           images: no('images'),
           n: no('n'),
           aspect_ratio: no('aspect_ratio'),
+          ...devOnly(model),
         })
         .passthrough();
   }

@@ -134,7 +134,8 @@ function validate(body: unknown): { model: string; prompt: string; n: number; b6
     }
   };
   range('strength', 0, 1);
-  range('steps', 1, 100, true);
+  // 004 gives `steps` no range (default 28): any positive integer is taken.
+  range('steps', 1, Number.MAX_SAFE_INTEGER, true);
   range('seed', -1, 9_999_999_999, true);
   range('guidance_scale', 1, 10);
   if (body.aspect_ratio !== undefined && !ASPECT_RATIOS.has(String(body.aspect_ratio))) {
