@@ -3,7 +3,8 @@
  * through its API, and the page itself renders them in a real headless Chromium.
  */
 import { existsSync } from 'node:fs';
-import { loadConfig, type Provider, silentLogger } from '@genqueue/core';
+import { loadConfig } from '@genqueue/config';
+import { type Provider, silentLogger } from '@genqueue/core';
 import type { Redis } from 'ioredis';
 import { type Browser, chromium } from 'playwright-core';
 import { request } from 'undici';
@@ -18,7 +19,6 @@ const EXPECTED_QUEUES = ['submit-liblib', 'submit-replicate', 'poll', 'sink', 'w
 
 const fakeProvider = (name: string): Provider => ({
   name,
-  capabilities: { mode: 'polled', cancel: false, upload: false },
   operations: {
     generate: {
       schema: z.object({ prompt: z.string() }).passthrough(),

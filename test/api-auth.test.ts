@@ -2,7 +2,9 @@
  * Who may call what: bearer tokens on every `/v1` route, Basic auth on all of Bull Board (page,
  * API, static files), open health probes, and secure headers. Real HTTP, real Redis.
  */
-import { loadConfig, type Provider, silentLogger } from '@genqueue/core';
+
+import { loadConfig } from '@genqueue/config';
+import { type Provider, silentLogger } from '@genqueue/core';
 import type { Redis } from 'ioredis';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +17,6 @@ const ADMIN = { user: 'ops', password: 'correct horse battery staple' };
 
 const provider: Provider = {
   name: 'liblib',
-  capabilities: { mode: 'polled', cancel: false, upload: false },
   operations: {
     'kontext.text2img': {
       schema: z.object({ prompt: z.string().min(1) }).passthrough(),

@@ -2,7 +2,9 @@
  * The producer API's job routes, over real HTTP against a real Redis (unique prefix per file):
  * validation, the SSRF guard, creation (record + BullMQ job), idempotency, reading and canceling.
  */
-import { JobStore, type JobView, loadConfig, type Provider, QueueSet, silentLogger } from '@genqueue/core';
+
+import { loadConfig } from '@genqueue/config';
+import { JobStore, type JobView, type Provider, QueueSet, silentLogger } from '@genqueue/core';
 import { createLiblibProvider } from '@genqueue/providers';
 import type { Redis } from 'ioredis';
 import { request } from 'undici';
@@ -17,7 +19,6 @@ const OTHER_TOKEN = 'test-token-jobs-other-987654';
 /** A provider with LiblibAI-like Kontext operations; only its schemas matter to the API. */
 const provider: Provider = {
   name: 'liblib',
-  capabilities: { mode: 'polled', cancel: false, upload: false },
   operations: {
     'kontext.text2img': {
       schema: z

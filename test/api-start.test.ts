@@ -4,7 +4,8 @@
  */
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
-import { JobStore, loadConfig, type Provider, QueueSet, silentLogger } from '@genqueue/core';
+import { loadConfig } from '@genqueue/config';
+import { JobStore, type Provider, QueueSet, silentLogger } from '@genqueue/core';
 import type { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { request } from 'undici';
@@ -15,7 +16,6 @@ import { connectRedis, deletePrefix, uniquePrefix } from './support/redis.ts';
 
 const provider: Provider = {
   name: 'liblib',
-  capabilities: { mode: 'polled', cancel: false, upload: false },
   operations: {
     'kontext.img2img': {
       schema: z.object({ prompt: z.string().min(1), image_list: z.array(z.string()).min(1) }).passthrough(),

@@ -5,7 +5,8 @@
  * SSRF guard, listing with a state filter and a cursor, and cancel.
  */
 
-import { type BatchView, JobStore, type JobView, loadConfig, QueueSet, silentLogger } from '@genqueue/core';
+import { loadConfig } from '@genqueue/config';
+import { type BatchView, JobStore, type JobView, QueueSet, silentLogger } from '@genqueue/core';
 import { createLiblibProvider } from '@genqueue/providers';
 import type { Redis } from 'ioredis';
 import { request } from 'undici';

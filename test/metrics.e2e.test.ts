@@ -4,7 +4,8 @@
  * Prometheus text exposition, behind a bearer token.
  */
 import { startApi } from '@genqueue/api';
-import { loadConfig, QUEUE, silentLogger, submitQueueName } from '@genqueue/core';
+import { loadConfig } from '@genqueue/config';
+import { QUEUE, silentLogger, submitQueueName } from '@genqueue/core';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack, TEST_TOKEN } from './support/stack.ts';

@@ -11,13 +11,13 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type ApiHandle, startApi } from '@genqueue/api';
+import { loadConfig } from '@genqueue/config';
 import {
   type BatchView,
   batchItemId,
   intakeBatch,
   type JobState,
   type JobView,
-  loadConfig,
   silentLogger,
   TERMINAL_STATES,
   type WebhookDeliveryRecord,

@@ -8,13 +8,12 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { type ApiHandle, startApi } from '@genqueue/api';
+import { type Config, loadConfig } from '@genqueue/config';
 import {
-  type Config,
   createRedis,
   deleteKeysWithPrefix,
   type JobRecord,
   JobStore,
-  loadConfig,
   type RedisClient,
   silentLogger,
 } from '@genqueue/core';

@@ -11,7 +11,8 @@
  * Environment: genqueue's (`loadConfig`; `LIBLIB_SUBMIT_QPS` is the limiter's `max`), plus
  * `PEER_QUEUE` and `PEER_POLL_MS`.
  */
-import { createRedis, isTaskEnded, loadConfig } from '@genqueue/core';
+import { loadConfig } from '@genqueue/config';
+import { createRedis, isTaskEnded } from '@genqueue/core';
 import { createProviders } from '@genqueue/providers';
 import { Worker } from 'bullmq';
 
@@ -53,7 +54,7 @@ const worker = new Worker<{ prompt: string; taskId?: string }, PeerResult>(
     connection,
     prefix: config.queuePrefix,
     concurrency: PEER_CONCURRENCY,
-    limiter: { max: config.providers.liblib.submitQps, duration: 1_000 },
+    limiter: { max: config.providers.liblib.limits.submitQps, duration: 1_000 },
   },
 );
 worker.on('error', (error) => process.stderr.write(`peer worker: ${error.message}\n`));

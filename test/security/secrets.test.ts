@@ -10,7 +10,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type ApiHandle, startApi } from '@genqueue/api';
-import { type Config, loadConfig } from '@genqueue/core';
+import { type Config, loadConfig } from '@genqueue/config';
 import { encodePng, type Simulator, startSimulator } from '@genqueue/simulator';
 import { startWorker, type WorkerHandle } from '@genqueue/worker';
 import { request } from 'undici';

@@ -15,7 +15,7 @@ import type { LookupAddress } from 'node:dns';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type ApiHandle, startApi } from '@genqueue/api';
-import { loadConfig } from '@genqueue/core';
+import { loadConfig } from '@genqueue/config';
 import { checkUrl, createGuardedDispatcher, deliverWebhook } from '@genqueue/webhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectRedis, deletePrefix, uniquePrefix } from '../support/redis.ts';

@@ -6,14 +6,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { type ApiHandle, startApi } from '@genqueue/api';
-import {
-  type Config,
-  createRedis,
-  type JobView,
-  loadConfig,
-  type RedisClient,
-  silentLogger,
-} from '@genqueue/core';
+import { type Config, loadConfig } from '@genqueue/config';
+import { createRedis, type JobView, type RedisClient, silentLogger } from '@genqueue/core';
 import { type Simulator, type SimulatorOptions, startSimulator } from '@genqueue/simulator';
 import { startWorker, type WorkerHandle } from '@genqueue/worker';
 import { request } from 'undici';

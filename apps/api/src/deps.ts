@@ -2,7 +2,8 @@
  * What the API app and its routers are built from. Its own file, so `app.ts` (which mounts the
  * routers) and `routes/*` (which take these deps) do not import each other.
  */
-import type { Config, JobLifecycle, JobStore, Logger, ObjectUrlFn, Provider, QueueSet } from '@genqueue/core';
+import type { Config } from '@genqueue/config';
+import type { JobLifecycle, JobStore, Logger, ObjectUrlFn, Provider, QueueSet } from '@genqueue/core';
 
 /** Everything the app needs from the outside world. */
 export interface ApiDeps {

@@ -3,7 +3,7 @@
  * starts the API and shuts it down gracefully on SIGTERM/SIGINT.
  */
 import { pathToFileURL } from 'node:url';
-import { ConfigError, loadConfig } from '@genqueue/core';
+import { ConfigError, loadConfig } from '@genqueue/config';
 import { startApi } from './start.ts';
 
 export { startApi } from './start.ts';

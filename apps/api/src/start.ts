@@ -6,8 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { Config } from '@genqueue/config';
 import {
-  type Config,
   createLogger,
   createRedis,
   JobLifecycle,

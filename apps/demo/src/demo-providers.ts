@@ -1,8 +1,11 @@
 /**
- * What the demo asks of each provider: an operation, batch defaults, and the environment that
- * points genqueue at the provider's simulator mode when no real credentials are set.
+ * What the demo asks of each provider, derived from its descriptor: the descriptor's example
+ * operation and input (the prompt replaced by the demo's), and the environment that points genqueue
+ * at the provider's simulator mode when no real credentials are set.
  */
-import { renderPng, type Simulator, type SimulatorMode } from '@genqueue/simulator';
+import { credentialVariable } from '@genqueue/core';
+import { PROVIDER_CATALOG, type ProviderName } from '@genqueue/providers';
+import type { Simulator } from '@genqueue/simulator';
 
 export interface DemoProvider {
   operation: string;
@@ -13,39 +16,24 @@ export interface DemoProvider {
   simulatorEnv(sim: Simulator): Record<string, string>;
 }
 
-// A small input image for the image-editing models, sent inline as a data URL.
-const inputImage = `data:image/png;base64,${renderPng('demo-input', 32, 32).toString('base64')}`;
-
-export const DEMO_PROVIDERS: Record<SimulatorMode, DemoProvider> = {
-  liblib: {
-    operation: 'kontext.text2img',
-    defaults: { aspectRatio: '3:4', imgCount: 1, model: 'pro' },
-    credentialVars: ['LIBLIB_ACCESS_KEY', 'LIBLIB_SECRET_KEY'],
-    simulatorEnv: (sim) => ({
-      LIBLIB_BASE_URL: sim.url,
-      LIBLIB_ACCESS_KEY: sim.options.accessKey,
-      LIBLIB_SECRET_KEY: sim.options.secretKey,
-    }),
-  },
-  'liblib-v1': {
-    operation: 'text2img',
-    defaults: { model_id: 'demo-kontext-model', width: 768, height: 1024 },
-    credentialVars: ['LIBLIB_V1_API_KEY'],
-    simulatorEnv: (sim) => ({ LIBLIB_V1_BASE_URL: sim.url, LIBLIB_V1_API_KEY: sim.options.token }),
-  },
-  replicate: {
-    operation: 'black-forest-labs/flux-kontext-dev',
-    defaults: { input_image: inputImage, aspect_ratio: 'match_input_image', output_format: 'png' },
-    credentialVars: ['REPLICATE_API_TOKEN'],
-    simulatorEnv: (sim) => ({ REPLICATE_BASE_URL: sim.url, REPLICATE_API_TOKEN: sim.options.token }),
-  },
-  modelverse: {
-    operation: 'black-forest-labs/flux.1-dev',
-    defaults: { size: '1024x1024', response_format: 'url' },
-    credentialVars: ['MODELVERSE_API_KEY'],
-    simulatorEnv: (sim) => ({ MODELVERSE_BASE_URL: sim.url, MODELVERSE_API_KEY: sim.options.token }),
-  },
-};
+export const DEMO_PROVIDERS = Object.fromEntries(
+  PROVIDER_CATALOG.map((descriptor) => {
+    const { prompt: _prompt, ...defaults } = descriptor.example.input;
+    const variable = (field: string) => credentialVariable(descriptor.envPrefix, field);
+    const demo: DemoProvider = {
+      operation: descriptor.example.operation,
+      defaults,
+      credentialVars: Object.keys(descriptor.credentials.shape).map(variable),
+      simulatorEnv: (sim) => ({
+        [`${descriptor.envPrefix}_BASE_URL`]: sim.url,
+        ...Object.fromEntries(
+          Object.entries(sim.credentials).map(([field, value]) => [variable(field), value]),
+        ),
+      }),
+    };
+    return [descriptor.name, demo];
+  }),
+) as Record<ProviderName, DemoProvider>;
 
 export const DEMO_PROMPTS = [
   'a lighthouse on a cliff at dusk, oil painting',

@@ -1,5 +1,5 @@
 /**
- * `npm run demo [-- --provider liblib|liblib-v1|replicate|modelverse] [--count N]`
+ * `npm run demo [-- --provider <name>] [--count N]` (a provider of the catalog; default liblib)
  *
  * Runs genqueue's main job on embedded defaults: no credentials, no Docker. It uses the Redis at
  * REDIS_URL if one answers (else a private redis-server child), an in-process s3rver storing under
@@ -12,16 +12,10 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startApi } from '@genqueue/api';
 import { downloadBatch, GenqueueClient, waitForBatch } from '@genqueue/cli';
-import {
-  type Config,
-  ConfigError,
-  createLogger,
-  createRedis,
-  deleteKeysWithPrefix,
-  loadConfig,
-  silentLogger,
-} from '@genqueue/core';
-import { type Simulator, type SimulatorMode, startSimulator } from '@genqueue/simulator';
+import { type Config, ConfigError, loadConfig } from '@genqueue/config';
+import { createLogger, createRedis, deleteKeysWithPrefix, silentLogger } from '@genqueue/core';
+import { isProviderName, PROVIDER_NAMES } from '@genqueue/providers';
+import { type Simulator, startSimulator } from '@genqueue/simulator';
 import { startWorker } from '@genqueue/worker';
 import { DEMO_PROMPTS, DEMO_PROVIDERS } from './demo-providers.ts';
 import { ensureRedis, startEmbeddedS3 } from './embedded.ts';
@@ -34,17 +28,15 @@ const { values } = parseArgs({
   },
 });
 if (values.help) {
-  console.log('usage: npm run demo -- [--provider liblib|liblib-v1|replicate|modelverse] [--count N]');
+  console.log(`usage: npm run demo -- [--provider ${PROVIDER_NAMES.join('|')}] [--count N]`);
   process.exit(0);
 }
-const providerName = values.provider as SimulatorMode;
-const demo = DEMO_PROVIDERS[providerName];
-if (!demo) {
-  console.error(
-    `unknown provider ${values.provider}; choose one of ${Object.keys(DEMO_PROVIDERS).join(', ')}`,
-  );
+if (!isProviderName(values.provider)) {
+  console.error(`unknown provider ${values.provider}; choose one of ${PROVIDER_NAMES.join(', ')}`);
   process.exit(2);
 }
+const providerName = values.provider;
+const demo = DEMO_PROVIDERS[providerName];
 const count = Math.max(1, Math.min(Number(values.count) || 6, 100));
 const env = process.env;
 
@@ -82,7 +74,7 @@ const useReal = demo.credentialVars.every((name) => env[name]);
 let sim: Simulator | undefined;
 if (!useReal) {
   // The simulated account has the limits genqueue is configured with for this provider.
-  const limits = configFrom(env).providers[providerName];
+  const { limits } = configFrom(env).providers[providerName];
   sim = await startSimulator({
     mode: providerName,
     submitQps: limits.submitQps,

@@ -5,7 +5,7 @@
  * | --- | --- | --- |
  * | `--host` | `SIM_HOST` | listen address (default 127.0.0.1) |
  * | `--port` | `SIM_PORT` | port (default 8787; 0 = random) |
- * | `--mode` | `SIM_MODE` | liblib, liblib-v1, replicate, modelverse |
+ * | `--mode` | `SIM_MODE` | provider wire format, one of `modes/registry.ts` (default liblib) |
  * | `--access-key` / `--secret-key` | `SIM_ACCESS_KEY` / `SIM_SECRET_KEY` | LiblibAI keys |
  * | `--token` | `SIM_TOKEN` | bearer token of the other modes |
  * | `--qps` | `SIM_SUBMIT_QPS` | submissions per second |
@@ -19,7 +19,8 @@
  */
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import type { SimulatorOptions } from './types.ts';
+import { modes } from './modes/registry.ts';
+import type { SimulatorMode, SimulatorOptions } from './types.ts';
 
 const FLAGS = {
   host: 'SIM_HOST',
@@ -42,7 +43,7 @@ const num = z.coerce.number().finite();
 const schema = z.object({
   host: z.string().min(1).default('127.0.0.1'),
   port: z.coerce.number().int().min(0).max(65535).default(8787),
-  mode: z.enum(['liblib', 'liblib-v1', 'replicate', 'modelverse']).default('liblib'),
+  mode: z.enum(Object.keys(modes) as [SimulatorMode, ...SimulatorMode[]]).default('liblib'),
   'access-key': z.string().min(1).optional(),
   'secret-key': z.string().min(1).optional(),
   token: z.string().min(1).optional(),

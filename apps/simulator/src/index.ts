@@ -21,7 +21,7 @@ export {
   OSS_BUCKET_PATH,
   SIGNATURE_WINDOW_MS,
 } from './modes/liblib.ts';
-export { modes } from './modes/registry.ts';
+export { type ModeEntry, modes } from './modes/registry.ts';
 export { type EncodePngOptions, encodePng, PNG_SIGNATURE, pngChunk, renderMp4, renderPng } from './png.ts';
 export { OUTPUT_TTL_MS, startSimulator } from './simulator.ts';
 export type { StatsCounters } from './stats.ts';

@@ -20,7 +20,7 @@ import { BodyTooLargeError, readBody, sendBytes, sendJson, sendReply, sendSlowly
 import { createRandom } from './internal/random.ts';
 import { SubmissionLimits } from './limits.ts';
 import { type ModeContext, Reply, type SimRequest, type StoredFile } from './mode.ts';
-import { modes } from './modes/registry.ts';
+import { type ModeEntry, modes } from './modes/registry.ts';
 import { renderMp4, renderPng } from './png.ts';
 import { createCounters, SlidingCount } from './stats.ts';
 import { type TaskRecord, TaskStore } from './tasks.ts';
@@ -157,8 +157,8 @@ class OutputCache {
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
   const { now: nowOption, seed: seedOption, mode: modeOption, host, port, ...rest } = options;
   const mode: SimulatorMode = modeOption ?? DEFAULTS.mode;
-  const factory = modes[mode];
-  if (!factory) throw new Error(`simulator mode ${mode} is not implemented yet`);
+  const entry: ModeEntry | undefined = modes[mode];
+  if (!entry) throw new Error(`simulator mode ${mode} is not implemented yet`);
   const patch = configPatchSchema.parse(stripUndefined(rest));
   const opts: ResolvedSimulatorOptions = {
     ...DEFAULTS,
@@ -230,7 +230,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       counters.peakStatusQps = Math.max(counters.peakStatusQps, statusRate.record(now()));
     },
   };
-  const modeImpl = factory(ctx);
+  const modeImpl = entry.create(ctx);
 
   /** Bytes of an output URL path, or undefined when it names no output of a succeeded task. */
   const outputAt = (path: string): { task: TaskRecord; bytes: Buffer; contentType: string } | undefined => {
@@ -288,6 +288,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       return baseUrl;
     },
     options: opts,
+    get credentials() {
+      return entry.credentials(opts);
+    },
     stats(): SimulatorStats {
       return {
         ...counters,

@@ -10,9 +10,10 @@
  *   anyone polled it (002 §2.3).
  * - **fault**: a scripted or random misbehaviour (5xx, reset, hang, ...) used by chaos tests.
  */
+import type { ProviderName } from '@genqueue/providers';
 
-/** The wire formats the simulator speaks. */
-export type SimulatorMode = 'liblib' | 'liblib-v1' | 'replicate' | 'modelverse';
+/** The wire formats the simulator speaks: one per provider of the catalog (see `modes/registry.ts`). */
+export type SimulatorMode = ProviderName;
 
 /** Kinds of injectable faults. */
 export type FaultKind =
@@ -188,6 +189,8 @@ export interface Simulator {
   readonly url: string;
   /** Live options (reflects `configure()`). */
   readonly options: ResolvedSimulatorOptions;
+  /** The credentials it accepts (live), by the provider's credential field names: `{ accessKey, secretKey }`, `{ apiToken }`, ... */
+  readonly credentials: Readonly<Record<string, string>>;
   stats(): SimulatorStats;
   tasks(): SimTask[];
   /** The exact bytes served at an image, video or uploaded-file URL, or undefined when none is served there. */

@@ -3,7 +3,7 @@
  * the same as `npm run worker`; more worker processes can join it at any time.
  */
 import { startApi } from '@genqueue/api';
-import { ConfigError, loadConfig } from '@genqueue/core';
+import { ConfigError, loadConfig } from '@genqueue/config';
 import { startWorker } from '@genqueue/worker';
 
 try {

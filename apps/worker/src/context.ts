@@ -1,6 +1,8 @@
-import type { Clock, Config, JobLifecycle, JobStore, Logger, Provider, QueueSet } from '@genqueue/core';
+import type { Config } from '@genqueue/config';
+import type { Clock, JobLifecycle, JobStore, Logger, Provider, QueueSet } from '@genqueue/core';
 import type { ProviderLimiter } from '@genqueue/limiter';
 import type { RedisMetrics } from '@genqueue/metrics';
+import { type CatalogDescriptor, descriptorOf } from '@genqueue/providers';
 import type { Sink } from '@genqueue/sink';
 
 /** Everything the processors need, built once per worker process. */
@@ -23,9 +25,11 @@ export interface WorkerContext {
 export function providerOf(
   ctx: WorkerContext,
   name: string,
-): { provider: Provider; limiter: ProviderLimiter } {
+): { provider: Provider; limiter: ProviderLimiter; descriptor: CatalogDescriptor } {
   const provider = ctx.providers.get(name);
   const limiter = ctx.limiters.get(name);
-  if (!provider || !limiter) throw new Error(`provider ${name} is not configured in this worker`);
-  return { provider, limiter };
+  const descriptor = descriptorOf(name);
+  if (!provider || !limiter || !descriptor)
+    throw new Error(`provider ${name} is not configured in this worker`);
+  return { provider, limiter, descriptor };
 }

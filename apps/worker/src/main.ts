@@ -1,5 +1,5 @@
 /** `npm run worker`: one worker process. Start it any number of times, on any number of machines. */
-import { ConfigError, loadConfig } from '@genqueue/core';
+import { ConfigError, loadConfig } from '@genqueue/config';
 import { startWorker } from './worker.ts';
 
 try {

@@ -37,7 +37,7 @@ export async function processPoll(
     ctx.logger.warn({ jobId }, 'poll: no job record or task id; nothing to poll');
     return;
   }
-  const { provider, limiter } = providerOf(ctx, record.provider);
+  const { provider, limiter, descriptor } = providerOf(ctx, record.provider);
   if (record.state === 'storing' || record.state === 'succeeded' || record.state === 'failed') {
     await limiter.release(jobId); // already seen ending (a retried poll after a crash)
     return;
@@ -47,7 +47,7 @@ export async function processPoll(
 
   if (
     (record.cancelRequested || record.state === 'canceled') &&
-    provider.capabilities.cancel &&
+    descriptor.capabilities.cancelable &&
     provider.cancel
   ) {
     try {

@@ -163,7 +163,7 @@ export async function processSubmit(
   }
   log.debug({ taskId: result.taskId }, 'job:submitted');
   // Bull Board's story of the job; written after the send, so it costs the QPS turn nothing.
-  const limit = ctx.config.providers[provider.name as keyof typeof ctx.config.providers]?.maxInFlight;
+  const limit = ctx.config.providers[provider.name as keyof typeof ctx.config.providers]?.limits.maxInFlight;
   await job.log(`granted slot ${gate.inFlight}${limit ? `/${limit}` : ''}${gate.probe ? ' (probe)' : ''}`);
   await job.log(`submitted task ${result.taskId} (attempt ${record.attempts + 1})`);
 

@@ -6,12 +6,11 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { type Config, loadConfig } from '@genqueue/config';
 import {
   type BatchView,
-  type Config,
   JobStore,
   type JobView,
-  loadConfig,
   silentLogger,
   systemClock,
   type WebhookPayload,

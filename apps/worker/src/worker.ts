@@ -5,9 +5,9 @@
  */
 
 import { writeFile } from 'node:fs/promises';
+import type { Config } from '@genqueue/config';
 import {
   type Clock,
-  type Config,
   createLogger,
   createRedis,
   isTerminal,
@@ -71,8 +71,8 @@ export async function startWorker(config: Config, overrides: WorkerOverrides = {
         new ProviderLimiter({
           redis,
           keyPrefix: limiterKeyPrefix(config.queuePrefix, name),
-          submitQps: settings.submitQps,
-          maxInFlight: settings.maxInFlight,
+          submitQps: settings.limits.submitQps,
+          maxInFlight: settings.limits.maxInFlight,
           marginMs: config.limits.submitMarginMs,
           turnTtlMs: config.limits.submitTurnTtlMs,
           leaseTtlMs: config.limits.leaseTtlMs,
@@ -141,7 +141,7 @@ export async function startWorker(config: Config, overrides: WorkerOverrides = {
       {
         ...common,
         // Enough to keep submitting while one call hangs; the gate decides who goes.
-        concurrency: Math.min(settings.maxInFlight, 10),
+        concurrency: Math.min(settings.limits.maxInFlight, 10),
         // BullMQ honours `worker.rateLimit()` only when a limiter is set; the real limits are
         // enforced by the ProviderLimiter, so this one never binds.
         limiter: { max: 1_000_000, duration: 1_000 },

@@ -20,15 +20,6 @@ export {
 } from './catalog.ts';
 export type { Clock } from './clock.ts';
 export { systemClock } from './clock.ts';
-export type {
-  Config,
-  ProviderSettings,
-  RedisClusterSettings,
-  RedisSentinelSettings,
-  RedisSettings,
-  RedisSingleSettings,
-} from './config.ts';
-export { ConfigError, loadConfig, STANDARD_WEBHOOK_SCHEDULE_MS } from './config.ts';
 export type { ErrorAction, ErrorClass, JobError, ProviderErrorOptions, RetryLimit } from './errors.ts';
 export { actionFor, CallAbortedError, isProviderError, ProviderError, parseRetryAfter } from './errors.ts';
 export { batchItemId, newBatchId, newJobId, parseBatchItemId } from './ids.ts';
@@ -54,15 +45,30 @@ export type {
   CallContext,
   OperationSpec,
   Provider,
-  ProviderCapabilities,
   ProviderOutput,
   SubmitResult,
   TaskStatus,
 } from './provider.ts';
 export { isTaskEnded } from './provider.ts';
-export type { QueueSetOptions } from './queues.ts';
+export type {
+  AdapterIo,
+  ProviderAccount,
+  ProviderCapabilities,
+  ProviderDescriptor,
+  ProviderLimits,
+  ProviderSettings,
+} from './provider-descriptor.ts';
+export { credentialVariable, defineProvider } from './provider-descriptor.ts';
+export type { QueueConfig, QueueSetOptions } from './queues.ts';
 export { QueueSet } from './queues.ts';
-export type { CreateRedisOptions, RedisClient } from './redis-connection.ts';
+export type {
+  CreateRedisOptions,
+  RedisClient,
+  RedisClusterSettings,
+  RedisSentinelSettings,
+  RedisSettings,
+  RedisSingleSettings,
+} from './redis-connection.ts';
 export { createRedis } from './redis-connection.ts';
 export type { RedisKeyLayout } from './redis-keys.ts';
 export { deleteKeysWithPrefix, limiterKeyPrefix, masters, redisKeyLayout } from './redis-keys.ts';

@@ -26,19 +26,6 @@ export interface OperationSpec {
   description: string;
 }
 
-/** Declared by each adapter; drives the pipeline's behaviour. */
-export interface ProviderCapabilities {
-  /**
-   * `polled`: `submit` answers a task id and `status` is polled until the task ends.
-   * `sync`: `submit` answers with the task already ended (outputs in `SubmitResult.status`).
-   */
-  mode: 'polled' | 'sync';
-  /** Whether a running task can be canceled at the provider (`cancel` is implemented). */
-  cancel: boolean;
-  /** Whether local or base64 inputs are uploaded by the adapter before submission. */
-  upload: boolean;
-}
-
 /** One result file of a finished task. */
 export interface ProviderOutput {
   /** An http(s) URL, or a `data:` URL for providers that answer with base64. */
@@ -101,7 +88,6 @@ export interface CallContext {
 export interface Provider {
   /** Provider name as used in jobs and configuration, e.g. `liblib`, `liblib-v1`. */
   readonly name: string;
-  readonly capabilities: ProviderCapabilities;
   /** Operations by name, e.g. `kontext.text2img`. */
   readonly operations: Readonly<Record<string, OperationSpec>>;
   /**
@@ -118,9 +104,9 @@ export interface Provider {
   ): Promise<Record<string, unknown>>;
   /** Submits one task. `input` has already been parsed (and prepared) for the operation. */
   submit(operation: string, input: Record<string, unknown>, ctx: CallContext): Promise<SubmitResult>;
-  /** Reads a task's status. Only for `polled` providers. */
+  /** Reads a task's status. Only for providers that are not `synchronous`. */
   status(operation: string, taskId: string, ctx: CallContext): Promise<TaskStatus>;
-  /** Cancels a running task. Only when `capabilities.cancel`. */
+  /** Cancels a running task. Only when its descriptor's `capabilities.cancelable`. */
   cancel?(operation: string, taskId: string, ctx: CallContext): Promise<void>;
   /** Releases sockets and timers. */
   close?(): Promise<void>;

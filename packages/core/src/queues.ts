@@ -12,7 +12,6 @@ import {
   submitQueueName,
   type WebhookPayload,
 } from './catalog.ts';
-import type { Config } from './config.ts';
 
 export interface QueueSetOptions {
   connection: ConnectionOptions;
@@ -27,6 +26,14 @@ export interface QueueSetOptions {
 }
 
 /** Every queue of the deployment. */
+/** The parts of the configuration (`@genqueue/config`) the queues are built from. */
+export interface QueueConfig {
+  queuePrefix: string;
+  worker: { submitAttempts: number; transientBackoffMs: number };
+  s3: { attempts: number };
+  webhooks: { retryScheduleMs: readonly number[] };
+}
+
 export class QueueSet {
   readonly submit: ReadonlyMap<string, Queue<JobPayload>>;
   readonly poll: Queue<JobPayload>;
@@ -56,7 +63,11 @@ export class QueueSet {
   }
 
   /** The deployment's queues as its configuration sets them up (API and workers alike). */
-  static fromConfig(config: Config, connection: ConnectionOptions, providers: readonly string[]): QueueSet {
+  static fromConfig(
+    config: QueueConfig,
+    connection: ConnectionOptions,
+    providers: readonly string[],
+  ): QueueSet {
     return new QueueSet({
       connection,
       prefix: config.queuePrefix,

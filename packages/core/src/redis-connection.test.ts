@@ -1,6 +1,6 @@
+import { loadConfig } from '@genqueue/config';
 import { Cluster, Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from './config.ts';
 import { createRedis } from './redis-connection.ts';
 import { limiterKeyPrefix, redisKeyLayout } from './redis-keys.ts';
 

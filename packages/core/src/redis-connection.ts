@@ -8,7 +8,35 @@
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
-import type { RedisSettings } from './config.ts';
+
+/** How every process reaches Redis: one server, Sentinel, or Redis Cluster. See `createRedis`. */
+export type RedisSettings = RedisSingleSettings | RedisSentinelSettings | RedisClusterSettings;
+
+interface RedisCommonSettings {
+  username?: string;
+  password?: string;
+  /** TLS to the data nodes (and Sentinels). */
+  tls: boolean;
+  /** CA certificate file for TLS; absent: the system's CAs. */
+  tlsCaFile?: string;
+}
+export interface RedisSingleSettings extends RedisCommonSettings {
+  mode: 'single';
+  url: string;
+}
+export interface RedisSentinelSettings extends RedisCommonSettings {
+  mode: 'sentinel';
+  sentinels: { host: string; port: number }[];
+  /** The master name the Sentinels watch (`REDIS_SENTINEL_NAME`). */
+  name: string;
+  sentinelUsername?: string;
+  sentinelPassword?: string;
+}
+export interface RedisClusterSettings extends RedisCommonSettings {
+  mode: 'cluster';
+  /** Seed nodes; the rest of the cluster is discovered from them. */
+  nodes: { host: string; port: number }[];
+}
 
 /** A connection in any of the three modes; both classes take the same commands and scripts. */
 export type RedisClient = Redis | Cluster;

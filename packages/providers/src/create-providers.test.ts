@@ -1,14 +1,23 @@
-import { loadConfig, type Provider, ProviderError } from '@genqueue/core';
+import { loadConfig } from '@genqueue/config';
+import { type Provider, ProviderError } from '@genqueue/core';
 import { startSimulator } from '@genqueue/simulator';
 import { describe, expect, it } from 'vitest';
-import { createProviders } from './index.ts';
+import { createProviders, MissingCredentialsError } from './index.ts';
 import { startScriptedServer } from './internal/scripted-server.ts';
 
 describe('createProviders', () => {
-  it('builds only the configured adapters', () => {
+  it('builds the enabled providers: by default, the ones whose credentials are set', () => {
     expect([...createProviders(loadConfig({})).keys()]).toEqual([]);
     const config = loadConfig({ LIBLIB_ACCESS_KEY: 'ak', LIBLIB_SECRET_KEY: 'sk', REPLICATE_API_TOKEN: 't' });
-    expect([...createProviders(config).keys()].sort()).toEqual(['liblib', 'replicate']);
+    expect([...createProviders(config).keys()]).toEqual(['liblib', 'replicate']);
+  });
+
+  it('refuses a provider that PROVIDERS enables without its credentials', () => {
+    const config = loadConfig({ PROVIDERS: 'liblib,replicate', REPLICATE_API_TOKEN: 't' });
+    expect(() => createProviders(config)).toThrow(MissingCredentialsError);
+    expect(() => createProviders(config)).toThrow(
+      'provider liblib is enabled but LIBLIB_ACCESS_KEY, LIBLIB_SECRET_KEY is not set',
+    );
   });
 
   it('gives up on a hung LiblibAI call after LIBLIB_TIMEOUT_MS, as a transient error', async () => {

@@ -1,91 +1,81 @@
 /**
- * The provider registry: one adapter file per provider, all behind core's `Provider` port.
- * Adding a provider means adding its adapter file, its simulator mode, its settings in core's
- * config, and one entry in `ADAPTERS` below; nothing in the pipeline, API or sink changes.
+ * `@genqueue/providers`: every provider of the product, each a self-describing module.
+ *
+ * A provider is a descriptor (`<name>.descriptor.ts`: credentials, default limits, capabilities,
+ * operations, `createAdapter`) and its adapter (`<name>.ts`: the transport behind core's `Provider`
+ * port). `descriptors.ts` lists them, one line each; everything else derives from that list.
  */
-import type { Config, Logger, Provider, ProviderSettings } from '@genqueue/core';
-import type { HttpTimeouts } from '@genqueue/provider-http';
-import type { Dispatcher } from 'undici';
-import { createLiblibProvider } from './liblib.ts';
-import { createLiblibV1Provider } from './liblib-v1.ts';
-import { createModelverseProvider } from './modelverse.ts';
-import { createReplicateProvider } from './replicate.ts';
+import {
+  type AdapterIo,
+  credentialVariable,
+  type Provider,
+  type ProviderAccount,
+  type ProviderSettings,
+} from '@genqueue/core';
+import {
+  type CatalogDescriptor,
+  PROVIDER_CATALOG,
+  type ProviderName,
+  type ProvidersSettings,
+} from './catalog.ts';
 
+export type { CatalogDescriptor, CredentialsOf, ProviderName, ProvidersSettings } from './catalog.ts';
+export { descriptorOf, isProviderName, PROVIDER_CATALOG, PROVIDER_NAMES } from './catalog.ts';
 export { createLiblibProvider } from './liblib.ts';
 export { createLiblibV1Provider } from './liblib-v1.ts';
 export { createModelverseProvider } from './modelverse.ts';
+export { renderProviderTable } from './provider-table.ts';
 export { createReplicateProvider } from './replicate.ts';
 
-/** Shared, injectable parts of every adapter. */
-export interface ProviderDeps {
-  dispatcher?: Dispatcher;
-  logger?: Logger;
-  now?: () => number;
+/** What `createProviders` reads of the configuration (`@genqueue/config`'s `Config`). */
+export interface ProvidersSource {
+  providers: ProvidersSettings;
+  enabledProviders: readonly ProviderName[];
 }
 
-type Factory = (settings: ProviderSettings, deps: ProviderDeps) => Provider | undefined;
+/** A provider is enabled but its credentials are not set: a worker cannot serve it. */
+export class MissingCredentialsError extends Error {
+  override readonly name = 'MissingCredentialsError';
+}
 
 /**
- * The request deadline of a provider's settings (`<PREFIX>_TIMEOUT_MS`): a hung call must end as
- * a transient error well before a job's lock or a batch deadline would notice it.
+ * Builds the `default` account's adapter of every enabled provider. Throws
+ * `MissingCredentialsError` when an enabled provider has no credentials (`PROVIDERS` lists it but
+ * its variables are not set).
  */
-function timeoutsOf(settings: ProviderSettings): HttpTimeouts {
-  return { requestMs: settings.timeoutMs };
-}
-
-/** Each adapter, built only when its credentials are configured. */
-const ADAPTERS: Record<keyof Config['providers'], Factory> = {
-  liblib: (settings, deps) =>
-    settings.credentials.accessKey && settings.credentials.secretKey
-      ? createLiblibProvider({
-          baseUrl: settings.baseUrl,
-          accessKey: settings.credentials.accessKey,
-          secretKey: settings.credentials.secretKey,
-          timeouts: timeoutsOf(settings),
-          // API input is untrusted: never read files from the worker's disk.
-          allowLocalFiles: false,
-          ...deps,
-        })
-      : undefined,
-  'liblib-v1': (settings, deps) =>
-    settings.credentials.apiKey
-      ? createLiblibV1Provider({
-          baseUrl: settings.baseUrl,
-          apiKey: settings.credentials.apiKey,
-          timeouts: timeoutsOf(settings),
-          ...deps,
-        })
-      : undefined,
-  replicate: (settings, deps) =>
-    settings.credentials.apiToken
-      ? createReplicateProvider({
-          baseUrl: settings.baseUrl,
-          apiToken: settings.credentials.apiToken,
-          timeouts: timeoutsOf(settings),
-          submitTimeoutMs: settings.submitTimeoutMs,
-          ...deps,
-        })
-      : undefined,
-  modelverse: (settings, deps) =>
-    settings.credentials.apiKey
-      ? createModelverseProvider({
-          baseUrl: settings.baseUrl,
-          apiKey: settings.credentials.apiKey,
-          timeouts: timeoutsOf(settings),
-          ...deps,
-        })
-      : undefined,
-};
-
-/** Every provider in the product, configured or not. */
-export const PROVIDER_NAMES = Object.keys(ADAPTERS) as (keyof Config['providers'])[];
-
-/** Builds the adapters whose credentials are set. */
-export function createProviders(config: Config, deps: ProviderDeps = {}): Map<string, Provider> {
+export function createProviders(config: ProvidersSource, io: AdapterIo = {}): Map<string, Provider> {
   const providers = new Map<string, Provider>();
-  for (const name of PROVIDER_NAMES) {
-    const provider = ADAPTERS[name](config.providers[name], deps);
-    if (provider) providers.set(name, provider);
+  for (const descriptor of PROVIDER_CATALOG) {
+    if (!config.enabledProviders.includes(descriptor.name)) continue;
+    providers.set(descriptor.name, createDefaultAdapter(descriptor, config.providers, io));
   }
   return providers;
+}
+
+/**
+ * Builds the adapter of one account of any provider of the catalog. `account.credentials` must be
+ * what the descriptor's `credentials` schema parsed (the catalog's union of descriptors cannot say
+ * which credentials type goes with which at compile time).
+ */
+export function createAdapter(
+  descriptor: CatalogDescriptor,
+  account: ProviderAccount,
+  io: AdapterIo = {},
+): Provider {
+  return (descriptor.createAdapter as (account: ProviderAccount, io: AdapterIo) => Provider)(account, io);
+}
+
+function createDefaultAdapter(
+  descriptor: CatalogDescriptor,
+  settings: ProvidersSettings,
+  io: AdapterIo,
+): Provider {
+  const { credentials, ...rest }: ProviderSettings = settings[descriptor.name];
+  if (!credentials) {
+    const variables = Object.keys(descriptor.credentials.shape)
+      .map((field) => credentialVariable(descriptor.envPrefix, field))
+      .join(', ');
+    throw new MissingCredentialsError(`provider ${descriptor.name} is enabled but ${variables} is not set`);
+  }
+  return createAdapter(descriptor, { id: 'default', ...rest, credentials }, io);
 }

@@ -88,10 +88,9 @@ describe('liblib-v1 schemas', () => {
 });
 
 describe('liblib-v1 adapter', () => {
-  it('declares a polled provider without cancel or upload', () => {
+  it('names its operations', () => {
     const p = createLiblibV1Provider({ baseUrl: 'http://127.0.0.1:1', apiKey: API_KEY });
     expect(p.name).toBe('liblib-v1');
-    expect(p.capabilities).toEqual({ mode: 'polled', cancel: false, upload: false });
     expect(Object.keys(p.operations)).toEqual(['text2img', 'img2img']);
   });
 

@@ -188,7 +188,6 @@ export function createLiblibV1Provider(options: LiblibV1ProviderOptions): Provid
 
   return {
     name: PROVIDER,
-    capabilities: { mode: 'polled', cancel: false, upload: false },
     operations: liblibV1Operations,
 
     async submit(operation: string, input: Record<string, unknown>, ctx: CallContext): Promise<SubmitResult> {

@@ -18,7 +18,7 @@ import {
 } from '@genqueue/liblib';
 
 /** The operations a job can ask of LiblibAI: every generation of the catalog (not `model.version`). */
-const OPERATIONS: Readonly<Record<string, OperationSpec>> = Object.freeze(
+export const liblibOperations: Readonly<Record<string, OperationSpec>> = Object.freeze(
   Object.fromEntries(
     LIBLIB_GENERATION_OPERATIONS.map((name) => {
       const op = LIBLIB_OPERATIONS[name]!;
@@ -39,8 +39,7 @@ export function createLiblibProvider(options: LiblibClientOptions): Provider {
   const client = new LiblibClient(options);
   return {
     name: LIBLIB_PROVIDER,
-    capabilities: { mode: 'polled', cancel: false, upload: true },
-    operations: OPERATIONS,
+    operations: liblibOperations,
     prepare(
       operation: string,
       input: Record<string, unknown>,

@@ -125,12 +125,6 @@ describe('modelverse schemas', () => {
 });
 
 describe('modelverse adapter', () => {
-  it('declares a synchronous provider', () => {
-    const p = createModelverseProvider({ baseUrl: 'http://127.0.0.1:1', apiKey: KEY });
-    expect(p.capabilities).toEqual({ mode: 'sync', cancel: false, upload: false });
-    expect(p.name).toBe('modelverse');
-  });
-
   it('answers the ended task at once, with the model taken from the operation', async () => {
     const { server, provider } = await setup(() => ({
       body: {

@@ -334,7 +334,6 @@ export function createModelverseProvider(options: ModelverseProviderOptions): Pr
 
   return {
     name: PROVIDER,
-    capabilities: { mode: 'sync', cancel: false, upload: false },
     operations: modelverseOperations,
 
     async submit(operation: string, input: Record<string, unknown>, ctx: CallContext): Promise<SubmitResult> {

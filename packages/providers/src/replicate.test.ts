@@ -96,10 +96,9 @@ describe('flux-kontext-dev schema', () => {
 });
 
 describe('replicate adapter', () => {
-  it('declares a polled provider with cancel, operations named by model', () => {
+  it('names operations by model', () => {
     const p = createReplicateProvider({ apiToken: TOKEN });
     expect(p.name).toBe('replicate');
-    expect(p.capabilities).toEqual({ mode: 'polled', cancel: true, upload: false });
     expect(Object.keys(p.operations)).toEqual([MODEL]);
     const extended = createReplicateProvider({
       apiToken: TOKEN,

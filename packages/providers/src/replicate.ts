@@ -386,7 +386,6 @@ export function createReplicateProvider(options: ReplicateProviderOptions): Prov
 
   return {
     name: PROVIDER,
-    capabilities: { mode: 'polled', cancel: true, upload: false },
     operations,
 
     async submit(operation: string, input: Record<string, unknown>, ctx: CallContext): Promise<SubmitResult> {

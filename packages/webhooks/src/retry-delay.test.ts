@@ -1,4 +1,4 @@
-import { STANDARD_WEBHOOK_SCHEDULE_MS } from '@genqueue/core';
+import { STANDARD_WEBHOOK_SCHEDULE_MS } from '@genqueue/config';
 import { describe, expect, it } from 'vitest';
 import { webhookRetryDelay } from './retry-delay.ts';
 

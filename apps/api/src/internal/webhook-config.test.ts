@@ -1,4 +1,4 @@
-import { loadConfig } from '@genqueue/core';
+import { loadConfig } from '@genqueue/config';
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../http-error.ts';
 import { requireWebhookSecret } from './webhook-config.ts';

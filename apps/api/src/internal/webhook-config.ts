@@ -4,7 +4,7 @@
  * so a webhook URL is refused up front when no `WEBHOOK_SECRET` is configured, instead of being
  * accepted and never delivered. Shared by the single-job and batch routes.
  */
-import type { Config } from '@genqueue/core';
+import type { Config } from '@genqueue/config';
 import { ApiError } from '../http-error.ts';
 
 /** The message of `400 webhooks_not_configured`; says what to set, never the secret itself. */

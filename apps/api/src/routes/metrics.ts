@@ -8,7 +8,8 @@
  * otherwise any API token. Tokens are compared in constant time (`bearerAuth`, built on the same
  * digest comparison as `safeEqual`).
  */
-import { type Config, limiterKeyPrefix, type RedisClient } from '@genqueue/core';
+import type { Config } from '@genqueue/config';
+import { limiterKeyPrefix, type RedisClient } from '@genqueue/core';
 import { ProviderLimiter } from '@genqueue/limiter';
 import { MetricsCollector } from '@genqueue/metrics';
 import { type NextFunction, type Request, type Response, Router } from 'express';
@@ -53,15 +54,15 @@ async function buildCollector(deps: ApiDeps): Promise<MetricsCollector> {
     const limiter = new ProviderLimiter({
       redis,
       keyPrefix: limiterKeyPrefix(config.queuePrefix, name),
-      submitQps: settings.submitQps,
-      maxInFlight: settings.maxInFlight,
+      submitQps: settings.limits.submitQps,
+      maxInFlight: settings.limits.maxInFlight,
     });
     return [
       {
         provider: name,
         inFlight: () => limiter.inFlight(),
-        maxInFlight: settings.maxInFlight,
-        submitQps: settings.submitQps,
+        maxInFlight: settings.limits.maxInFlight,
+        submitQps: settings.limits.submitQps,
       },
     ];
   });

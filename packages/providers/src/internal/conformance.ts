@@ -2,7 +2,9 @@
  * Test helpers for the adapter ↔ simulator conformance tests: drive a task to its end through the
  * `Provider` port only, and fetch an output's bytes (http(s) or `data:` URL).
  */
+
 import { type CallContext, isTaskEnded, type Provider, ProviderError, type TaskStatus } from '@genqueue/core';
+import { descriptorOf } from '../catalog.ts';
 
 /** Submits and, for polled providers, polls until the task ends. Answers the task id and end status. */
 export async function runToEnd(
@@ -16,7 +18,7 @@ export async function runToEnd(
   if (submitted.status && isTaskEnded(submitted.status)) {
     return { taskId: submitted.taskId, status: submitted.status, polls: 0 };
   }
-  if (provider.capabilities.mode === 'sync')
+  if (descriptorOf(provider.name)?.capabilities.synchronous)
     throw new Error('a synchronous provider answered no ended status');
   const deadline = Date.now() + (options.timeoutMs ?? 15_000);
   let polls = 0;

@@ -3,8 +3,21 @@
  * `loadConfig` returns a frozen object or throws one `ConfigError` listing every bad variable.
  * Units are in the names (`_MS`, `_QPS`, `_SECONDS`, `_BYTES`).
  */
+import {
+  credentialVariable,
+  type ProviderSettings,
+  type RedisSettings,
+  redisKeyLayout,
+} from '@genqueue/core';
+import {
+  type CatalogDescriptor,
+  isProviderName,
+  PROVIDER_CATALOG,
+  PROVIDER_NAMES,
+  type ProviderName,
+  type ProvidersSettings,
+} from '@genqueue/providers';
 import { z } from 'zod';
-import { redisKeyLayout } from './redis-keys.ts';
 
 const bool = (fallback: boolean) =>
   z
@@ -142,42 +155,12 @@ const envSchema = z.object({
     .optional()
     .default('info'),
 
-  LIBLIB_BASE_URL: url('https://openapi.liblibai.cloud'),
-  LIBLIB_ACCESS_KEY: optionalString,
-  LIBLIB_SECRET_KEY: optionalString,
-  LIBLIB_SUBMIT_QPS: positive(1),
-  LIBLIB_MAX_IN_FLIGHT: int(5, 1, 1000),
   /**
-   * `<PREFIX>_TIMEOUT_MS`: a provider's deadline for one call, headers and body (connecting gets at
-   * most 10 s). A hung call is a transient error after this long.
+   * The providers jobs may name, comma-separated (`liblib,replicate`). Needs no secret, so the API
+   * can know them without any provider credential. Default: every provider whose credentials are
+   * set. Workers need the credentials of every provider enabled here.
    */
-  LIBLIB_TIMEOUT_MS: int(30_000, 100, 600_000),
-
-  LIBLIB_V1_BASE_URL: url('https://api.liblib.art'),
-  LIBLIB_V1_API_KEY: optionalString,
-  LIBLIB_V1_SUBMIT_QPS: positive(1),
-  LIBLIB_V1_MAX_IN_FLIGHT: int(5, 1, 1000),
-  LIBLIB_V1_TIMEOUT_MS: int(30_000, 100, 600_000),
-
-  REPLICATE_BASE_URL: url('https://api.replicate.com'),
-  REPLICATE_API_TOKEN: optionalString,
-  REPLICATE_SUBMIT_QPS: positive(5),
-  REPLICATE_MAX_IN_FLIGHT: int(10, 1, 1000),
-  /**
-   * Deadline of one Replicate submission, in ms. Default 300 000 (5 min): spec 003's proxy answers
-   * only when the generation has ended. A submission that runs out of it fails its job (it may have
-   * created a paid prediction) instead of being sent again.
-   */
-  REPLICATE_SUBMIT_TIMEOUT_MS: int(300_000, 1_000, 3_600_000),
-  /** Replicate's calls that ask the server to wait (`Prefer: wait`) get that wait on top. */
-  REPLICATE_TIMEOUT_MS: int(30_000, 100, 600_000),
-
-  MODELVERSE_BASE_URL: url('https://api.modelverse.cn'),
-  MODELVERSE_API_KEY: optionalString,
-  MODELVERSE_SUBMIT_QPS: positive(2),
-  MODELVERSE_MAX_IN_FLIGHT: int(5, 1, 1000),
-  /** Modelverse is synchronous (004): the answer comes when the images are made. */
-  MODELVERSE_TIMEOUT_MS: int(300_000, 100, 600_000),
+  PROVIDERS: list,
 
   /** Extra length of the QPS window, because the provider measures it strictly (see the limiter). */
   SUBMIT_MARGIN_MS: int(10, 0, 10_000),
@@ -232,24 +215,9 @@ const envSchema = z.object({
     }),
 });
 
-/** Per-provider connection settings and limits. */
-export interface ProviderSettings {
-  baseUrl: string;
-  /** Credentials, by the provider's own names. Absent when not configured. */
-  credentials: Record<string, string | undefined>;
-  /** Submissions per second, enforced globally across processes. */
-  submitQps: number;
-  /** Tasks in flight, enforced globally across processes. */
-  maxInFlight: number;
-  /** Deadline of one call (headers and body), in ms: `<PREFIX>_TIMEOUT_MS`. */
-  timeoutMs: number;
-  /** Deadline of a submission in ms, for providers whose submission may answer only when the task ends. */
-  submitTimeoutMs?: number;
-}
-
 export type Config = Readonly<ReturnType<typeof buildConfig>>;
 
-function buildConfig(env: z.infer<typeof envSchema>) {
+function buildConfig(env: z.infer<typeof envSchema>, providers: ParsedProviders) {
   return {
     redis: redisSettings(env),
     /** The BullMQ and job-store prefix, hash-tagged (`{genq}`); see `redisKeyLayout`. */
@@ -259,37 +227,9 @@ function buildConfig(env: z.infer<typeof envSchema>) {
     admin: { user: env.ADMIN_USER, password: env.ADMIN_PASSWORD },
     metricsToken: env.METRICS_TOKEN,
     logLevel: env.LOG_LEVEL,
-    providers: {
-      liblib: {
-        baseUrl: env.LIBLIB_BASE_URL!,
-        credentials: { accessKey: env.LIBLIB_ACCESS_KEY, secretKey: env.LIBLIB_SECRET_KEY },
-        submitQps: env.LIBLIB_SUBMIT_QPS,
-        maxInFlight: env.LIBLIB_MAX_IN_FLIGHT,
-        timeoutMs: env.LIBLIB_TIMEOUT_MS,
-      },
-      'liblib-v1': {
-        baseUrl: env.LIBLIB_V1_BASE_URL!,
-        credentials: { apiKey: env.LIBLIB_V1_API_KEY },
-        submitQps: env.LIBLIB_V1_SUBMIT_QPS,
-        maxInFlight: env.LIBLIB_V1_MAX_IN_FLIGHT,
-        timeoutMs: env.LIBLIB_V1_TIMEOUT_MS,
-      },
-      replicate: {
-        baseUrl: env.REPLICATE_BASE_URL!,
-        credentials: { apiToken: env.REPLICATE_API_TOKEN },
-        submitQps: env.REPLICATE_SUBMIT_QPS,
-        maxInFlight: env.REPLICATE_MAX_IN_FLIGHT,
-        submitTimeoutMs: env.REPLICATE_SUBMIT_TIMEOUT_MS,
-        timeoutMs: env.REPLICATE_TIMEOUT_MS,
-      },
-      modelverse: {
-        baseUrl: env.MODELVERSE_BASE_URL!,
-        credentials: { apiKey: env.MODELVERSE_API_KEY },
-        submitQps: env.MODELVERSE_SUBMIT_QPS,
-        maxInFlight: env.MODELVERSE_MAX_IN_FLIGHT,
-        timeoutMs: env.MODELVERSE_TIMEOUT_MS,
-      },
-    } satisfies Record<string, ProviderSettings>,
+    providers: providers.settings,
+    /** The providers jobs may name, in catalog order. */
+    enabledProviders: providers.enabled,
     limits: {
       submitMarginMs: env.SUBMIT_MARGIN_MS,
       submitTurnTtlMs: env.SUBMIT_TURN_TTL_MS,
@@ -327,35 +267,6 @@ function buildConfig(env: z.infer<typeof envSchema>) {
       retryScheduleMs: env.WEBHOOK_RETRY_SCHEDULE_MS,
     },
   };
-}
-
-/** How every process reaches Redis: one server, Sentinel, or Redis Cluster. See `createRedis`. */
-export type RedisSettings = RedisSingleSettings | RedisSentinelSettings | RedisClusterSettings;
-
-interface RedisCommonSettings {
-  username?: string;
-  password?: string;
-  /** TLS to the data nodes (and Sentinels). */
-  tls: boolean;
-  /** CA certificate file for TLS; absent: the system's CAs. */
-  tlsCaFile?: string;
-}
-export interface RedisSingleSettings extends RedisCommonSettings {
-  mode: 'single';
-  url: string;
-}
-export interface RedisSentinelSettings extends RedisCommonSettings {
-  mode: 'sentinel';
-  sentinels: { host: string; port: number }[];
-  /** The master name the Sentinels watch (`REDIS_SENTINEL_NAME`). */
-  name: string;
-  sentinelUsername?: string;
-  sentinelPassword?: string;
-}
-export interface RedisClusterSettings extends RedisCommonSettings {
-  mode: 'cluster';
-  /** Seed nodes; the rest of the cluster is discovered from them. */
-  nodes: { host: string; port: number }[];
 }
 
 type RedisEnv = z.infer<z.ZodObject<typeof redisEnv>>;
@@ -413,18 +324,126 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * The variables of one provider, from its descriptor (`P` is its `envPrefix`): `P_BASE_URL`,
+ * `P_SUBMIT_QPS`, `P_MAX_IN_FLIGHT`, `P_TIMEOUT_MS` (the deadline of one call, headers and body; a
+ * hung call is a transient error after this long), one variable per
+ * credential field (`P_ACCESS_KEY`, `P_API_TOKEN`, ...) and one per option field
+ * (`REPLICATE_SUBMIT_TIMEOUT_MS`).
+ */
+function providerVariables(descriptor: CatalogDescriptor) {
+  const p = descriptor.envPrefix;
+  const { baseUrl, limits, timeoutMs } = descriptor.defaults;
+  return {
+    baseUrl: [`${p}_BASE_URL`, url(baseUrl)],
+    submitQps: [`${p}_SUBMIT_QPS`, positive(limits.submitQps)],
+    maxInFlight: [`${p}_MAX_IN_FLIGHT`, int(limits.maxInFlight, 1, 1000)],
+    timeoutMs: [`${p}_TIMEOUT_MS`, int(timeoutMs, 100, 600_000)],
+  } as const;
+}
+
+/** The providers section: each provider's settings and which ones jobs may name. */
+export interface ProvidersConfig {
+  settings: ProvidersSettings;
+  enabled: ProviderName[];
+}
+type ParsedProviders = ProvidersConfig;
+type Problem = { variable: string; message: string };
+
+function parseProviders(env: Record<string, string | undefined>, problems: Problem[]): ParsedProviders {
+  const settings: Record<string, ProviderSettings> = {};
+  for (const descriptor of PROVIDER_CATALOG) {
+    const values: Record<string, unknown> = {};
+    for (const [key, [variable, schema]] of Object.entries(providerVariables(descriptor))) {
+      const parsed = schema.safeParse(env[variable]);
+      if (parsed.success) values[key] = parsed.data;
+      else for (const issue of parsed.error.issues) problems.push({ variable, message: issue.message });
+    }
+    settings[descriptor.name] = {
+      baseUrl: values.baseUrl as string,
+      credentials: parseCredentials(descriptor, env, problems),
+      options: parseOptions(descriptor, env, problems),
+      limits: { submitQps: values.submitQps as number, maxInFlight: values.maxInFlight as number },
+      timeoutMs: values.timeoutMs as number,
+    };
+  }
+  const listed = list.parse(env.PROVIDERS);
+  for (const name of listed) {
+    if (!isProviderName(name)) {
+      problems.push({
+        variable: 'PROVIDERS',
+        message: `unknown provider "${name}"; known providers: ${PROVIDER_NAMES.join(', ')}`,
+      });
+    }
+  }
+  const enabled = PROVIDER_NAMES.filter((name) =>
+    listed.length > 0 ? listed.includes(name) : settings[name]!.credentials !== undefined,
+  );
+  return { settings: settings as ProvidersSettings, enabled };
+}
+
+/**
+ * A provider's credentials: undefined when none of its credential variables is set, parsed by the
+ * descriptor's schema when any is (so half a key pair is an error, not a silently absent provider).
+ */
+function parseCredentials(
+  descriptor: CatalogDescriptor,
+  env: Record<string, string | undefined>,
+  problems: Problem[],
+): Record<string, string> | undefined {
+  const fields = Object.keys(descriptor.credentials.shape);
+  const raw = Object.fromEntries(
+    fields.map((field) => [
+      field,
+      optionalString.parse(env[credentialVariable(descriptor.envPrefix, field)]),
+    ]),
+  );
+  if (Object.values(raw).every((v) => v === undefined)) return undefined;
+  const parsed = descriptor.credentials.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const given = fields
+    .filter((f) => raw[f] !== undefined)
+    .map((f) => credentialVariable(descriptor.envPrefix, f));
+  for (const issue of parsed.error.issues) {
+    problems.push({
+      variable: credentialVariable(descriptor.envPrefix, String(issue.path[0])),
+      message:
+        raw[String(issue.path[0])] === undefined ? `required when ${given.join(', ')} is set` : issue.message,
+    });
+  }
+  return undefined;
+}
+
+/** A provider's own options (`<PREFIX>_<FIELD>`), each defaulted by the descriptor's schema. */
+function parseOptions(
+  descriptor: CatalogDescriptor,
+  env: Record<string, string | undefined>,
+  problems: Problem[],
+): Record<string, unknown> {
+  const variable = (field: string) => credentialVariable(descriptor.envPrefix, field);
+  const raw = Object.fromEntries(
+    Object.keys(descriptor.options.shape).map((field) => [field, optionalString.parse(env[variable(field)])]),
+  );
+  const parsed = descriptor.options.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  for (const issue of parsed.error.issues) {
+    problems.push({ variable: variable(String(issue.path[0])), message: issue.message });
+  }
+  return {};
+}
+
 /** Parses the environment once. Throws `ConfigError` listing each bad variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const problems: Problem[] = [];
   const parsed = envSchema.superRefine(checkRedisModes).safeParse(env);
   if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((issue) => ({
-        variable: String(issue.path[0] ?? '?'),
-        message: issue.message,
-      })),
-    );
+    for (const issue of parsed.error.issues) {
+      problems.push({ variable: String(issue.path[0] ?? '?'), message: issue.message });
+    }
   }
-  return deepFreeze(buildConfig(parsed.data));
+  const providers = parseProviders(env, problems);
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
+  return deepFreeze(buildConfig(parsed.data, providers));
 }
 
 function deepFreeze<T>(value: T): T {

@@ -1,3 +1,5 @@
+import { credentialVariable } from '@genqueue/core';
+import { PROVIDER_CATALOG } from '@genqueue/providers';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from './config.ts';
 
@@ -7,11 +9,15 @@ describe('loadConfig', () => {
     expect(config.redis).toEqual({ mode: 'single', url: 'redis://127.0.0.1:6379', tls: false });
     expect(config.queuePrefix).toBe('{genq}');
     expect(config.port).toBe(3000);
-    expect(config.providers.liblib).toMatchObject({
+    expect(config.providers.liblib).toEqual({
       baseUrl: 'https://openapi.liblibai.cloud',
-      submitQps: 1,
-      maxInFlight: 5,
+      credentials: undefined,
+      limits: { submitQps: 1, maxInFlight: 5 },
+      timeoutMs: 30_000,
+      options: {},
     });
+    expect(config.providers.modelverse.timeoutMs).toBe(300_000);
+    expect(config.enabledProviders).toEqual([]);
     expect(config.webhooks.allowPrivate).toBe(false);
     expect(Object.isFrozen(config.providers.liblib)).toBe(true);
   });
@@ -28,7 +34,7 @@ describe('loadConfig', () => {
     expect(config.apiTokens).toEqual(['a', 'b', 'c']);
     expect(config.webhooks.allowPrivate).toBe(true);
     expect(config.s3.forcePathStyle).toBe(true);
-    expect(config.providers.liblib.submitQps).toBe(0.5);
+    expect(config.providers.liblib.limits.submitQps).toBe(0.5);
     expect(config.queuePrefix).toBe('{genq}');
     expect(config.webhooks.retryScheduleMs).toEqual([0, 10, 20]);
   });
@@ -49,6 +55,88 @@ describe('loadConfig', () => {
     const variables = (error as ConfigError).problems.map((p) => p.variable).sort();
     expect(variables).toEqual(['LIBLIB_MAX_IN_FLIGHT', 'PORT', 'WEBHOOK_ALLOW_PRIVATE', 'WEBHOOK_SECRET']);
     expect((error as Error).message).toContain('PORT');
+  });
+
+  it("derives every provider's variables from its descriptor", () => {
+    for (const descriptor of PROVIDER_CATALOG) {
+      const p = descriptor.envPrefix;
+      const credentials = Object.fromEntries(
+        Object.keys(descriptor.credentials.shape).map((field) => [field, `${field}-value`]),
+      );
+      const config = loadConfig({
+        [`${p}_BASE_URL`]: 'http://127.0.0.1:9/base/',
+        [`${p}_SUBMIT_QPS`]: '3.5',
+        [`${p}_MAX_IN_FLIGHT`]: '7',
+        [`${p}_TIMEOUT_MS`]: '1234',
+        ...Object.fromEntries(
+          Object.entries(credentials).map(([field, value]) => [credentialVariable(p, field), value]),
+        ),
+      });
+      expect(config.providers[descriptor.name]).toEqual({
+        baseUrl: 'http://127.0.0.1:9/base',
+        credentials,
+        limits: { submitQps: 3.5, maxInFlight: 7 },
+        timeoutMs: 1234,
+        options: descriptor.options.parse({}),
+      });
+      expect(config.enabledProviders).toEqual([descriptor.name]);
+    }
+  });
+
+  it('keeps the single-account variable names', () => {
+    const config = loadConfig({
+      LIBLIB_ACCESS_KEY: 'ak',
+      LIBLIB_SECRET_KEY: 'sk',
+      LIBLIB_TIMEOUT_MS: '500',
+      LIBLIB_V1_API_KEY: 'v1',
+      REPLICATE_API_TOKEN: 'r8',
+      MODELVERSE_API_KEY: 'mv',
+    });
+    expect(config.providers.liblib.credentials).toEqual({ accessKey: 'ak', secretKey: 'sk' });
+    expect(config.providers.liblib.timeoutMs).toBe(500);
+    expect(config.providers['liblib-v1'].credentials).toEqual({ apiKey: 'v1' });
+    expect(config.providers.replicate.credentials).toEqual({ apiToken: 'r8' });
+    expect(config.providers.modelverse.credentials).toEqual({ apiKey: 'mv' });
+    expect(config.enabledProviders).toEqual(['liblib', 'liblib-v1', 'modelverse', 'replicate']);
+  });
+
+  it('enables the PROVIDERS list without any credential, and refuses unknown names', () => {
+    const config = loadConfig({ PROVIDERS: 'replicate, liblib', LIBLIB_V1_API_KEY: 'v1' });
+    expect(config.enabledProviders).toEqual(['liblib', 'replicate']);
+    expect(config.providers.replicate.credentials).toBeUndefined();
+    expect(() => loadConfig({ PROVIDERS: 'liblib,midjourney' })).toThrow(
+      /PROVIDERS: unknown provider "midjourney"; known providers: liblib, liblib-v1, modelverse, replicate/,
+    );
+  });
+
+  it('refuses half a key pair instead of silently disabling the provider', () => {
+    let error: unknown;
+    try {
+      loadConfig({ LIBLIB_ACCESS_KEY: 'ak', PORT: 'x' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems).toEqual([
+      { variable: 'PORT', message: 'must be an integer between 0 and 65535' },
+      { variable: 'LIBLIB_SECRET_KEY', message: 'required when LIBLIB_ACCESS_KEY is set' },
+    ]);
+  });
+
+  it("reads a provider's own options by its prefix, with the descriptor's defaults and bounds", () => {
+    expect(loadConfig({}).providers.replicate.options).toEqual({ submitTimeoutMs: 300_000 });
+    expect(loadConfig({ REPLICATE_SUBMIT_TIMEOUT_MS: '1000' }).providers.replicate.options).toEqual({
+      submitTimeoutMs: 1_000,
+    });
+    expect(() => loadConfig({ REPLICATE_SUBMIT_TIMEOUT_MS: '10' })).toThrow(
+      /REPLICATE_SUBMIT_TIMEOUT_MS: must be at least 1000/,
+    );
+  });
+
+  it('bounds every provider timeout', () => {
+    expect(() => loadConfig({ REPLICATE_TIMEOUT_MS: '10' })).toThrow(
+      /REPLICATE_TIMEOUT_MS: must be an integer between 100 and 600000/,
+    );
   });
 });
 
