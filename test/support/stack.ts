@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import { type ApiHandle, startApi } from '@genqueue/api';
 import { type Config, loadConfig } from '@genqueue/config';
 import { createRedis, type JobView, type RedisClient, silentLogger } from '@genqueue/core';
+import { freePort } from '@genqueue/demo';
 import { type Simulator, type SimulatorOptions, startSimulator } from '@genqueue/simulator';
 import { startWorker, type WorkerHandle } from '@genqueue/worker';
 import { request } from 'undici';
@@ -28,6 +29,12 @@ export interface StackOptions {
    * test Redis at `REDIS_URL`.
    */
   redisEnv?: Record<string, string>;
+  /**
+   * Run a compiled build (`scripts/build.mjs --out <this>`): the API as a `node
+   * <this>/apps/api/dist/main.js` child process, and `spawnWorker` starts the compiled worker.
+   * Default: the TypeScript sources through tsx, the API in this process.
+   */
+  compiled?: string;
 }
 
 export interface Stack {
@@ -92,9 +99,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
   const config = loadConfig(env);
   const redis = createRedis(config.redis);
-  const api = await startApi(config, { host: '127.0.0.1', port: 0, logger: silentLogger(), redis });
-  const workers: WorkerHandle[] = [];
   const processes: ChildProcess[] = [];
+  const api = options.compiled
+    ? await startCompiledApi(`${options.compiled}/apps/api/dist/main.js`, env, processes)
+    : await startApi(config, { host: '127.0.0.1', port: 0, logger: silentLogger(), redis });
+  const workers: WorkerHandle[] = [];
 
   const stack: Stack = {
     sim,
@@ -107,7 +116,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     workers,
     processes,
     spawnWorker(extraEnv = {}) {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'apps/worker/src/main.ts'], {
+      const entry = options.compiled
+        ? [`${options.compiled}/apps/worker/dist/main.js`]
+        : ['--import', 'tsx', 'apps/worker/src/main.ts'];
+      const child = spawn(process.execPath, entry, {
         env: { ...process.env, ...env, ...extraEnv },
         stdio: ['ignore', 'ignore', 'inherit'],
       });
@@ -179,6 +191,39 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
   for (let i = 0; i < (options.workers ?? 1); i++) await stack.startWorker();
   return stack;
+}
+
+/** The compiled API (`node <entry>`) on a free port; resolves once `/healthz` answers. */
+async function startCompiledApi(
+  entry: string,
+  env: Record<string, string>,
+  processes: ChildProcess[],
+): Promise<ApiHandle> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [entry], {
+    env: { ...process.env, ...env, PORT: String(port) },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  processes.push(child);
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  try {
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`the compiled API exited with ${child.exitCode}`);
+      const ok = await fetch(`${url}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      );
+      if (ok) break;
+      if (Date.now() > deadline) throw new Error('the compiled API did not answer /healthz within 30 s');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
+  // close() stops it with the other child processes (SIGTERM, its graceful shutdown).
+  return { url, tokens: [TEST_TOKEN], close: async () => undefined };
 }
 
 /** Reads an S3 object's bytes. */
