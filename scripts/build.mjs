@@ -10,18 +10,21 @@
 // in well under a second and leaves every npm dependency an ordinary `import` resolved from
 // node_modules at run time (so native and CommonJS packages load as they always do).
 // Type checking stays with `npm run typecheck`; esbuild only strips types.
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-// Everything from npm stays external; only @genqueue/* workspace sources are bundled.
-const external = [
-  ...Object.keys(manifest.dependencies ?? {}),
-  ...Object.keys(manifest.devDependencies ?? {}),
-];
+/** Every bare import stays external except the @genqueue/* workspace packages, which are bundled. */
+const npmPackagesExternal = {
+  name: 'npm-packages-external',
+  setup(build) {
+    build.onResolve({ filter: /^[^./]/ }, (args) =>
+      args.path.startsWith('@genqueue/') ? undefined : { path: args.path, external: true },
+    );
+  },
+};
 const apps = ['api', 'worker', 'standalone', 'simulator', 'cli', 'demo'];
 const at = process.argv.indexOf('--out');
 const outRoot = at > 0 ? resolve(process.argv[at + 1]) : root;
@@ -37,7 +40,7 @@ await Promise.all(
       platform: 'node',
       format: 'esm',
       target: 'node20',
-      external: external.flatMap((name) => [name, `${name}/*`]),
+      plugins: [npmPackagesExternal],
       sourcemap: true,
       // Stack traces and log lines keep the source's names.
       keepNames: true,

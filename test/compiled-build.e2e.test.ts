@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectBatchStored, expectWorkersAlive, postBatch } from './support/cluster-batch.ts';
+import { expectBatchStored, postBatch } from './support/cluster-batch.ts';
 import { type Stack, startStack } from './support/stack.ts';
 
 const run = promisify(execFile);
