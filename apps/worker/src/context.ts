@@ -1,9 +1,11 @@
 import type { Config } from '@genqueue/config';
 import type { Clock, JobLifecycle, JobStore, Logger, Provider, QueueSet } from '@genqueue/core';
-import type { ProviderLimiter } from '@genqueue/limiter';
+import type { ProviderLimiter, StatusQueryCap } from '@genqueue/limiter';
 import type { RedisMetrics } from '@genqueue/metrics';
 import { type CatalogDescriptor, descriptorOf } from '@genqueue/providers';
 import type { Sink } from '@genqueue/sink';
+import type { SlotSignal } from './slot-signal.ts';
+import type { TaskDurations } from './task-durations.ts';
 
 /** Everything the processors need, built once per worker process. */
 export interface WorkerContext {
@@ -13,6 +15,12 @@ export interface WorkerContext {
   queues: QueueSet;
   providers: ReadonlyMap<string, Provider>;
   limiters: ReadonlyMap<string, ProviderLimiter>;
+  /** Status-query caps by provider (one account per provider: `default`). */
+  statusCaps: ReadonlyMap<string, StatusQueryCap>;
+  /** "A slot was freed", between worker processes; absent in contexts built without one. */
+  slotSignal?: SlotSignal;
+  /** How long earlier tasks took, for the poll schedule. */
+  durations: TaskDurations;
   sink: Sink;
   logger: Logger;
   clock: Clock;

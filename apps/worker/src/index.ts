@@ -1,4 +1,5 @@
 export type { WorkerContext } from './context.ts';
-export { nextPollDelay } from './poll-delay.ts';
+export type { PollSchedule } from './poll-schedule.ts';
+export { ageBasedDelay, nextPollDelay } from './poll-schedule.ts';
 export type { WorkerHandle, WorkerOverrides } from './worker.ts';
 export { startWorker } from './worker.ts';

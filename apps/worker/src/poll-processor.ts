@@ -8,13 +8,15 @@ import {
   CallAbortedError,
   isTaskEnded,
   type JobPayload,
+  type JobRecord,
   jobPayloadSchema,
   ProviderError,
   type TaskStatus,
 } from '@genqueue/core';
 import { DelayedError, type Job } from 'bullmq';
 import { providerOf, type WorkerContext } from './context.ts';
-import { nextPollDelay } from './poll-delay.ts';
+import { nextPollDelay } from './poll-schedule.ts';
+import { requestSize, type TaskKind } from './task-durations.ts';
 import { failJob, finishTask } from './task-end.ts';
 
 /** After a failed status query, wait at least this long (the error may be an outage). */
@@ -57,6 +59,10 @@ export async function processPoll(
     }
   }
 
+  // The account's cap on status queries: over it, ask again once the window has room.
+  const cap = await ctx.statusCaps.get(provider.name)?.tryTake();
+  if (cap && !cap.granted) return delay(job, token, ctx.clock.now() + cap.retryInMs);
+
   let status: TaskStatus;
   const queryStarted = ctx.clock.now(); // metrics
   const statusStarted = performance.now(); // metrics
@@ -92,20 +98,44 @@ export async function processPoll(
       await ctx.store.update(jobId, { providerStatus: status.providerStatus });
       await job.log(`status ${status.providerStatus} ${status.state}`);
     }
-    const elapsed = ctx.clock.now() - (record.submittedAt ?? record.createdAt);
-    const { pollMinIntervalMs, pollMaxIntervalMs } = ctx.config.worker;
-    return delay(job, token, ctx.clock.now() + nextPollDelay(elapsed, pollMinIntervalMs, pollMaxIntervalMs));
+    return delay(job, token, ctx.clock.now() + (await pollDelay(ctx, record)));
   }
   // metrics: finishTask frees the slot first thing; see rememberQuery for the bound.
   const previous = previousQueries.get(jobId) ?? (job.attemptsStarted <= 1 ? record.submittedAt : undefined);
   previousQueries.delete(jobId);
-  if (previous !== undefined) ctx.metrics?.slotReleaseDelay(provider.name, ctx.clock.now() - previous);
+  const seenAt = ctx.clock.now();
+  if (previous !== undefined) ctx.metrics?.slotReleaseDelay(provider.name, seenAt - previous);
   await finishTask(ctx, record, status);
+  if (record.submittedAt !== undefined && (status.state === 'succeeded' || status.state === 'failed')) {
+    // The task ended between the previous query and this one: take the middle.
+    const endedAt = previous === undefined ? seenAt : (previous + seenAt) / 2;
+    await ctx.durations
+      .record(taskKind(record), endedAt - record.submittedAt)
+      .catch((error: Error) => log.warn({ err: error.message }, 'poll: task duration not recorded'));
+  }
   await job.log(
     `status ${status.providerStatus} ${status.state}` +
       (status.state === 'succeeded' ? `: ${status.outputs.length} outputs to store` : ''),
   );
   return { taskId: record.providerTaskId, state: status.state };
+}
+
+function taskKind(record: JobRecord): TaskKind {
+  return { provider: record.provider, operation: record.operation, size: requestSize(record.input) };
+}
+
+/** The wait before the next status query of `record`'s task, from the durations of its kind. */
+export async function pollDelay(ctx: WorkerContext, record: JobRecord): Promise<number> {
+  const { pollMinIntervalMs, pollMaxIntervalMs, pollDenseIntervalMs, pollWindowQueries } = ctx.config.worker;
+  const schedule = {
+    minMs: pollMinIntervalMs,
+    maxMs: pollMaxIntervalMs,
+    denseMs: pollDenseIntervalMs,
+    windowQueries: pollWindowQueries,
+  };
+  const elapsed = ctx.clock.now() - (record.submittedAt ?? record.createdAt);
+  const durations = await ctx.durations.durations(taskKind(record)).catch(() => []);
+  return nextPollDelay(elapsed, schedule, durations);
 }
 
 /**

@@ -28,6 +28,7 @@ import {
 import type { SubmissionOutcome } from '@genqueue/metrics';
 import { type Job, UnrecoverableError } from 'bullmq';
 import { providerOf, type WorkerContext } from './context.ts';
+import { pollDelay } from './poll-processor.ts';
 import { failJob, finishTask } from './task-end.ts';
 
 /** Pauses the provider's whole submit queue; returns the error BullMQ expects to requeue the job. */
@@ -44,6 +45,12 @@ const PAUSED_RECHECK_MS = 1_000;
  * re-check costs each worker process a few Redis calls, so not much shorter than this.
  */
 const IN_FLIGHT_RECHECK_MS = 100;
+/**
+ * At capacity, how long a submission waits in the processor for a slot to be freed before it goes
+ * back to the queue. Each waiting job holds one of the submit worker's concurrency; the worker's
+ * `close()` ends the waits at once.
+ */
+const IN_FLIGHT_WAIT_MS = 5_000;
 
 /** What a submit job returns to BullMQ (shown in Bull Board): the provider's task id. */
 export interface SubmitReturn {
@@ -98,7 +105,18 @@ export async function processSubmit(
   // submission arrives a full window after this one however long this worker takes between the
   // grant and the send: a polled provider's quick answer ends it; a synchronous provider, whose
   // answer only comes with the images, ends it right before the send (`beforeSend`).
-  const gate = await limiter.tryAcquire(jobId, { holdTurn: true });
+  let gate = await limiter.tryAcquire(jobId, { holdTurn: true });
+  // At capacity, wait here for a worker process to say it freed a slot, re-checking the gate at
+  // its suggested interval meanwhile: a freed slot is taken within a Redis round trip rather than
+  // at the next re-check of a rate-limited queue.
+  // (A budget of wait time rather than a deadline: an early wake-up only shortens the total.)
+  let waitLeft = IN_FLIGHT_WAIT_MS;
+  while (!gate.granted && gate.reason === 'in_flight' && ctx.slotSignal && waitLeft > 0) {
+    const ms = Math.max(1, Math.min(gate.retryInMs, waitLeft));
+    waitLeft -= ms;
+    await ctx.slotSignal.wait(provider.name, ms);
+    gate = await limiter.tryAcquire(jobId, { holdTurn: true });
+  }
   if (!gate.granted) {
     // metrics: the gate's pacing (not a provider refusal)
     if (gate.reason !== 'paused') {
@@ -180,10 +198,7 @@ export async function processSubmit(
 /** Moves the job to `running` and schedules its first status query. */
 async function handOverToPolling(ctx: WorkerContext, record: JobRecord, taskId: string): Promise<void> {
   const tag = jobTag(record);
-  await ctx.queues.poll.add(tag.name, tag.data, {
-    jobId: record.id,
-    delay: ctx.config.worker.pollMinIntervalMs,
-  });
+  await ctx.queues.poll.add(tag.name, tag.data, { jobId: record.id, delay: await pollDelay(ctx, record) });
   const moved = await ctx.store.transition(
     record.id,
     'running',

@@ -15,6 +15,8 @@ export async function finishTask(ctx: WorkerContext, record: JobRecord, status: 
   const { limiter } = providerOf(ctx, record.provider);
   // The slot is the provider's scarcest resource: give it back before anything else.
   await limiter.release(record.id);
+  // Wakes a submission waiting for a slot (in any worker process); a hint, so not awaited.
+  ctx.slotSignal?.freed(record.provider).catch(() => undefined);
   const now = ctx.clock.now();
   const common = { providerStatus: status.providerStatus, taskEndedAt: now };
   const points = 'pointsCost' in status ? status.pointsCost : undefined;

@@ -21,7 +21,7 @@ import {
   submitQueueName,
   systemClock,
 } from '@genqueue/core';
-import { ProviderLimiter } from '@genqueue/limiter';
+import { ProviderLimiter, StatusQueryCap } from '@genqueue/limiter';
 import { RedisMetrics } from '@genqueue/metrics';
 import { createProviders } from '@genqueue/providers';
 import { sinkFromSettings } from '@genqueue/sink';
@@ -31,7 +31,9 @@ import type { Dispatcher } from 'undici';
 import type { WorkerContext } from './context.ts';
 import { processPoll } from './poll-processor.ts';
 import { processSink } from './sink-processor.ts';
+import { SlotSignal } from './slot-signal.ts';
 import { processSubmit } from './submit-processor.ts';
+import { TaskDurations } from './task-durations.ts';
 import { failJob } from './task-end.ts';
 import { processWebhook, WEBHOOK_CONCURRENCY, webhookBackoffStrategy } from './webhook-processor.ts';
 
@@ -82,6 +84,20 @@ export async function startWorker(config: Config, overrides: WorkerOverrides = {
       ] as const;
     }),
   );
+  // One account per provider until accounts exist: its id is `default`.
+  const statusCaps = new Map(
+    [...providers.keys()].map(
+      (name) =>
+        [
+          name,
+          new StatusQueryCap({
+            redis,
+            keyPrefix: `${config.queuePrefix}:limits:${name}:default`,
+            maxPerSecond: config.worker.statusQueryMaxQps,
+          }),
+        ] as const,
+    ),
+  );
   const store = new JobStore({
     redis,
     prefix: config.queuePrefix,
@@ -108,6 +124,9 @@ export async function startWorker(config: Config, overrides: WorkerOverrides = {
     queues,
     providers,
     limiters,
+    statusCaps,
+    slotSignal: new SlotSignal(redis, config.queuePrefix, logger),
+    durations: new TaskDurations({ redis, prefix: config.queuePrefix, clock }),
     sink,
     logger,
     clock,
@@ -127,6 +146,7 @@ export async function startWorker(config: Config, overrides: WorkerOverrides = {
     maxStalledCount: 1_000,
     ...overrides.workerOptions,
   };
+  await context.slotSignal?.start();
   const workers: Worker[] = [];
 
   for (const name of providers.keys()) {
@@ -196,6 +216,7 @@ export async function startWorker(config: Config, overrides: WorkerOverrides = {
     context,
     async close() {
       if (heartbeat) clearInterval(heartbeat);
+      context.slotSignal?.stop(); // submissions waiting for a slot give up now, not after their wait
       const grace = new Promise<void>((resolve) =>
         setTimeout(resolve, config.worker.shutdownGraceMs).unref(),
       );
@@ -203,6 +224,7 @@ export async function startWorker(config: Config, overrides: WorkerOverrides = {
       shutdown.abort(new Error('worker shutting down'));
       await Promise.all(workers.map((w) => w.close(true)));
       await queues.close();
+      await context.slotSignal?.close();
       await context.metrics?.close(); // metrics: send what is buffered
       if (!overrides.webhookDispatcher) await webhookDispatcher.close();
       await Promise.all([...providers.values()].map((p) => p.close?.()));

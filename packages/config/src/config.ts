@@ -170,6 +170,12 @@ const envSchema = z.object({
   LEASE_TTL_MS: int(35 * 60_000, 1_000),
   POLL_MIN_INTERVAL_MS: int(250, 10),
   POLL_MAX_INTERVAL_MS: int(1_000, 10),
+  /** Shortest interval of the schedule learned from earlier tasks' durations, around their likely end. */
+  POLL_DENSE_INTERVAL_MS: int(50, 10),
+  /** Status queries the learned schedule spreads over the window in which earlier tasks ended. */
+  POLL_WINDOW_QUERIES: int(24, 1, 1_000),
+  /** Status queries per second per provider account, across all workers. */
+  STATUS_QUERY_MAX_QPS: int(50, 1, 100_000),
   ACCOUNT_PROBE_INTERVAL_MS: int(60_000, 100),
   SUBMIT_ATTEMPTS: int(8, 1, 100),
   TRANSIENT_BACKOFF_MS: int(1_000, 1),
@@ -238,6 +244,9 @@ function buildConfig(env: z.infer<typeof envSchema>, providers: ParsedProviders)
     worker: {
       pollMinIntervalMs: env.POLL_MIN_INTERVAL_MS,
       pollMaxIntervalMs: Math.max(env.POLL_MAX_INTERVAL_MS, env.POLL_MIN_INTERVAL_MS),
+      pollDenseIntervalMs: Math.min(env.POLL_DENSE_INTERVAL_MS, env.POLL_MAX_INTERVAL_MS),
+      pollWindowQueries: env.POLL_WINDOW_QUERIES,
+      statusQueryMaxQps: env.STATUS_QUERY_MAX_QPS,
       accountProbeIntervalMs: env.ACCOUNT_PROBE_INTERVAL_MS,
       submitAttempts: env.SUBMIT_ATTEMPTS,
       transientBackoffMs: env.TRANSIENT_BACKOFF_MS,

@@ -1,0 +1,142 @@
+import { describe, expect, it } from 'vitest';
+import {
+  ageBasedDelay,
+  cdf,
+  MIN_SAMPLES,
+  nextPollDelay,
+  type PollSchedule,
+  quantile,
+} from './poll-schedule.ts';
+
+const SCHEDULE: PollSchedule = { minMs: 250, maxMs: 1_000, denseMs: 50, windowQueries: 24 };
+
+/** A seeded generator (mulberry32), so the simulated runs are the same every time. */
+function random(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const uniform = (rng: () => number, min: number, max: number) => min + rng() * (max - min);
+const sorted = (values: number[]) => [...values].sort((a, b) => a - b);
+
+/**
+ * Polls `tasks` simulated tasks (durations from `draw`) with `delayOf(elapsed)` on a manual clock:
+ * the first query one delay after submission, like the poller. Answers the queries per task and
+ * the delays between each task's end and the query that saw it.
+ */
+function simulate(tasks: number, draw: () => number, delayOf: (elapsedMs: number) => number) {
+  const queries: number[] = [];
+  const late: number[] = [];
+  for (let i = 0; i < tasks; i++) {
+    const duration = draw();
+    let clock = 0; // ms since submission
+    let count = 0;
+    for (;;) {
+      clock += delayOf(clock);
+      count++;
+      if (clock >= duration) break;
+    }
+    queries.push(count);
+    late.push(clock - duration);
+  }
+  const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+  return { queriesPerTask: mean(queries), p95: quantile(sorted(late), 0.95), mean: mean(late) };
+}
+
+describe('ageBasedDelay (no history)', () => {
+  it.each([
+    [0, 250],
+    [4_000, 250],
+    [10_000, 500],
+    [20_000, 1_000],
+    [30 * 60_000, 1_000],
+  ])('a task %i ms old is polled again after %i ms', (elapsed, delay) => {
+    expect(ageBasedDelay(elapsed, 250, 1_000)).toBe(delay);
+  });
+});
+
+describe('nextPollDelay', () => {
+  const history = Array.from({ length: 64 }, (_, i) => 3_000 + (2_000 * i) / 63); // 3–5 s, evenly
+
+  it('starts from the age-based schedule while a kind has fewer than MIN_SAMPLES durations', () => {
+    for (const elapsed of [0, 2_000, 4_000, 30_000]) {
+      expect(nextPollDelay(elapsed, SCHEDULE, history.slice(0, MIN_SAMPLES - 1))).toBe(
+        ageBasedDelay(elapsed, 250, 1_000),
+      );
+    }
+  });
+
+  it('is sparse far from the likely end and lands the first dense query where the window begins', () => {
+    const start = quantile(history, 0.01);
+    expect(nextPollDelay(0, SCHEDULE, history)).toBe(1_000); // the hard maximum
+    expect(nextPollDelay(2_500, SCHEDULE, history)).toBe(Math.round(start - 2_500));
+    expect(nextPollDelay(start - 10, SCHEDULE, history)).toBe(50); // never below the dense minimum
+  });
+
+  it('spreads windowQueries queries over the window at equal probability', () => {
+    // 3–5 s evenly: 98 % of 2 s over 24 queries is about 82 ms.
+    for (const elapsed of [3_100, 4_000, 4_800]) {
+      expect(nextPollDelay(elapsed, SCHEDULE, history)).toBeCloseTo((0.98 * 2_000) / 24, -1);
+    }
+    // Two clusters: dense inside each, one long step across the gap between them.
+    const bimodal = sorted([
+      ...Array.from({ length: 32 }, (_, i) => 2_000 + i * 3),
+      ...Array.from({ length: 32 }, (_, i) => 8_000 + i * 3),
+    ]);
+    expect(nextPollDelay(2_040, SCHEDULE, bimodal)).toBe(50);
+    expect(nextPollDelay(2_095, SCHEDULE, bimodal)).toBeGreaterThan(900); // the gap between them
+    expect(nextPollDelay(8_040, SCHEDULE, bimodal)).toBe(50);
+  });
+
+  it('falls back to the age-based schedule once a task outlives the window', () => {
+    const end = quantile(history, 0.99);
+    expect(nextPollDelay(end + 1, SCHEDULE, history)).toBe(ageBasedDelay(end + 1, 250, 1_000));
+    expect(nextPollDelay(60_000, SCHEDULE, history)).toBe(1_000);
+  });
+
+  it('keeps within the hard minimum and maximum for any history and age', () => {
+    const rng = random(7);
+    for (let run = 0; run < 200; run++) {
+      const durations = sorted(Array.from({ length: 8 + Math.floor(rng() * 56) }, () => rng() * 60_000));
+      const delay = nextPollDelay(rng() * 70_000, SCHEDULE, durations);
+      expect(delay).toBeGreaterThanOrEqual(50);
+      expect(delay).toBeLessThanOrEqual(1_000);
+    }
+  });
+
+  it('on 3–5 s tasks, notices ends within 0.1 s (p95) for about the queries of the age-based schedule', () => {
+    const rng = random(1);
+    const learned = sorted(Array.from({ length: 64 }, () => uniform(rng, 3_000, 5_000)));
+    const draw = () => uniform(rng, 3_000, 5_000);
+    const today = simulate(2_000, draw, (t) => ageBasedDelay(t, 250, 1_000));
+    const predicted = simulate(2_000, draw, (t) => nextPollDelay(t, SCHEDULE, learned));
+    expect(predicted.p95).toBeLessThanOrEqual(100);
+    expect(today.p95).toBeGreaterThan(200);
+    expect(predicted.mean).toBeLessThan(today.mean / 2);
+    expect(predicted.queriesPerTask).toBeLessThanOrEqual(today.queriesPerTask * 1.05);
+  });
+
+  it('on LiblibAI-like 20–40 s tasks, needs 40 % fewer queries and notices ends sooner', () => {
+    const rng = random(2);
+    const learned = sorted(Array.from({ length: 64 }, () => uniform(rng, 20_000, 40_000)));
+    const draw = () => uniform(rng, 20_000, 40_000);
+    const today = simulate(2_000, draw, (t) => ageBasedDelay(t, 250, 1_000));
+    const predicted = simulate(2_000, draw, (t) => nextPollDelay(t, SCHEDULE, learned));
+    expect(predicted.queriesPerTask).toBeLessThanOrEqual(today.queriesPerTask * 0.6);
+    expect(predicted.mean).toBeLessThan(today.mean);
+  });
+});
+
+describe('quantile and cdf', () => {
+  it('are inverse to each other on sorted values', () => {
+    const values = [10, 20, 30, 40, 80];
+    for (const q of [0, 0.1, 0.3, 0.6, 0.9, 1]) expect(cdf(values, quantile(values, q))).toBeCloseTo(q, 6);
+    expect(cdf(values, 5)).toBe(0);
+    expect(cdf(values, 100)).toBe(1);
+  });
+});

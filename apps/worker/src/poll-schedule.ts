@@ -1,0 +1,94 @@
+/**
+ * When to ask the provider again about a running task.
+ *
+ * A finished task's slot is lost throughput until the poller notices it ended, and every status
+ * query costs the provider a request. Where genqueue has seen enough tasks of the same provider,
+ * operation and request size end ({@link TaskDurations}), it knows when this one is likely to end:
+ * it polls sparsely (at most every `maxMs`) until the window where most of those tasks ended, then
+ * spreads `windowQueries` queries over that window at equal probability (dense where many ended,
+ * sparse where few did, never closer than `denseMs`). Without that history, and once a task
+ * outlives the window, it falls back to {@link ageBasedDelay}.
+ */
+
+/** Settings of the schedule, in ms except `windowQueries`. */
+export interface PollSchedule {
+  /** Shortest interval of the age-based schedule (`POLL_MIN_INTERVAL_MS`, default 250). */
+  minMs: number;
+  /** Longest interval of every schedule (`POLL_MAX_INTERVAL_MS`, default 1000). */
+  maxMs: number;
+  /** Shortest interval of the learned schedule, around the likely end (`POLL_DENSE_INTERVAL_MS`, default 50). */
+  denseMs: number;
+  /** Status queries spread over the window where tasks end (`POLL_WINDOW_QUERIES`, default 24). */
+  windowQueries: number;
+}
+
+/** Durations needed before the learned schedule replaces the age-based one. */
+export const MIN_SAMPLES = 8;
+/** The likely window runs between these quantiles of the durations seen. */
+export const WINDOW_QUANTILES = [0.01, 0.99] as const;
+
+/**
+ * The schedule without history: every `minMs` while the task is young, then 5 % of its age up to
+ * `maxMs`, so a 30-minute task costs a few thousand cheap queries at most and a finished task is
+ * still noticed within `maxMs`. The status endpoint has no QPS limit of its own (002 §2.3).
+ */
+export function ageBasedDelay(elapsedMs: number, minMs: number, maxMs: number): number {
+  return Math.round(Math.min(maxMs, Math.max(minMs, elapsedMs * 0.05)));
+}
+
+/**
+ * The wait before the next status query of a task `elapsedMs` after its submission, given the
+ * durations (submission → end, ms, sorted ascending) of earlier tasks of its kind.
+ */
+export function nextPollDelay(
+  elapsedMs: number,
+  schedule: PollSchedule,
+  durations: readonly number[] = [],
+): number {
+  const { minMs, maxMs, denseMs, windowQueries } = schedule;
+  if (durations.length < MIN_SAMPLES) return ageBasedDelay(elapsedMs, minMs, maxMs);
+  const [lowQ, highQ] = WINDOW_QUANTILES;
+  const start = quantile(durations, lowQ);
+  const end = quantile(durations, highQ);
+  if (elapsedMs >= end) return ageBasedDelay(elapsedMs, minMs, maxMs);
+  const clamp = (ms: number) => Math.round(Math.min(maxMs, Math.max(denseMs, ms)));
+  // Far from the likely end: land the next query where the window begins.
+  if (elapsedMs < start) return clamp(start - elapsedMs);
+  // The density of ends around now, measured over enough of the probability to hold several
+  // samples, so the gaps between individual samples do not make the spacing jitter.
+  const span = Math.max(DENSITY_SPAN, DENSITY_SAMPLES / durations.length);
+  const at = cdf(durations, elapsedMs);
+  const from = Math.max(lowQ, at - span);
+  const to = Math.min(highQ, at + span);
+  const msPerProbability = (quantile(durations, to) - quantile(durations, from)) / (to - from);
+  return clamp((msPerProbability * (highQ - lowQ)) / Math.max(1, windowQueries));
+}
+
+/** Half the probability span over which the density of ends is measured... */
+const DENSITY_SPAN = 0.125;
+/** ...or wider, to hold at least this many samples on either side. */
+const DENSITY_SAMPLES = 4;
+
+/** The q-quantile (0..1) of sorted `values`, by linear interpolation. */
+export function quantile(sorted: readonly number[], q: number): number {
+  const pos = (sorted.length - 1) * Math.min(1, Math.max(0, q));
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
+}
+
+/** The inverse of {@link quantile}: the share of sorted `values` at or below `x`, interpolated. */
+export function cdf(sorted: readonly number[], x: number): number {
+  const n = sorted.length;
+  if (x <= sorted[0]!) return 0;
+  if (x >= sorted[n - 1]!) return 1;
+  let lo = 0;
+  let hi = n - 1;
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid]! <= x) lo = mid;
+    else hi = mid;
+  }
+  const span = sorted[hi]! - sorted[lo]!;
+  return (lo + (span === 0 ? 0 : (x - sorted[lo]!) / span)) / (n - 1);
+}
