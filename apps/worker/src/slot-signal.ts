@@ -5,19 +5,18 @@
  * Only a hint: a lost message costs the waiter the rest of its wait (then it re-checks the gate as
  * before), and a message never grants anything by itself: the gate still decides.
  */
-import type { Logger } from '@genqueue/core';
-import type { Redis } from 'ioredis';
+import type { Logger, RedisClient } from '@genqueue/core';
 
 export class SlotSignal {
-  private readonly publisher: Redis;
-  private readonly subscriber: Redis;
+  private readonly publisher: RedisClient;
+  private readonly subscriber: RedisClient;
   private readonly channel: string;
   private readonly waiters = new Map<string, Set<(freed: boolean) => void>>();
   private ready?: Promise<unknown>;
   private stopped = false;
 
   /** `redis` publishes; a duplicate of it subscribes. `prefix` is `QUEUE_PREFIX`. */
-  constructor(redis: Redis, prefix: string, logger?: Logger) {
+  constructor(redis: RedisClient, prefix: string, logger?: Logger) {
     this.publisher = redis;
     this.channel = `${prefix}:slot-freed`;
     this.subscriber = redis.duplicate();

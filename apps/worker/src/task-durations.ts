@@ -7,8 +7,7 @@
  * worker process, and survives restarts. Workers read it through a short cache: one Redis read per
  * kind every `cacheMs`, not one per status query.
  */
-import { type Clock, systemClock } from '@genqueue/core';
-import type { Redis } from 'ioredis';
+import { type Clock, type RedisClient, systemClock } from '@genqueue/core';
 
 /** What makes two tasks comparable: the same provider, operation and request size. */
 export interface TaskKind {
@@ -19,7 +18,7 @@ export interface TaskKind {
 }
 
 export interface TaskDurationsOptions {
-  redis: Redis;
+  redis: RedisClient;
   /** Key prefix (`QUEUE_PREFIX`). */
   prefix: string;
   /** Durations kept per kind. Default 64. */
@@ -69,7 +68,7 @@ export function requestSize(input: Record<string, unknown>): string {
 }
 
 export class TaskDurations {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly prefix: string;
   private readonly samples: number;
   private readonly cacheMs: number;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@genqueue/core';
 
 /**
  * Options of {@link StatusQueryCap}. Like the submission limits, the cap travels with every call,
@@ -7,7 +7,7 @@ import type { Redis } from 'ioredis';
  */
 export interface StatusQueryCapOptions {
   /** ioredis connection; the cap defines its script on it. */
-  redis: Redis;
+  redis: RedisClient;
   /**
    * Prefix of the cap's keys: one per provider account, e.g. `genq:limits:liblib:default`. May
    * contain a `{hash tag}` for Redis Cluster.
@@ -56,7 +56,7 @@ const COMMAND = 'genqueueTakeStatusQuery';
  * for every 1 s window, the way a provider would measure it.
  */
 export class StatusQueryCap {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly key: string;
   private readonly windowMs: number;
   readonly maxPerSecond: number;
