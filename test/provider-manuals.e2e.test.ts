@@ -3,10 +3,10 @@
  * against the simulator's `liblib` mode: a 10 MB base64 image in one job, a WebP input, and the
  * outputs the status answer carries beside the images.
  */
-import { JobStore } from '@genqueue/core';
-import { OSS_BUCKET_PATH, renderPng } from '@genqueue/simulator';
+import { type BatchView, JobStore } from '@genqueue/core';
+import { INITIAL_BALANCE, OSS_BUCKET_PATH, renderPng } from '@genqueue/simulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Stack, startStack } from './support/stack.ts';
+import { readObject, type Stack, startStack } from './support/stack.ts';
 
 /** 002's per-image limit (and the upload API's): 10 MB. */
 const TEN_MB = 10 * 1024 * 1024;
@@ -85,5 +85,80 @@ describe('inputs 002 allows', () => {
     );
     expect(refused.state).toBe('failed');
     expect(refused.error?.message).toMatch(/PNG, JPEG or WebP \(got GIF\)/);
+  });
+});
+
+describe('outputs 002 gives beside the images', () => {
+  it("stores a Kling video's cover image (coverPath, 002 §10.4.2) beside the video", async () => {
+    const job = await stack.ended(
+      await post({ operation: 'kling.text2video', input: { prompt: 'a band with a cover' } }),
+      30_000,
+    );
+    expect(job.error).toBeUndefined();
+    expect(job.state).toBe('succeeded');
+    const [video] = job.outputs;
+    expect(video?.contentType).toBe('video/mp4');
+    // The sink adds the extension it sniffed to the key it was given.
+    expect(video?.cover).toMatchObject({
+      key: video!.key.replace(/\.mp4$/, '-cover.png'),
+      contentType: 'image/png',
+    });
+    const task = stack.sim.tasks().find((t) => t.prompt === 'a band with a cover')!;
+    const served = task.images[0]!.url.replace(/\/videos\/([^/]+)\/(\d+)\.mp4$/, '/images/$1/cover-$2.png');
+    expect((await readObject(stack, video!.cover!.key)).equals(stack.sim.imageBytes(served)!)).toBe(true);
+    expect(video!.cover!.bytes).toBe(stack.sim.imageBytes(served)!.length);
+  });
+
+  it('shows accountBalance (002 §3.2) on the job and on its batch', async () => {
+    const job = await stack.ended(
+      await post({ operation: 'kontext.text2img', input: { prompt: 'balance' } }),
+      30_000,
+    );
+    expect(job.state).toBe('succeeded');
+    expect(job.accountBalance).toEqual(expect.any(Number));
+    expect(job.accountBalance).toBeLessThan(INITIAL_BALANCE);
+
+    const created = await stack.call<{ id: string }>('POST', '/v1/batches', {
+      operation: 'kontext.text2img',
+      prompts: ['balance batch 1', 'balance batch 2'],
+    });
+    expect(created.status).toBe(202);
+    const batch = await stack.waitFor(
+      async () => {
+        const view = (await stack.call<BatchView>('GET', `/v1/batches/${created.body.id}`)).body;
+        return view.done ? view : undefined;
+      },
+      30_000,
+      'the batch to finish',
+    );
+    expect(batch.accountBalance).toEqual(expect.any(Number));
+    expect(batch.accountBalance).toBeLessThan(job.accountBalance!);
+  });
+
+  it('looks a model version up through GET /v1/providers/liblib/models/:versionUuid (002 §4.1.1)', async () => {
+    const uuid = '21df5d84cca74f7a885ba672b5a80d19';
+    const found = await stack.call<{ provider: string; model: Record<string, unknown> }>(
+      'GET',
+      `/v1/providers/liblib/models/${uuid}`,
+    );
+    expect(found.status).toBe(200);
+    expect(found.body).toMatchObject({
+      provider: 'liblib',
+      model: { versionUuid: uuid, versionName: '1.0', commercialUse: true, raw: { version_uuid: uuid } },
+    });
+    // The simulator knows lowercase ids only: an uppercase one is a model it does not have.
+    const unknown = await stack.call<{ error: { code: string } }>(
+      'GET',
+      `/v1/providers/liblib/models/${uuid.toUpperCase()}`,
+    );
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error.code).toBe('not_found');
+    const malformed = await stack.call<{ error: { code: string } }>(
+      'GET',
+      '/v1/providers/liblib/models/nope',
+    );
+    expect(malformed.status).toBe(400);
+    const noLookup = await stack.call('GET', `/v1/providers/replicate/models/${uuid}`);
+    expect(noLookup.status).toBe(404);
   });
 });

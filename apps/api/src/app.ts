@@ -2,7 +2,8 @@
  * The producer API as an express app, built from injected parts (no globals), so tests, the demo
  * and `main.ts` assemble it the same way. One router per concern under `routes/`.
  *
- * Routes: `GET /healthz`, `GET /readyz` (open); `/v1/*` (bearer token); `/admin/queues` (Basic).
+ * Routes: `GET /healthz`, `GET /readyz` (open); `/v1/*` (bearer token: jobs, batches, results,
+ * provider lookups); `/admin/queues` (Basic).
  */
 import { JobLifecycle } from '@genqueue/core';
 import express from 'express';
@@ -16,6 +17,7 @@ import { batchesRouter } from './routes/batches.ts';
 import { healthRouter } from './routes/health.ts';
 import { jobsRouter } from './routes/jobs.ts';
 import { metricsRouter } from './routes/metrics.ts';
+import { providersRouter } from './routes/providers.ts';
 import { resultsRouter } from './routes/results.ts';
 
 /**
@@ -94,6 +96,7 @@ export function createApp(apiDeps: ApiDeps): express.Express {
   v1.use(bodyBudget({ limitBytes: BODY_LIMIT, budgetBytes: BODY_BUDGET_BYTES }));
   v1.use(express.json({ limit: BODY_LIMIT }));
   v1.use(jobsRouter(deps));
+  v1.use(providersRouter(deps));
   // Unknown `/v1` routes answer 404 only to authenticated callers.
   v1.use(notFound);
   app.use('/v1', v1);

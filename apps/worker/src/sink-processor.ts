@@ -50,15 +50,25 @@ export async function processSink(
         contentTypeHint: output.contentType,
         signal: ctx.shutdownSignal,
       });
-      const preview =
-        thumbnail ??
-        (output.coverUrl
-          ? await ctx.sink.storeThumbnail({ url: output.coverUrl, key, signal: ctx.shutdownSignal })
-          : undefined);
+      // A video's cover (LiblibAI `coverPath`, 002 §10.4.2) is a result too: stored beside the
+      // video, and its thumbnail is the video's preview. Best effort: a cover that cannot be read
+      // never fails a job whose video is stored.
+      const cover = output.coverUrl
+        ? await ctx.sink
+            .store({ url: output.coverUrl, key: `${key}-cover`, metadata, signal: ctx.shutdownSignal })
+            .catch(async (error: unknown) => {
+              const message = error instanceof Error ? error.message : String(error);
+              ctx.logger.warn({ jobId, key, err: message }, 'sink: cover image not stored');
+              await job.log(`cover of ${key} not stored: ${message}`);
+              return undefined;
+            })
+        : undefined;
+      const preview = thumbnail ?? cover?.thumbnail;
       stored.push({
         ...object,
         ...(output.seed === undefined ? {} : { seed: output.seed }),
         ...(preview ? { thumbnail: { key: preview.key } } : {}),
+        ...(cover ? { cover: { key: cover.key, contentType: cover.contentType, bytes: cover.bytes } } : {}),
       });
       ctx.metrics?.sinkStored(object.bytes); // metrics
       await job.log(`stored ${object.key} (${object.bytes} bytes${preview ? ', thumbnail' : ''})`);

@@ -18,20 +18,24 @@ export async function finishTask(ctx: WorkerContext, record: JobRecord, status: 
   // Wakes a submission waiting for a slot (in any worker process); a hint, so not awaited.
   ctx.slotSignal?.freed(record.provider).catch(() => undefined);
   const now = ctx.clock.now();
-  const common = { providerStatus: status.providerStatus, taskEndedAt: now };
+  const balance = 'accountBalance' in status ? status.accountBalance : undefined;
+  const common = {
+    providerStatus: status.providerStatus,
+    taskEndedAt: now,
+    ...(balance === undefined ? {} : { accountBalance: balance }),
+  };
   const points = 'pointsCost' in status ? status.pointsCost : undefined;
   // metrics: generation time, points and balance as last seen
   if (record.submittedAt !== undefined)
     ctx.metrics?.generationTime(record.provider, now - record.submittedAt);
-  ctx.metrics?.taskCost(
-    record.provider,
-    points,
-    'accountBalance' in status ? status.accountBalance : undefined,
-  );
+  ctx.metrics?.taskCost(record.provider, points, balance);
   ctx.logger.debug({ jobId: record.id, state: status.state }, 'task:finished');
 
   const current = await ctx.store.getJob(record.id);
   if (!current) return;
+  if (balance !== undefined && current.batchId) {
+    await ctx.store.noteBatchAccountBalance(current.batchId, balance);
+  }
   if (current.state === 'canceled' || current.cancelRequested) {
     await ctx.lifecycle.end(
       record.id,

@@ -31,6 +31,8 @@ export interface StoredOutput {
   seed?: number;
   /** A small WebP preview stored beside the result (not a provider output). */
   thumbnail?: { key: string };
+  /** A video's cover image as the provider gave it (LiblibAI `coverPath`), stored beside the video. */
+  cover?: { key: string; contentType: string; bytes: number };
 }
 
 /** A job as the store knows it. Times are epoch milliseconds. */
@@ -54,6 +56,8 @@ export interface JobRecord {
   attempts: number;
   outputs: StoredOutput[];
   pointsCost?: number;
+  /** The provider account's balance as the task's last status answer reported it (LiblibAI `accountBalance`). */
+  accountBalance?: number;
   error?: JobError;
   createdAt: number;
   /** When the last submission request started; set before the request leaves. */
@@ -75,6 +79,8 @@ export interface BatchRecord {
   total: number;
   counts: Record<JobState, number>;
   pointsCost: number;
+  /** The provider account's balance as the latest ended task of the batch reported it. */
+  accountBalance?: number;
   maxPoints?: number;
   webhookUrl?: string;
   /** Per-job events the batch asked for (`job.succeeded`, `job.failed`). `batch.completed` is always sent when a webhook URL is set. */
@@ -107,6 +113,7 @@ export type JobFields = Partial<
     | 'attempts'
     | 'outputs'
     | 'pointsCost'
+    | 'accountBalance'
     | 'error'
     | 'submitStartedAt'
     | 'submittedAt'
@@ -455,6 +462,14 @@ export class JobStore {
       .sort((a, b) => a.id.localeCompare(b.id));
   }
 
+  /**
+   * Records on a batch the account balance one of its ended tasks reported (the latest write wins).
+   * A batch that expired is not brought back.
+   */
+  async noteBatchAccountBalance(id: string, balance: number): Promise<void> {
+    await this.redis.gqUpdate(this.batchKey(id), 'accountBalance', String(balance));
+  }
+
   /** Marks a batch canceled with a reason (budget, user). */
   async setBatchCanceledReason(id: string, reason: string): Promise<void> {
     await this.redis.hsetnx(this.batchKey(id), 'canceledReason', reason);
@@ -497,6 +512,7 @@ function decodeJob(id: string, raw: Record<string, string>, batch: BatchRecord |
     attempts: num(raw.attempts) ?? 0,
     outputs: json<StoredOutput[]>(raw.outputs, []),
     pointsCost: num(raw.pointsCost),
+    accountBalance: num(raw.accountBalance),
     error: json<JobError | undefined>(raw.error, undefined),
     createdAt: num(raw.createdAt) ?? batch?.createdAt ?? 0,
     submitStartedAt: num(raw.submitStartedAt),
@@ -519,6 +535,7 @@ function decodeBatch(raw: Record<string, string>): BatchRecord {
     total: num(raw.total) ?? 0,
     counts,
     pointsCost: num(raw.pointsCost) ?? 0,
+    accountBalance: num(raw.accountBalance),
     maxPoints: num(raw.maxPoints),
     webhookUrl: raw.webhookUrl,
     events: json<string[]>(raw.events, []),

@@ -50,7 +50,14 @@ export type TaskStatus =
       /** The account's balance after the task, when reported (LiblibAI `accountBalance`). */
       accountBalance?: number;
     }
-  | { state: 'failed'; providerStatus: string; error: JobError; pointsCost?: number }
+  | {
+      state: 'failed';
+      providerStatus: string;
+      error: JobError;
+      pointsCost?: number;
+      /** The account's balance after the task, when reported (LiblibAI `accountBalance`). */
+      accountBalance?: number;
+    }
   | { state: 'canceled'; providerStatus: string };
 
 /** Terminal task states. */
@@ -106,6 +113,12 @@ export interface Provider {
   submit(operation: string, input: Record<string, unknown>, ctx: CallContext): Promise<SubmitResult>;
   /** Reads a task's status. Only for providers that are not `synchronous`. */
   status(operation: string, taskId: string, ctx: CallContext): Promise<TaskStatus>;
+  /**
+   * Optional: looks up a model by the provider's id for it (LiblibAI's model version lookup,
+   * 002 §4.1.1) and answers the provider's description. Not a generation: no task, no slot.
+   * Throws `ProviderError`; `invalid_job` when the model does not exist or the id is malformed.
+   */
+  lookupModel?(modelId: string, ctx: CallContext): Promise<Record<string, unknown>>;
   /** Cancels a running task. Only when its descriptor's `capabilities.cancelable`. */
   cancel?(operation: string, taskId: string, ctx: CallContext): Promise<void>;
   /** Releases sockets and timers. */

@@ -17,6 +17,8 @@ export interface OutputView {
   seed?: number;
   /** The small WebP preview stored beside it (384 px on the long side), when one was made. */
   thumbnail?: { key: string; url: string };
+  /** A video's cover image, stored beside it (same bucket). */
+  cover?: { key: string; url: string; contentType: string; bytes: number };
 }
 
 export interface WebhookView {
@@ -38,6 +40,8 @@ export interface JobView {
   attempts: number;
   outputs: OutputView[];
   pointsCost: number | null;
+  /** The provider account's balance after the task, when the provider reports it (LiblibAI). */
+  accountBalance: number | null;
   error?: JobError;
   batchId?: string;
   metadata?: Record<string, unknown>;
@@ -55,6 +59,8 @@ export interface BatchView {
   counts: Record<JobState, number>;
   done: boolean;
   pointsCost: number;
+  /** The provider account's balance as the latest ended task of the batch reported it. */
+  accountBalance?: number;
   maxPoints?: number;
   canceledReason?: string;
   metadata?: Record<string, unknown>;
@@ -97,6 +103,7 @@ export async function toJobView(
       ...(o.thumbnail
         ? { thumbnail: { key: o.thumbnail.key, url: await deps.objectUrl(o.bucket, o.thumbnail.key) } }
         : {}),
+      ...(o.cover ? { cover: { ...o.cover, url: await deps.objectUrl(o.bucket, o.cover.key) } } : {}),
     })),
   );
   return {
@@ -110,6 +117,7 @@ export async function toJobView(
     attempts: job.attempts,
     outputs,
     pointsCost: job.pointsCost ?? null,
+    accountBalance: job.accountBalance ?? null,
     ...(job.error ? { error: job.error } : {}),
     ...(job.batchId ? { batchId: job.batchId } : {}),
     ...(job.metadata ? { metadata: job.metadata } : {}),
@@ -139,6 +147,7 @@ export function toBatchView(
     counts: batch.counts,
     done,
     pointsCost: batch.pointsCost,
+    ...(batch.accountBalance === undefined ? {} : { accountBalance: batch.accountBalance }),
     ...(batch.maxPoints === undefined ? {} : { maxPoints: batch.maxPoints }),
     ...(batch.canceledReason ? { canceledReason: batch.canceledReason } : {}),
     ...(batch.metadata ? { metadata: batch.metadata } : {}),

@@ -70,7 +70,37 @@ const TABLE: [label: string, data: Record<string, unknown>, expected: TaskStatus
       pointsCost: 300,
       videos: [{ videoUrl: VID, coverPath: `${IMG}`, auditStatus: 3 }],
     },
-    { state: 'succeeded', providerStatus: '5', outputs: [{ url: VID, kind: 'video' }], pointsCost: 300 },
+    // coverPath (002 §10.4.2) travels with the video, to be stored beside it.
+    {
+      state: 'succeeded',
+      providerStatus: '5',
+      outputs: [{ url: VID, kind: 'video', coverUrl: IMG }],
+      pointsCost: 300,
+    },
+  ],
+  [
+    // 002 §3.2: the list holds only approved images, so one without auditStatus is approved.
+    '5 with images that leave auditStatus out',
+    { ...base, generateStatus: 5, images: [{ imageUrl: IMG }, { imageUrl: `${IMG}?2`, auditStatus: 2 }] },
+    {
+      state: 'succeeded',
+      providerStatus: '5',
+      outputs: [
+        { url: IMG, kind: 'image' },
+        { url: `${IMG}?2`, kind: 'image' },
+      ],
+    },
+  ],
+  [
+    '6 with the balance after the refund',
+    { ...base, generateStatus: 6, generateMsg: 'boom', pointsCost: 0, accountBalance: 42 },
+    {
+      state: 'failed',
+      providerStatus: '6',
+      error: { code: 'liblib_generate_failed', message: 'boom' },
+      pointsCost: 0,
+      accountBalance: 42,
+    },
   ],
   [
     '5 from ComfyUI with images and an empty videos list',

@@ -44,7 +44,16 @@ const statusDataSchema = z
       )
       .nullish(),
     videos: z
-      .array(z.object({ videoUrl: z.string().nullish(), auditStatus: numberish.nullish() }).passthrough())
+      .array(
+        z
+          .object({
+            videoUrl: z.string().nullish(),
+            // 002 §10.4.2: the video's cover image.
+            coverPath: z.string().nullish(),
+            auditStatus: numberish.nullish(),
+          })
+          .passthrough(),
+      )
       .nullish(),
   })
   .passthrough();
@@ -76,6 +85,8 @@ export function normalizeLiblibStatus(data: unknown): TaskStatus {
   const providerStatus = String(d.generateStatus);
   const pointsCost = d.pointsCost ?? undefined;
   const accountBalance = d.accountBalance ?? undefined;
+  // 002 §3.2: every status answer carries the account's balance; failures too.
+  const balanceField = accountBalance === undefined ? {} : { accountBalance };
   const providerMessage = d.generateMsg?.trim() || undefined;
 
   switch (d.generateStatus) {
@@ -101,6 +112,7 @@ export function normalizeLiblibStatus(data: unknown): TaskStatus {
               : 'every output was blocked by content review',
           },
           ...(pointsCost === undefined ? {} : { pointsCost }),
+          ...balanceField,
         };
       }
       return {
@@ -108,7 +120,7 @@ export function normalizeLiblibStatus(data: unknown): TaskStatus {
         providerStatus,
         outputs,
         ...(pointsCost === undefined ? {} : { pointsCost }),
-        ...(accountBalance === undefined ? {} : { accountBalance }),
+        ...balanceField,
       };
     }
     case 6:
@@ -117,6 +129,7 @@ export function normalizeLiblibStatus(data: unknown): TaskStatus {
         providerStatus,
         error: { code: LIBLIB_TASK_ERROR_CODES.failed, message: providerMessage ?? 'generation failed' },
         ...(pointsCost === undefined ? {} : { pointsCost }),
+        ...balanceField,
       };
     case 7:
       return {
@@ -127,6 +140,7 @@ export function normalizeLiblibStatus(data: unknown): TaskStatus {
           message: `timed out: no result 30 minutes after creation; points refunded${providerMessage ? ` (${providerMessage})` : ''}`,
         },
         ...(pointsCost === undefined ? {} : { pointsCost }),
+        ...balanceField,
       };
     default:
       throw new ProviderError({
@@ -149,7 +163,11 @@ function collectOutputs(d: z.infer<typeof statusDataSchema>): ProviderOutput[] {
   }
   for (const video of d.videos ?? []) {
     if (!video.videoUrl || !passed(video.auditStatus)) continue;
-    outputs.push({ url: video.videoUrl, kind: 'video' });
+    outputs.push({
+      url: video.videoUrl,
+      kind: 'video',
+      ...(video.coverPath ? { coverUrl: video.coverPath } : {}),
+    });
   }
   return outputs;
 }

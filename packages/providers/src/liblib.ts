@@ -57,6 +57,10 @@ export function createLiblibProvider(options: LiblibClientOptions): Provider {
       const { generateUuid, statusPath } = decodeTaskId(taskId);
       return guard(client.status(operation, generateUuid, { signal: ctx.signal, statusPath }));
     },
+    async lookupModel(versionUuid: string, ctx: CallContext): Promise<Record<string, unknown>> {
+      const { raw, ...version } = await guard(client.modelVersion(versionUuid, { signal: ctx.signal }));
+      return { ...version, raw };
+    },
     close: () => client.close(),
   };
 }

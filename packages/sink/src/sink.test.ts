@@ -325,20 +325,6 @@ describe('thumbnails', () => {
     expect(limited.bytes).toBe(big.length);
     expect(limited.thumbnail).toBeUndefined();
   });
-
-  it("makes a video's thumbnail from its cover image", async () => {
-    const cover = await gradient(640, 960);
-    const key = nextKey('video');
-    const thumbnail = await newSink().storeThumbnail({ url: serve('/cover.jpg', cover), key });
-    expect(thumbnail?.key).toBe(`${key}.thumb.webp`);
-    expect(await sharp(await readObject(thumbnail!.key)).metadata()).toMatchObject({
-      width: 256,
-      height: 384,
-    });
-    expect(
-      await newSink().storeThumbnail({ url: `${origin}/missing.jpg`, key: nextKey('nocover') }),
-    ).toBeUndefined();
-  });
 });
 
 describe('Sink.store from inline data', () => {

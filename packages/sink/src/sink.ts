@@ -279,32 +279,6 @@ export class Sink {
     return stored;
   }
 
-  /**
-   * Stores a thumbnail made from the image at `source.url` (a video's cover image) as
-   * `source.key` + `.thumb.webp`. Resolves undefined when thumbnails are off or the image cannot
-   * be read: a missing thumbnail never fails a job.
-   */
-  async storeThumbnail(
-    source: Pick<SinkSource, 'url' | 'key' | 'signal'>,
-  ): Promise<StoredThumbnail | undefined> {
-    if (!this.thumbnails) return undefined;
-    const spool = new SpoolFile();
-    try {
-      const opened = await this.open({ ...source, metadata: {} });
-      await pipeline(
-        opened.body,
-        new Meter(this.options.maxBytes),
-        spool,
-        source.signal ? { signal: source.signal } : {},
-      );
-    } catch (error) {
-      await spool.discard();
-      this.logger.warn({ key: source.key, err: describe(error) }, 'sink: cover image not read; no thumbnail');
-      return undefined;
-    }
-    return this.thumbnailOf(spool, source.key, source.signal);
-  }
-
   /** Makes and uploads the thumbnail of a spooled image, then deletes the spool file. */
   private async thumbnailOf(
     spool: SpoolFile,
