@@ -1,10 +1,12 @@
 /**
- * Conformance: the replicate adapter against the simulator's replicate mode over real HTTP.
+ * Conformance: the replicate adapter against the simulator's replicate mode over real HTTP. The
+ * shared suite, then what only Replicate does (proxy prefix, Prefer: wait, 003's OpenAI answer).
  */
 import type { Provider } from '@genqueue/core';
 import { type Simulator, type SimulatorOptions, startSimulator } from '@genqueue/simulator';
 import { afterEach, describe, expect, it } from 'vitest';
 import { outputBytes, providerError, runToEnd } from './internal/conformance.ts';
+import { describeProviderConformance, ONE_429_FOR_BOTH_LIMITS } from './internal/conformance-suite.ts';
 import { createReplicateProvider, type ReplicateProviderOptions } from './replicate.ts';
 
 const MODEL = 'black-forest-labs/flux-kontext-dev';
@@ -12,6 +14,27 @@ const ctx = { jobId: 'job-c' };
 const INPUT = { prompt: 'make it red', input_image: 'https://example.com/car.jpg' };
 const PNG_B64 =
   'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
+
+describeProviderConformance(
+  {
+    name: 'replicate',
+    simulator: { seed: 31 },
+    create: (sim, apiToken) =>
+      createReplicateProvider({ baseUrl: sim.url, apiToken, timeouts: { requestMs: 3_000 } }),
+    examples: {
+      [MODEL]: {
+        valid: { ...INPUT, input_image: PNG_B64, output_format: 'png' },
+        invalid: { ...INPUT, guidance: 50 },
+      },
+    },
+    canceledProviderStatus: 'canceled',
+    // A cut answer or a reset may hide a created (paid) prediction: the job fails, never resubmitted.
+    submitFaultClass: { 'malformed-json': 'invalid_job', reset: 'invalid_job' },
+    // Replicate throttles both limits with one 429.
+    retryLater: ONE_429_FOR_BOTH_LIMITS,
+  },
+  'replicate',
+);
 
 let sim: Simulator | undefined;
 let provider: Provider | undefined;
@@ -44,12 +67,9 @@ async function setup(
   return { sim, provider };
 }
 
-describe('replicate adapter ↔ simulator', () => {
-  it.each([
-    ['at the API root', ''],
-    ["behind spec 003's /replicate proxy prefix", '/replicate'],
-  ])('submits, polls to success and downloads the served bytes %s', async (_name, prefix) => {
-    const { sim, provider } = await setup({}, { prefix });
+describe('replicate adapter ↔ simulator: specific', () => {
+  it("submits, polls to success and downloads the served bytes behind spec 003's /replicate proxy prefix", async () => {
+    const { sim, provider } = await setup({}, { prefix: '/replicate' });
     const input = provider.operations[MODEL]!.schema.parse({
       ...INPUT,
       input_image: PNG_B64,
@@ -89,19 +109,6 @@ describe('replicate adapter ↔ simulator', () => {
     }
   });
 
-  it('cancels a running prediction, which frees its in-flight slot', async () => {
-    const { sim, provider } = await setup({ maxInFlight: 1, latencyMs: { min: 60_000, max: 60_000 } });
-    const { taskId } = await provider.submit(MODEL, INPUT, ctx);
-    expect(sim.stats().inFlight).toBe(1);
-    await provider.cancel!(MODEL, taskId, ctx);
-    await expect(provider.status(MODEL, taskId, ctx)).resolves.toEqual({
-      state: 'canceled',
-      providerStatus: 'canceled',
-    });
-    expect(sim.stats().inFlight).toBe(0);
-    await expect(provider.submit(MODEL, INPUT, ctx)).resolves.toMatchObject({ taskId: expect.any(String) });
-  });
-
   it.each([
     [{ failureRate: 1 }, 'failed', /simulated failure/],
     [{ reviewBlockRate: 1 }, 'failed', /NSFW/],
@@ -116,35 +123,10 @@ describe('replicate adapter ↔ simulator', () => {
     }
   });
 
-  it('surfaces both limits as retry_later with Retry-After, each counted by the simulator', async () => {
-    const { sim, provider } = await setup({
-      submitQps: 1,
-      maxInFlight: 1,
-      latencyMs: { min: 60_000, max: 60_000 },
-    });
-    await provider.submit(MODEL, INPUT, ctx);
-    const qps = await providerError(provider.submit(MODEL, INPUT, ctx));
-    expect(qps).toMatchObject({ errorClass: 'retry_later', status: 429, retryAfterMs: 1_000 });
-    expect(sim.stats().qpsBreaches).toBe(1);
-    sim.configure({ submitQps: 100 });
-    const inFlight = await providerError(provider.submit(MODEL, INPUT, ctx));
-    expect(inFlight).toMatchObject({ errorClass: 'retry_later', status: 429 });
-    expect(sim.stats().inFlightBreaches).toBe(1);
-  });
-
-  it.each([
-    ['a wrong token', 'wrong-token', undefined, undefined, 'account'],
-    ['an invalid input (schema bypassed)', 'sim-token', { ...INPUT, guidance: 50 }, undefined, 'invalid_job'],
-    ['an injected 5xx', 'sim-token', undefined, '5xx', 'transient'],
-    // A cut answer or a reset may hide a created (paid) prediction: the job fails, never resubmitted.
-    ['injected malformed JSON', 'sim-token', undefined, 'malformed-json', 'invalid_job'],
-    ['an injected reset', 'sim-token', undefined, 'reset', 'invalid_job'],
-  ] as const)('classifies %s', async (_name, token, input, fault, errorClass) => {
-    const { sim, provider } = await setup({}, { apiToken: token });
-    if (fault) sim.inject({ kind: fault, endpoint: 'submit' });
-    const error = await providerError(provider.submit(MODEL, input ?? INPUT, ctx));
-    expect(error.errorClass).toBe(errorClass);
-    expect(error.message).not.toContain(token);
+  it('classifies an invalid input the schema would refuse (schema bypassed) as invalid_job', async () => {
+    const { provider } = await setup();
+    const error = await providerError(provider.submit(MODEL, { ...INPUT, guidance: 50 }, ctx));
+    expect(error.errorClass).toBe('invalid_job');
   });
 
   it('classifies an unknown prediction as invalid_job', async () => {
