@@ -7,33 +7,28 @@ import { type Simulator, type SimulatorOptions, startSimulator } from '@genqueue
 import { afterEach, describe, expect, it } from 'vitest';
 import { providerError, runToEnd } from './internal/conformance.ts';
 import { describeProviderConformance } from './internal/conformance-suite.ts';
+import { liblibV1 } from './liblib-v1.descriptor.ts';
 import { createLiblibV1Provider } from './liblib-v1.ts';
 
 const ctx = { jobId: 'job-c' };
 const T2I = { prompt: 'a red fox', model_id: 'kontext-1' };
 
-describeProviderConformance(
-  {
-    name: 'liblib-v1',
-    simulator: { seed: 21 },
-    create: (sim, apiKey) =>
-      createLiblibV1Provider({ baseUrl: sim.url, apiKey, timeouts: { requestMs: 3_000 } }),
-    examples: {
-      text2img: { valid: { ...T2I, n_iter: 2 }, invalid: { prompt: 'p' }, outputs: 2 },
-      img2img: {
-        valid: { ...T2I, image: 'https://example.com/in.png', strength: 0.6 },
-        invalid: { ...T2I, image: 'https://example.com/in.png', strength: 2 },
-      },
+describeProviderConformance(liblibV1, 'liblib-v1', {
+  simulator: { seed: 21 },
+  examples: {
+    text2img: { valid: { ...T2I, n_iter: 2 }, invalid: { prompt: 'p' }, outputs: 2 },
+    img2img: {
+      valid: { ...T2I, image: 'https://example.com/in.png', strength: 0.6 },
+      invalid: { ...T2I, image: 'https://example.com/in.png', strength: 2 },
     },
-    retryLater: [
-      { cause: { kind: 'rate-limit' }, expect: { status: 429, limit: 'qps', retryAfterMs: 1_000 } },
-      { cause: { kind: 'concurrency-limit' }, expect: { status: 200, code: '100054', limit: 'in_flight' } },
-      { cause: 'outrun-qps', expect: { status: 429, limit: 'qps', retryAfterMs: 1_000 } },
-      { cause: 'outrun-in-flight', expect: { status: 200, code: '100054', limit: 'in_flight' } },
-    ],
   },
-  'liblib-v1',
-);
+  retryLater: [
+    { cause: { kind: 'rate-limit' }, expect: { status: 429, limit: 'qps', retryAfterMs: 1_000 } },
+    { cause: { kind: 'concurrency-limit' }, expect: { status: 200, code: '100054', limit: 'in_flight' } },
+    { cause: 'outrun-qps', expect: { status: 429, limit: 'qps', retryAfterMs: 1_000 } },
+    { cause: 'outrun-in-flight', expect: { status: 200, code: '100054', limit: 'in_flight' } },
+  ],
+});
 
 let sim: Simulator | undefined;
 let provider: Provider | undefined;

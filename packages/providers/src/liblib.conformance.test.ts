@@ -23,6 +23,7 @@ import {
 import { afterEach, describe, expect, it } from 'vitest';
 import { outputBytes, providerError, runToEnd } from './internal/conformance.ts';
 import { describeProviderConformance } from './internal/conformance-suite.ts';
+import { liblib } from './liblib.descriptor.ts';
 import { createLiblibProvider } from './liblib.ts';
 
 const ACCESS_KEY = 'sim-access-key';
@@ -234,43 +235,26 @@ const INLINE = new Map<string, Buffer>(
   ]),
 );
 
-describeProviderConformance(
-  {
-    name: 'liblib',
-    simulator: { seed: 11 },
-    secrets: { valid: () => SECRET_KEY, wrong: 'wrong-secret-key' },
-    create: (sim, secretKey) =>
-      createLiblibProvider({
-        baseUrl: sim.url,
-        accessKey: ACCESS_KEY,
-        secretKey,
-        timeouts: { connectMs: 2_000, requestMs: 3_000 },
-      }),
-    // Kontext first: the shared fault and limit cases use the first operation.
-    examples: Object.fromEntries(
-      [...CASES]
-        .sort((a, b) => Number(b.op === 'kontext.text2img') - Number(a.op === 'kontext.text2img'))
-        .map((c) => [c.op, { valid: c.input, outputs: c.outputs }]),
-    ),
-    // 002 §13: 429 is the QPS limit, 100054 the in-flight one; either may come as the HTTP status
-    // or as the code of a 200 envelope.
-    retryLater: [
-      { cause: { kind: 'rate-limit', form: 'http' }, expect: { status: 429, code: '429', limit: 'qps' } },
-      { cause: { kind: 'rate-limit', form: 'body' }, expect: { status: 200, code: '429', limit: 'qps' } },
-      {
-        cause: { kind: 'concurrency-limit', form: 'http' },
-        expect: { status: 429, code: '100054', limit: 'in_flight' },
-      },
-      {
-        cause: { kind: 'concurrency-limit', form: 'body' },
-        expect: { status: 200, code: '100054', limit: 'in_flight' },
-      },
-      { cause: 'outrun-qps', expect: { status: 429, code: '429', limit: 'qps' } },
-      { cause: 'outrun-in-flight', expect: { status: 200, code: '100054', limit: 'in_flight' } },
-    ],
-  },
-  'liblib',
-);
+describeProviderConformance(liblib, 'liblib', {
+  simulator: { seed: 11 },
+  examples: Object.fromEntries(CASES.map((c) => [c.op, { valid: c.input, outputs: c.outputs }])),
+  // 002 §13: 429 is the QPS limit, 100054 the in-flight one; either may come as the HTTP status
+  // or as the code of a 200 envelope.
+  retryLater: [
+    { cause: { kind: 'rate-limit', form: 'http' }, expect: { status: 429, code: '429', limit: 'qps' } },
+    { cause: { kind: 'rate-limit', form: 'body' }, expect: { status: 200, code: '429', limit: 'qps' } },
+    {
+      cause: { kind: 'concurrency-limit', form: 'http' },
+      expect: { status: 429, code: '100054', limit: 'in_flight' },
+    },
+    {
+      cause: { kind: 'concurrency-limit', form: 'body' },
+      expect: { status: 200, code: '100054', limit: 'in_flight' },
+    },
+    { cause: 'outrun-qps', expect: { status: 429, code: '429', limit: 'qps' } },
+    { cause: 'outrun-in-flight', expect: { status: 200, code: '100054', limit: 'in_flight' } },
+  ],
+});
 
 /**
  * Walks `original` and `prepared` side by side: every inline image must have become a URL on the

@@ -7,6 +7,7 @@ import { type Simulator, type SimulatorOptions, startSimulator } from '@genqueue
 import { afterEach, describe, expect, it } from 'vitest';
 import { outputBytes, providerError, runToEnd, until } from './internal/conformance.ts';
 import { describeProviderConformance, ONE_429_FOR_BOTH_LIMITS } from './internal/conformance-suite.ts';
+import { modelverse } from './modelverse.descriptor.ts';
 import { createModelverseProvider } from './modelverse.ts';
 
 const DEV = 'black-forest-labs/flux.1-dev';
@@ -16,27 +17,21 @@ const IMAGE = 'https://example.com/in.png';
 const PNG_B64 =
   'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
 
-describeProviderConformance(
-  {
-    name: 'modelverse',
-    simulator: { seed: 41 },
-    create: (sim, apiKey) =>
-      createModelverseProvider({ baseUrl: sim.url, apiKey, timeouts: { requestMs: 5_000 } }),
-    examples: {
-      [DEV]: { valid: { prompt: 'a red fox', n: 2, size: '512x512' }, outputs: 2 },
-      [PRO]: { valid: { prompt: 'edit', image: IMAGE } },
-      [`${PRO}/multi`]: { valid: { prompt: 'merge', images: [IMAGE, IMAGE] } },
-      [`${PRO}/text-to-image`]: { valid: { prompt: 'a poster', aspect_ratio: '16:9' } },
-      'black-forest-labs/flux-kontext-max': { valid: { prompt: 'edit', image: IMAGE } },
-      'black-forest-labs/flux-kontext-max/multi': { valid: { prompt: 'merge', images: [IMAGE] } },
-      'black-forest-labs/flux-kontext-max/text-to-image': { valid: { prompt: 'a poster' } },
-      'stepfun-ai/step1x-edit': { valid: { prompt: 'edit', image: IMAGE, negative_prompt: 'blur' } },
-    },
-    // 004 names one 429 for both limits.
-    retryLater: ONE_429_FOR_BOTH_LIMITS,
+describeProviderConformance(modelverse, 'modelverse', {
+  simulator: { seed: 41 },
+  examples: {
+    [DEV]: { valid: { prompt: 'a red fox', n: 2, size: '512x512' }, outputs: 2 },
+    [PRO]: { valid: { prompt: 'edit', image: IMAGE } },
+    [`${PRO}/multi`]: { valid: { prompt: 'merge', images: [IMAGE, IMAGE] } },
+    [`${PRO}/text-to-image`]: { valid: { prompt: 'a poster', aspect_ratio: '16:9' } },
+    'black-forest-labs/flux-kontext-max': { valid: { prompt: 'edit', image: IMAGE } },
+    'black-forest-labs/flux-kontext-max/multi': { valid: { prompt: 'merge', images: [IMAGE] } },
+    'black-forest-labs/flux-kontext-max/text-to-image': { valid: { prompt: 'a poster' } },
+    'stepfun-ai/step1x-edit': { valid: { prompt: 'edit', image: IMAGE, negative_prompt: 'blur' } },
   },
-  'modelverse',
-);
+  // 004 names one 429 for both limits.
+  retryLater: ONE_429_FOR_BOTH_LIMITS,
+});
 
 let sim: Simulator | undefined;
 let provider: Provider | undefined;

@@ -7,6 +7,7 @@ import { type Simulator, type SimulatorOptions, startSimulator } from '@genqueue
 import { afterEach, describe, expect, it } from 'vitest';
 import { outputBytes, providerError, runToEnd } from './internal/conformance.ts';
 import { describeProviderConformance, ONE_429_FOR_BOTH_LIMITS } from './internal/conformance-suite.ts';
+import { replicate } from './replicate.descriptor.ts';
 import { createReplicateProvider, type ReplicateProviderOptions } from './replicate.ts';
 
 const MODEL = 'black-forest-labs/flux-kontext-dev';
@@ -15,26 +16,20 @@ const INPUT = { prompt: 'make it red', input_image: 'https://example.com/car.jpg
 const PNG_B64 =
   'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
 
-describeProviderConformance(
-  {
-    name: 'replicate',
-    simulator: { seed: 31 },
-    create: (sim, apiToken) =>
-      createReplicateProvider({ baseUrl: sim.url, apiToken, timeouts: { requestMs: 3_000 } }),
-    examples: {
-      [MODEL]: {
-        valid: { ...INPUT, input_image: PNG_B64, output_format: 'png' },
-        invalid: { ...INPUT, guidance: 50 },
-      },
+describeProviderConformance(replicate, 'replicate', {
+  simulator: { seed: 31 },
+  examples: {
+    [MODEL]: {
+      valid: { ...INPUT, input_image: PNG_B64, output_format: 'png' },
+      invalid: { ...INPUT, guidance: 50 },
     },
-    canceledProviderStatus: 'canceled',
-    // A cut answer or a reset may hide a created (paid) prediction: the job fails, never resubmitted.
-    submitFaultClass: { 'malformed-json': 'invalid_job', reset: 'invalid_job' },
-    // Replicate throttles both limits with one 429.
-    retryLater: ONE_429_FOR_BOTH_LIMITS,
   },
-  'replicate',
-);
+  canceledProviderStatus: 'canceled',
+  // A cut answer or a reset may hide a created (paid) prediction: the job fails, never resubmitted.
+  submitFaultClass: { 'malformed-json': 'invalid_job', reset: 'invalid_job' },
+  // Replicate throttles both limits with one 429.
+  retryLater: ONE_429_FOR_BOTH_LIMITS,
+});
 
 let sim: Simulator | undefined;
 let provider: Provider | undefined;

@@ -2,7 +2,7 @@
  * The one conformance suite every provider runs against its simulator mode over real HTTP
  * (conventions §4): the same cases for every adapter, so no fake can drift from its client.
  *
- * `describeProviderConformance(subject, mode)` checks: authentication refused and accepted; every
+ * `describeProviderConformance(descriptor, mode, cases)` checks: authentication refused and accepted; every
  * operation's schema against a valid and an invalid example; every operation submitted and
  * followed to its end (or answered at once, for a synchronous provider) with outputs byte-equal
  * to what the simulator serves; the error class of each injected transport fault, on submit and
@@ -10,7 +10,13 @@
  * injected and by really outrunning the account's limits, each saying which limit it hit.
  * What only one provider does stays in its own `*.conformance.test.ts`.
  */
-import { type ErrorClass, isTaskEnded, type Provider, type RetryLimit } from '@genqueue/core';
+import {
+  type ErrorClass,
+  isTaskEnded,
+  type Provider,
+  type ProviderDescriptor,
+  type RetryLimit,
+} from '@genqueue/core';
 import {
   type Fault,
   type Simulator,
@@ -48,15 +54,9 @@ export const ONE_429_FOR_BOTH_LIMITS: readonly RetryLaterForm[] = (
   [{ kind: 'rate-limit' }, { kind: 'concurrency-limit' }, 'outrun-qps', 'outrun-in-flight'] as const
 ).map((cause) => ({ cause, expect: { status: 429, limit: 'qps', retryAfterMs: 1_000 } }));
 
-/** What the suite needs to know about one provider. */
-export interface ConformanceSubject {
-  /** The provider's name, as `Provider.name`. */
-  name: string;
-  /** Builds the adapter on a running simulator with `secret` (its API key, token or secret key). */
-  create(sim: Simulator, secret: string): Provider;
-  /** The secret the simulator takes, and a wrong one. Default: the simulator's Bearer token. */
-  secrets?: { valid(sim: Simulator): string; wrong: string };
-  /** Examples for every operation the adapter declares. */
+/** What the descriptor does not say: examples and the provider's answers to faults and limits. */
+export interface ConformanceCases {
+  /** Examples for every operation the descriptor declares. */
   examples: Readonly<Record<string, OperationExamples>>;
   /** The provider's own status of a canceled task, where it can cancel. */
   canceledProviderStatus?: string;
@@ -68,12 +68,23 @@ export interface ConformanceSubject {
   simulator?: SimulatorOptions;
 }
 
+/** Deadline of each call in the suite, in ms: short, but long enough for a loaded machine. */
+const TIMEOUT_MS = 3_000;
+
 const ctx = { jobId: 'conformance' };
 const SUBMIT_FAULTS = ['5xx', 'malformed-json', 'reset'] as const;
 const STATUS_FAULTS = ['5xx', 'malformed-json', 'reset'] as const;
 
-/** Registers the shared conformance cases of `subject` against `mode`. */
-export function describeProviderConformance(subject: ConformanceSubject, mode: SimulatorMode): void {
+/**
+ * Registers the shared conformance cases of `descriptor`'s adapter (built by its own
+ * `createAdapter`, like the worker builds it) against the simulator's `mode`.
+ */
+export function describeProviderConformance(
+  descriptor: ProviderDescriptor,
+  mode: SimulatorMode,
+  cases: ConformanceCases,
+): void {
+  const subject = { name: descriptor.name, ...cases };
   let sim: Simulator | undefined;
   let provider: Provider | undefined;
   async function closeSimulator() {
@@ -95,29 +106,43 @@ export function describeProviderConformance(subject: ConformanceSubject, mode: S
       ...options,
       mode,
     });
-    const secrets = subject.secrets ?? { valid: (s: Simulator) => s.options.token, wrong: 'wrong-secret' };
-    const secret = credentials === 'valid' ? secrets.valid(sim) : secrets.wrong;
-    provider = subject.create(sim, secret);
-    return { sim, provider, secret };
+    // Wrong credentials: every field replaced, so whichever the provider checks is refused.
+    const given: Record<string, string> =
+      credentials === 'valid'
+        ? { ...sim.credentials }
+        : Object.fromEntries(Object.keys(sim.credentials).map((field) => [field, `wrong-${field}-value`]));
+    provider = descriptor.createAdapter(
+      {
+        id: 'conformance',
+        baseUrl: sim.url,
+        credentials: descriptor.credentials.parse(given),
+        limits: descriptor.defaults.limits,
+        timeoutMs: TIMEOUT_MS,
+        options: descriptor.options.parse({}),
+      },
+      {},
+    );
+    return { sim, provider, secrets: Object.values({ ...sim.credentials, ...given }) };
   }
 
   const operations = Object.keys(subject.examples);
-  const [first] = operations;
-  if (!first) throw new Error(`${subject.name}: no operation examples`);
-  const firstInput = subject.examples[first]!.valid;
+  // The fault, cancel and limit cases use the descriptor's own example job.
+  const first = descriptor.example.operation;
+  const firstInput = { ...descriptor.example.input };
 
   describe(`${subject.name} adapter ↔ simulator (${mode} mode): shared conformance`, () => {
-    it('has examples for exactly the operations the adapter declares', async () => {
+    it('has examples for exactly the operations the descriptor and its adapter declare', async () => {
       const { provider } = await setup();
       expect(provider.name).toBe(subject.name);
+      expect(Object.keys(descriptor.operations).sort()).toEqual([...operations].sort());
       expect(Object.keys(provider.operations).sort()).toEqual([...operations].sort());
     });
 
     it('is refused with wrong credentials: account, nothing secret in the message, no task', async () => {
-      const { sim, provider, secret } = await setup({}, 'wrong');
+      const { sim, provider, secrets } = await setup({}, 'wrong');
       const error = await providerError(provider.submit(first, firstInput, ctx));
       expect(error).toMatchObject({ errorClass: 'account', ambiguous: false });
-      expect(error.message).not.toContain(secret);
+      for (const secret of secrets) expect(error.message).not.toContain(secret);
       expect(sim.stats()).toMatchObject({ accepted: 0 });
       expect(sim.stats().authFailures).toBeGreaterThan(0);
     });
@@ -139,7 +164,7 @@ export function describeProviderConformance(subject: ConformanceSubject, mode: S
         const { status, polls } = await runToEnd(provider, op, input);
         expect(status, JSON.stringify(status)).toMatchObject({ state: 'succeeded' });
         if (status.state !== 'succeeded') return;
-        if (provider.capabilities.mode === 'sync') expect(polls).toBe(0);
+        if (descriptor.capabilities.synchronous) expect(polls).toBe(0);
         else expect(polls).toBeGreaterThan(0);
         expect(status.outputs).toHaveLength(outputs);
         for (const output of status.outputs) {
@@ -158,11 +183,11 @@ export function describeProviderConformance(subject: ConformanceSubject, mode: S
     it.each(SUBMIT_FAULTS)(
       'classifies an injected %s on submit, and the next submission works',
       async (kind) => {
-        const { sim, provider, secret } = await setup();
+        const { sim, provider, secrets } = await setup();
         sim.inject({ kind, endpoint: 'submit' });
         const error = await providerError(provider.submit(first, firstInput, ctx));
         expect(error.errorClass).toBe(subject.submitFaultClass?.[kind] ?? 'transient');
-        expect(error.message).not.toContain(secret);
+        for (const secret of secrets) expect(error.message).not.toContain(secret);
         expect(sim.stats().accepted).toBe(0);
         await expect(provider.submit(first, firstInput, ctx)).resolves.toMatchObject({
           taskId: expect.any(String),
@@ -174,7 +199,7 @@ export function describeProviderConformance(subject: ConformanceSubject, mode: S
       'classifies an injected %s on status as transient, not ambiguous, and reads the task to its end',
       async (kind) => {
         const { sim, provider } = await setup();
-        if (provider.capabilities.mode === 'sync') {
+        if (descriptor.capabilities.synchronous) {
           // Nothing to poll: a synchronous task ended when it was submitted.
           const { taskId } = await provider.submit(first, firstInput, ctx);
           expect((await providerError(provider.status(first, taskId, ctx))).errorClass).toBe('invalid_job');
@@ -196,7 +221,7 @@ export function describeProviderConformance(subject: ConformanceSubject, mode: S
 
     it('cancels a running task where the provider can, which frees its in-flight slot', async () => {
       const { sim, provider } = await setup({ maxInFlight: 1, latencyMs: { min: 60_000, max: 60_000 } });
-      if (!provider.capabilities.cancel) {
+      if (!descriptor.capabilities.cancelable) {
         expect(provider.cancel).toBeUndefined();
         return;
       }
@@ -224,7 +249,7 @@ export function describeProviderConformance(subject: ConformanceSubject, mode: S
               ? { maxInFlight: 1, latencyMs: { min: 60_000, max: 60_000 } }
               : {},
         );
-        const sync = provider.capabilities.mode === 'sync';
+        const sync = descriptor.capabilities.synchronous;
         let held: Promise<unknown> | undefined;
         if (outrun) {
           // A synchronous provider holds the first request until its task ends: leave it open.
