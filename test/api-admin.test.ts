@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { loadConfig } from '@genqueue/config';
-import { type Provider, silentLogger } from '@genqueue/core';
+import { type ProviderOperations, silentLogger } from '@genqueue/core';
 import type { Redis } from 'ioredis';
 import { type Browser, chromium } from 'playwright-core';
 import { request } from 'undici';
@@ -17,8 +17,9 @@ const CHROMIUM = '/usr/bin/chromium';
 const ADMIN = { username: 'ops', password: 'board-pass-7c1d' };
 const EXPECTED_QUEUES = ['submit-liblib', 'submit-replicate', 'poll', 'sink', 'webhook'];
 
-const fakeProvider = (name: string): Provider => ({
+const fakeProvider = (name: string): ProviderOperations => ({
   name,
+  description: `a fake ${name}`,
   operations: {
     generate: {
       schema: z.object({ prompt: z.string() }).passthrough(),
@@ -26,8 +27,6 @@ const fakeProvider = (name: string): Provider => ({
       description: 'generate',
     },
   },
-  submit: () => Promise.reject(new Error('unused')),
-  status: () => Promise.reject(new Error('unused')),
 });
 
 let redis: Redis;

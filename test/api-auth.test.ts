@@ -4,7 +4,7 @@
  */
 
 import { loadConfig } from '@genqueue/config';
-import { type Provider, silentLogger } from '@genqueue/core';
+import { type ProviderOperations, silentLogger } from '@genqueue/core';
 import type { Redis } from 'ioredis';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,8 +15,9 @@ import { connectRedis, deletePrefix, uniquePrefix } from './support/redis.ts';
 const TOKEN = 'auth-test-token-5f1c2a9e';
 const ADMIN = { user: 'ops', password: 'correct horse battery staple' };
 
-const provider: Provider = {
+const provider: ProviderOperations = {
   name: 'liblib',
+  description: 'a provider with LiblibAI-like operations',
   operations: {
     'kontext.text2img': {
       schema: z.object({ prompt: z.string().min(1) }).passthrough(),
@@ -24,8 +25,6 @@ const provider: Provider = {
       description: 'text to image',
     },
   },
-  submit: () => Promise.reject(new Error('unused')),
-  status: () => Promise.reject(new Error('unused')),
 };
 
 let redis: Redis;

@@ -4,8 +4,8 @@
  */
 
 import { loadConfig } from '@genqueue/config';
-import { JobStore, type JobView, type Provider, QueueSet, silentLogger } from '@genqueue/core';
-import { createLiblibProvider } from '@genqueue/providers';
+import { JobStore, type JobView, type ProviderOperations, QueueSet, silentLogger } from '@genqueue/core';
+import { descriptorOf } from '@genqueue/providers';
 import type { Redis } from 'ioredis';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,8 +17,9 @@ const TOKEN = 'test-token-jobs-0123456789';
 const OTHER_TOKEN = 'test-token-jobs-other-987654';
 
 /** A provider with LiblibAI-like Kontext operations; only its schemas matter to the API. */
-const provider: Provider = {
+const provider: ProviderOperations = {
   name: 'liblib',
+  description: 'a provider with LiblibAI-like operations',
   operations: {
     'kontext.text2img': {
       schema: z
@@ -39,8 +40,6 @@ const provider: Provider = {
       description: 'F.1 Kontext image to image',
     },
   },
-  submit: () => Promise.reject(new Error('the API never submits')),
-  status: () => Promise.reject(new Error('the API never polls')),
 };
 
 /** Refuses loopback and private hosts, like the real guard; records what it was asked. */
@@ -442,9 +441,9 @@ describe('POST /v1/jobs/:id/cancel', () => {
   });
 });
 
-describe('with the real LiblibAI provider schemas', () => {
+describe("with the LiblibAI descriptor's schemas", () => {
   it('validates Kontext inputs by the manual (002) and names the field at fault', async () => {
-    const liblib = createLiblibProvider({ accessKey: 'ak-test', secretKey: 'sk-test' });
+    const liblib = descriptorOf('liblib');
     const liblibApi = await startApi(loadConfig({ QUEUE_PREFIX: prefix, API_TOKENS: TOKEN }), {
       host: '127.0.0.1',
       port: 0,
@@ -491,7 +490,6 @@ describe('with the real LiblibAI provider schemas', () => {
       });
     } finally {
       await liblibApi.close();
-      await liblib.close?.();
     }
   });
 });

@@ -5,7 +5,8 @@
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { loadConfig } from '@genqueue/config';
-import { JobStore, type Provider, QueueSet, silentLogger } from '@genqueue/core';
+import { JobStore, type ProviderOperations, QueueSet, silentLogger } from '@genqueue/core';
+import { descriptorOf, type ProviderListing } from '@genqueue/providers';
 import type { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { request } from 'undici';
@@ -14,8 +15,9 @@ import { z } from 'zod';
 import { createApp, startApi } from '../apps/api/src/index.ts';
 import { connectRedis, deletePrefix, uniquePrefix } from './support/redis.ts';
 
-const provider: Provider = {
+const provider: ProviderOperations = {
   name: 'liblib',
+  description: 'a provider with LiblibAI-like operations',
   operations: {
     'kontext.img2img': {
       schema: z.object({ prompt: z.string().min(1), image_list: z.array(z.string()).min(1) }).passthrough(),
@@ -23,8 +25,6 @@ const provider: Provider = {
       description: 'image to image',
     },
   },
-  submit: () => Promise.reject(new Error('unused')),
-  status: () => Promise.reject(new Error('unused')),
 };
 
 let redis: Redis;
@@ -84,6 +84,54 @@ describe('startApi', () => {
     }
     // closed: the port no longer answers
     await expect(request(`${api.url}/healthz`)).rejects.toThrow();
+  });
+
+  it('validates and lists jobs from the catalog alone: PROVIDERS, and no provider credential', async () => {
+    const token = 'tok-catalog-1234567890';
+    const api = await startApi(config({ API_TOKENS: token, PROVIDERS: 'replicate,liblib' }), {
+      host: '127.0.0.1',
+      port: 0,
+      logger: silentLogger(),
+      checkUrl: async () => {},
+      objectUrl: async () => 'unused',
+      s3Ready: async () => {},
+    });
+    try {
+      const example = descriptorOf('replicate').example;
+      const accepted = await post(api.url, token, { provider: 'replicate', ...example });
+      expect(accepted.status).toBe(202);
+      const { input_image: _, ...withoutImage } = example.input;
+      const refused = await post(api.url, token, { ...example, provider: 'replicate', input: withoutImage });
+      expect(refused.status).toBe(400);
+      expect(refused.body.error.issues).toEqual([{ path: 'input.input_image', message: 'Required' }]);
+      const disabled = await post(api.url, token, {
+        ...descriptorOf('modelverse').example,
+        provider: 'modelverse',
+      });
+      expect(disabled.status).toBe(400);
+      expect(disabled.body.error.issues[0].message).toBe(
+        'unknown provider "modelverse"; valid providers: liblib, replicate',
+      );
+
+      const res = await request(`${api.url}/v1/operations`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(res.statusCode).toBe(200);
+      const listing = (await res.body.json()) as { providers: ProviderListing[] };
+      expect(listing.providers.map((p) => p.name)).toEqual(['liblib', 'replicate']);
+      const replicate = listing.providers[1]!;
+      expect(replicate.operations.map((o) => o.name)).toEqual(
+        Object.keys(descriptorOf('replicate').operations),
+      );
+      expect(replicate.operations[0]).toMatchObject({
+        description: descriptorOf('replicate').operations[example.operation]!.description,
+        output: 'image',
+        inputSchema: { type: 'object', required: ['prompt', 'input_image'], additionalProperties: true },
+      });
+      expect((await request(`${api.url}/v1/operations`)).statusCode).toBe(401);
+    } finally {
+      await api.close();
+    }
   });
 
   it('uses the real SSRF guard from @genqueue/webhooks by default', async () => {

@@ -7,7 +7,7 @@
 
 import { loadConfig } from '@genqueue/config';
 import { type BatchView, JobStore, type JobView, QueueSet, silentLogger } from '@genqueue/core';
-import { createLiblibProvider } from '@genqueue/providers';
+import { descriptorOf } from '@genqueue/providers';
 import type { Redis } from 'ioredis';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -213,7 +213,7 @@ describe('batch routes on the API alone', () => {
       port: 0,
       redis,
       logger: silentLogger(),
-      providers: new Map([['liblib', createLiblibProvider({ accessKey: 'ak-test', secretKey: 'sk-test' })]]),
+      providers: new Map([['liblib', descriptorOf('liblib')]]),
       checkUrl,
       objectUrl: async (bucket, key) => `https://cdn.example.test/${bucket}/${key}`,
       s3Ready: async () => {},

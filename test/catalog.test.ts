@@ -4,7 +4,7 @@
  * be derived at run time (the simulator's modes, the README's table) miss no provider.
  */
 import { readFileSync } from 'node:fs';
-import { defineProvider, isTaskEnded, type ProviderAccount } from '@genqueue/core';
+import { credentialVariable, defineProvider, isTaskEnded, type ProviderAccount } from '@genqueue/core';
 import {
   type CatalogDescriptor,
   type CredentialsOf,
@@ -19,6 +19,7 @@ import { z } from 'zod';
 import { DEMO_PROVIDERS } from '../apps/demo/src/demo-providers.ts';
 
 const README = new URL('../README.md', import.meta.url);
+const COMPOSE = new URL('../docker-compose.yml', import.meta.url);
 const startOptions = { token: 't' } as Parameters<ModeEntry['credentials']>[0];
 
 /** The README's generated provider table. */
@@ -29,10 +30,23 @@ function readmeTable(): string {
   return match[1]!;
 }
 
+/** A top-level block of docker-compose.yml (`x-provider-secrets:` ... up to the next blank line). */
+function composeBlock(name: string): string {
+  const text = readFileSync(COMPOSE, 'utf8');
+  const match = new RegExp(`^${name}:.*\n((?:  .*\n)+)`, 'm').exec(text);
+  if (!match) throw new Error(`docker-compose.yml has no ${name} block`);
+  return match[1]!;
+}
+
 /** The providers of `catalog` that a list which is not derived at run time misses. */
-function gapsOf(catalog: readonly { name: string }[]): string[] {
+function gapsOf(catalog: readonly CatalogDescriptor[]): string[] {
   const rows = readmeTable();
+  const workerSecrets = composeBlock('x-provider-secrets');
   return catalog.flatMap((d) => [
+    ...Object.keys(d.credentials.shape)
+      .map((field) => credentialVariable(d.envPrefix, field))
+      .filter((variable) => !workerSecrets.includes(`  ${variable}: \${${variable}:-}`))
+      .map((variable) => `${d.name}: docker-compose.yml gives the workers no ${variable}`),
     ...(Object.hasOwn(modes, d.name)
       ? []
       : [`${d.name}: no simulator mode in apps/simulator/src/modes/registry.ts`]),
@@ -116,7 +130,16 @@ describe('the provider catalog', () => {
     expect(gapsOf(PROVIDER_CATALOG)).toEqual([]);
   });
 
-  it('finds a fifth provider that has no simulator mode or README row', () => {
+  it('gives provider credentials to the workers only in docker-compose.yml', () => {
+    const shared = composeBlock('x-genqueue-env');
+    const variables = PROVIDER_CATALOG.flatMap((d) =>
+      Object.keys(d.credentials.shape).map((field) => credentialVariable(d.envPrefix, field)),
+    );
+    expect(variables.filter((variable) => shared.includes(variable))).toEqual([]);
+    expect(shared).toMatch(/^ {2}PROVIDERS: \$\{PROVIDERS:-liblib\}$/m);
+  });
+
+  it('finds a fifth provider that has no simulator mode, README row or worker secret', () => {
     const fake = defineProvider({
       name: 'fake',
       envPrefix: 'FAKE',
@@ -137,7 +160,8 @@ describe('the provider catalog', () => {
         throw new Error('never built');
       },
     });
-    expect(gapsOf([...PROVIDER_CATALOG, fake])).toEqual([
+    expect(gapsOf([...PROVIDER_CATALOG, fake as unknown as CatalogDescriptor])).toEqual([
+      'fake: docker-compose.yml gives the workers no FAKE_API_KEY',
       'fake: no simulator mode in apps/simulator/src/modes/registry.ts',
       "fake: not in the README's provider table",
     ]);

@@ -7,6 +7,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import type { BatchView, JobView } from '@genqueue/core';
+import { descriptorOf, listOperations } from '@genqueue/providers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readObject, type Stack, startStack, TEST_TOKEN } from './support/stack.ts';
 
@@ -179,6 +180,24 @@ describe('genqueue CLI', () => {
     const cancel = await cli(['cancel', id]);
     expect(cancel.code).toBe(2);
     expect(cancel.stderr).toBe('error: batch already done (HTTP 409 conflict)\n');
+  });
+
+  it("lists the server's providers and operations, as text and as JSON Schema", async () => {
+    const liblib = descriptorOf('liblib');
+    const text = await cli(['operations']);
+    expect(text.code).toBe(0);
+    const lines = text.stdout.trimEnd().split('\n');
+    expect(lines[0]).toBe(`liblib  ${liblib.description}`);
+    expect(lines.slice(1).map((line) => line.trim().split(/\s+/)[0])).toEqual(Object.keys(liblib.operations));
+    expect(lines).toContainEqual(expect.stringMatching(/^ {2}kling\.text2video +video {2}\S/));
+
+    const json = await cli(['operations', '--provider', 'liblib', '--json']);
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toEqual({ providers: listOperations([liblib]) });
+
+    const other = await cli(['operations', '--provider', 'replicate']);
+    expect(other.code).toBe(2);
+    expect(other.stderr).toBe('error: provider replicate is not enabled on this server; enabled: liblib\n');
   });
 
   it('prints the API refusal of an unknown operation with exit 2', async () => {

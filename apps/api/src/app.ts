@@ -3,7 +3,7 @@
  * and `main.ts` assemble it the same way. One router per concern under `routes/`.
  *
  * Routes: `GET /healthz`, `GET /readyz` (open); `/v1/*` (bearer token: jobs, batches, results,
- * provider lookups); `/admin/queues` (Basic).
+ * `GET /v1/operations`, provider lookups); `/admin/queues` (Basic).
  */
 import { JobLifecycle } from '@genqueue/core';
 import express from 'express';
@@ -17,6 +17,7 @@ import { batchesRouter } from './routes/batches.ts';
 import { healthRouter } from './routes/health.ts';
 import { jobsRouter } from './routes/jobs.ts';
 import { metricsRouter } from './routes/metrics.ts';
+import { operationsRouter } from './routes/operations.ts';
 import { providersRouter } from './routes/providers.ts';
 import { resultsRouter } from './routes/results.ts';
 
@@ -93,6 +94,7 @@ export function createApp(apiDeps: ApiDeps): express.Express {
   // Before the jobs' JSON parser: batches parse their own bodies (32 MB JSON, streamed CSV/NDJSON).
   v1.use(batchesRouter(deps));
   v1.use(resultsRouter(deps));
+  v1.use(operationsRouter(deps));
   v1.use(bodyBudget({ limitBytes: BODY_LIMIT, budgetBytes: BODY_BUDGET_BYTES }));
   v1.use(express.json({ limit: BODY_LIMIT }));
   v1.use(jobsRouter(deps));

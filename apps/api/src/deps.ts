@@ -3,7 +3,15 @@
  * routers) and `routes/*` (which take these deps) do not import each other.
  */
 import type { Config } from '@genqueue/config';
-import type { JobLifecycle, JobStore, Logger, ObjectUrlFn, Provider, QueueSet } from '@genqueue/core';
+import type {
+  JobLifecycle,
+  JobStore,
+  Logger,
+  ObjectUrlFn,
+  Provider,
+  ProviderOperations,
+  QueueSet,
+} from '@genqueue/core';
 
 /** Everything the app needs from the outside world. */
 export interface ApiDeps {
@@ -13,8 +21,17 @@ export interface ApiDeps {
   queues: QueueSet;
   /** Cancels jobs and batches, retries batches. Default: one built from `store`, `queues` and `logger`. */
   lifecycle?: JobLifecycle;
-  /** Provider adapters by name; their `operations[op].schema` validate job inputs. */
-  providers: ReadonlyMap<string, Provider>;
+  /**
+   * The enabled providers by name, as the catalog describes them: their `operations[op].schema`
+   * validate job inputs. The API holds no adapter and no provider credential.
+   */
+  providers: ReadonlyMap<string, ProviderOperations>;
+  /**
+   * The model lookup of a provider (`GET /v1/providers/:provider/models/:modelId`), or undefined
+   * when it has none or this process lacks its credentials: the one call the API makes to a
+   * provider itself, so it works only where the API is given that provider's credentials.
+   */
+  modelLookup?: (provider: string) => Provider['lookupModel'];
   /** URL of a stored output (public or presigned). */
   objectUrl: ObjectUrlFn;
   /** SSRF guard: resolves for a URL we may hand to a fetcher; throws an Error with a message otherwise. */

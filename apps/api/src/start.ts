@@ -15,9 +15,11 @@ import {
   type Logger,
   type ObjectUrlFn,
   type Provider,
+  type ProviderOperations,
   QueueSet,
   type RedisClient,
 } from '@genqueue/core';
+import { createAdapter, defaultAccount, descriptorOf, isProviderName } from '@genqueue/providers';
 import { createApp } from './app.ts';
 import type { ApiDeps } from './deps.ts';
 import type { ApiErrorCode } from './http-error.ts';
@@ -32,8 +34,10 @@ export interface StartApiOverrides {
   logger?: Logger;
   /** A Redis connection to use (with `maxRetriesPerRequest: null`); not closed by `close()`. */
   redis?: RedisClient;
-  /** Default: `createProviders(config)` from `@genqueue/providers`. */
-  providers?: ReadonlyMap<string, Provider>;
+  /** The providers jobs may name. Default: the catalog's descriptors of `config.enabledProviders`. */
+  providers?: ReadonlyMap<string, ProviderOperations>;
+  /** Default: the enabled providers' own lookups, where this process has their credentials. */
+  modelLookup?: ApiDeps['modelLookup'];
   /** Default: the sink's `objectUrl` (public URL or presigned). */
   objectUrl?: ObjectUrlFn;
   /** Default: `checkUrl` from `@genqueue/webhooks` with `config.webhooks.allowPrivate`. */
@@ -76,15 +80,28 @@ export async function startApi(config: Config, overrides: StartApiOverrides = {}
     const redis = overrides.redis ?? createRedis(config.redis);
     if (!overrides.redis) cleanups.unshift(() => redis.quit().catch(() => redis.disconnect()));
 
-    // The real adapters load only when not injected, so tests and the demo can run the API with
-    // their own parts without S3 or provider credentials.
-    let providers = overrides.providers;
-    if (!providers) {
-      const { createProviders } = await import('@genqueue/providers');
-      const created: ReadonlyMap<string, Provider> = createProviders(config, { logger });
-      providers = created;
-      cleanups.unshift(() => Promise.all([...created.values()].map((p) => p.close?.())));
-    }
+    // Jobs are validated from the catalog: the API builds no provider client and needs no
+    // provider credential (workers hold those).
+    const providers: ReadonlyMap<string, ProviderOperations> =
+      overrides.providers ??
+      new Map(config.enabledProviders.map((name) => [name, descriptorOf(name)] as const));
+    // Model lookups are the one call the API makes to a provider: an adapter is built for them, on
+    // the first lookup, only where this process has the provider's credentials.
+    const lookupAdapters = new Map<string, Provider>();
+    cleanups.unshift(() => Promise.all([...lookupAdapters.values()].map((p) => p.close?.())));
+    const modelLookup =
+      overrides.modelLookup ??
+      ((name: string) => {
+        const descriptor = isProviderName(name) ? descriptorOf(name) : undefined;
+        const account = descriptor && defaultAccount(config.providers[descriptor.name]);
+        if (!descriptor || !account) return undefined;
+        let adapter = lookupAdapters.get(name);
+        if (!adapter) {
+          adapter = createAdapter(descriptor, account, { logger });
+          lookupAdapters.set(name, adapter);
+        }
+        return adapter.lookupModel?.bind(adapter);
+      });
 
     let objectUrl = overrides.objectUrl;
     let s3Ready = overrides.s3Ready;
@@ -126,6 +143,7 @@ export async function startApi(config: Config, overrides: StartApiOverrides = {}
       queues,
       lifecycle: new JobLifecycle({ store, queues, logger, now: overrides.now }),
       providers,
+      modelLookup,
       objectUrl,
       checkUrl,
       s3Ready,

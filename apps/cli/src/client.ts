@@ -7,6 +7,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { BatchView, JobState, JobView } from '@genqueue/core';
+import type { ProviderListing } from '@genqueue/providers';
 import { type Dispatcher, request } from 'undici';
 import { ApiConnectionError, type ApiIssue, ApiResponseError, redactUrl } from './errors.ts';
 
@@ -152,6 +153,11 @@ export class GenqueueClient {
       yield* page.items;
       cursor = page.nextCursor ?? undefined;
     } while (cursor);
+  }
+
+  /** `GET /v1/operations`: every enabled provider and operation, with its input's JSON Schema. */
+  getOperations(): Promise<{ providers: ProviderListing[] }> {
+    return this.#send('GET', '/v1/operations');
   }
 
   /** `GET /v1/jobs/:id`. */

@@ -212,7 +212,16 @@ describe('genqueue submit', () => {
 
 describe('genqueue (other commands)', () => {
   it('answers --help on every command with exit 0', async () => {
-    for (const command of [[], ['submit'], ['status'], ['jobs'], ['download'], ['cancel'], ['retry']]) {
+    for (const command of [
+      [],
+      ['submit'],
+      ['operations'],
+      ['status'],
+      ['jobs'],
+      ['download'],
+      ['cancel'],
+      ['retry'],
+    ]) {
       const result = await run([...command, '--help']);
       expect(result.code).toBe(0);
       expect(result.stdout).toMatch(/^Usage: genqueue/);

@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { cancelCommand, retryCommand } from './commands/cancel-retry.ts';
 import { downloadCommand } from './commands/download.ts';
 import { jobsCommand } from './commands/jobs.ts';
+import { operationsCommand } from './commands/operations.ts';
 import { resultsCommand } from './commands/results.ts';
 import { runCommand } from './commands/run.ts';
 import { statusCommand } from './commands/status.ts';
@@ -38,6 +39,7 @@ export function createProgram(ctx: CliContext, done: (code: number) => void): Co
     .addHelpText('after', GLOBAL_HELP);
   const commands = [
     submitCommand(ctx, done),
+    operationsCommand(ctx, done),
     statusCommand(ctx, done),
     jobsCommand(ctx, done),
     downloadCommand(ctx, done),

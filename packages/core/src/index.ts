@@ -54,8 +54,10 @@ export type {
   AdapterIo,
   ProviderAccount,
   ProviderCapabilities,
+  ProviderDescription,
   ProviderDescriptor,
   ProviderLimits,
+  ProviderOperations,
   ProviderSettings,
 } from './provider-descriptor.ts';
 export { credentialVariable, defineProvider } from './provider-descriptor.ts';

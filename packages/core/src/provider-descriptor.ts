@@ -66,8 +66,8 @@ export interface AdapterIo {
   now?: () => number;
 }
 
-/** A provider's self-description, and the factory of its transport. */
-export interface ProviderDescriptor<
+/** What a provider is: everything of its descriptor but the transport. */
+export interface ProviderDescription<
   Name extends string = string,
   Credentials extends Record<string, string> = Record<string, string>,
   Options extends Record<string, unknown> = Record<string, unknown>,
@@ -104,9 +104,22 @@ export interface ProviderDescriptor<
    * conformance tests start from it.
    */
   readonly example: { readonly operation: string; readonly input: Readonly<Record<string, unknown>> };
+}
+
+/** A provider's self-description, and the factory of its transport. */
+export interface ProviderDescriptor<
+  Name extends string = string,
+  Credentials extends Record<string, string> = Record<string, string>,
+  Options extends Record<string, unknown> = Record<string, unknown>,
+> extends ProviderDescription<Name, Credentials, Options> {
   /** Builds the transport of one account. The adapter owns its sockets until `close()`. */
   createAdapter(account: ProviderAccount<Credentials, Options>, io: AdapterIo): Provider;
 }
+
+/**
+ * What the API needs of a provider to validate and list its jobs: no credential, no transport.
+ */
+export type ProviderOperations = Pick<ProviderDescription, 'name' | 'description' | 'operations'>;
 
 /** Declares a descriptor, keeping its literal name and its credentials' and options' types. */
 export function defineProvider<

@@ -65,17 +65,29 @@ export function createAdapter(
   return (descriptor.createAdapter as (account: ProviderAccount, io: AdapterIo) => Provider)(account, io);
 }
 
+/**
+ * The `default` account of a provider's settings (the single-account variables), or undefined when
+ * its credentials are not set.
+ */
+export function defaultAccount(settings: ProviderSettings): ProviderAccount | undefined {
+  const { credentials, ...rest } = settings;
+  return credentials ? { id: 'default', ...rest, credentials } : undefined;
+}
+
 function createDefaultAdapter(
   descriptor: CatalogDescriptor,
   settings: ProvidersSettings,
   io: AdapterIo,
 ): Provider {
-  const { credentials, ...rest }: ProviderSettings = settings[descriptor.name];
-  if (!credentials) {
+  const account = defaultAccount(settings[descriptor.name]);
+  if (!account) {
     const variables = Object.keys(descriptor.credentials.shape)
       .map((field) => credentialVariable(descriptor.envPrefix, field))
       .join(', ');
     throw new MissingCredentialsError(`provider ${descriptor.name} is enabled but ${variables} is not set`);
   }
-  return createAdapter(descriptor, { id: 'default', ...rest, credentials }, io);
+  return createAdapter(descriptor, account, io);
 }
+
+export type { OperationListing, ProviderListing } from './operations-listing.ts';
+export { inputJsonSchema, listOperations } from './operations-listing.ts';

@@ -3,7 +3,7 @@
  * and operation a request names, turning zod errors into API issues, the SSRF check of the URLs a
  * request carries, and the envelope fields both routes accept (`webhookUrl`, `metadata`).
  */
-import type { OperationSpec, Provider } from '@genqueue/core';
+import type { OperationSpec, ProviderOperations } from '@genqueue/core';
 import { z } from 'zod';
 import { formatPath, type Issue, invalidRequest } from '../http-error.ts';
 
@@ -41,10 +41,10 @@ export function zodIssues(error: z.ZodError, prefix: (string | number)[] = []): 
  * names, so a typo is answered with what would have worked.
  */
 export function resolveOperation(
-  providers: ReadonlyMap<string, Provider>,
+  providers: ReadonlyMap<string, ProviderOperations>,
   providerName: string,
   operation: string,
-): { provider: Provider; spec: OperationSpec } {
+): { provider: ProviderOperations; spec: OperationSpec } {
   const provider = providers.get(providerName);
   if (!provider) {
     const valid = [...providers.keys()].join(', ');

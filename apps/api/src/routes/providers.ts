@@ -17,12 +17,16 @@ export function providersRouter(deps: RouteDeps): Router {
   const router = Router();
   router.get('/providers/:provider/models/:modelId', async (req: Request, res: Response) => {
     const { provider: name, modelId } = req.params as { provider: string; modelId: string };
-    const provider = deps.providers.get(name);
-    if (!provider?.lookupModel) {
-      throw new ApiError(404, 'not_found', `provider ${name} is not configured or has no model lookup`);
+    const lookupModel = deps.providers.has(name) ? deps.modelLookup?.(name) : undefined;
+    if (!lookupModel) {
+      throw new ApiError(
+        404,
+        'not_found',
+        `provider ${name} is not enabled, has no model lookup, or this API has not its credentials`,
+      );
     }
     try {
-      const model = await provider.lookupModel(modelId, { jobId: `lookup-${modelId}` });
+      const model = await lookupModel(modelId, { jobId: `lookup-${modelId}` });
       res.json({ provider: name, model });
     } catch (error) {
       if (!(error instanceof ProviderError)) throw error;

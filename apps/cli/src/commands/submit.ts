@@ -73,7 +73,7 @@ export function submitCommand(ctx: CliContext, done: (code: number) => void): Co
   return new Command('submit')
     .description('submit a file of prompts as one batch and print its id')
     .argument('<file>', 'prompts: .csv, .jsonl/.ndjson (sent as is) or .txt (one prompt per line)')
-    .requiredOption('--operation <name>', 'operation, e.g. kontext.text2img')
+    .requiredOption('--operation <name>', 'operation, e.g. kontext.text2img (see genqueue operations)')
     .option('--provider <name>', 'provider (the API defaults to liblib)')
     .option(
       '--set <key=value>',
