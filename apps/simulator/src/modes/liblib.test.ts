@@ -92,6 +92,11 @@ describe('liblib mode: submissions', () => {
         image: 'https://example.com/a.png',
         image_urls: ['https://example.com/a.png'],
         workflowUuid: '2f22a4ea4e1c4d8a9e54a06b3f3e0e2a',
+        // Required by their endpoints' tables (002 §6.1.2, §6.2.2, §10.2.2, §10.3.2).
+        imgCount: 1,
+        mask: 'https://example.com/m.png',
+        startFrame: 'https://example.com/a.png',
+        referenceImages: ['https://example.com/a.png'],
       };
       const res = await api.post(path, { templateUuid: LIBLIB_TEMPLATES[path], generateParams });
       expect(res.json, path).toMatchObject({ code: 0, msg: '', data: { generateUuid: expect.any(String) } });
@@ -414,5 +419,57 @@ describe('liblib mode: model version', () => {
     const missing = await api.post('/api/model/version/get', { versionUuid: 'nope' });
     expect(missing.json?.code).toBe(200001);
     expect(missing.json?.msg).toContain('未找到');
+  });
+});
+
+describe('liblib mode: parameters checked from the manual', () => {
+  const URL = 'https://example.com/a.png';
+  const P = (n: number) => 'x'.repeat(n);
+  it.each([
+    // [path, generateParams, accepted]
+    ['/api/generate/smart-img1/generate', { prompt: 'a', imgCount: 4, image_list: Array(8).fill(URL) }, true],
+    ['/api/generate/smart-img1/generate', { prompt: 'a' }, false], // imgCount 必填 (002 §6.1.2)
+    [
+      '/api/generate/smart-img1/generate',
+      { prompt: 'a', imgCount: 1, image_list: Array(9).fill(URL) },
+      false,
+    ],
+    ['/api/generate/smart-img1/generate', { prompt: 'a', imgCount: 1, quality: 'ultra' }, false],
+    ['/api/generate/smart-img1/inpaint', { prompt: 'a', imgCount: 1, image: URL, mask: URL }, true],
+    ['/api/generate/smart-img1/inpaint', { prompt: 'a', imgCount: 1, image: URL }, false],
+    ['/api/generate/libDream', { prompt: 'a', width: 3072, height: 512, scale: 10 }, true],
+    ['/api/generate/libDream', { prompt: 'a', width: 3072, height: 2048 }, false], // > 2048² (002 §9.1.2)
+    ['/api/generate/libDream', { prompt: 'a', scale: 0.5 }, false],
+    [
+      '/api/generate/seedreamV4',
+      { prompt: 'a', model: 'doubao-seedream-4-5-251128', width: 6144, height: 2048 },
+      true,
+    ],
+    [
+      '/api/generate/seedreamV4',
+      { prompt: 'a', model: 'doubao-seedream-4-5-251128', width: 2048, height: 1024 },
+      false,
+    ],
+    ['/api/generate/seedreamV4', { prompt: 'a', width: 512, height: 2048 }, true],
+    ['/api/generate/seedreamV4', { prompt: 'a', width: 512, height: 512 }, false], // §9.4.2 minimum
+    ['/api/generate/seedreamV4', { prompt: 'a', imgCount: 5, referenceImages: Array(11).fill(URL) }, false],
+    ['/api/generate/video/kling/text2video', { prompt: P(2500), model: 'kling-v2-6' }, true],
+    ['/api/generate/video/kling/text2video', { prompt: P(2001) }, false],
+    ['/api/generate/video/kling/text2video', { prompt: 'a', model: 'kling-v2-5-turbo', mode: 'std' }, false],
+    ['/api/generate/video/kling/img2video', { prompt: 'a', model: 'kling-v2-6', images: [URL] }, true],
+    ['/api/generate/video/kling/img2video', { prompt: 'a', model: 'kling-v2-6', image: URL }, true],
+    ['/api/generate/video/kling/img2video', { startFrame: URL }, false], // prompt 必填 (002 §10.2.2)
+    [
+      '/api/generate/video/kling/img2video',
+      { prompt: 'a', model: 'kling-v2-1', mode: 'pro', endFrame: URL },
+      false,
+    ],
+    ['/api/generate/video/kling/multiImg2video', { prompt: 'a', referenceImages: Array(7).fill(URL) }, true],
+    ['/api/generate/video/kling/multiImg2video', { referenceImages: [URL] }, false], // prompt 必填 (§10.3.2)
+    ['/api/generate/webui/img2img', { sourceImage: URL }, false], // prompt 必填 (002 §4.2.4)
+  ] as const)('%s %j → accepted %s', async (path, generateParams, accepted) => {
+    const { api } = await setup({ maxInFlight: 100, submitQps: 100 });
+    const res = await api.post(path, { templateUuid: LIBLIB_TEMPLATES[path], generateParams });
+    expect(res.json?.code, JSON.stringify(res.json)).toBe(accepted ? 0 : 100000);
   });
 });

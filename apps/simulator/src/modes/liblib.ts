@@ -16,6 +16,7 @@ import { type FormPart, parseMultipart, sendReply } from '../internal/http.ts';
 import { hash32 } from '../internal/random.ts';
 import { type ModeContext, type ModeFactory, Reply, type SimMode, type SimRequest } from '../mode.ts';
 import type { TaskPhase, TaskRecord } from '../tasks.ts';
+import { LIBLIB_PARAM_RULES } from './liblib-rules.ts';
 
 /** Signatures are valid 5 minutes around the server's clock (002 §2.4.1). */
 export const SIGNATURE_WINDOW_MS = 5 * 60 * 1000;
@@ -98,7 +99,8 @@ const SUBMIT_ROUTES: Record<string, SubmitRoute> = {
       '74509e1b072a4c45a7f1843a963c8462',
     ],
     kind: 'image',
-    promptRequired: false,
+    // 002 §4.2.4: prompt 必填 (required).
+    promptRequired: true,
     statusPath: webui,
   },
   '/api/generate/kontext/text2img': {
@@ -175,13 +177,15 @@ const SUBMIT_ROUTES: Record<string, SubmitRoute> = {
   '/api/generate/video/kling/img2video': {
     templates: ['180f33c6748041b48593030156d2a71d'],
     kind: 'video',
-    promptRequired: false,
+    // 002 §10.2.2 / §10.3.2: prompt 必填 (required).
+    promptRequired: true,
     statusPath: generic,
   },
   '/api/generate/video/kling/multiImg2video': {
     templates: ['ca01e798b4424587b0dfdb98b089da05'],
     kind: 'video',
-    promptRequired: false,
+    // 002 §10.2.2 / §10.3.2: prompt 必填 (required).
+    promptRequired: true,
     statusPath: generic,
   },
 };
@@ -314,7 +318,7 @@ export const liblibMode: ModeFactory = (ctx: ModeContext): SimMode => {
     if (verdict === 'qps') return limitReply(res, 429);
     if (verdict === 'in-flight') return limitReply(res, 100054);
     settleAll();
-    const { template, params, prompt, count, cost } = validateSubmission(body, route);
+    const { template, params, prompt, count, cost } = validateSubmission(body, route, req.path);
     if (balance < cost) throw new LiblibReply(100021);
     const task = ctx.accept({
       operation: req.path,
@@ -574,6 +578,7 @@ export const liblibMode: ModeFactory = (ctx: ModeContext): SimMode => {
 function validateSubmission(
   body: unknown,
   route: SubmitRoute,
+  path: string,
 ): { template: string; params: Record<string, unknown>; prompt?: string; count: number; cost: number } {
   if (!isObject(body)) throw new LiblibReply(100000, 'body must be a JSON object');
   const template = body.templateUuid ?? route.defaultTemplate;
@@ -587,8 +592,13 @@ function validateSubmission(
     throw new LiblibReply(100000, 'prompt must be a string');
   if (route.promptRequired && (!prompt || prompt.trim() === ''))
     throw new LiblibReply(100000, 'prompt is required');
-  if (typeof prompt === 'string' && prompt.length > 2000)
+  // Prompt lengths are per endpoint (Kling v2-6 takes 2500, 002 §10.1.2): see LIBLIB_PARAM_RULES;
+  // elsewhere 2000, the bound every other table gives.
+  const rule = LIBLIB_PARAM_RULES[path];
+  if (!rule && typeof prompt === 'string' && prompt.length > 2000)
     throw new LiblibReply(100000, 'prompt is over 2000 characters');
+  const problems = rule ? rule(params) : [];
+  if (problems.length > 0) throw new LiblibReply(100000, problems.join('; '));
   // Moderation stand-in (100052): the word "forbidden" in any prompt field.
   for (const field of [prompt, params.negativePrompt]) {
     if (typeof field === 'string' && /\bforbidden\b/i.test(field)) throw new LiblibReply(100052);
