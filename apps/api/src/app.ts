@@ -14,6 +14,7 @@ import type { ApiDeps, RouteDeps } from './deps.ts';
 import { errorMiddleware, notFound } from './http-error.ts';
 import { bodyBudget } from './internal/body-budget.ts';
 import { batchesRouter } from './routes/batches.ts';
+import { docsRouter } from './routes/docs.ts';
 import { healthRouter } from './routes/health.ts';
 import { jobsRouter } from './routes/jobs.ts';
 import { metricsRouter } from './routes/metrics.ts';
@@ -88,6 +89,7 @@ export function createApp(apiDeps: ApiDeps): express.Express {
   if (admin) app.use(admin);
 
   app.use(metricsRouter(deps));
+  app.use(docsRouter(deps));
 
   const v1 = express.Router();
   v1.use(bearerAuth(deps.config.apiTokens));

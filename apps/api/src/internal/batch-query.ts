@@ -63,7 +63,7 @@ const jsonObjectParam = (schema: z.ZodType<Record<string, unknown>>) =>
 /** `maxPoints`: a positive number of provider points. */
 export const maxPointsSchema = z.number().positive().finite();
 
-const uploadQuerySchema = z
+export const uploadQuerySchema = z
   .object({
     provider: z.string().min(1).max(64).default(DEFAULT_PROVIDER),
     operation: z.string().min(1).max(128),
@@ -164,7 +164,7 @@ export interface ListQuery {
   start: number;
 }
 
-const listQuerySchema = z
+export const listQuerySchema = z
   .object({
     // `state=failed` or `state=failed,canceled`.
     state: z

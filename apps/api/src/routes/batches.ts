@@ -89,7 +89,7 @@ const NDJSON_TYPES = [
 ];
 
 /** The body of a JSON `POST /v1/batches`. Items are checked one by one later, so one bad item is a bad row. */
-const batchBodySchema = z
+export const batchBodySchema = z
   .object({
     provider: z.string().min(1).max(64).default(DEFAULT_PROVIDER),
     operation: z.string().min(1).max(128),
