@@ -346,6 +346,31 @@ export function openApiDocument(): Json {
   }
   registry.registerPath({
     method: 'get',
+    path: '/v1/operations',
+    summary: 'Every enabled provider and operation, each input schema as JSON Schema',
+    security,
+    responses: {
+      200: json(
+        {
+          type: 'object',
+          required: ['providers'],
+          properties: { providers: { type: 'array', items: { type: 'object' } } },
+        },
+        'the providers and their operations',
+      ),
+      ...errors(401),
+    },
+  });
+  registry.registerPath({
+    method: 'get',
+    path: '/v1/providers/{provider}/models/{modelId}',
+    summary: "A provider's model, from its own model lookup (LiblibAI's model version lookup)",
+    security,
+    request: { params: z.object({ provider: z.string(), modelId: z.string() }) },
+    responses: { 200: json({ type: 'object' }, "the provider's answer"), ...errors(401, 404, 503) },
+  });
+  registry.registerPath({
+    method: 'get',
     path: '/v1/openapi.json',
     summary: 'This document',
     security,
