@@ -1,14 +1,8 @@
-/**
- * Conformance: the liblib-v1 adapter against the simulator's liblib-v1 mode over real HTTP. The
- * shared suite, then what only liblib-v1 does.
- */
-import type { Provider } from '@genqueue/core';
-import { type Simulator, type SimulatorOptions, startSimulator } from '@genqueue/simulator';
-import { afterEach, describe, expect, it } from 'vitest';
-import { providerError, runToEnd } from './internal/conformance.ts';
+import type { SimulatorOptions } from '@genqueue/simulator';
+import { describe, expect, it } from 'vitest';
+import { adapterOn, providerError, runToEnd, simulatorFixture } from './internal/conformance.ts';
 import { describeProviderConformance } from './internal/conformance-suite.ts';
 import { liblibV1 } from './liblib-v1.descriptor.ts';
-import { createLiblibV1Provider } from './liblib-v1.ts';
 
 const ctx = { jobId: 'job-c' };
 const T2I = { prompt: 'a red fox', model_id: 'kontext-1' };
@@ -30,22 +24,11 @@ describeProviderConformance(liblibV1, 'liblib-v1', {
   ],
 });
 
-let sim: Simulator | undefined;
-let provider: Provider | undefined;
-afterEach(async () => {
-  await provider?.close?.();
-  await sim?.close();
-  sim = undefined;
-  provider = undefined;
-});
+const fixture = simulatorFixture({ mode: 'liblib-v1', seed: 21, latencyMs: { min: 30, max: 80 } });
 
 async function setup(options: SimulatorOptions = {}) {
-  sim = await startSimulator({ mode: 'liblib-v1', seed: 21, latencyMs: { min: 30, max: 80 }, ...options });
-  provider = createLiblibV1Provider({
-    baseUrl: sim.url,
-    apiKey: 'sim-token',
-    timeouts: { requestMs: 3_000 },
-  });
+  const sim = await fixture.start(options);
+  const provider = fixture.own(adapterOn(liblibV1, sim));
   return { sim, provider };
 }
 

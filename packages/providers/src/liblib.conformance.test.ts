@@ -5,7 +5,7 @@
  * The simulator is strict where the provider is (signatures, nonces, status endpoints, image URLs),
  * so a client that drifts from the wire format fails here rather than in production.
  */
-import { isTaskEnded, type Provider, type TaskStatus } from '@genqueue/core';
+import { isTaskEnded, type TaskStatus } from '@genqueue/core';
 import {
   LIBLIB_OPERATIONS,
   LIBLIB_TEMPLATES,
@@ -18,10 +18,9 @@ import {
   renderPng,
   type Simulator,
   type SimulatorOptions,
-  startSimulator,
 } from '@genqueue/simulator';
-import { afterEach, describe, expect, it } from 'vitest';
-import { outputBytes, providerError, runToEnd } from './internal/conformance.ts';
+import { describe, expect, it } from 'vitest';
+import { outputBytes, providerError, runToEnd, simulatorFixture } from './internal/conformance.ts';
 import { describeProviderConformance } from './internal/conformance-suite.ts';
 import { liblib } from './liblib.descriptor.ts';
 import { createLiblibProvider } from './liblib.ts';
@@ -38,31 +37,14 @@ const PNGS = Array.from({ length: 6 }, (_, i) => renderPng(`conformance-input-${
 const dataUrl = (i: number) => `data:image/png;base64,${PNGS[i]!.toString('base64')}`;
 const base64 = (i: number) => PNGS[i]!.toString('base64');
 
-let sim: Simulator | undefined;
-let provider: Provider | undefined;
-let client: LiblibClient | undefined;
-afterEach(async () => {
-  await provider?.close?.();
-  await client?.close();
-  await sim?.close();
-  sim = undefined;
-  provider = undefined;
-  client = undefined;
-});
-
 /**
  * A simulator with fast tasks and loose limits (each test that needs the account's real limits sets
  * them), plus an adapter and a bare client on it with short timeouts.
  */
+const fixture = simulatorFixture({ mode: 'liblib', seed: 11, latencyMs: { min: 20, max: 80 } });
+
 async function setup(options: SimulatorOptions = {}, clientOptions: Partial<LiblibClientOptions> = {}) {
-  sim = await startSimulator({
-    mode: 'liblib',
-    seed: 11,
-    latencyMs: { min: 20, max: 80 },
-    submitQps: 100,
-    maxInFlight: 20,
-    ...options,
-  });
+  const sim = await fixture.start(options);
   const base: LiblibClientOptions = {
     baseUrl: sim.url,
     accessKey: ACCESS_KEY,
@@ -70,8 +52,8 @@ async function setup(options: SimulatorOptions = {}, clientOptions: Partial<Libl
     timeouts: { connectMs: 2_000, requestMs: 3_000 },
     ...clientOptions,
   };
-  provider = createLiblibProvider(base);
-  client = new LiblibClient(base);
+  const provider = fixture.own(createLiblibProvider(base));
+  const client = fixture.own(new LiblibClient(base));
   return { sim, provider, client };
 }
 

@@ -1,42 +1,24 @@
-/**
- * The liblib adapter against the simulator's `liblib` mode over HTTP, on the points where 002 is
- * easy to misread: which templates each endpoint takes and where each is polled, review statuses,
- * and the templates the manual gives twice. The simulator's rules are written from 002 itself.
- */
-import type { Provider } from '@genqueue/core';
 import { CUSTOM_IMG2IMG_TEMPLATES, CUSTOM_TEXT2IMG_TEMPLATES, LIBLIB_TEMPLATES } from '@genqueue/liblib';
-import { INITIAL_BALANCE, type Simulator, type SimulatorOptions, startSimulator } from '@genqueue/simulator';
-import { afterEach, describe, expect, it } from 'vitest';
-import { providerError, runToEnd } from './internal/conformance.ts';
+import { INITIAL_BALANCE, type SimulatorOptions } from '@genqueue/simulator';
+import { describe, expect, it } from 'vitest';
+import { providerError, runToEnd, simulatorFixture } from './internal/conformance.ts';
 import { createLiblibProvider } from './liblib.ts';
 
 const ctx = { jobId: 'job-manual' };
 const REMOTE = 'https://liblibai-online.liblib.cloud/img/remote.png';
 
-let sim: Simulator | undefined;
-let provider: Provider | undefined;
-afterEach(async () => {
-  await provider?.close?.();
-  await sim?.close();
-  sim = undefined;
-  provider = undefined;
-});
+const fixture = simulatorFixture({ mode: 'liblib', seed: 13 });
 
 async function setup(options: SimulatorOptions = {}) {
-  sim = await startSimulator({
-    mode: 'liblib',
-    seed: 13,
-    latencyMs: { min: 20, max: 60 },
-    submitQps: 100,
-    maxInFlight: 20,
-    ...options,
-  });
-  provider = createLiblibProvider({
-    baseUrl: sim.url,
-    accessKey: sim.options.accessKey,
-    secretKey: sim.options.secretKey,
-    timeouts: { connectMs: 2_000, requestMs: 3_000 },
-  });
+  const sim = await fixture.start(options);
+  const provider = fixture.own(
+    createLiblibProvider({
+      baseUrl: sim.url,
+      accessKey: sim.options.accessKey,
+      secretKey: sim.options.secretKey,
+      timeouts: { connectMs: 2_000, requestMs: 3_000 },
+    }),
+  );
   return { sim, provider };
 }
 
@@ -157,9 +139,9 @@ describe('liblib review statuses (002 §3.2, §4.3.2)', () => {
   });
 
   it('refunds the points of a timed-out task (002 §4.3.1: 解冻积分)', async () => {
-    const { provider } = await setup({ timeoutRate: 1 });
+    const { sim, provider } = await setup({ timeoutRate: 1 });
     await runToEnd(provider, 'kontext.text2img', { prompt: 'a fox', model: 'pro' });
-    sim!.configure({ timeoutRate: 0 });
+    sim.configure({ timeoutRate: 0 });
     const { status } = await runToEnd(provider, 'kontext.text2img', { prompt: 'a fox', model: 'pro' });
     // Only the second task's 29 points are gone: the first one's were unfrozen.
     expect(status).toMatchObject({ state: 'succeeded', accountBalance: INITIAL_BALANCE - 29 });

@@ -1,14 +1,15 @@
-/**
- * Conformance: the modelverse adapter against the simulator's modelverse mode over real HTTP. The
- * shared suite, then what only modelverse does (base64 answers and inputs, the synchronous slot).
- */
-import type { Provider } from '@genqueue/core';
-import { type Simulator, type SimulatorOptions, startSimulator } from '@genqueue/simulator';
-import { afterEach, describe, expect, it } from 'vitest';
-import { outputBytes, providerError, runToEnd, until } from './internal/conformance.ts';
+import type { SimulatorOptions } from '@genqueue/simulator';
+import { describe, expect, it } from 'vitest';
+import {
+  adapterOn,
+  outputBytes,
+  providerError,
+  runToEnd,
+  simulatorFixture,
+  until,
+} from './internal/conformance.ts';
 import { describeProviderConformance, ONE_429_FOR_BOTH_LIMITS } from './internal/conformance-suite.ts';
 import { modelverse } from './modelverse.descriptor.ts';
-import { createModelverseProvider } from './modelverse.ts';
 
 const DEV = 'black-forest-labs/flux.1-dev';
 const PRO = 'black-forest-labs/flux-kontext-pro';
@@ -33,15 +34,6 @@ describeProviderConformance(modelverse, 'modelverse', {
   retryLater: ONE_429_FOR_BOTH_LIMITS,
 });
 
-let sim: Simulator | undefined;
-let provider: Provider | undefined;
-afterEach(async () => {
-  await provider?.close?.();
-  await sim?.close();
-  sim = undefined;
-  provider = undefined;
-});
-
 function manualClock(start = Date.UTC(2025, 0, 1)) {
   let t = start;
   return {
@@ -52,20 +44,11 @@ function manualClock(start = Date.UTC(2025, 0, 1)) {
   };
 }
 
+const fixture = simulatorFixture({ mode: 'modelverse', seed: 41 });
+
 async function setup(options: SimulatorOptions = {}) {
-  sim = await startSimulator({
-    mode: 'modelverse',
-    seed: 41,
-    latencyMs: { min: 20, max: 60 },
-    submitQps: 100,
-    maxInFlight: 10,
-    ...options,
-  });
-  provider = createModelverseProvider({
-    baseUrl: sim.url,
-    apiKey: 'sim-token',
-    timeouts: { requestMs: 5_000 },
-  });
+  const sim = await fixture.start(options);
+  const provider = fixture.own(adapterOn(modelverse, sim, { timeoutMs: 5_000 }));
   return { sim, provider };
 }
 

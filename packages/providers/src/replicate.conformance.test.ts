@@ -1,11 +1,6 @@
-/**
- * Conformance: the replicate adapter against the simulator's replicate mode over real HTTP. The
- * shared suite, then what only Replicate does (proxy prefix, Prefer: wait, 003's OpenAI answer).
- */
-import type { Provider } from '@genqueue/core';
-import { type Simulator, type SimulatorOptions, startSimulator } from '@genqueue/simulator';
-import { afterEach, describe, expect, it } from 'vitest';
-import { outputBytes, providerError, runToEnd } from './internal/conformance.ts';
+import type { SimulatorOptions } from '@genqueue/simulator';
+import { describe, expect, it } from 'vitest';
+import { outputBytes, providerError, runToEnd, simulatorFixture } from './internal/conformance.ts';
 import { describeProviderConformance, ONE_429_FOR_BOTH_LIMITS } from './internal/conformance-suite.ts';
 import { replicate } from './replicate.descriptor.ts';
 import { createReplicateProvider, type ReplicateProviderOptions } from './replicate.ts';
@@ -31,34 +26,22 @@ describeProviderConformance(replicate, 'replicate', {
   retryLater: ONE_429_FOR_BOTH_LIMITS,
 });
 
-let sim: Simulator | undefined;
-let provider: Provider | undefined;
-afterEach(async () => {
-  await provider?.close?.();
-  await sim?.close();
-  sim = undefined;
-  provider = undefined;
-});
+const fixture = simulatorFixture({ mode: 'replicate', seed: 31, latencyMs: { min: 30, max: 80 } });
 
 async function setup(
   options: SimulatorOptions = {},
   adapter: Partial<ReplicateProviderOptions> & { prefix?: string } = {},
 ) {
-  sim = await startSimulator({
-    mode: 'replicate',
-    seed: 31,
-    latencyMs: { min: 30, max: 80 },
-    submitQps: 100,
-    maxInFlight: 10,
-    ...options,
-  });
+  const sim = await fixture.start(options);
   const { prefix = '', ...rest } = adapter;
-  provider = createReplicateProvider({
-    baseUrl: `${sim.url}${prefix}`,
-    apiToken: 'sim-token',
-    timeouts: { requestMs: 3_000 },
-    ...rest,
-  });
+  const provider = fixture.own(
+    createReplicateProvider({
+      baseUrl: `${sim.url}${prefix}`,
+      apiToken: 'sim-token',
+      timeouts: { requestMs: 3_000 },
+      ...rest,
+    }),
+  );
   return { sim, provider };
 }
 

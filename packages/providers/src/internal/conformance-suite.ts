@@ -10,22 +10,10 @@
  * injected and by really outrunning the account's limits, each saying which limit it hit.
  * What only one provider does stays in its own `*.conformance.test.ts`.
  */
-import {
-  type ErrorClass,
-  isTaskEnded,
-  type Provider,
-  type ProviderDescriptor,
-  type RetryLimit,
-} from '@genqueue/core';
-import {
-  type Fault,
-  type Simulator,
-  type SimulatorMode,
-  type SimulatorOptions,
-  startSimulator,
-} from '@genqueue/simulator';
-import { afterEach, describe, expect, it } from 'vitest';
-import { outputBytes, providerError, runToEnd, until } from './conformance.ts';
+import { type ErrorClass, isTaskEnded, type ProviderDescriptor, type RetryLimit } from '@genqueue/core';
+import type { Fault, SimulatorMode, SimulatorOptions } from '@genqueue/simulator';
+import { describe, expect, it } from 'vitest';
+import { adapterOn, outputBytes, providerError, runToEnd, simulatorFixture, until } from './conformance.ts';
 
 /** One operation's examples. */
 export interface OperationExamples {
@@ -68,9 +56,6 @@ export interface ConformanceCases {
   simulator?: SimulatorOptions;
 }
 
-/** Deadline of each call in the suite, in ms: short, but long enough for a loaded machine. */
-const TIMEOUT_MS = 3_000;
-
 const ctx = { jobId: 'conformance' };
 const SUBMIT_FAULTS = ['5xx', 'malformed-json', 'reset'] as const;
 const STATUS_FAULTS = ['5xx', 'malformed-json', 'reset'] as const;
@@ -85,43 +70,16 @@ export function describeProviderConformance(
   cases: ConformanceCases,
 ): void {
   const subject = { name: descriptor.name, ...cases };
-  let sim: Simulator | undefined;
-  let provider: Provider | undefined;
-  async function closeSimulator() {
-    await sim?.close();
-    sim = undefined;
-  }
-  afterEach(async () => {
-    await provider?.close?.();
-    await closeSimulator();
-    provider = undefined;
-  });
+  const fixture = simulatorFixture({ ...cases.simulator, mode });
 
   async function setup(options: SimulatorOptions = {}, credentials: 'valid' | 'wrong' = 'valid') {
-    sim = await startSimulator({
-      latencyMs: { min: 20, max: 60 },
-      submitQps: 100,
-      maxInFlight: 20,
-      ...subject.simulator,
-      ...options,
-      mode,
-    });
+    const sim = await fixture.start({ ...options, mode });
     // Wrong credentials: every field replaced, so whichever the provider checks is refused.
     const given: Record<string, string> =
       credentials === 'valid'
         ? { ...sim.credentials }
         : Object.fromEntries(Object.keys(sim.credentials).map((field) => [field, `wrong-${field}-value`]));
-    provider = descriptor.createAdapter(
-      {
-        id: 'conformance',
-        baseUrl: sim.url,
-        credentials: descriptor.credentials.parse(given),
-        limits: descriptor.defaults.limits,
-        timeoutMs: TIMEOUT_MS,
-        options: descriptor.options.parse({}),
-      },
-      {},
-    );
+    const provider = fixture.own(adapterOn(descriptor, sim, { credentials: given }));
     return { sim, provider, secrets: Object.values({ ...sim.credentials, ...given }) };
   }
 
@@ -266,7 +224,7 @@ export function describeProviderConformance(
         if (cause === 'outrun-in-flight') expect(sim.stats().inFlightBreaches).toBe(1);
         if (sync && held) {
           // Closing the simulator ends the held request.
-          await closeSimulator();
+          await fixture.closeSimulator();
           await held;
         }
       },
