@@ -325,9 +325,15 @@ describe('creating and reading jobs', () => {
 
   it('shows outputs with their URLs once the worker stored them', async () => {
     const created = await call('POST', '/v1/jobs', { body: text2img('stored') });
-    await store.update(created.body.id, {
-      outputs: [{ bucket: 'genqueue', key: 'out/1.png', contentType: 'image/png', bytes: 10, sha256: 'ab' }],
+    const id = created.body.id as string;
+    await store.startSubmit(id, { submitStartedAt: 1, attempts: 1 });
+    await store.taskAccepted(id, { providerTaskId: 'task-1', submittedAt: 2 });
+    await store.taskEnded(id, 'storing', {
+      taskOutputs: [{ url: 'https://cdn.example.test/x.png', kind: 'image' }],
     });
+    await store.stored(id, [
+      { bucket: 'genqueue', key: 'out/1.png', contentType: 'image/png', bytes: 10, sha256: 'ab' },
+    ]);
     const res = await call('GET', `/v1/jobs/${created.body.id}`);
     expect(res.body.outputs[0].url).toBe('https://cdn.example.test/genqueue/out/1.png');
   });
@@ -419,8 +425,8 @@ describe('POST /v1/jobs/:id/cancel', () => {
   it('asks the worker to cancel a running job and wakes its delayed poll job', async () => {
     const created = await call('POST', '/v1/jobs', { body: text2img('running') });
     const id = created.body.id as string;
-    expect((await store.transition(id, 'submitting')).ok).toBe(true);
-    expect((await store.transition(id, 'running', { providerTaskId: 'task-1' })).ok).toBe(true);
+    expect((await store.startSubmit(id, { submitStartedAt: 1, attempts: 1 })).ok).toBe(true);
+    expect((await store.taskAccepted(id, { providerTaskId: 'task-1', submittedAt: 2 })).ok).toBe(true);
     await queues.poll.add('poll', { jobId: id }, { jobId: id, delay: 600_000 });
 
     const res = await call('POST', `/v1/jobs/${id}/cancel`);
@@ -433,7 +439,7 @@ describe('POST /v1/jobs/:id/cancel', () => {
   it('answers 409 for a finished job and 404 for an unknown one', async () => {
     const created = await call('POST', '/v1/jobs', { body: text2img('done') });
     const id = created.body.id as string;
-    await store.transition(id, 'failed', { error: { code: 'x', message: 'y' } });
+    await store.fail(id, { code: 'x', message: 'y' });
     const res = await call('POST', `/v1/jobs/${id}/cancel`);
     expect(res.status).toBe(409);
     expect(res.body.error.message).toBe('job already failed');

@@ -405,7 +405,7 @@ describe('batch webhooks', () => {
     const spec = providers.get('liblib')!.operations['kontext.text2img']!;
     const intake = (path: string, events: string[], prompts: string[]) =>
       intakeBatch(
-        { store, queues },
+        { store, lifecycle },
         {
           provider: 'liblib',
           operation: 'kontext.text2img',
@@ -467,10 +467,12 @@ describe('batch webhooks', () => {
       expect(perJob.filter((a) => a.event.type === 'job.failed')).toHaveLength(1);
       expect(new Set(chattyArrivals.map((a) => a.id)).size).toBe(7);
 
-      // A worker that crashed after ending the last job announces again: nothing new is sent.
+      // A worker that crashed after draining but before removing the outbox entry: a sweep drains
+      // the same entry again, and nothing new is sent.
       const [record] = await store.listWebhooks(quiet.id);
       expect(await waitForQueueEnd(record!.id)).toBe('completed');
-      await lifecycle.announce(batchItemId(quiet.id, 29));
+      const delivered = await queues.webhook.getJob(record!.id);
+      await lifecycle.drain([{ member: 'replayed', entry: { kind: 'webhook', payload: delivered!.data } }]);
       const again = await queues.webhook.getJob(record!.id);
       expect(await again?.getState()).toBe('completed');
       expect(again?.attemptsMade).toBe(1);

@@ -4,7 +4,15 @@
  * and after, divided by the jobs). Memory is measured on a private redis-server when one can be
  * started, so other clients of a shared Redis do not blur it.
  */
-import { type BatchItem, intakeBatch, masters, QueueSet, type RedisClient } from '@genqueue/core';
+import {
+  type BatchItem,
+  intakeBatch,
+  JobLifecycle,
+  masters,
+  QueueSet,
+  type RedisClient,
+  silentLogger,
+} from '@genqueue/core';
 import { createProviders } from '@genqueue/providers';
 import { ensureRedis, freePort } from '../../apps/demo/src/embedded.ts';
 import { type Deployment, deploy, type Infra } from '../lib/deployment.ts';
@@ -44,7 +52,7 @@ async function enqueue(d: Deployment, prompts: string[]): Promise<{ ms: number; 
   try {
     const direct = performance.now();
     const result = await intakeBatch(
-      { store: d.store, queues },
+      { store: d.store, lifecycle: new JobLifecycle({ store: d.store, queues, logger: silentLogger() }) },
       {
         provider: 'liblib',
         operation: 'kontext.text2img',

@@ -10,7 +10,7 @@ import { type Config, loadConfig } from '@genqueue/config';
 import { createRedis, type JobView, type RedisClient, silentLogger } from '@genqueue/core';
 import { freePort } from '@genqueue/demo';
 import { type Simulator, type SimulatorOptions, startSimulator } from '@genqueue/simulator';
-import { startWorker, type WorkerHandle } from '@genqueue/worker';
+import { startWorker, type WorkerHandle, type WorkerOverrides } from '@genqueue/worker';
 import { request } from 'undici';
 import { deletePrefix, TEST_REDIS_URL, uniquePrefix } from './redis.ts';
 import { startS3 } from './s3.ts';
@@ -47,9 +47,10 @@ export interface Stack {
   s3: Awaited<ReturnType<typeof startS3>>;
   workers: WorkerHandle[];
   processes: ChildProcess[];
-  /** Starts a worker as a real `npm run worker` child process. */
-  spawnWorker(extraEnv?: Record<string, string>): ChildProcess;
-  startWorker(): Promise<WorkerHandle>;
+  /** Starts a worker as a real `npm run worker` child process (or `script`, a worker entry point). */
+  spawnWorker(extraEnv?: Record<string, string>, script?: string): ChildProcess;
+  /** Starts a worker in this process; `overrides` adds test hooks and the like. */
+  startWorker(overrides?: WorkerOverrides): Promise<WorkerHandle>;
   call<T = unknown>(
     method: 'GET' | 'POST',
     path: string,
@@ -115,10 +116,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     s3,
     workers,
     processes,
-    spawnWorker(extraEnv = {}) {
-      const entry = options.compiled
-        ? [`${options.compiled}/apps/worker/dist/main.js`]
-        : ['--import', 'tsx', 'apps/worker/src/main.ts'];
+    spawnWorker(extraEnv = {}, script?: string) {
+      const entry = script
+        ? ['--import', 'tsx', script]
+        : options.compiled
+          ? [`${options.compiled}/apps/worker/dist/main.js`]
+          : ['--import', 'tsx', 'apps/worker/src/main.ts'];
       const child = spawn(process.execPath, entry, {
         env: { ...process.env, ...env, ...extraEnv },
         stdio: ['ignore', 'ignore', 'inherit'],
@@ -126,8 +129,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       processes.push(child);
       return child;
     },
-    async startWorker() {
-      const handle = await startWorker(config, { logger: silentLogger() });
+    async startWorker(overrides = {}) {
+      const handle = await startWorker(config, { logger: silentLogger(), ...overrides });
       workers.push(handle);
       return handle;
     },

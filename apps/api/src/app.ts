@@ -46,7 +46,6 @@ export function createApp(apiDeps: ApiDeps): express.Express {
         store: apiDeps.store,
         queues: apiDeps.queues,
         logger: apiDeps.logger,
-        now: apiDeps.now,
       }),
   };
   const app = express();

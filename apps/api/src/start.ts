@@ -141,7 +141,7 @@ export async function startApi(config: Config, overrides: StartApiOverrides = {}
       config,
       store,
       queues,
-      lifecycle: new JobLifecycle({ store, queues, logger, now: overrides.now }),
+      lifecycle: new JobLifecycle({ store, queues, logger }),
       providers,
       modelLookup,
       objectUrl,

@@ -26,8 +26,23 @@ export interface WorkerContext {
   clock: Clock;
   /** Aborted at shutdown, after the grace period. */
   shutdownSignal: AbortSignal;
+  /** Test hooks: named points where a test stops a worker exactly, to provoke a crash window. */
+  hooks?: WorkerHooks;
   /** Metrics recorder (fire-and-forget into Redis); absent in contexts built without one. */
   metrics?: RedisMetrics;
+}
+
+/**
+ * Points where a worker can be stopped by a test (a hook that never resolves freezes the processor
+ * there, as a crash would; the test then closes the worker without waiting):
+ * - `task-ended`: the end of a task is recorded; its outbox (webhook, batch completion, budget
+ *   cancel) is not drained and the sink job is not added.
+ * - `stored`: the job succeeded; its outbox is not drained.
+ */
+export type CrashPoint = 'task-ended' | 'stored';
+
+export interface WorkerHooks {
+  at(point: CrashPoint, jobId: string): Promise<void> | void;
 }
 
 export function providerOf(

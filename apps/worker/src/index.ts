@@ -1,4 +1,4 @@
-export type { WorkerContext } from './context.ts';
+export type { CrashPoint, WorkerContext, WorkerHooks } from './context.ts';
 export type { PollSchedule } from './poll-schedule.ts';
 export { ageBasedDelay, nextPollDelay } from './poll-schedule.ts';
 export type { WorkerHandle, WorkerOverrides } from './worker.ts';

@@ -17,7 +17,7 @@ import { DelayedError, type Job } from 'bullmq';
 import { providerOf, type WorkerContext } from './context.ts';
 import { nextPollDelay } from './poll-schedule.ts';
 import { requestSize, type TaskKind } from './task-durations.ts';
-import { failJob, finishTask } from './task-end.ts';
+import { failJob, finishTask, scheduleSink } from './task-end.ts';
 
 /** After a failed status query, wait at least this long (the error may be an outage). */
 const STATUS_ERROR_DELAY_MS = 2_000;
@@ -33,15 +33,17 @@ export async function processPoll(
   job: Job<JobPayload>,
   token: string | undefined,
 ): Promise<PollReturn | undefined> {
-  const { jobId } = jobPayloadSchema.parse(job.data);
+  const { jobId, run = 0 } = jobPayloadSchema.parse(job.data);
   const record = await ctx.store.getJob(jobId);
-  if (!record?.providerTaskId) {
-    ctx.logger.warn({ jobId }, 'poll: no job record or task id; nothing to poll');
+  if (!record?.providerTaskId || record.run !== run) {
+    ctx.logger.warn({ jobId, run }, 'poll: no job record or task id in this run; nothing to poll');
     return;
   }
   const { provider, limiter, descriptor } = providerOf(ctx, record.provider);
   if (record.state === 'storing' || record.state === 'succeeded' || record.state === 'failed') {
-    await limiter.release(jobId); // already seen ending (a retried poll after a crash)
+    // already seen ending (a retried poll after a crash): make sure the sink job exists
+    await limiter.release(jobId);
+    if (record.state === 'storing') await scheduleSink(ctx, record);
     return;
   }
   const call = { jobId, signal: ctx.shutdownSignal };
@@ -95,7 +97,7 @@ export async function processPoll(
   if (!isTaskEnded(status)) {
     rememberQuery(jobId, queryStarted); // metrics
     if (status.providerStatus !== record.providerStatus) {
-      await ctx.store.update(jobId, { providerStatus: status.providerStatus });
+      await ctx.store.noteProviderStatus(jobId, status.providerStatus);
       await job.log(`status ${status.providerStatus} ${status.state}`);
     }
     return delay(job, token, ctx.clock.now() + (await pollDelay(ctx, record)));

@@ -1,10 +1,12 @@
 /**
  * The sink step: stream each output of a finished task into S3, then mark the job succeeded.
  * Provider URLs expire (LiblibAI: 7 days, Replicate: an hour), so this runs as soon as the task
- * ends. Failures retry with backoff; a job whose outputs cannot be stored fails with the reason.
+ * ends. The outputs come from the job record (`taskOutputs`, written in the step that recorded the
+ * task's end, removed when the job is terminal), so no provider URL or inline image is kept in a
+ * BullMQ job. Failures retry with backoff; a job whose outputs cannot be stored fails with the reason.
  */
 import { createHash } from 'node:crypto';
-import { isTerminal, type SinkPayload, type StoredOutput, sinkPayloadSchema } from '@genqueue/core';
+import { type SinkPayload, type StoredOutput, sinkPayloadSchema } from '@genqueue/core';
 import { SinkError } from '@genqueue/sink';
 import { type Job, UnrecoverableError } from 'bullmq';
 import type { WorkerContext } from './context.ts';
@@ -19,18 +21,18 @@ export async function processSink(
   ctx: WorkerContext,
   job: Job<SinkPayload>,
 ): Promise<SinkReturn | undefined> {
-  const { jobId, outputs } = sinkPayloadSchema.parse(job.data);
+  const { jobId, run = 0 } = sinkPayloadSchema.parse(job.data);
   const record = await ctx.store.getJob(jobId);
-  if (!record || isTerminal(record.state)) return;
+  if (record?.state !== 'storing' || record.run !== run) return;
   if (record.cancelRequested) {
-    await ctx.lifecycle.end(jobId, 'canceled', {
-      error: record.error ?? { code: 'canceled', message: 'canceled by user' },
-    });
+    const error = record.error ?? { code: 'canceled', message: 'canceled by user' };
+    await ctx.lifecycle.settle(await ctx.store.cancel(jobId, error, ['storing']));
     return;
   }
-  if (record.state === 'running') {
-    // The poller crashed between adding this job and recording the transition.
-    await ctx.store.transition(jobId, 'storing', {}, { from: ['running'] });
+  const outputs = record.taskOutputs ?? [];
+  if (outputs.length === 0) {
+    await failJob(ctx, jobId, { code: 'storage_failed', message: 'the task outputs were not recorded' });
+    return;
   }
 
   const prompt = typeof record.input.prompt === 'string' ? record.input.prompt : JSON.stringify(record.input);
@@ -91,7 +93,9 @@ export async function processSink(
     );
     throw error;
   }
-  await ctx.lifecycle.end(jobId, 'succeeded', { outputs: stored }, { from: ['storing'] });
+  const result = await ctx.store.stored(jobId, stored);
+  if (result.ok) await ctx.hooks?.at('stored', jobId);
+  await ctx.lifecycle.settle(result);
   const noun = outputs.every((o) => o.kind === 'image') ? 'image' : 'file';
   await job.log(`stored ${stored.length} ${noun}${stored.length === 1 ? '' : 's'}; job succeeded`);
   ctx.logger.debug({ jobId, outputs: stored.length }, 'job:succeeded');

@@ -16,6 +16,8 @@
  */
 import {
   actionFor,
+  BUDGET_EXCEEDED,
+  bullJobId,
   CallAbortedError,
   isTerminal,
   type JobPayload,
@@ -29,7 +31,7 @@ import type { SubmissionOutcome } from '@genqueue/metrics';
 import { type Job, UnrecoverableError } from 'bullmq';
 import { providerOf, type WorkerContext } from './context.ts';
 import { pollDelay } from './poll-processor.ts';
-import { failJob, finishTask } from './task-end.ts';
+import { failJob, finishTask, scheduleSink } from './task-end.ts';
 
 /** Pauses the provider's whole submit queue; returns the error BullMQ expects to requeue the job. */
 export type RateLimitFn = (ms: number) => Promise<Error>;
@@ -62,20 +64,36 @@ export async function processSubmit(
   job: Job<JobPayload>,
   rateLimit: RateLimitFn,
 ): Promise<SubmitReturn | undefined> {
-  const { jobId } = jobPayloadSchema.parse(job.data);
+  const { jobId, run = 0 } = jobPayloadSchema.parse(job.data);
   const record = await ctx.store.getJob(jobId);
   if (!record) {
     ctx.logger.warn({ jobId }, 'submit: job record is gone; nothing to do');
     return;
   }
   if (isTerminal(record.state)) return; // canceled while it waited
+  if (record.run !== run) return; // a BullMQ job of an earlier run of a retried job
+  if (record.budgetSpent && !record.providerTaskId) {
+    // The batch's budget is spent: its cancel is in the outbox, but never spend past it meanwhile.
+    await ctx.lifecycle.settle(await ctx.store.cancel(jobId, BUDGET_EXCEEDED));
+    await job.log('canceled: the batch reached its maxPoints budget');
+    return;
+  }
   const { provider, limiter } = providerOf(ctx, record.provider);
   const log = ctx.logger.child({ jobId, provider: provider.name, operation: record.operation });
 
+  if (record.state === 'storing') {
+    // A synchronous answer was saved before a crash: its outputs are in the record.
+    await scheduleSink(ctx, record);
+    return { taskId: record.providerTaskId ?? '' };
+  }
   if (record.providerTaskId) {
     // Submitted before a crash: the task is in flight at the provider whatever we do now.
     await limiter.adopt(jobId);
-    await handOverToPolling(ctx, record, record.providerTaskId);
+    if (record.state === 'submitting') {
+      const submittedAt = record.submittedAt ?? ctx.clock.now();
+      await acceptTask(ctx, record, { providerTaskId: record.providerTaskId, submittedAt });
+    }
+    await handOverToPolling(ctx, record);
     await job.log(`task ${record.providerTaskId} was submitted before a restart; polling it`);
     return { taskId: record.providerTaskId };
   }
@@ -98,7 +116,7 @@ export async function processSubmit(
     } catch (error) {
       throw await onSubmitError(ctx, job, record, error, rateLimit, false);
     }
-    await ctx.store.update(jobId, { preparedInput: input });
+    await ctx.store.savePreparedInput(jobId, input);
   }
 
   // The QPS turn stays open until the request is known to have reached the provider, so the next
@@ -138,12 +156,10 @@ export async function processSubmit(
       'submit: an earlier submission started but saved no task id; submitting again may duplicate it',
     );
   }
-  const started = await ctx.store.transition(
-    jobId,
-    'submitting',
-    { submitStartedAt: ctx.clock.now(), attempts: record.attempts + 1 },
-    { from: ['queued', 'submitting'] },
-  );
+  const started = await ctx.store.startSubmit(jobId, {
+    submitStartedAt: ctx.clock.now(),
+    attempts: record.attempts + 1,
+  });
   if (!started.ok) {
     await Promise.all([limiter.release(jobId), limiter.endTurn(jobId)]);
     return; // canceled in the meantime
@@ -169,10 +185,13 @@ export async function processSubmit(
   }
 
   // Save the task id first: from here on the job is never submitted again. The turn ends in the
-  // same round trip.
+  // same round trip. A synchronous answer carries the outputs: the task id and the outputs are
+  // saved in one step, so a crash cannot lose a paid result that exists only in memory.
   const submittedAt = ctx.clock.now();
+  const accepted = { providerTaskId: result.taskId, submittedAt };
+  const ended = result.status && result.status.state !== 'queued' && result.status.state !== 'running';
   await Promise.all([
-    ctx.store.update(jobId, { providerTaskId: result.taskId, submittedAt }),
+    ended ? finishTask(ctx, record, result.status!, accepted) : acceptTask(ctx, record, accepted),
     limiter.endTurn(jobId),
   ]);
   if (gate.probe) {
@@ -185,34 +204,37 @@ export async function processSubmit(
   await job.log(`granted slot ${gate.inFlight}${limit ? `/${limit}` : ''}${gate.probe ? ' (probe)' : ''}`);
   await job.log(`submitted task ${result.taskId} (attempt ${record.attempts + 1})`);
 
-  if (result.status && result.status.state !== 'queued' && result.status.state !== 'running') {
-    // Synchronous providers answer with the outputs: the task has already ended.
-    await finishTask(ctx, { ...record, providerTaskId: result.taskId, submittedAt }, result.status);
-    await job.log(`task ended at once: ${result.status.state}`);
+  if (ended) {
+    await job.log(`task ended at once: ${result.status!.state}`);
     return { taskId: result.taskId };
   }
-  await handOverToPolling(ctx, { ...record, submittedAt }, result.taskId);
+  await handOverToPolling(ctx, { ...record, ...accepted });
   return { taskId: result.taskId };
 }
 
-/** Moves the job to `running` and schedules its first status query. */
-async function handOverToPolling(ctx: WorkerContext, record: JobRecord, taskId: string): Promise<void> {
-  const tag = jobTag(record);
-  await ctx.queues.poll.add(tag.name, tag.data, { jobId: record.id, delay: await pollDelay(ctx, record) });
-  const moved = await ctx.store.transition(
-    record.id,
-    'running',
-    { providerTaskId: taskId, submittedAt: record.submittedAt ?? ctx.clock.now() },
-    { from: ['queued', 'submitting'] },
-  );
+/** Saves the task id and moves the job to `running`, in one step. */
+async function acceptTask(
+  ctx: WorkerContext,
+  record: JobRecord,
+  accepted: { providerTaskId: string; submittedAt: number },
+): Promise<void> {
+  const moved = await ctx.store.taskAccepted(record.id, accepted);
   // A job canceled while it was being submitted still has a task at the provider: the poller
   // follows it to its end to free the slot (and cancels it where the provider can).
-  if (
-    !moved.ok &&
-    !(moved.reason === 'refused' && (moved.current === 'canceled' || moved.current === 'running'))
-  ) {
+  if (!moved.ok && moved.reason === 'refused' && moved.current === 'canceled') {
+    await ctx.store.keepLateTaskId(record.id, accepted);
+  } else if (!moved.ok) {
     ctx.logger.warn({ jobId: record.id, moved }, 'submit: unexpected state after submission');
   }
+}
+
+/** Schedules the first status query of an accepted task (a no-op when it exists: same BullMQ id). */
+async function handOverToPolling(ctx: WorkerContext, record: JobRecord): Promise<void> {
+  const tag = jobTag(record);
+  await ctx.queues.poll.add(tag.name, tag.data, {
+    jobId: bullJobId(record.id, record.run),
+    delay: await pollDelay(ctx, record),
+  });
 }
 
 /** metrics: how a refused submission counts, by the limit the provider said was hit. */
@@ -236,7 +258,7 @@ async function onSubmitError(
     // Our own shutdown, not the provider's answer: the job goes back to waiting for the next
     // worker without using an attempt. A submission that may have left keeps `submitStartedAt`,
     // so the next try is logged as a possible duplicate.
-    await ctx.store.transition(record.id, 'queued', {}, { from: ['submitting'] });
+    await ctx.store.deferSubmit(record.id);
     log.info({ ambiguous: error.ambiguous }, 'submit: call aborted by shutdown; job back to waiting');
     return rateLimit(1);
   }
@@ -251,7 +273,7 @@ async function onSubmitError(
         });
   switch (actionFor(providerError.errorClass)) {
     case 'delay': {
-      await ctx.store.transition(record.id, 'queued', {}, { from: ['submitting'] });
+      await ctx.store.deferSubmit(record.id);
       const wait = providerError.retryAfterMs ?? RETRY_LATER_DEFAULT_MS;
       await job.log(
         `provider says later (${providerError.code ?? providerError.status}); waiting ${wait} ms`,
@@ -267,7 +289,7 @@ async function onSubmitError(
       await limiter.pause(
         `${providerError.code ?? providerError.status ?? 'account'}: ${providerError.message}`,
       );
-      await ctx.store.transition(record.id, 'queued', {}, { from: ['submitting'] });
+      await ctx.store.deferSubmit(record.id);
       log.error(
         { code: providerError.code, status: providerError.status, probe: wasProbe },
         `submit: account error, submissions to ${record.provider} paused until a probe succeeds: ${providerError.message}`,
@@ -290,7 +312,7 @@ async function onSubmitError(
         );
         return new UnrecoverableError(providerError.message);
       }
-      await ctx.store.transition(record.id, 'queued', {}, { from: ['submitting'] });
+      await ctx.store.deferSubmit(record.id);
       await job.log(`transient error, will retry: ${providerError.message}`);
       log.warn(
         { code: providerError.code, status: providerError.status, ambiguous: providerError.ambiguous },

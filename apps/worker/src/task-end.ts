@@ -1,17 +1,35 @@
 /**
  * What happens when a provider task ends, whether the poller saw it end or a synchronous provider
- * answered with it: free the slot first, then route the job to the sink or end it.
+ * answered with it: free the slot first, then record the end in one transition (the outputs, the
+ * points the provider kept, and for a synchronous answer the task id too) and hand over to the
+ * sink, or end the job. The transition writes the job's webhook, its batch's completion and a spent
+ * budget's cancel into the outbox in the same step; `settle` drains them.
  */
-import { type JobError, type JobRecord, jobTag, type TaskStatus } from '@genqueue/core';
+import { bullJobId, type JobError, type JobRecord, jobTag, type TaskStatus } from '@genqueue/core';
 import { providerOf, type WorkerContext } from './context.ts';
 
 export async function failJob(ctx: WorkerContext, jobId: string, error: JobError): Promise<void> {
-  await ctx.lifecycle.end(jobId, 'failed', { error });
+  await ctx.lifecycle.settle(await ctx.store.fail(jobId, error));
 }
 
 const CANCELED: JobError = { code: 'canceled', message: 'canceled by user' };
 
-export async function finishTask(ctx: WorkerContext, record: JobRecord, status: TaskStatus): Promise<void> {
+/** Schedules the sink job of a `storing` job (a no-op when it exists: same BullMQ id). */
+export async function scheduleSink(ctx: WorkerContext, record: JobRecord): Promise<void> {
+  const tag = jobTag(record);
+  await ctx.queues.sink.add(tag.name, tag.data, { jobId: bullJobId(record.id, record.run) });
+}
+
+/**
+ * @param accepted for a synchronous provider, the task id and submission time, saved in the
+ *   same step as the outputs, so a crash cannot leave a paid task's outputs only in memory.
+ */
+export async function finishTask(
+  ctx: WorkerContext,
+  record: JobRecord,
+  status: TaskStatus,
+  accepted?: { providerTaskId: string; submittedAt: number },
+): Promise<void> {
   const { limiter } = providerOf(ctx, record.provider);
   // The slot is the provider's scarcest resource: give it back before anything else.
   await limiter.release(record.id);
@@ -23,76 +41,60 @@ export async function finishTask(ctx: WorkerContext, record: JobRecord, status: 
     providerStatus: status.providerStatus,
     taskEndedAt: now,
     ...(balance === undefined ? {} : { accountBalance: balance }),
+    ...accepted,
   };
+  // The points the provider kept: a refunded task (LiblibAI status 7, 002 §4.3.1) reports none.
   const points = 'pointsCost' in status ? status.pointsCost : undefined;
-  // metrics: generation time, points and balance as last seen
-  if (record.submittedAt !== undefined)
-    ctx.metrics?.generationTime(record.provider, now - record.submittedAt);
-  ctx.metrics?.taskCost(record.provider, points, balance);
   ctx.logger.debug({ jobId: record.id, state: status.state }, 'task:finished');
 
   const current = await ctx.store.getJob(record.id);
-  if (!current) return;
+  if (!current || current.run !== record.run) return;
   if (balance !== undefined && current.batchId) {
     await ctx.store.noteBatchAccountBalance(current.batchId, balance);
   }
-  if (current.state === 'canceled' || current.cancelRequested) {
-    await ctx.lifecycle.end(
-      record.id,
-      'canceled',
-      { ...common, pointsCost: points, error: current.error ?? CANCELED },
-      { addPoints: points },
-    );
-    return;
+  const [to, fields, kept] = ended(current, status, points);
+  const result = await ctx.store.taskEnded(record.id, to, { ...common, ...fields }, kept);
+  if (result.ok) {
+    // metrics: counted by the transition that recorded the end, so a replayed poll counts nothing
+    const submittedAt = accepted?.submittedAt ?? current.submittedAt;
+    if (submittedAt !== undefined) ctx.metrics?.generationTime(record.provider, now - submittedAt);
+    ctx.metrics?.taskCost(record.provider, points, balance);
+    await ctx.hooks?.at('task-ended', record.id);
+    await ctx.lifecycle.settle(result);
   }
+  // After a crash between the transition and this add, the retried poll or submit job comes here
+  // again: the transition is refused (already storing) and the sink job is added then.
+  if (result.ok ? to === 'storing' : result.reason === 'refused' && result.current === 'storing') {
+    await scheduleSink(ctx, current);
+  }
+}
 
+/** Where an ended task takes its job, with the fields and points to record. */
+function ended(
+  current: JobRecord,
+  status: TaskStatus,
+  points: number | undefined,
+): [
+  'storing' | 'failed' | 'canceled',
+  Parameters<WorkerContext['store']['taskEnded']>[2],
+  number | undefined,
+] {
+  if (current.state === 'canceled' || current.cancelRequested) {
+    return ['canceled', { pointsCost: points, error: current.error ?? CANCELED }, points];
+  }
   switch (status.state) {
-    case 'succeeded': {
+    case 'succeeded':
       if (status.outputs.length === 0) {
-        await ctx.lifecycle.end(
-          record.id,
-          'failed',
-          {
-            ...common,
-            pointsCost: points,
-            error: { code: 'no_outputs', message: 'the provider reported success without outputs' },
-          },
-          { addPoints: points },
-        );
-        return;
+        const error = { code: 'no_outputs', message: 'the provider reported success without outputs' };
+        return ['failed', { pointsCost: points, error }, points];
       }
-      // The sink job goes first: if we crash before the transition, the retried poll or submit job
-      // adds it again (same id, so a no-op), and the sink accepts a job still marked running.
-      const tag = jobTag(record);
-      await ctx.queues.sink.add(tag.name, { ...tag.data, outputs: status.outputs }, { jobId: record.id });
-      const moved = await ctx.store.transition(
-        record.id,
-        'storing',
-        { ...common, pointsCost: points },
-        { addPoints: points },
-      );
-      if (moved.ok && moved.budgetReached && current.batchId) {
-        await ctx.lifecycle.cancelBatch(current.batchId, {
-          code: 'budget_exceeded',
-          message: 'the batch reached its maxPoints budget',
-        });
-      }
-      return;
-    }
+      return ['storing', { pointsCost: points, taskOutputs: status.outputs }, points];
     case 'failed':
-      await ctx.lifecycle.end(
-        record.id,
-        'failed',
-        { ...common, pointsCost: points, error: status.error },
-        { addPoints: points },
-      );
-      return;
-    case 'canceled':
-      await ctx.lifecycle.end(record.id, 'canceled', {
-        ...common,
-        error: { code: 'canceled_by_provider', message: 'the provider canceled the task' },
-      });
-      return;
+      return ['failed', { pointsCost: points, error: status.error }, points];
+    case 'canceled': {
+      const error = { code: 'canceled_by_provider', message: 'the provider canceled the task' };
+      return ['canceled', { error }, undefined];
+    }
     default:
       throw new Error(`finishTask called with a task still ${status.state}`);
   }

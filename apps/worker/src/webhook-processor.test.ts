@@ -74,6 +74,7 @@ const received: Received[] = [];
 let answer: (res: ServerResponse) => void = (res) => res.end();
 
 let redis: ReturnType<typeof connectRedis>;
+let storeNow = Date.now();
 let prefix: string;
 let store: JobStore;
 let dispatcher: Dispatcher;
@@ -91,7 +92,7 @@ beforeAll(async () => {
   receiverUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   redis = connectRedis();
   prefix = uniquePrefix('webhook-proc');
-  store = new JobStore({ redis, prefix, retentionSeconds: 3600 });
+  store = new JobStore({ redis, prefix, retentionSeconds: 3600, now: () => storeNow });
   dispatcher = createGuardedDispatcher({ allowPrivate: true });
 });
 
@@ -138,12 +139,15 @@ async function deliveryOf(
     webhookUrl: options.url ?? receiverUrl,
     createdAt: finishedAt - 5_000,
   });
-  await store.transition(jobId, 'storing');
-  await store.transition(jobId, 'succeeded', {
-    finishedAt,
+  await store.taskEnded(jobId, 'storing', {
     pointsCost: 58,
-    outputs: [{ bucket: 'b', key: `jobs/${jobId}/0.png`, contentType: 'image/png', bytes: 3, sha256: 'x' }],
+    taskOutputs: [{ url: 'https://x.test/0.png', kind: 'image' }],
   });
+  storeNow = finishedAt;
+  await store.stored(jobId, [
+    { bucket: 'b', key: `jobs/${jobId}/0.png`, contentType: 'image/png', bytes: 3, sha256: 'x' },
+  ]);
+  storeNow = Date.now();
   const data: WebhookPayload = {
     deliveryId: `job.succeeded.${jobId}.${finishedAt}`,
     owner: { kind: 'job', id: jobId },
@@ -224,7 +228,7 @@ describe('processWebhook', () => {
       lastStatus: 410,
       gaveUpAt: expect.any(Number),
     });
-    const ttl = await redis.ttl(goneUrlKey(prefix, url));
+    const ttl = await redis.ttl(`${prefix}:webhook-gone:${goneUrlKey(url)}`);
     expect(ttl).toBeGreaterThan(7 * 86_400 - 60);
 
     answer = (res) => res.end();
@@ -269,7 +273,8 @@ describe('processWebhook', () => {
   it('sends the batch view, counts and points, for batch.completed', async () => {
     answer = (res) => res.end();
     const batchId = `b_test${Date.now().toString(36)}`;
-    await store.createBatch({
+    await store.writeBatchItems(batchId, 0, [{ input: { prompt: 'a' } }, { input: { prompt: 'b' } }]);
+    await store.commitBatch({
       id: batchId,
       provider: 'liblib',
       operation: 'kontext.text2img',
@@ -279,11 +284,10 @@ describe('processWebhook', () => {
       events: [],
       createdAt: Date.now() - 1_000,
     });
-    await store.createJob({ id: `${batchId}-0`, input: { prompt: 'a' } });
-    await store.createJob({ id: `${batchId}-1`, input: { prompt: 'b' } });
-    await store.transition(`${batchId}-0`, 'storing');
-    await store.transition(`${batchId}-0`, 'succeeded', { pointsCost: 58 }, { addPoints: 58 });
-    await store.transition(`${batchId}-1`, 'failed', { error: { code: 'x', message: 'y' } });
+    const outputs = [{ url: 'https://x.test/0.png', kind: 'image' as const }];
+    await store.taskEnded(`${batchId}-0`, 'storing', { pointsCost: 58, taskOutputs: outputs }, 58);
+    await store.stored(`${batchId}-0`, []);
+    await store.fail(`${batchId}-1`, { code: 'x', message: 'y' });
     const finishedAt = (await store.getBatch(batchId))!.finishedAt!;
     const data: WebhookPayload = {
       deliveryId: `batch.completed.${batchId}.${finishedAt}`,

@@ -1,6 +1,7 @@
 /**
- * The webhook step: one BullMQ job per delivery (event × URL), added by `JobLifecycle.announce()`
- * with the delivery id as its job id. Each run is one signed Standard Webhooks attempt; failures
+ * The webhook step: one BullMQ job per delivery (event × URL), written into the job store's outbox
+ * by the transition that ended its job or batch, and added by `JobLifecycle` with the delivery id
+ * as its job id. Each run is one signed Standard Webhooks attempt; failures
  * are retried by BullMQ on `WEBHOOK_RETRY_SCHEDULE_MS` through {@link webhookBackoffStrategy}, so a
  * crashed worker's delivery resumes where it was, with the same `webhook-id`.
  *
@@ -94,9 +95,9 @@ export function webhookBackoffStrategy(
   };
 }
 
-/** The Redis key that marks `url` as gone. Hashed: webhook URLs often carry tokens. */
-export function goneUrlKey(prefix: string, url: string): string {
-  return `${prefix}:webhook-gone:${createHash('sha256').update(url).digest('hex')}`;
+/** The job store's name for `url` among gone receivers. Hashed: webhook URLs often carry tokens. */
+export function goneUrlKey(url: string): string {
+  return createHash('sha256').update(url).digest('hex');
 }
 
 /**
@@ -127,9 +128,9 @@ export async function processWebhook(
     throw new UnrecoverableError(message);
   };
 
-  const goneKey = goneUrlKey(ctx.store.prefix, url);
-  const goneSince = Number(await ctx.store.redis.get(goneKey));
-  if (goneSince > 0) {
+  const goneKey = goneUrlKey(url);
+  const goneSince = await ctx.store.webhookUrlGoneSince(goneKey);
+  if (goneSince !== undefined) {
     return giveUp(
       `skipped: this URL answered 410 Gone at ${new Date(goneSince).toISOString()}; ` +
         'deliveries to it stop for a week',
@@ -186,7 +187,7 @@ export async function processWebhook(
   }
   const error = result.error ?? `HTTP ${result.status}`;
   if (result.gone) {
-    await ctx.store.redis.set(goneKey, String(at), 'EX', GONE_URL_TTL_SECONDS);
+    await ctx.store.markWebhookUrlGone(goneKey, at, GONE_URL_TTL_SECONDS);
     return giveUp('the receiver answered 410 Gone: no more deliveries to this URL', outcome);
   }
   if (error.startsWith('refused:')) return giveUp(error, outcome);

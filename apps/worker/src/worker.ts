@@ -28,7 +28,7 @@ import { sinkFromSettings } from '@genqueue/sink';
 import { createGuardedDispatcher } from '@genqueue/webhooks';
 import { type Job, UnrecoverableError, Worker, type WorkerOptions } from 'bullmq';
 import type { Dispatcher } from 'undici';
-import type { WorkerContext } from './context.ts';
+import type { WorkerContext, WorkerHooks } from './context.ts';
 import { processPoll } from './poll-processor.ts';
 import { processSink } from './sink-processor.ts';
 import { SlotSignal } from './slot-signal.ts';
@@ -36,6 +36,9 @@ import { processSubmit } from './submit-processor.ts';
 import { TaskDurations } from './task-durations.ts';
 import { failJob } from './task-end.ts';
 import { processWebhook, WEBHOOK_CONCURRENCY, webhookBackoffStrategy } from './webhook-processor.ts';
+
+/** How often a worker looks for outbox entries left by a crashed process. */
+const OUTBOX_SWEEP_INTERVAL_MS = 1_000;
 
 /** How often a healthy worker touches `WORKER_HEARTBEAT_FILE`. */
 const HEARTBEAT_INTERVAL_MS = 10_000;
@@ -49,6 +52,8 @@ export interface WorkerOverrides {
   workerOptions?: Partial<WorkerOptions>;
   /** Dispatcher for webhook deliveries; not closed by `close()`. Default: the SSRF-guarded agent. */
   webhookDispatcher?: Dispatcher;
+  /** Test hooks at the processors' crash points (see `CrashPoint`). */
+  hooks?: WorkerHooks;
 }
 
 export interface WorkerHandle {
@@ -120,7 +125,7 @@ export async function startWorker(config: Config, overrides: WorkerOverrides = {
   const context: WorkerContext = {
     config,
     store,
-    lifecycle: new JobLifecycle({ store, queues, logger, now: clock.now }),
+    lifecycle: new JobLifecycle({ store, queues, logger }),
     queues,
     providers,
     limiters,
@@ -131,6 +136,7 @@ export async function startWorker(config: Config, overrides: WorkerOverrides = {
     logger,
     clock,
     shutdownSignal: shutdown.signal,
+    ...(overrides.hooks ? { hooks: overrides.hooks } : {}),
     // metrics: figures for GET /metrics, sent to Redis in the background (@genqueue/metrics)
     metrics: new RedisMetrics({ redis, prefix: config.queuePrefix, logger }),
   };
@@ -212,9 +218,24 @@ export async function startWorker(config: Config, overrides: WorkerOverrides = {
   if (heartbeatFile) beat(heartbeatFile);
   const heartbeat = heartbeatFile && setInterval(beat, HEARTBEAT_INTERVAL_MS, heartbeatFile).unref();
 
+  // Outbox entries a crashed process left (its transitions' webhooks, submit entries, budget
+  // cancels) are drained here, by whichever worker comes first; draining twice does nothing twice.
+  let sweeping = false;
+  const sweep = setInterval(() => {
+    if (sweeping) return;
+    sweeping = true;
+    context.lifecycle
+      .sweepOutbox()
+      .catch((error: Error) => logger.warn({ err: error.message }, 'outbox: sweep failed'))
+      .finally(() => {
+        sweeping = false;
+      });
+  }, OUTBOX_SWEEP_INTERVAL_MS).unref();
+
   return {
     context,
     async close() {
+      clearInterval(sweep);
       if (heartbeat) clearInterval(heartbeat);
       context.slotSignal?.stop(); // submissions waiting for a slot give up now, not after their wait
       const grace = new Promise<void>((resolve) =>

@@ -1,11 +1,17 @@
 /**
  * Batch intake: validates every item of a batch and writes the valid ones in chunks (job records
- * in one pipeline, BullMQ jobs with one `addBulk`), so a 50,000-prompt batch costs a few dozen
- * round trips and no per-item work beyond validation.
+ * in one pipeline per chunk), so a 50,000-prompt batch costs a few dozen round trips and no
+ * per-item work beyond validation.
  *
  * All-or-nothing by default: items are validated first (they are small, and the count is capped,
  * so memory stays bounded), and one bad row rejects the batch listing every bad row. With
  * `skipInvalid`, the valid rows are accepted and the rejected ones reported.
+ *
+ * All-or-nothing for the client, too, whatever fails when: the items are written first, invisible
+ * and expiring; then one atomic step commits the batch (its record, its `Idempotency-Key` and an
+ * outbox entry that enqueues its items). Before that step nothing of the batch exists or runs; after
+ * it every item gets enqueued, by this request or, if it dies, by a worker's outbox sweep. A client
+ * that resubmits with the same `Idempotency-Key` gets the batch that was committed, never a second.
  *
  * Fairness. A batch's items get BullMQ priorities by their position in the batch (item i has
  * priority i + 1, single jobs priority 1), and BullMQ serves the lowest priority first, FIFO within
@@ -15,11 +21,12 @@
  * after it. (A batch that has already had many of its items submitted yields to newer batches
  * until they catch up: the least-served batch goes first.)
  */
-import { jobTag } from './catalog.ts';
-import { batchItemId, newBatchId } from './ids.ts';
+import { createHash } from 'node:crypto';
+import { newBatchId } from './ids.ts';
+import { checkUrlsBounded, findUrls, URL_CHECK_BOUNDS, type UrlCheckBounds } from './input-urls.ts';
 import type { JobStore } from './job-store.ts';
+import type { JobLifecycle } from './lifecycle.ts';
 import type { OperationSpec } from './provider.ts';
-import type { QueueSet } from './queues.ts';
 
 /** BullMQ's highest priority value. */
 export const MAX_PRIORITY = 2_097_152;
@@ -31,6 +38,9 @@ export function batchItemPriority(index: number): number {
 
 /** Items written per round trip. */
 const CHUNK = 1_000;
+
+/** Most URLs one item may hold (each is checked by the SSRF guard). */
+export const MAX_URLS_PER_ITEM = 64;
 
 export interface BatchItem {
   input: Record<string, unknown>;
@@ -68,34 +78,30 @@ export interface BatchIntakeParams {
   maxItems: number;
   /** Checks a URL found in an item's input (SSRF guard); throws with a message when refused. */
   checkUrl?: (url: string) => Promise<void>;
+  /** Bounds of the URL checks. Default {@link URL_CHECK_BOUNDS}. */
+  urlBounds?: UrlCheckBounds;
+  /** The request's `Idempotency-Key`, per token scope. */
+  idempotency?: { scope: string; key: string; ttlSeconds: number };
 }
 
 export type BatchIntakeResult =
-  | { ok: true; id: string; total: number; rejected: RejectedRow[] }
+  | { ok: true; id: string; total: number; rejected: RejectedRow[]; replayed: boolean }
   | { ok: false; reason: 'invalid'; rejected: RejectedRow[] }
   | { ok: false; reason: 'empty' }
-  | { ok: false; reason: 'too_many'; maxItems: number };
-
-/** Every http(s) URL string anywhere in a value, with its path. */
-export function findUrls(value: unknown, path = 'input'): { path: string; url: string }[] {
-  if (typeof value === 'string') return /^https?:\/\//i.test(value) ? [{ path, url: value }] : [];
-  if (Array.isArray(value)) return value.flatMap((item, i) => findUrls(item, `${path}.${i}`));
-  if (value && typeof value === 'object') {
-    return Object.entries(value).flatMap(([key, item]) => findUrls(item, `${path}.${key}`));
-  }
-  return [];
-}
+  | { ok: false; reason: 'too_many'; maxItems: number }
+  | { ok: false; reason: 'too_many_hosts'; maxHosts: number }
+  | { ok: false; reason: 'idempotency_key_reused' };
 
 export async function intakeBatch(
-  deps: { store: JobStore; queues: QueueSet; now?: () => number },
+  deps: { store: JobStore; lifecycle: JobLifecycle; now?: () => number },
   params: BatchIntakeParams,
   items: AsyncIterable<BatchItem> | Iterable<BatchItem>,
 ): Promise<BatchIntakeResult> {
   const now = deps.now ?? Date.now;
-  const accepted: BatchItem[] = [];
+  const rows: { row: number; item: BatchItem; issues: ItemIssue[]; urls: { path: string; url: string }[] }[] =
+    [];
   const rejected: RejectedRow[] = [];
-  const urlVerdicts = new Map<string, Promise<string | undefined>>();
-  const checkUrl = params.checkUrl;
+  const bounds = params.urlBounds ?? URL_CHECK_BOUNDS;
   let row = 0;
   for await (const item of items) {
     row++;
@@ -110,67 +116,103 @@ export async function intakeBatch(
       for (const issue of parsed.error.issues)
         issues.push({ path: ['input', ...issue.path].join('.'), message: issue.message });
     }
-    if (checkUrl) {
-      for (const { path, url } of findUrls(item.input)) {
-        // One verdict per URL: a batch often repeats the same reference image.
-        if (!urlVerdicts.has(url)) {
-          urlVerdicts.set(
-            url,
-            checkUrl(url).then(
-              () => undefined,
-              (error: Error) => error.message,
-            ),
-          );
-        }
-        const refusal = await urlVerdicts.get(url);
-        if (refusal) issues.push({ path, message: refusal });
+    const found = params.checkUrl ? findUrls(item.input, ['input'], MAX_URLS_PER_ITEM) : [];
+    // the finder stops past the bound: an item past it is refused, never partly checked
+    if (found.length > MAX_URLS_PER_ITEM)
+      issues.push({ path: 'input', message: `holds more than ${MAX_URLS_PER_ITEM} URLs` });
+    const urls = found.slice(0, MAX_URLS_PER_ITEM).map((url) => ({ path: url.path.join('.'), url: url.url }));
+    rows.push({ row, item, issues, urls });
+  }
+  if (params.checkUrl) {
+    // One verdict per URL (a batch often repeats the same reference image), resolved with bounded
+    // parallelism and a timeout, and at most `maxHosts` distinct hosts per request.
+    const verdicts = await checkUrlsBounded(
+      rows.flatMap((r) => r.urls.map((u) => u.url)),
+      params.checkUrl,
+      bounds,
+    );
+    if (!verdicts.ok) return { ok: false, reason: 'too_many_hosts', maxHosts: bounds.maxHosts };
+    for (const r of rows) {
+      for (const { path, url } of r.urls) {
+        const refusal = verdicts.refusals.get(url);
+        if (refusal) r.issues.push({ path, message: refusal });
       }
     }
-    if (issues.length) rejected.push({ row, issues });
-    else accepted.push(item);
   }
+  const accepted: BatchItem[] = [];
+  for (const r of rows) {
+    if (r.issues.length) rejected.push({ row: r.row, issues: r.issues });
+    else accepted.push(r.item);
+  }
+  rejected.sort((a, b) => a.row - b.row);
   if (rejected.length && !params.skipInvalid) return { ok: false, reason: 'invalid', rejected };
   if (accepted.length === 0)
     return rejected.length ? { ok: false, reason: 'invalid', rejected } : { ok: false, reason: 'empty' };
 
-  const id = newBatchId(now());
-  await deps.store.createBatch({
-    id,
-    provider: params.provider,
-    operation: params.operation,
-    defaults: params.defaults,
-    total: accepted.length,
-    maxPoints: params.maxPoints,
-    webhookUrl: params.webhookUrl,
-    events: params.events,
-    metadata: params.metadata,
-    createdAt: now(),
-  });
-  for (let start = 0; start < accepted.length; start += CHUNK) {
-    const chunk = accepted.slice(start, start + CHUNK);
-    const pipeline = deps.store.redis.pipeline();
-    for (const [offset, item] of chunk.entries()) {
-      deps.store.writeJob(pipeline, {
-        id: batchItemId(id, start + offset),
-        input: item.input,
-        metadata: item.metadata,
-      });
-    }
-    await pipeline.exec();
-    await deps.queues.enqueueSubmit(
-      params.provider,
-      chunk.map((item, offset) => ({
-        jobId: batchItemId(id, start + offset),
-        priority: batchItemPriority(start + offset),
-        tag: jobTag({
-          id: batchItemId(id, start + offset),
-          provider: params.provider,
-          operation: params.operation,
-          input: { ...params.defaults, ...item.input },
-          batchId: id,
-        }),
-      })),
-    );
+  const fingerprint = params.idempotency ? fingerprintOf(params, accepted) : '';
+  if (params.idempotency) {
+    const existing = await deps.store.findIdempotentBatch(params.idempotency);
+    if (existing) return replay(deps.store, existing, fingerprint, rejected);
   }
-  return { ok: true, id, total: accepted.length, rejected };
+
+  const id = newBatchId(now());
+  for (let start = 0; start < accepted.length; start += CHUNK) {
+    await deps.store.writeBatchItems(id, start, accepted.slice(start, start + CHUNK));
+  }
+  const committed = await deps.store.commitBatch(
+    {
+      id,
+      provider: params.provider,
+      operation: params.operation,
+      defaults: params.defaults,
+      total: accepted.length,
+      maxPoints: params.maxPoints,
+      webhookUrl: params.webhookUrl,
+      events: params.events,
+      metadata: params.metadata,
+      createdAt: now(),
+    },
+    params.idempotency && { ...params.idempotency, fingerprint },
+  );
+  // A concurrent request with the same key committed first: this one's items expire unseen.
+  if (!committed.created)
+    return replay(
+      deps.store,
+      { batchId: committed.existingId, fingerprint: committed.fingerprint },
+      fingerprint,
+      rejected,
+    );
+  // The batch exists from here on: enqueuing its items is the outbox's job, done now unless this
+  // process dies, and then by a worker's sweep.
+  await deps.lifecycle.drain(committed.outbox);
+  return { ok: true, id, total: accepted.length, rejected, replayed: false };
+}
+
+async function replay(
+  store: JobStore,
+  existing: { batchId: string; fingerprint: string },
+  fingerprint: string,
+  rejected: RejectedRow[],
+): Promise<BatchIntakeResult> {
+  if (existing.fingerprint !== fingerprint) return { ok: false, reason: 'idempotency_key_reused' };
+  const batch = await store.getBatch(existing.batchId);
+  return { ok: true, id: existing.batchId, total: batch?.total ?? 0, rejected, replayed: true };
+}
+
+/** What makes two batch requests the same one: their settings and accepted items. */
+function fingerprintOf(params: BatchIntakeParams, accepted: readonly BatchItem[]): string {
+  const hash = createHash('sha256');
+  hash.update(
+    JSON.stringify([
+      params.provider,
+      params.operation,
+      params.defaults,
+      params.webhookUrl ?? null,
+      params.events,
+      params.maxPoints ?? null,
+      params.metadata ?? null,
+    ]),
+  );
+  for (const item of accepted) hash.update(`\n${JSON.stringify([item.input, item.metadata ?? null])}`);
+  return hash.digest('hex');
 }

@@ -9,8 +9,9 @@
  * - `sink`: streams a finished task's outputs into S3.
  * - `webhook`: one job per delivery (event × URL), retried on the Standard Webhooks schedule.
  *
- * Every BullMQ job id equals the genqueue id it carries (a job id, or a delivery id), so adding the
- * same job twice is a no-op, and the job record in the job store is the source of truth.
+ * Every BullMQ job id is derived from the genqueue id it carries (a job id and its run, or a
+ * delivery id), so adding the same job twice is a no-op, and the job record in the job store is the
+ * source of truth.
  */
 import type { JobsOptions } from 'bullmq';
 import { z } from 'zod';
@@ -26,11 +27,16 @@ export function submitQueueName(provider: string): string {
   return `submit-${provider}`;
 }
 
-export const jobPayloadSchema = z.object({ jobId: z.string().min(1) });
 /**
- * `submit-*`, `poll` and `sink` jobs are driven by the genqueue job id alone; the rest of their
- * data ({@link JobTag}) is there for people reading Bull Board.
+ * `submit-*`, `poll` and `sink` jobs are driven by the genqueue job id and its run (absent for the
+ * first run) alone: a processor that finds the record in another run leaves it alone. The rest of
+ * their data ({@link JobTag}) is there for people reading Bull Board. The sink reads the task's
+ * outputs from the job record, so no provider URL or inline image sits in a BullMQ job.
  */
+export const jobPayloadSchema = z.object({
+  jobId: z.string().min(1),
+  run: z.number().int().min(1).optional(),
+});
 export type JobPayload = z.infer<typeof jobPayloadSchema>;
 
 /** Characters of the prompt shown in a BullMQ job's name and data. */
@@ -55,6 +61,7 @@ export interface JobTag {
 /** The Bull Board name and data of a pipeline job. Only `jobId` is read by the processors. */
 export function jobTag(job: {
   id: string;
+  run?: number;
   provider: string;
   operation: string;
   input: Record<string, unknown>;
@@ -66,6 +73,7 @@ export function jobTag(job: {
     name: prompt ? `${job.operation} · ${prompt}` : job.operation,
     data: {
       jobId: job.id,
+      ...(job.run ? { run: job.run } : {}),
       provider: job.provider,
       ...(job.batchId ? { batchId: job.batchId } : {}),
       ...(job.account ? { account: job.account } : {}),
@@ -74,22 +82,9 @@ export function jobTag(job: {
   };
 }
 
-/** A sink job carries the finished task's outputs: provider URLs are not kept in the job record. */
-export const sinkPayloadSchema = z.object({
-  jobId: z.string().min(1),
-  outputs: z
-    .array(
-      z.object({
-        url: z.string().min(1),
-        kind: z.enum(['image', 'video']),
-        seed: z.number().optional(),
-        contentType: z.string().optional(),
-        coverUrl: z.string().min(1).optional(),
-      }),
-    )
-    .min(1),
-});
-export type SinkPayload = z.infer<typeof sinkPayloadSchema>;
+/** The sink's payload is a job payload like the others. */
+export const sinkPayloadSchema = jobPayloadSchema;
+export type SinkPayload = JobPayload;
 
 export const webhookPayloadSchema = z.object({
   deliveryId: z.string().min(1),

@@ -5,7 +5,7 @@ export type {
   ItemIssue,
   RejectedRow,
 } from './batch-intake.ts';
-export { batchItemPriority, findUrls, intakeBatch, MAX_PRIORITY } from './batch-intake.ts';
+export { batchItemPriority, intakeBatch, MAX_PRIORITY } from './batch-intake.ts';
 export type { JobPayload, JobTag, SinkPayload, WebhookPayload } from './catalog.ts';
 export {
   JOB_OPTIONS,
@@ -23,20 +23,24 @@ export { systemClock } from './clock.ts';
 export type { ErrorAction, ErrorClass, JobError, ProviderErrorOptions, RetryLimit } from './errors.ts';
 export { actionFor, CallAbortedError, isProviderError, ProviderError, parseRetryAfter } from './errors.ts';
 export { batchItemId, newBatchId, newJobId, parseBatchItemId } from './ids.ts';
+export type { FoundUrl, UrlCheckBounds } from './input-urls.ts';
+export { checkUrlsBounded, findUrls, nestsDeeperThan, URL_CHECK_BOUNDS } from './input-urls.ts';
 export type { JobState } from './job-state.ts';
 export { canTransition, isTerminal, JOB_STATES, TERMINAL_STATES, TRANSITIONS } from './job-state.ts';
 export type {
   BatchRecord,
-  JobFields,
+  IdempotencyClaim,
   JobRecord,
   JobStoreOptions,
   NewBatch,
   NewJob,
+  OutboxEntry,
+  OutboxItem,
   StoredOutput,
   TransitionResult,
   WebhookDeliveryRecord,
 } from './job-store.ts';
-export { isBatchDone, JobStore } from './job-store.ts';
+export { BUDGET_EXCEEDED, bullJobId, isBatchDone, JobStore, OUTBOX_GRACE_MS } from './job-store.ts';
 export type { JobLifecycleOptions } from './lifecycle.ts';
 export { JobLifecycle } from './lifecycle.ts';
 export type { Logger } from './logger.ts';

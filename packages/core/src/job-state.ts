@@ -35,6 +35,7 @@ export const TRANSITIONS: Readonly<Record<JobState, readonly JobState[]>> = {
   canceled: [],
 };
 
+/** Whether `from → to` is a move of the state machine. Staying in a state is not one. */
 export function canTransition(from: JobState, to: JobState): boolean {
-  return from === to || TRANSITIONS[from].includes(to);
+  return TRANSITIONS[from].includes(to);
 }

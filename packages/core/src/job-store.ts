@@ -1,11 +1,23 @@
 /**
- * The job store: genqueue's own records of jobs and batches in Redis, under their own keys.
+ * The job store: genqueue's own records of jobs and batches in Redis, under their own keys, and
+ * the only writer of them. Its Redis connection is private: callers change a job through named
+ * transitions (`startSubmit`, `taskAccepted`, `taskEnded`, `stored`, `cancel`, `fail`, `retry`),
+ * each one Lua script that checks the state machine, sets and unsets fields, keeps the batch
+ * counters exact and writes what the change owes to the outside world into the outbox, all in one
+ * atomic step.
  *
  * BullMQ jobs are only the work items; they are removed soon after they finish. The records here
  * are what users see (`GET /v1/jobs/:id`), outlive BullMQ's cleanup, and are the source of truth
- * for a job's state. Every state change goes through one Lua script that checks the state machine
- * and keeps the batch counters exact in the same atomic step, so a batch's counts are one HGETALL
- * however large it is.
+ * for a job's state.
+ *
+ * The outbox. A transition into a terminal state writes its webhook deliveries (`job.*`, and
+ * `batch.completed` when it completes its batch), a transition that spends a batch's budget writes
+ * the batch's cancel, `retry` and intake write their submit-queue entries: in the same step as the
+ * state change. The caller drains what its transition wrote at once (`JobLifecycle.drain`); entries
+ * a crashed process left behind become due after {@link OUTBOX_GRACE_MS} and any worker's sweep
+ * drains them. Draining is idempotent (BullMQ job ids, delivery records), so an entry drained twice
+ * does nothing twice, and one never drained cannot exist: an announcement happens exactly once,
+ * whatever dies when.
  *
  * Keys (all under the queue prefix, so a hash-tagged prefix keeps them in one Cluster slot):
  * - `{p}:job:{id}`: HASH, one per job. Batch items store only their own input; the batch's
@@ -13,12 +25,19 @@
  * - `{p}:batch:{id}`: HASH with the batch's settings and `n:{state}` counters.
  * - `{p}:batches`: ZSET batch id → creation time, newest last: the batch list. Entries whose
  *   batch has expired are dropped when a listing meets them.
+ * - `{p}:outbox`: ZSET of outbox entries (JSON) by the time they become due for a sweep.
+ * - `{p}:active`: ZSET of non-terminal job ids by their last progress (the reconciler's index).
  * - `{p}:webhooks:{ownerId}`: HASH delivery id → delivery record (JSON).
- * - `{p}:idem:{scope}:{key}`: STRING → job id, for `Idempotency-Key`.
+ * - `{p}:webhook-gone:{sha256(url)}`: STRING, a receiver URL that answered 410 Gone.
+ * - `{p}:idem:{scope}:{key}`: STRING → job id, `{p}:idem-batch:{scope}:{key}`: HASH → batch id
+ *   and request fingerprint, for `Idempotency-Key`.
  */
+import { createHash } from 'node:crypto';
+import { type JobTag, jobTag, type WebhookPayload } from './catalog.ts';
 import type { JobError } from './errors.ts';
-import { parseBatchItemId } from './ids.ts';
+import { batchItemId, parseBatchItemId } from './ids.ts';
 import { canTransition, isTerminal, JOB_STATES, type JobState, TERMINAL_STATES } from './job-state.ts';
+import type { ProviderOutput } from './provider.ts';
 import type { RedisClient } from './redis-connection.ts';
 
 /** One stored result file. */
@@ -50,10 +69,20 @@ export interface JobRecord {
   events: string[];
   metadata?: Record<string, unknown>;
   batchId?: string;
+  /**
+   * How many times the job was retried (0 for a new job). Its BullMQ jobs carry it (`bullJobId`),
+   * so a retried job never collides with the BullMQ jobs of its earlier run, even a locked one.
+   */
+  run: number;
   providerTaskId?: string;
   providerStatus?: string;
   /** Submission attempts that reached the provider or failed transiently. */
   attempts: number;
+  /**
+   * The ended task's outputs (provider URLs or inline `data:` URLs) while the job is `storing`:
+   * durable from the moment the task is known to have ended, removed when the job is terminal.
+   */
+  taskOutputs?: ProviderOutput[];
   outputs: StoredOutput[];
   pointsCost?: number;
   /** The provider account's balance as the task's last status answer reported it (LiblibAI `accountBalance`). */
@@ -68,6 +97,8 @@ export interface JobRecord {
   finishedAt?: number;
   /** A cancel was asked for while the task was running at a provider that can't cancel. */
   cancelRequested: boolean;
+  /** The job's batch has spent its `maxPoints`: the job must not be submitted. */
+  budgetSpent: boolean;
 }
 
 /** A batch as the store knows it. */
@@ -103,14 +134,14 @@ export interface WebhookDeliveryRecord {
   gaveUpAt?: number;
 }
 
-/** Fields a caller may set on a job, besides its state. */
-export type JobFields = Partial<
+/** Fields a transition may set on a job, besides its state. */
+type JobFields = Partial<
   Pick<
     JobRecord,
-    | 'preparedInput'
     | 'providerTaskId'
     | 'providerStatus'
     | 'attempts'
+    | 'taskOutputs'
     | 'outputs'
     | 'pointsCost'
     | 'accountBalance'
@@ -119,7 +150,7 @@ export type JobFields = Partial<
     | 'submittedAt'
     | 'taskEndedAt'
     | 'finishedAt'
-    | 'cancelRequested'
+    | 'run'
   >
 >;
 
@@ -149,7 +180,33 @@ export interface NewBatch {
   createdAt: number;
 }
 
-/** The outcome of `transition`. */
+/** An `Idempotency-Key` as the store keeps it: per token scope, for `ttlSeconds`. */
+export interface IdempotencyClaim {
+  scope: string;
+  key: string;
+  ttlSeconds: number;
+}
+
+/**
+ * Something a transition owes to the queues, written in the same atomic step (see the outbox above).
+ * - `webhook`: add the delivery's BullMQ job (id = delivery id).
+ * - `submit`: add the job's submit-queue entry (id = `bullJobId(jobId, run)`).
+ * - `enqueueBatch`: activate and enqueue every item of a committed batch.
+ * - `cancelBatch`: cancel a batch's unfinished jobs (its budget was spent).
+ */
+export type OutboxEntry =
+  | { kind: 'webhook'; payload: WebhookPayload }
+  | { kind: 'submit'; provider: string; jobId: string; run?: number; priority?: number; tag?: JobTag }
+  | { kind: 'enqueueBatch'; batchId: string; provider: string; total: number }
+  | { kind: 'cancelBatch'; batchId: string; error: JobError };
+
+/** One outbox entry as stored: `member` is its identity in the outbox (pass it to `outboxDone`). */
+export interface OutboxItem {
+  member: string;
+  entry: OutboxEntry;
+}
+
+/** The outcome of a transition. Entering the state a job is already in is `refused` and changes nothing. */
 export type TransitionResult =
   | {
       ok: true;
@@ -158,12 +215,39 @@ export type TransitionResult =
       batchCompleted: boolean;
       /** The batch's points reached its `maxPoints` with this transition. */
       budgetReached: boolean;
+      /** What the transition wrote into the outbox; drain it (`JobLifecycle.drain`). */
+      outbox: OutboxItem[];
     }
   | { ok: false; reason: 'missing' }
   | { ok: false; reason: 'refused'; current: JobState };
 
+/**
+ * How long an outbox entry belongs to the process that wrote it before any sweep may drain it, in
+ * milliseconds. The writer drains at once; this only matters when it died first.
+ */
+export const OUTBOX_GRACE_MS = 2_000;
+
+/** How long a sweep holds an outbox entry it claimed before another sweep may retry it, in milliseconds. */
+export const OUTBOX_CLAIM_MS = 60_000;
+
+/** Job records of a batch that is not committed yet expire after this long, in seconds. */
+const UNCOMMITTED_ITEM_TTL_SECONDS = 3_600;
+
+/** The BullMQ job id of a genqueue job's run: the job id itself for the first run. */
+export function bullJobId(jobId: string, run = 0): string {
+  return run > 0 ? `${jobId}-r${run}` : jobId;
+}
+
 // Fields stored as JSON; everything else is stored as a string.
-const JSON_FIELDS = new Set(['input', 'preparedInput', 'outputs', 'error', 'metadata', 'events']);
+const JSON_FIELDS = new Set([
+  'input',
+  'preparedInput',
+  'outputs',
+  'taskOutputs',
+  'error',
+  'metadata',
+  'events',
+]);
 
 function encode(fields: Record<string, unknown>): string[] {
   const flat: string[] = [];
@@ -176,59 +260,152 @@ function encode(fields: Record<string, unknown>): string[] {
   return flat;
 }
 
+const TERMINAL_LUA_SET = `{${TERMINAL_STATES.map((s) => `${s}=true`).join(',')}}`;
+
 /**
- * KEYS: job, batch (or the job key again when the job has no batch).
- * ARGV: to, comma list of allowed from-states, retention seconds, terminal states (comma list),
- *       points to add to the batch (or ''), now (the batch's finishedAt if this completes it),
- *       then field/value pairs.
- * Returns {status, previous, batchCompleted, budgetReached}.
+ * KEYS: job, batch (or the job key again when the job has no batch), outbox, active index.
+ * ARGV[1]: JSON header {id, batchId?, to, from[], retention, now, grace, points?, unset[],
+ *   outbox[] (encoded entries to write), budgetError?}; ARGV[2..]: field/value pairs.
+ * Returns {'ok', previous, batchCompleted, budgetReached, entry...} | {'refused', current} | {'missing'}.
  */
 const TRANSITION_LUA = `
-local cur = redis.call('HGET', KEYS[1], 'state')
+local h = cjson.decode(ARGV[1])
+local job, batch, outbox, active = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local cur = redis.call('HGET', job, 'state')
 if not cur then return {'missing'} end
-local to = ARGV[1]
 local allowed = false
-for s in string.gmatch(ARGV[2], '[^,]+') do if s == cur then allowed = true end end
+for _, s in ipairs(h.from) do if s == cur then allowed = true end end
 if not allowed then return {'refused', cur} end
-local terminal = {}
-for s in string.gmatch(ARGV[4], '[^,]+') do terminal[s] = true end
-if #ARGV > 6 then redis.call('HSET', KEYS[1], unpack(ARGV, 7)) end
-redis.call('HSET', KEYS[1], 'state', to)
+local to = h.to
+local terminal = ${TERMINAL_LUA_SET}
+if #ARGV > 1 then redis.call('HSET', job, unpack(ARGV, 2)) end
+for _, f in ipairs(h.unset) do redis.call('HDEL', job, f) end
+-- the task's own outputs are only needed until the job is terminal: Redis keeps no image bytes
+if terminal[to] then redis.call('HDEL', job, 'taskOutputs') end
+redis.call('HSET', job, 'state', to)
+if terminal[to] then
+  redis.call('EXPIRE', job, tonumber(h.retention))
+  redis.call('ZREM', active, h.id)
+else
+  redis.call('PERSIST', job)
+  redis.call('ZADD', active, h.now, h.id)
+end
+local entries = {}
+for _, e in ipairs(h.outbox) do table.insert(entries, e) end
 local completed = 0
 local budget = 0
-if terminal[to] then redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3])) else redis.call('PERSIST', KEYS[1]) end
-if KEYS[2] ~= KEYS[1] then
-  if cur ~= to then
-    redis.call('HINCRBY', KEYS[2], 'n:' .. cur, -1)
-    redis.call('HINCRBY', KEYS[2], 'n:' .. to, 1)
-  end
-  if ARGV[5] ~= '' then
-    local spent = tonumber(redis.call('HINCRBYFLOAT', KEYS[2], 'pointsCost', ARGV[5]))
-    local max = tonumber(redis.call('HGET', KEYS[2], 'maxPoints') or '')
-    if max and spent >= max and spent - tonumber(ARGV[5]) < max then budget = 1 end
+local hasBatch = batch ~= job
+if cur ~= to then
+  if hasBatch then
+    redis.call('HINCRBY', batch, 'n:' .. cur, -1)
+    redis.call('HINCRBY', batch, 'n:' .. to, 1)
+    if h.points then
+      local spent = tonumber(redis.call('HINCRBYFLOAT', batch, 'pointsCost', h.points))
+      local max = tonumber(redis.call('HGET', batch, 'maxPoints') or '')
+      if max and spent >= max and spent - tonumber(h.points) < max then
+        budget = 1
+        table.insert(entries, cjson.encode({kind='cancelBatch', batchId=h.batchId, error=h.budgetError}))
+      end
+    end
   end
   if terminal[to] and not terminal[cur] then
-    local done = 0
-    for s, _ in pairs(terminal) do done = done + tonumber(redis.call('HGET', KEYS[2], 'n:' .. s) or '0') end
-    local total = tonumber(redis.call('HGET', KEYS[2], 'total') or '-1')
-    if done >= total and redis.call('HSETNX', KEYS[2], 'finishedAt', ARGV[6]) == 1 then
-      completed = 1
-      redis.call('EXPIRE', KEYS[2], tonumber(ARGV[3]))
+    local url = redis.call('HGET', job, 'webhookUrl')
+    local events = redis.call('HGET', job, 'events')
+    if hasBatch then
+      if not url then url = redis.call('HGET', batch, 'webhookUrl') end
+      if not events then events = redis.call('HGET', batch, 'events') or '[]' end
     end
-  elseif terminal[cur] and not terminal[to] then
+    local wanted = false
+    local event = 'job.' .. to
+    if events then
+      for _, e in ipairs(cjson.decode(events)) do if e == event then wanted = true end end
+    else
+      wanted = true
+    end
+    if url and wanted then
+      local finished = redis.call('HGET', job, 'finishedAt') or tostring(h.now)
+      table.insert(entries, cjson.encode({kind='webhook', payload={
+        deliveryId=event .. '.' .. h.id .. '.' .. finished, owner={kind='job', id=h.id}, type=event, url=url}}))
+    end
+    if hasBatch then
+      local done = 0
+      for s, _ in pairs(terminal) do done = done + tonumber(redis.call('HGET', batch, 'n:' .. s) or '0') end
+      local total = tonumber(redis.call('HGET', batch, 'total') or '-1')
+      if done >= total and redis.call('HSETNX', batch, 'finishedAt', tostring(h.now)) == 1 then
+        completed = 1
+        redis.call('EXPIRE', batch, tonumber(h.retention))
+        local burl = redis.call('HGET', batch, 'webhookUrl')
+        if burl then
+          table.insert(entries, cjson.encode({kind='webhook', payload={
+            deliveryId='batch.completed.' .. h.batchId .. '.' .. tostring(h.now),
+            owner={kind='batch', id=h.batchId}, type='batch.completed', url=burl}}))
+        end
+      end
+    end
+  elseif hasBatch and terminal[cur] and not terminal[to] then
     -- a retried job reopens its batch
-    redis.call('HDEL', KEYS[2], 'finishedAt')
-    redis.call('PERSIST', KEYS[2])
+    redis.call('HDEL', batch, 'finishedAt')
+    redis.call('PERSIST', batch)
   end
 end
-return {'ok', cur, completed, budget}
+for _, e in ipairs(entries) do redis.call('ZADD', outbox, h.now + h.grace, e) end
+return {'ok', cur, completed, budget, unpack(entries)}
 `;
 
-/** Sets fields only on a job that exists, so a late writer never resurrects an expired record. */
+/**
+ * Sets fields only on a job that exists and, unless ARGV[1] is '1', is not terminal, so a late
+ * writer never resurrects an expired record nor edits a finished one. ARGV[2..]: field/value pairs.
+ */
 const UPDATE_LUA = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV))
+local state = redis.call('HGET', KEYS[1], 'state')
+if not state then return 0 end
+if ARGV[1] ~= '1' and (${TERMINAL_STATES.map((s) => `state == '${s}'`).join(' or ')}) then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
 return 1
+`;
+
+/**
+ * Creates a job with its submit entry in the outbox, and its `Idempotency-Key` when given, in one
+ * step. KEYS: job, outbox, active, idempotency key (or the job key). ARGV: id, now, grace, ttl
+ * ('' without a key), outbox entry, field/value pairs. Returns {'created'} or {'exists', id}.
+ */
+const CREATE_JOB_LUA = `
+if ARGV[4] ~= '' then
+  local existing = redis.call('GET', KEYS[4])
+  if existing then return {'exists', existing} end
+  redis.call('SET', KEYS[4], ARGV[1], 'EX', tonumber(ARGV[4]))
+end
+redis.call('HSET', KEYS[1], unpack(ARGV, 6))
+redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
+redis.call('ZADD', KEYS[2], tonumber(ARGV[2]) + tonumber(ARGV[3]), ARGV[5])
+return {'created'}
+`;
+
+/**
+ * Commits a batch whose items are written: the batch record, its place in the batch list, its
+ * enqueue entry in the outbox and its `Idempotency-Key`, in one step. KEYS: batch, outbox,
+ * idempotency hash (or the batch key), batch list. ARGV: batch id, now, grace, ttl ('' without a
+ * key), fingerprint, outbox entry, createdAt, field/value pairs.
+ * Returns {'created'} or {'exists', batch id, fingerprint}.
+ */
+const COMMIT_BATCH_LUA = `
+if ARGV[4] ~= '' then
+  local existing = redis.call('HGET', KEYS[3], 'batchId')
+  if existing then return {'exists', existing, redis.call('HGET', KEYS[3], 'fingerprint') or ''} end
+  redis.call('HSET', KEYS[3], 'batchId', ARGV[1], 'fingerprint', ARGV[5])
+  redis.call('EXPIRE', KEYS[3], tonumber(ARGV[4]))
+end
+redis.call('HSET', KEYS[1], unpack(ARGV, 8))
+redis.call('ZADD', KEYS[4], ARGV[7], ARGV[1])
+redis.call('ZADD', KEYS[2], tonumber(ARGV[2]) + tonumber(ARGV[3]), ARGV[6])
+return {'created'}
+`;
+
+/** Claims up to ARGV[2] outbox entries due at ARGV[1] for ARGV[3] ms. KEYS: outbox. */
+const CLAIM_OUTBOX_LUA = `
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+for _, e in ipairs(due) do redis.call('ZADD', KEYS[1], tonumber(ARGV[1]) + tonumber(ARGV[3]), e) end
+return due
 `;
 
 export interface JobStoreOptions {
@@ -241,13 +418,33 @@ export interface JobStoreOptions {
 }
 
 type ScriptedRedis = RedisClient & {
-  gqTransition(...args: (string | number)[]): Promise<[string, string?, number?, number?]>;
+  gqTransition(...args: (string | number)[]): Promise<(string | number)[]>;
   gqUpdate(...args: (string | number)[]): Promise<number>;
+  gqCreateJob(...args: (string | number)[]): Promise<string[]>;
+  gqCommitBatch(...args: (string | number)[]): Promise<string[]>;
+  gqClaimOutbox(...args: (string | number)[]): Promise<string[]>;
+};
+
+/** A named transition: where it may start, and where it goes. */
+interface TransitionSpec {
+  to: JobState;
+  from: readonly JobState[];
+  fields?: JobFields;
+  unset?: readonly (keyof JobRecord)[];
+  points?: number;
+  outbox?: OutboxEntry[];
+}
+
+const NON_TERMINAL: readonly JobState[] = JOB_STATES.filter((s) => !isTerminal(s));
+/** The error a batch's jobs are canceled with when its budget is spent. */
+export const BUDGET_EXCEEDED: JobError = {
+  code: 'budget_exceeded',
+  message: 'the batch reached its maxPoints budget',
 };
 
 /** Reads and writes job and batch records. One instance per process is enough. */
 export class JobStore {
-  readonly redis: ScriptedRedis;
+  readonly #redis: ScriptedRedis;
   readonly prefix: string;
   private readonly retentionSeconds: number;
   private readonly now: () => number;
@@ -255,10 +452,13 @@ export class JobStore {
   constructor(options: JobStoreOptions) {
     const redis = options.redis;
     if (!('gqTransition' in redis)) {
-      redis.defineCommand('gqTransition', { numberOfKeys: 2, lua: TRANSITION_LUA });
+      redis.defineCommand('gqTransition', { numberOfKeys: 4, lua: TRANSITION_LUA });
       redis.defineCommand('gqUpdate', { numberOfKeys: 1, lua: UPDATE_LUA });
+      redis.defineCommand('gqCreateJob', { numberOfKeys: 4, lua: CREATE_JOB_LUA });
+      redis.defineCommand('gqCommitBatch', { numberOfKeys: 4, lua: COMMIT_BATCH_LUA });
+      redis.defineCommand('gqClaimOutbox', { numberOfKeys: 1, lua: CLAIM_OUTBOX_LUA });
     }
-    this.redis = redis as ScriptedRedis;
+    this.#redis = redis as ScriptedRedis;
     this.prefix = options.prefix;
     this.retentionSeconds = options.retentionSeconds;
     this.now = options.now ?? Date.now;
@@ -272,56 +472,158 @@ export class JobStore {
     return `${this.prefix}:batch:${id}`;
   }
 
+  private get outboxKey(): string {
+    return `${this.prefix}:outbox`;
+  }
+
+  private get activeKey(): string {
+    return `${this.prefix}:active`;
+  }
+
   private webhooksKey(ownerId: string): string {
     return `${this.prefix}:webhooks:${ownerId}`;
   }
 
-  /** Queues the write of a new job (state `queued`) on a pipeline or multi. */
-  writeJob(pipeline: { hset(key: string, ...args: string[]): unknown }, job: NewJob): void {
-    pipeline.hset(
-      this.jobKey(job.id),
-      ...encode({
-        state: 'queued',
-        provider: job.provider,
-        operation: job.operation,
-        input: job.input,
-        webhookUrl: job.webhookUrl,
-        events: job.events?.length ? job.events : undefined,
-        metadata: job.metadata,
-        createdAt: job.createdAt,
-      }),
-    );
+  private jobFields(job: NewJob): string[] {
+    return encode({
+      state: 'queued',
+      provider: job.provider,
+      operation: job.operation,
+      input: job.input,
+      webhookUrl: job.webhookUrl,
+      events: job.events?.length ? job.events : undefined,
+      metadata: job.metadata,
+      createdAt: job.createdAt,
+    });
   }
 
-  async createJob(job: NewJob): Promise<void> {
-    const pipeline = this.redis.pipeline();
-    this.writeJob(pipeline, job);
+  /**
+   * Creates a job posted alone, with its submit-queue entry in the outbox (drain it), in one step.
+   * With `idempotency`, a key already used answers `{ existingId }` and writes nothing.
+   */
+  async createJob(
+    job: NewJob & { provider: string },
+    idempotency?: IdempotencyClaim,
+  ): Promise<{ created: true; outbox: OutboxItem[] } | { created: false; existingId: string }> {
+    const entry = JSON.stringify({
+      kind: 'submit',
+      provider: job.provider,
+      jobId: job.id,
+      tag: jobTag({ ...job, operation: job.operation ?? '' }),
+    } satisfies OutboxEntry);
+    const now = this.now();
+    const reply = await this.#redis.gqCreateJob(
+      this.jobKey(job.id),
+      this.outboxKey,
+      this.activeKey,
+      idempotency ? this.idempotencyKey(idempotency) : this.jobKey(job.id),
+      job.id,
+      now,
+      OUTBOX_GRACE_MS,
+      idempotency ? idempotency.ttlSeconds : '',
+      entry,
+      ...this.jobFields(job),
+    );
+    if (reply[0] === 'exists') return { created: false, existingId: reply[1]! };
+    return { created: true, outbox: [{ member: entry, entry: JSON.parse(entry) as OutboxEntry }] };
+  }
+
+  /**
+   * Writes batch items `start…` of a batch that is not committed yet. They expire unless the
+   * batch is committed and enqueued (`activateBatchItems`), so an intake that dies half-way
+   * leaves nothing that runs or stays.
+   */
+  async writeBatchItems(
+    batchId: string,
+    start: number,
+    items: readonly Pick<NewJob, 'input' | 'metadata'>[],
+  ): Promise<void> {
+    const pipeline = this.#redis.pipeline();
+    for (const [offset, item] of items.entries()) {
+      const key = this.jobKey(batchItemId(batchId, start + offset));
+      pipeline.hset(key, ...this.jobFields({ id: '', ...item }));
+      pipeline.expire(key, UNCOMMITTED_ITEM_TTL_SECONDS);
+    }
     await pipeline.exec();
   }
 
-  /** Writes a batch's record. Its `queued` counter starts at `total`, since its items are written as queued. */
-  async createBatch(batch: NewBatch): Promise<void> {
-    await this.redis
-      .multi()
-      .zadd(this.batchesKey(), batch.createdAt, batch.id)
-      .hset(
-        this.batchKey(batch.id),
-        ...encode({
-          id: batch.id,
-          provider: batch.provider,
-          operation: batch.operation,
-          input: batch.defaults,
-          total: batch.total,
-          maxPoints: batch.maxPoints,
-          webhookUrl: batch.webhookUrl,
-          events: batch.events,
-          metadata: batch.metadata,
-          createdAt: batch.createdAt,
-        }),
-        'n:queued',
-        String(batch.total),
-      )
-      .exec();
+  /**
+   * Makes a batch exist: its record (its `queued` counter starts at `total`, since its items are
+   * written as queued), its enqueue entry in the outbox and its `Idempotency-Key`, in one step.
+   * A key already used answers `{ existingId, fingerprint }` and writes nothing.
+   */
+  async commitBatch(
+    batch: NewBatch,
+    idempotency?: IdempotencyClaim & { fingerprint: string },
+  ): Promise<
+    { created: true; outbox: OutboxItem[] } | { created: false; existingId: string; fingerprint: string }
+  > {
+    const entry = JSON.stringify({
+      kind: 'enqueueBatch',
+      batchId: batch.id,
+      provider: batch.provider,
+      total: batch.total,
+    } satisfies OutboxEntry);
+    const reply = await this.#redis.gqCommitBatch(
+      this.batchKey(batch.id),
+      this.outboxKey,
+      idempotency ? this.batchIdempotencyKey(idempotency) : this.batchKey(batch.id),
+      this.batchesKey(),
+      batch.id,
+      this.now(),
+      OUTBOX_GRACE_MS,
+      idempotency ? idempotency.ttlSeconds : '',
+      idempotency?.fingerprint ?? '',
+      entry,
+      batch.createdAt,
+      ...encode({
+        id: batch.id,
+        provider: batch.provider,
+        operation: batch.operation,
+        input: batch.defaults,
+        total: batch.total,
+        maxPoints: batch.maxPoints,
+        webhookUrl: batch.webhookUrl,
+        events: batch.events,
+        metadata: batch.metadata,
+        createdAt: batch.createdAt,
+      }),
+      'n:queued',
+      String(batch.total),
+    );
+    if (reply[0] === 'exists') return { created: false, existingId: reply[1]!, fingerprint: reply[2] ?? '' };
+    return { created: true, outbox: [{ member: entry, entry: JSON.parse(entry) as OutboxEntry }] };
+  }
+
+  /** Makes items `start…end-1` of a committed batch permanent and visible to the reconciler. */
+  async activateBatchItems(batchId: string, start: number, end: number): Promise<void> {
+    const pipeline = this.#redis.pipeline();
+    const now = this.now();
+    for (let index = start; index < end; index++) {
+      const id = batchItemId(batchId, index);
+      pipeline.persist(this.jobKey(id));
+      // NX: an item that already moved on keeps its own progress time (or its absence, if terminal)
+      pipeline.zadd(this.activeKey, 'NX', now, id);
+    }
+    await pipeline.exec();
+  }
+
+  /** The batch id an `Idempotency-Key` was committed with, and its request fingerprint. */
+  async findIdempotentBatch(
+    claim: Omit<IdempotencyClaim, 'ttlSeconds'>,
+  ): Promise<{ batchId: string; fingerprint: string } | undefined> {
+    const raw = await this.#redis.hgetall(this.batchIdempotencyKey(claim));
+    return raw.batchId ? { batchId: raw.batchId, fingerprint: raw.fingerprint ?? '' } : undefined;
+  }
+
+  private idempotencyKey(claim: Omit<IdempotencyClaim, 'ttlSeconds'>): string {
+    return `${this.prefix}:idem:${claim.scope}:${claim.key}`;
+  }
+
+  private batchIdempotencyKey(claim: Omit<IdempotencyClaim, 'ttlSeconds'>): string {
+    // hashed: the key is the client's and only needs to be compared
+    const digest = createHash('sha256').update(claim.key).digest('hex');
+    return `${this.prefix}:idem-batch:${claim.scope}:${digest}`;
   }
 
   private batchesKey(): string {
@@ -333,8 +635,8 @@ export class JobStore {
    * Batches that expired since they were listed are dropped from the list on the way.
    */
   async listBatches(offset: number, count: number): Promise<{ batches: BatchRecord[]; more: boolean }> {
-    const ids = await this.redis.zrevrange(this.batchesKey(), offset, offset + count);
-    const pipeline = this.redis.pipeline();
+    const ids = await this.#redis.zrevrange(this.batchesKey(), offset, offset + count);
+    const pipeline = this.#redis.pipeline();
     for (const id of ids.slice(0, count)) pipeline.hgetall(this.batchKey(id));
     const results = (await pipeline.exec()) ?? [];
     const batches: BatchRecord[] = [];
@@ -344,12 +646,12 @@ export class JobStore {
       if (raw?.id) batches.push(decodeBatch(raw));
       else gone.push(id);
     }
-    if (gone.length) await this.redis.zrem(this.batchesKey(), ...gone);
+    if (gone.length) await this.#redis.zrem(this.batchesKey(), ...gone);
     return { batches, more: ids.length > count };
   }
 
   async getBatch(id: string): Promise<BatchRecord | undefined> {
-    const raw = await this.redis.hgetall(this.batchKey(id));
+    const raw = await this.#redis.hgetall(this.batchKey(id));
     return raw.id ? decodeBatch(raw) : undefined;
   }
 
@@ -361,7 +663,7 @@ export class JobStore {
   /** Reads several jobs in one round trip (plus one per distinct batch), in the order given. */
   async getJobs(ids: string[]): Promise<(JobRecord | undefined)[]> {
     if (ids.length === 0) return [];
-    const pipeline = this.redis.pipeline();
+    const pipeline = this.#redis.pipeline();
     for (const id of ids) pipeline.hgetall(this.jobKey(id));
     const results = (await pipeline.exec()) ?? [];
     const batches = new Map<string, BatchRecord | undefined>();
@@ -374,45 +676,156 @@ export class JobStore {
       }
       const batchId = parseBatchItemId(id)?.batchId;
       if (batchId && !batches.has(batchId)) batches.set(batchId, await this.getBatch(batchId));
-      jobs.push(decodeJob(id, raw, batchId ? batches.get(batchId) : undefined));
+      const batch = batchId ? batches.get(batchId) : undefined;
+      // an item of a batch that was never committed does not exist
+      if (batchId && !batch) {
+        jobs.push(undefined);
+        continue;
+      }
+      jobs.push(decodeJob(id, raw, batch));
     }
     return jobs;
   }
 
-  /** Sets non-state fields of an existing job. Returns false when the job doesn't exist. */
-  async update(id: string, fields: JobFields): Promise<boolean> {
-    const flat = encode(fields);
-    if (flat.length === 0) return true;
-    return (await this.redis.gqUpdate(this.jobKey(id), ...flat)) === 1;
+  // ---- named transitions -------------------------------------------------------------------
+
+  /** A worker starts a submission (again, after a crash: `submitting` re-enters, counting nothing). */
+  startSubmit(id: string, fields: { submitStartedAt: number; attempts: number }): Promise<TransitionResult> {
+    return this.transition(id, { to: 'submitting', from: ['queued', 'submitting'], fields });
+  }
+
+  /** The provider said "later", or the submission failed transiently: back to waiting. */
+  deferSubmit(id: string): Promise<TransitionResult> {
+    return this.transition(id, { to: 'queued', from: ['submitting'] });
+  }
+
+  /** The provider accepted the task: its id is saved in the same step as the move to `running`. */
+  taskAccepted(
+    id: string,
+    fields: { providerTaskId: string; submittedAt: number },
+  ): Promise<TransitionResult> {
+    return this.transition(id, { to: 'running', from: ['queued', 'submitting'], fields });
   }
 
   /**
-   * Moves a job to `to`, setting `fields` in the same atomic step, if the state machine allows it
-   * (and, when `from` is given, only from those states). Terminal jobs get the retention TTL.
-   * `addPoints` adds to the batch's points and reports when that reaches the batch's budget.
+   * Keeps the task id of a job canceled while its submission was under way, so the poller can
+   * follow the task to its end. The job stays canceled.
    */
-  async transition(
+  async keepLateTaskId(id: string, fields: { providerTaskId: string; submittedAt: number }): Promise<void> {
+    await this.#redis.gqUpdate(this.jobKey(id), '1', ...encode(fields));
+  }
+
+  /**
+   * The provider task ended: `storing` when it succeeded (its outputs durable in the record until
+   * the job is terminal), or terminal. A synchronous provider's answer accepts and ends the task
+   * in this one step (`providerTaskId`, `submittedAt` among the fields). `points` are the points
+   * the provider kept; they count towards the batch's budget, once.
+   */
+  taskEnded(
     id: string,
-    to: JobState,
-    fields: JobFields = {},
-    options: { from?: readonly JobState[]; addPoints?: number } = {},
+    to: 'storing' | 'failed' | 'canceled',
+    fields: JobFields,
+    points?: number,
   ): Promise<TransitionResult> {
-    const allowedFrom = JOB_STATES.filter(
-      (from) => canTransition(from, to) && (!options.from || options.from.includes(from)),
-    );
+    return this.transition(id, {
+      to,
+      from: ['queued', 'submitting', 'running'],
+      fields: to === 'storing' ? fields : { finishedAt: this.now(), ...fields },
+      ...(points ? { points } : {}),
+    });
+  }
+
+  /** The outputs are in S3: the job succeeded. */
+  stored(id: string, outputs: StoredOutput[]): Promise<TransitionResult> {
+    return this.transition(id, {
+      to: 'succeeded',
+      from: ['storing'],
+      fields: { outputs, finishedAt: this.now() },
+    });
+  }
+
+  /**
+   * Cancels a job. `from` says which states the caller may cancel from: a job still waiting, or
+   * any live one when its task is known to have ended or cannot be followed.
+   */
+  cancel(
+    id: string,
+    error: JobError,
+    from: readonly JobState[] = ['queued', 'submitting'],
+  ): Promise<TransitionResult> {
+    return this.transition(id, { to: 'canceled', from, fields: { error, finishedAt: this.now() } });
+  }
+
+  /** Fails a live job with a reason. */
+  fail(id: string, error: JobError, fields: JobFields = {}): Promise<TransitionResult> {
+    return this.transition(id, {
+      to: 'failed',
+      from: NON_TERMINAL,
+      fields: { ...fields, error, finishedAt: this.now() },
+    });
+  }
+
+  /**
+   * Re-queues a failed job as a new run, with its submit-queue entry in the outbox, in one step:
+   * the last run's task, outputs and error go.
+   */
+  retry(job: JobRecord, priority?: number): Promise<TransitionResult> {
+    const run = job.run + 1;
+    const { id, provider } = job;
+    return this.transition(id, {
+      to: 'queued',
+      from: ['failed'],
+      fields: { run },
+      unset: [
+        'error',
+        'providerTaskId',
+        'providerStatus',
+        'submitStartedAt',
+        'submittedAt',
+        'taskEndedAt',
+        'finishedAt',
+        'outputs',
+        'pointsCost',
+        'cancelRequested',
+      ],
+      outbox: [
+        {
+          kind: 'submit',
+          provider,
+          jobId: id,
+          run,
+          ...(priority ? { priority } : {}),
+          tag: jobTag({ ...job, run }),
+        },
+      ],
+    });
+  }
+
+  private async transition(id: string, spec: TransitionSpec): Promise<TransitionResult> {
     const batchId = parseBatchItemId(id)?.batchId;
-    const reply = await this.redis.gqTransition(
+    const header = {
+      id,
+      ...(batchId ? { batchId } : {}),
+      to: spec.to,
+      // a named transition lists where it may start; staying in a state only where it says so
+      from: spec.from.filter((from) => from === spec.to || canTransition(from, spec.to)),
+      retention: this.retentionSeconds,
+      now: this.now(),
+      grace: OUTBOX_GRACE_MS,
+      ...(spec.points ? { points: String(spec.points) } : {}),
+      unset: spec.unset ?? [],
+      outbox: (spec.outbox ?? []).map((entry) => JSON.stringify(entry)),
+      budgetError: BUDGET_EXCEEDED,
+    };
+    const reply = await this.#redis.gqTransition(
       this.jobKey(id),
       batchId ? this.batchKey(batchId) : this.jobKey(id),
-      to,
-      allowedFrom.join(','),
-      this.retentionSeconds,
-      TERMINAL_STATES.join(','),
-      options.addPoints ? String(options.addPoints) : '',
-      String(this.now()),
-      ...encode(fields),
+      this.outboxKey,
+      this.activeKey,
+      JSON.stringify(header),
+      ...encode(spec.fields ?? {}),
     );
-    const [status, previous, completed, budget] = reply;
+    const [status, previous, completed, budget, ...entries] = reply;
     if (status === 'missing') return { ok: false, reason: 'missing' };
     if (status === 'refused') return { ok: false, reason: 'refused', current: previous as JobState };
     return {
@@ -420,43 +833,105 @@ export class JobStore {
       previous: previous as JobState,
       batchCompleted: completed === 1,
       budgetReached: budget === 1,
+      outbox: (entries as string[]).map((member) => ({ member, entry: JSON.parse(member) as OutboxEntry })),
     };
   }
 
-  /** Remembers an `Idempotency-Key`. Returns the job id already stored under it, if any. */
-  async claimIdempotencyKey(
-    scope: string,
-    key: string,
-    jobId: string,
-    ttlSeconds: number,
-  ): Promise<string | undefined> {
-    const redisKey = `${this.prefix}:idem:${scope}:${key}`;
-    const set = await this.redis.set(redisKey, jobId, 'EX', ttlSeconds, 'NX');
-    if (set === 'OK') return undefined;
-    return (await this.redis.get(redisKey)) ?? undefined;
+  // ---- non-state fields of a live job ------------------------------------------------------
+
+  /** Keeps the provider's `prepare` result, so a retried submission does not upload again. */
+  async savePreparedInput(id: string, preparedInput: Record<string, unknown>): Promise<boolean> {
+    return this.updateLive(id, { preparedInput });
   }
 
-  async releaseIdempotencyKey(scope: string, key: string): Promise<void> {
-    await this.redis.del(`${this.prefix}:idem:${scope}:${key}`);
+  /** Notes the provider's own status of a running task, for the job view. */
+  async noteProviderStatus(id: string, providerStatus: string): Promise<boolean> {
+    return this.updateLive(id, { providerStatus });
+  }
+
+  /** Flags a live job whose task must be canceled by the worker (or marked canceled when it ends). */
+  async requestCancel(id: string, error: JobError): Promise<boolean> {
+    return this.updateLive(id, { cancelRequested: true, error });
+  }
+
+  /** Sets fields of a job that exists and is not terminal. */
+  private async updateLive(id: string, fields: Record<string, unknown>): Promise<boolean> {
+    const flat = encode(fields);
+    return (await this.#redis.gqUpdate(this.jobKey(id), '0', ...flat)) === 1;
+  }
+
+  // ---- outbox and reconciler index ---------------------------------------------------------
+
+  /** Claims outbox entries that are due (their writer did not drain them), for `OUTBOX_CLAIM_MS`. */
+  async claimDueOutbox(limit: number): Promise<OutboxItem[]> {
+    const members = await this.#redis.gqClaimOutbox(this.outboxKey, this.now(), limit, OUTBOX_CLAIM_MS);
+    return members.map((member) => ({ member, entry: JSON.parse(member) as OutboxEntry }));
+  }
+
+  /** Removes a drained outbox entry. */
+  async outboxDone(member: string): Promise<void> {
+    await this.#redis.zrem(this.outboxKey, member);
+  }
+
+  /** How many outbox entries wait (drained soon, or left by a crashed process). */
+  async outboxSize(): Promise<number> {
+    return this.#redis.zcard(this.outboxKey);
+  }
+
+  /** Live job ids whose last progress is older than `before` (oldest first). */
+  async staleJobs(before: number, limit: number): Promise<string[]> {
+    return this.#redis.zrangebyscore(this.activeKey, '-inf', before, 'LIMIT', 0, limit);
+  }
+
+  /**
+   * Marks live jobs as checked now. A job that is no longer live (or whose record is gone) leaves
+   * the index instead.
+   */
+  async touchJobs(live: readonly string[], gone: readonly string[] = []): Promise<void> {
+    const pipeline = this.#redis.pipeline();
+    const now = this.now();
+    for (const id of live) pipeline.zadd(this.activeKey, 'XX', now, id);
+    if (gone.length) pipeline.zrem(this.activeKey, ...gone);
+    await pipeline.exec();
+  }
+
+  // ---- idempotency, webhooks, batches ------------------------------------------------------
+
+  /** The job id stored under an `Idempotency-Key`, if any. */
+  async findIdempotentJob(claim: Omit<IdempotencyClaim, 'ttlSeconds'>): Promise<string | undefined> {
+    return (await this.#redis.get(this.idempotencyKey(claim))) ?? undefined;
   }
 
   /** Records a webhook delivery's latest attempt, visible in the job or batch view. */
   async recordWebhook(ownerId: string, delivery: WebhookDeliveryRecord): Promise<void> {
     const key = this.webhooksKey(ownerId);
-    await this.redis
+    await this.#redis
       .multi()
       .hset(key, delivery.id, JSON.stringify(delivery))
       .expire(key, this.retentionSeconds)
       .exec();
   }
 
+  /** Records a delivery as announced (attempts 0) unless it already has a record. */
+  async recordWebhookAnnounced(
+    ownerId: string,
+    delivery: Pick<WebhookDeliveryRecord, 'id' | 'type' | 'url'>,
+  ): Promise<void> {
+    const key = this.webhooksKey(ownerId);
+    await this.#redis
+      .multi()
+      .hsetnx(key, delivery.id, JSON.stringify({ ...delivery, attempts: 0 }))
+      .expire(key, this.retentionSeconds)
+      .exec();
+  }
+
   async getWebhook(ownerId: string, deliveryId: string): Promise<WebhookDeliveryRecord | undefined> {
-    const raw = await this.redis.hget(this.webhooksKey(ownerId), deliveryId);
+    const raw = await this.#redis.hget(this.webhooksKey(ownerId), deliveryId);
     return raw ? (JSON.parse(raw) as WebhookDeliveryRecord) : undefined;
   }
 
   async listWebhooks(ownerId: string): Promise<WebhookDeliveryRecord[]> {
-    const raw = await this.redis.hvals(this.webhooksKey(ownerId));
+    const raw = await this.#redis.hvals(this.webhooksKey(ownerId));
     return raw
       .map((value) => JSON.parse(value) as WebhookDeliveryRecord)
       .sort((a, b) => a.id.localeCompare(b.id));
@@ -467,12 +942,29 @@ export class JobStore {
    * A batch that expired is not brought back.
    */
   async noteBatchAccountBalance(id: string, balance: number): Promise<void> {
-    await this.redis.gqUpdate(this.batchKey(id), 'accountBalance', String(balance));
+    await this.#redis.eval(
+      "if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end return 1",
+      1,
+      this.batchKey(id),
+      'accountBalance',
+      String(balance),
+    );
+  }
+
+  /** When a receiver URL answered 410 Gone (epoch ms), if it did within `ttlSeconds` of now. */
+  async webhookUrlGoneSince(urlKey: string): Promise<number | undefined> {
+    const since = Number(await this.#redis.get(`${this.prefix}:webhook-gone:${urlKey}`));
+    return since > 0 ? since : undefined;
+  }
+
+  /** Remembers that a receiver URL answered 410 Gone. `urlKey` is a digest of the URL (it may hold tokens). */
+  async markWebhookUrlGone(urlKey: string, at: number, ttlSeconds: number): Promise<void> {
+    await this.#redis.set(`${this.prefix}:webhook-gone:${urlKey}`, String(at), 'EX', ttlSeconds);
   }
 
   /** Marks a batch canceled with a reason (budget, user). */
   async setBatchCanceledReason(id: string, reason: string): Promise<void> {
-    await this.redis.hsetnx(this.batchKey(id), 'canceledReason', reason);
+    await this.#redis.hsetnx(this.batchKey(id), 'canceledReason', reason);
   }
 }
 
@@ -507,9 +999,11 @@ function decodeJob(id: string, raw: Record<string, string>, batch: BatchRecord |
     ),
     metadata: json<Record<string, unknown> | undefined>(raw.metadata, undefined),
     batchId: batch?.id ?? parseBatchItemId(id)?.batchId,
+    run: num(raw.run) ?? 0,
     providerTaskId: raw.providerTaskId,
     providerStatus: raw.providerStatus,
     attempts: num(raw.attempts) ?? 0,
+    taskOutputs: json<ProviderOutput[] | undefined>(raw.taskOutputs, undefined),
     outputs: json<StoredOutput[]>(raw.outputs, []),
     pointsCost: num(raw.pointsCost),
     accountBalance: num(raw.accountBalance),
@@ -520,6 +1014,7 @@ function decodeJob(id: string, raw: Record<string, string>, batch: BatchRecord |
     taskEndedAt: num(raw.taskEndedAt),
     finishedAt: num(raw.finishedAt),
     cancelRequested: raw.cancelRequested === '1',
+    budgetSpent: batch?.maxPoints !== undefined && batch.pointsCost >= batch.maxPoints,
   };
 }
 

@@ -1,18 +1,28 @@
 /**
- * Ending, canceling and retrying jobs, and announcing what ended: the operations the API and the
- * worker share, so a job canceled through the API and a job failed by the worker both send their
- * webhooks and complete their batch the same way.
+ * Draining the job store's outbox, canceling and retrying jobs and batches: the operations the API
+ * and the worker share, so a job canceled through the API and a job failed by the worker both send
+ * their webhooks and complete their batch the same way.
  *
- * Announcements are crash-safe and exactly-once: a delivery's id is derived from the job or batch
- * id, the event and the `finishedAt` it carries, and it is the BullMQ job id of the delivery, so
- * announcing again after a crash adds nothing. A retried job that ends again gets a new
- * `finishedAt`, hence a new delivery.
+ * Every transition writes what it owes (webhook deliveries, submit-queue entries, a budget cancel)
+ * into the store's outbox in the same atomic step; `settle` drains what one transition wrote at
+ * once, and `sweepOutbox` (run by every worker) drains what a crashed process left. Draining is
+ * idempotent: a delivery's BullMQ job id is its delivery id (derived from the job or batch id, the
+ * event and its `finishedAt`), a submit entry's is the job's run id, and a cancel skips what is
+ * already terminal. So each terminal event is announced exactly once, whatever dies when.
  */
-import { type JobTag, jobTag, type WebhookPayload } from './catalog.ts';
+
+import { batchItemPriority } from './batch-intake.ts';
+import { jobTag } from './catalog.ts';
 import type { JobError } from './errors.ts';
 import { batchItemId } from './ids.ts';
 import { isTerminal, type JobState } from './job-state.ts';
-import { isBatchDone, type JobFields, type JobStore, type TransitionResult } from './job-store.ts';
+import {
+  bullJobId,
+  type JobStore,
+  type OutboxEntry,
+  type OutboxItem,
+  type TransitionResult,
+} from './job-store.ts';
 import type { Logger } from './logger.ts';
 import type { QueueSet } from './queues.ts';
 
@@ -20,75 +30,116 @@ export interface JobLifecycleOptions {
   store: JobStore;
   queues: QueueSet;
   logger: Logger;
-  now?: () => number;
 }
 
-/** How many batch items are read per round trip when a batch is canceled or retried. */
+/** How many batch items are read (or enqueued) per round trip when a batch is canceled, retried or enqueued. */
 const BATCH_CHUNK = 500;
+
+/** How many due outbox entries one sweep drains. */
+const SWEEP_LIMIT = 200;
 
 export class JobLifecycle {
   private readonly store: JobStore;
   private readonly queues: QueueSet;
   private readonly logger: Logger;
-  private readonly now: () => number;
 
   constructor(options: JobLifecycleOptions) {
     this.store = options.store;
     this.queues = options.queues;
     this.logger = options.logger;
-    this.now = options.now ?? Date.now;
   }
 
   /**
-   * Moves a job to a terminal state and announces it. When the job already is in that state (a
-   * retry after a crash), it announces again; the delivery ids make that a no-op.
+   * Drains what a transition wrote into the outbox. A failure is logged, not thrown: the entry
+   * stays in the outbox and a sweep drains it.
    */
-  async end(
-    jobId: string,
-    state: 'succeeded' | 'failed' | 'canceled',
-    fields: JobFields = {},
-    options: { from?: readonly JobState[]; addPoints?: number } = {},
-  ): Promise<TransitionResult> {
-    const result = await this.store.transition(jobId, state, { finishedAt: this.now(), ...fields }, options);
-    if (result.ok || (result.reason === 'refused' && result.current === state)) await this.announce(jobId);
+  async settle<T extends TransitionResult>(result: T): Promise<T> {
+    if (result.ok && result.outbox.length) await this.drain(result.outbox);
     return result;
   }
 
-  /** Enqueues the webhooks a terminal job owes: its own event, and its batch's completion. */
-  async announce(jobId: string): Promise<void> {
-    const job = await this.store.getJob(jobId);
-    if (!job || !isTerminal(job.state)) return;
-    const type = `job.${job.state}` as WebhookPayload['type'];
-    if (job.webhookUrl && job.events.includes(type)) {
-      await this.enqueueWebhook({
-        deliveryId: `${type}.${job.id}.${job.finishedAt ?? 0}`,
-        owner: { kind: 'job', id: job.id },
-        type,
-        url: job.webhookUrl,
-      });
-    }
-    if (job.batchId) {
-      const batch = await this.store.getBatch(job.batchId);
-      if (batch?.webhookUrl && batch.finishedAt && isBatchDone(batch)) {
-        await this.enqueueWebhook({
-          deliveryId: `batch.completed.${batch.id}.${batch.finishedAt}`,
-          owner: { kind: 'batch', id: batch.id },
-          type: 'batch.completed',
-          url: batch.webhookUrl,
-        });
+  /** Carries out outbox entries and removes each one done. Returns how many were done. */
+  async drain(items: readonly OutboxItem[]): Promise<number> {
+    let done = 0;
+    // submit entries of one provider go in one addBulk (a retried batch holds many)
+    const submits = new Map<string, OutboxItem[]>();
+    for (const item of items) {
+      if (item.entry.kind === 'submit') {
+        const list = submits.get(item.entry.provider) ?? [];
+        list.push(item);
+        submits.set(item.entry.provider, list);
+        continue;
       }
+      if (await this.attempt([item], () => this.execute(item.entry))) done++;
+    }
+    for (const [provider, list] of submits) {
+      const jobs = list.map(({ entry }) => {
+        const submit = entry as Extract<OutboxEntry, { kind: 'submit' }>;
+        return { jobId: submit.jobId, run: submit.run, priority: submit.priority, tag: submit.tag };
+      });
+      if (await this.attempt(list, () => this.queues.enqueueSubmit(provider, jobs))) done += list.length;
+    }
+    return done;
+  }
+
+  /** Drains outbox entries whose writer did not (it crashed, or Redis failed it). */
+  async sweepOutbox(): Promise<number> {
+    const due = await this.store.claimDueOutbox(SWEEP_LIMIT);
+    if (due.length === 0) return 0;
+    const done = await this.drain(due);
+    this.logger.info({ due: due.length, done }, 'outbox: drained entries left by an earlier process');
+    return done;
+  }
+
+  private async attempt(items: readonly OutboxItem[], run: () => Promise<unknown>): Promise<boolean> {
+    try {
+      await run();
+      await Promise.all(items.map((item) => this.store.outboxDone(item.member)));
+      return true;
+    } catch (error) {
+      this.logger.warn(
+        { err: (error as Error).message, kind: items[0]?.entry.kind },
+        'outbox: could not drain an entry now; a sweep will retry it',
+      );
+      return false;
     }
   }
 
-  private async enqueueWebhook(payload: WebhookPayload): Promise<void> {
-    await this.queues.webhook.add(payload.type, payload, { jobId: payload.deliveryId });
-    await this.store.recordWebhook(payload.owner.id, {
-      id: payload.deliveryId,
-      type: payload.type,
-      url: payload.url,
-      attempts: 0,
-      ...(await this.store.getWebhook(payload.owner.id, payload.deliveryId)),
-    });
+  private async execute(entry: OutboxEntry): Promise<void> {
+    switch (entry.kind) {
+      case 'webhook': {
+        const { payload } = entry;
+        await this.queues.webhook.add(payload.type, payload, { jobId: payload.deliveryId });
+        await this.store.recordWebhookAnnounced(payload.owner.id, {
+          id: payload.deliveryId,
+          type: payload.type,
+          url: payload.url,
+        });
+        return;
+      }
+      case 'enqueueBatch':
+        for (let start = 0; start < entry.total; start += BATCH_CHUNK) {
+          const end = Math.min(entry.total, start + BATCH_CHUNK);
+          await this.store.activateBatchItems(entry.batchId, start, end);
+          const ids = Array.from({ length: end - start }, (_, i) => batchItemId(entry.batchId, start + i));
+          const jobs = await this.store.getJobs(ids);
+          await this.queues.enqueueSubmit(
+            entry.provider,
+            ids.map((jobId, i) => ({
+              jobId,
+              priority: batchItemPriority(start + i),
+              ...(jobs[i] ? { tag: jobTag(jobs[i]!) } : {}),
+            })),
+          );
+        }
+        return;
+      case 'cancelBatch':
+        await this.cancelBatch(entry.batchId, entry.error);
+        return;
+      case 'submit':
+        await this.queues.enqueueSubmit(entry.provider, [entry]);
+        return;
+    }
   }
 
   /**
@@ -101,25 +152,25 @@ export class JobLifecycle {
     if (!job) return undefined;
     if (isTerminal(job.state)) return job.state;
     if (job.state === 'queued' || (job.state === 'submitting' && !job.providerTaskId)) {
-      const result = await this.end(jobId, 'canceled', { error: reason }, { from: ['queued', 'submitting'] });
+      const result = await this.settle(await this.store.cancel(jobId, reason));
       if (result.ok) {
         // An active BullMQ job can't be removed; its processor sees the canceled record and stops.
         await this.queues
           .submitQueue(job.provider)
-          .remove(jobId)
+          .remove(bullJobId(jobId, job.run))
           .catch(() => undefined);
         return 'canceled';
       }
     }
-    await this.store.update(jobId, { cancelRequested: true, error: reason });
-    const poll = await this.queues.poll.getJob(jobId);
+    await this.store.requestCancel(jobId, reason);
+    const poll = await this.queues.poll.getJob(bullJobId(jobId, job.run));
     if (poll && (await poll.isDelayed())) await poll.promote().catch(() => undefined);
     return (await this.store.getJob(jobId))?.state;
   }
 
   /**
    * Cancels every unfinished job of a batch, except those already storing their results. Returns
-   * how many were canceled or flagged.
+   * how many were canceled or flagged. Canceling again cancels nothing twice.
    */
   async cancelBatch(batchId: string, reason: JobError): Promise<number> {
     const batch = await this.store.getBatch(batchId);
@@ -127,14 +178,11 @@ export class JobLifecycle {
     await this.store.setBatchCanceledReason(batchId, reason.message);
     let touched = 0;
     for (let start = 0; start < batch.total; start += BATCH_CHUNK) {
-      const ids = Array.from({ length: Math.min(BATCH_CHUNK, batch.total - start) }, (_, i) =>
-        batchItemId(batchId, start + i),
-      );
-      const jobs = await this.store.getJobs(ids);
+      const jobs = await this.store.getJobs(chunkIds(batchId, start, batch.total));
       for (const job of jobs) {
         // A storing job has succeeded at the provider and its points are spent: canceling it
         // would only throw its paid result away (the job that reached a budget is one of them).
-        if (!job || isTerminal(job.state) || job.state === 'storing') continue;
+        if (!job || isTerminal(job.state) || job.state === 'storing' || job.cancelRequested) continue;
         await this.cancel(job.id, reason);
         touched++;
       }
@@ -143,45 +191,33 @@ export class JobLifecycle {
     return touched;
   }
 
-  /** Re-queues a batch's failed jobs. Returns how many were re-queued. */
+  /**
+   * Re-queues a batch's failed jobs, each as a new run whose submit entry is written in the same
+   * step as its move to `queued`. Returns how many were re-queued.
+   */
   async retryBatch(
     batchId: string,
     priorityOf: (index: number) => number | undefined = () => undefined,
   ): Promise<number> {
     const batch = await this.store.getBatch(batchId);
     if (!batch) return 0;
-    const requeued: { jobId: string; priority?: number; tag: JobTag }[] = [];
+    const written: OutboxItem[] = [];
     for (let start = 0; start < batch.total; start += BATCH_CHUNK) {
-      const ids = Array.from({ length: Math.min(BATCH_CHUNK, batch.total - start) }, (_, i) =>
-        batchItemId(batchId, start + i),
-      );
-      const jobs = await this.store.getJobs(ids);
+      const jobs = await this.store.getJobs(chunkIds(batchId, start, batch.total));
       for (const [offset, job] of jobs.entries()) {
         if (job?.state !== 'failed') continue;
-        // Old BullMQ jobs with the same id would make the new add a no-op.
-        await Promise.all([
-          this.queues.submitQueue(job.provider).remove(job.id),
-          this.queues.poll.remove(job.id),
-          this.queues.sink.remove(job.id),
-        ]);
-        const result = await this.store.transition(job.id, 'queued', {}, { from: ['failed'] });
-        if (!result.ok) continue;
-        await this.store.redis.hdel(
-          this.store.jobKey(job.id),
-          'error',
-          'providerTaskId',
-          'providerStatus',
-          'submitStartedAt',
-          'submittedAt',
-          'taskEndedAt',
-          'finishedAt',
-          'outputs',
-        );
-        requeued.push({ jobId: job.id, priority: priorityOf(start + offset), tag: jobTag(job) });
+        const result = await this.store.retry(job, priorityOf(start + offset));
+        if (result.ok) written.push(...result.outbox);
       }
     }
-    await this.queues.enqueueSubmit(batch.provider, requeued);
-    this.logger.info({ batchId, requeued: requeued.length }, 'batch:retried');
-    return requeued.length;
+    await this.drain(written);
+    this.logger.info({ batchId, requeued: written.length }, 'batch:retried');
+    return written.length;
   }
+}
+
+function chunkIds(batchId: string, start: number, total: number): string[] {
+  return Array.from({ length: Math.min(BATCH_CHUNK, total - start) }, (_, i) =>
+    batchItemId(batchId, start + i),
+  );
 }

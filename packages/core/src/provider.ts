@@ -45,7 +45,7 @@ export type TaskStatus =
       state: 'succeeded';
       providerStatus: string;
       outputs: ProviderOutput[];
-      /** Points the task cost, when the provider reports it (LiblibAI `pointsCost`). */
+      /** Points the task cost (the provider kept), when it reports them (LiblibAI `pointsCost`). */
       pointsCost?: number;
       /** The account's balance after the task, when reported (LiblibAI `accountBalance`). */
       accountBalance?: number;
@@ -54,6 +54,7 @@ export type TaskStatus =
       state: 'failed';
       providerStatus: string;
       error: JobError;
+      /** Points the provider kept for the failed task; absent when it refunded them. */
       pointsCost?: number;
       /** The account's balance after the task, when reported (LiblibAI `accountBalance`). */
       accountBalance?: number;

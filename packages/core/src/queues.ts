@@ -12,6 +12,7 @@ import {
   submitQueueName,
   type WebhookPayload,
 } from './catalog.ts';
+import { bullJobId } from './job-store.ts';
 
 export interface QueueSetOptions {
   connection: ConnectionOptions;
@@ -91,20 +92,21 @@ export class QueueSet {
   }
 
   /**
-   * Adds jobs to their provider's submit queue. The BullMQ job id is the genqueue id, so adding
-   * twice is a no-op. `priority` implements fairness between batches (see the batch routes);
-   * `tag` names the job in Bull Board (`jobTag`).
+   * Adds jobs to their provider's submit queue. The BullMQ job id is the genqueue id of the job's
+   * run (`bullJobId`), so adding twice is a no-op. `priority` implements fairness between batches
+   * (see the batch routes); `tag` names the job in Bull Board (`jobTag`). Callers write the entry into the job store's outbox first and drain it
+   * (`JobLifecycle.drain`), so a job never waits queued with no submit job.
    */
   async enqueueSubmit(
     provider: string,
-    jobs: { jobId: string; priority?: number; tag?: JobTag }[],
+    jobs: readonly { jobId: string; run?: number; priority?: number; tag?: JobTag }[],
   ): Promise<void> {
     if (jobs.length === 0) return;
     await this.submitQueue(provider).addBulk(
-      jobs.map(({ jobId, priority, tag }) => ({
+      jobs.map(({ jobId, run, priority, tag }) => ({
         name: tag?.name ?? 'submit',
-        data: tag?.data ?? { jobId },
-        opts: { jobId, ...(priority ? { priority } : {}) },
+        data: tag?.data ?? (run ? { jobId, run } : { jobId }),
+        opts: { jobId: bullJobId(jobId, run), ...(priority ? { priority } : {}) },
       })),
     );
   }

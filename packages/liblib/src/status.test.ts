@@ -174,6 +174,19 @@ const TABLE: [label: string, data: Record<string, unknown>, expected: TaskStatus
     },
   ],
   [
+    // 002 §4.3.1: a timed-out task's frozen points are unfrozen, so none count as spent
+    '7 timed out with pointsCost reported: the points were refunded',
+    { ...base, generateStatus: 7, pointsCost: 58 },
+    {
+      state: 'failed',
+      providerStatus: '7',
+      error: {
+        code: 'liblib_generate_timeout',
+        message: 'timed out: no result 30 minutes after creation; points refunded',
+      },
+    },
+  ],
+  [
     'numbers sent as strings',
     { generateStatus: '5', pointsCost: '10', images: [{ imageUrl: IMG, seed: '7', auditStatus: '3' }] },
     {

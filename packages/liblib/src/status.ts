@@ -139,7 +139,8 @@ export function normalizeLiblibStatus(data: unknown): TaskStatus {
           code: LIBLIB_TASK_ERROR_CODES.timeout,
           message: `timed out: no result 30 minutes after creation; points refunded${providerMessage ? ` (${providerMessage})` : ''}`,
         },
-        ...(pointsCost === undefined ? {} : { pointsCost }),
+        // 002 §4.3.1: the task's frozen points are unfrozen (解冻积分), so it kept none, whatever
+        // `pointsCost` says: counting them would stop a `maxPoints` batch early
         ...balanceField,
       };
     default:

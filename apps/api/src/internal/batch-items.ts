@@ -5,9 +5,9 @@
  * same row numbering as the rest.
  */
 import type { BatchItem, ItemIssue } from '@genqueue/core';
+import { nestsDeeperThan } from '@genqueue/core';
 import { z } from 'zod';
 import { formatPath } from '../http-error.ts';
-import { nestsDeeperThan } from './input-urls.ts';
 import { metadataSchema } from './request-checks.ts';
 
 /** Deepest nesting accepted inside one item's input. */

@@ -3,9 +3,31 @@
  * and operation a request names, turning zod errors into API issues, the SSRF check of the URLs a
  * request carries, and the envelope fields both routes accept (`webhookUrl`, `metadata`).
  */
-import type { OperationSpec, ProviderOperations } from '@genqueue/core';
+import {
+  checkUrlsBounded,
+  type OperationSpec,
+  type ProviderOperations,
+  URL_CHECK_BOUNDS,
+} from '@genqueue/core';
 import { z } from 'zod';
 import { formatPath, type Issue, invalidRequest } from '../http-error.ts';
+
+/** How long an `Idempotency-Key` is remembered, in seconds. */
+export const IDEMPOTENCY_TTL_SECONDS = 86_400;
+
+// Visible ASCII and spaces: the key ends up in a Redis key and in logs.
+const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,255}$/;
+
+/** The request's `Idempotency-Key`, if it sent one. Throws `400` for a malformed key. */
+export function idempotencyKeyOf(req: { get(name: string): string | undefined }): string | undefined {
+  const key = req.get('idempotency-key');
+  if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
+    throw invalidRequest([
+      { path: 'Idempotency-Key', message: 'must be 1 to 255 printable ASCII characters' },
+    ]);
+  }
+  return key;
+}
 
 /** The provider used when a request names none. */
 export const DEFAULT_PROVIDER = 'liblib';
@@ -79,13 +101,19 @@ export async function checkUrls(
   if (urls.length > maxUrls) {
     throw invalidRequest([{ path: 'input', message: `holds more than ${maxUrls} URLs` }]);
   }
-  const results = await Promise.allSettled(urls.map(({ url }) => checkUrl(url)));
+  const verdicts = await checkUrlsBounded(
+    urls.map(({ url }) => url),
+    checkUrl,
+  );
+  if (!verdicts.ok) {
+    throw invalidRequest([
+      { path: 'input', message: `names more than ${URL_CHECK_BOUNDS.maxHosts} distinct hosts` },
+    ]);
+  }
   const issues: Issue[] = [];
-  results.forEach((result, index) => {
-    if (result.status === 'rejected') {
-      const reason = result.reason instanceof Error ? result.reason.message : 'URL refused';
-      issues.push({ path: formatPath(urls[index]!.path), message: `URL refused: ${reason}` });
-    }
-  });
+  for (const { path, url } of urls) {
+    const refusal = verdicts.refusals.get(url);
+    if (refusal !== undefined) issues.push({ path: formatPath(path), message: `URL refused: ${refusal}` });
+  }
   if (issues.length > 0) throw invalidRequest(issues);
 }

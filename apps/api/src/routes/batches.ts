@@ -32,15 +32,18 @@ import {
   type BatchRecord,
   batchItemId,
   batchItemPriority,
+  findUrls,
   intakeBatch,
   isBatchDone,
   type JobRecord,
+  nestsDeeperThan,
   type RejectedRow,
   toBatchView,
   toJobView,
 } from '@genqueue/core';
 import express, { type Request, type Response, Router } from 'express';
 import { z } from 'zod';
+import type { AuthLocals } from '../auth.ts';
 import type { RouteDeps } from '../deps.ts';
 import { ApiError, type Issue, invalidRequest } from '../http-error.ts';
 import { coerceCell, type FieldSchemas, inputFieldSchemas } from '../internal/batch-coerce.ts';
@@ -56,10 +59,11 @@ import {
   parseUploadQuery,
 } from '../internal/batch-query.ts';
 import { limitBytes, UploadParseError, UploadTooLargeError } from '../internal/batch-stream.ts';
-import { findUrls, nestsDeeperThan } from '../internal/input-urls.ts';
 import {
   checkUrls,
   DEFAULT_PROVIDER,
+  IDEMPOTENCY_TTL_SECONDS,
+  idempotencyKeyOf,
   metadataSchema,
   resolveOperation,
   webhookUrlSchema,
@@ -144,6 +148,7 @@ export function batchesRouter(deps: RouteDeps): Router {
     issuePath: IssuePath,
     lines?: number[],
   ): Promise<void> {
+    const idempotencyKey = idempotencyKeyOf(res.req);
     const { spec } = resolveOperation(deps.providers, settings.provider, settings.operation);
     if (settings.events?.length && !settings.webhookUrl) {
       throw invalidRequest([{ path: 'events', message: 'needs a webhookUrl to send them to' }]);
@@ -165,7 +170,7 @@ export function batchesRouter(deps: RouteDeps): Router {
     if (settings.webhookUrl) requireWebhookSecret(deps.config);
 
     const result = await intakeBatch(
-      { store: deps.store, queues: deps.queues, now },
+      { store: deps.store, lifecycle, now },
       {
         provider: settings.provider,
         operation: settings.operation,
@@ -178,11 +183,20 @@ export function batchesRouter(deps: RouteDeps): Router {
         skipInvalid: settings.skipInvalid,
         maxItems: MAX_BATCH_ITEMS,
         checkUrl: deps.checkUrl,
+        ...(idempotencyKey === undefined
+          ? {}
+          : {
+              idempotency: {
+                scope: (res.locals as AuthLocals).tokenScope,
+                key: idempotencyKey,
+                ttlSeconds: IDEMPOTENCY_TTL_SECONDS,
+              },
+            }),
       },
       items(inputFieldSchemas(spec.schema)),
     );
     answerIntake(res, result, issuePath, lines);
-    if (result.ok) {
+    if (result.ok && !result.replayed) {
       deps.logger.info(
         {
           batchId: result.id,
@@ -363,6 +377,10 @@ function answerIntake(
   issuePath: IssuePath,
   lines: number[] | undefined,
 ): void {
+  if (result.ok && result.replayed) {
+    res.status(200).set('Idempotent-Replayed', 'true').json({ id: result.id, total: result.total });
+    return;
+  }
   if (result.ok) {
     res.status(202).json({
       id: result.id,
@@ -372,6 +390,16 @@ function answerIntake(
     return;
   }
   if (result.reason === 'too_many') throw tooManyItems();
+  if (result.reason === 'too_many_hosts') {
+    throw invalidRequest([{ path: 'items', message: `name more than ${result.maxHosts} distinct hosts` }]);
+  }
+  if (result.reason === 'idempotency_key_reused') {
+    throw new ApiError(
+      422,
+      'idempotency_key_reused',
+      'this Idempotency-Key was used with a different request',
+    );
+  }
   if (result.reason === 'empty') throw invalidRequest([{ path: 'items', message: 'the batch has no items' }]);
   const issues: Issue[] = result.rejected.flatMap((rejected) =>
     rejected.issues.map((issue) => ({ path: issuePath(rejected.row, issue.path), message: issue.message })),

@@ -7,16 +7,25 @@
  * fetch them. Local file paths in `input` are never read: the provider clients read local files
  * only when asked to, and the worker never asks.
  */
-import { isTerminal, type JobRecord, type JobState, jobTag, newJobId, toJobView } from '@genqueue/core';
+import {
+  findUrls,
+  isTerminal,
+  type JobRecord,
+  type JobState,
+  nestsDeeperThan,
+  newJobId,
+  toJobView,
+} from '@genqueue/core';
 import { type Request, type Response, Router } from 'express';
 import { z } from 'zod';
 import type { AuthLocals } from '../auth.ts';
 import type { ApiDeps, RouteDeps } from '../deps.ts';
 import { ApiError, invalidRequest } from '../http-error.ts';
-import { findUrls, nestsDeeperThan } from '../internal/input-urls.ts';
 import {
   checkUrls,
   DEFAULT_PROVIDER,
+  IDEMPOTENCY_TTL_SECONDS,
+  idempotencyKeyOf,
   MAX_METADATA_BYTES,
   metadataSchema,
   resolveOperation,
@@ -25,16 +34,11 @@ import {
 } from '../internal/request-checks.ts';
 import { requireWebhookSecret } from '../internal/webhook-config.ts';
 
-export { MAX_METADATA_BYTES };
+export { IDEMPOTENCY_TTL_SECONDS, MAX_METADATA_BYTES };
 /** Most URLs checked per request; each may cost a DNS lookup. */
 export const MAX_URLS_PER_JOB = 64;
 /** Deepest object/array nesting accepted in a body. */
 export const MAX_BODY_DEPTH = 32;
-/** How long an `Idempotency-Key` is remembered, in seconds. */
-export const IDEMPOTENCY_TTL_SECONDS = 86_400;
-
-// Visible ASCII and spaces: the key ends up in a Redis key and in logs.
-const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,255}$/;
 // `j_…` for jobs posted alone, `b_…-<index>` for batch items (core ids.ts).
 const JOB_ID = /^(?:j_[0-9a-z]{16,40}|b_[0-9a-z]{16,40}-\d{1,7})$/;
 
@@ -74,12 +78,7 @@ export function jobsRouter(deps: RouteDeps): Router {
     if (req.is('application/json') === false) {
       throw new ApiError(415, 'unsupported_media_type', 'send the body as application/json');
     }
-    const idempotencyKey = req.get('idempotency-key');
-    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
-      throw invalidRequest([
-        { path: 'Idempotency-Key', message: 'must be 1 to 255 printable ASCII characters' },
-      ]);
-    }
+    const idempotencyKey = idempotencyKeyOf(req);
     if (nestsDeeperThan(req.body, MAX_BODY_DEPTH)) {
       throw invalidRequest([{ path: 'body', message: `nests deeper than ${MAX_BODY_DEPTH} levels` }]);
     }
@@ -107,21 +106,10 @@ export function jobsRouter(deps: RouteDeps): Router {
     const scope = (res.locals as AuthLocals).tokenScope;
     const createdAt = now();
     const id = newJobId(createdAt);
-    if (idempotencyKey !== undefined) {
-      const existingId = await deps.store.claimIdempotencyKey(
-        scope,
-        idempotencyKey,
-        id,
-        IDEMPOTENCY_TTL_SECONDS,
-      );
-      if (existingId !== undefined) {
-        await replay(deps, res, existingId, { provider: providerName, operation, input });
-        return;
-      }
-    }
-
-    try {
-      await deps.store.createJob({
+    // The record, its submit entry in the outbox and the key are written in one step: a crash
+    // after it leaves a job a worker's outbox sweep enqueues, never one stuck `queued`.
+    const created = await deps.store.createJob(
+      {
         id,
         provider: providerName,
         operation,
@@ -130,28 +118,16 @@ export function jobsRouter(deps: RouteDeps): Router {
         events: webhookUrl ? ['job.succeeded', 'job.failed'] : undefined,
         metadata,
         createdAt,
-      });
-    } catch (error) {
-      if (idempotencyKey !== undefined) await releaseQuietly(deps, scope, idempotencyKey);
-      throw error;
+      },
+      idempotencyKey === undefined
+        ? undefined
+        : { scope, key: idempotencyKey, ttlSeconds: IDEMPOTENCY_TTL_SECONDS },
+    );
+    if (!created.created) {
+      await replay(deps, res, created.existingId, { provider: providerName, operation, input });
+      return;
     }
-    try {
-      await deps.queues.enqueueSubmit(providerName, [
-        { jobId: id, tag: jobTag({ id, provider: providerName, operation, input }) },
-      ]);
-    } catch (error) {
-      // The record exists but no worker will ever see it: fail it, so nobody waits on it forever.
-      await deps.store
-        .transition(
-          id,
-          'failed',
-          { finishedAt: now(), error: { code: 'enqueue_failed', message: 'the job could not be queued' } },
-          { from: ['queued'] },
-        )
-        .catch(() => undefined);
-      if (idempotencyKey !== undefined) await releaseQuietly(deps, scope, idempotencyKey);
-      throw error;
-    }
+    await deps.lifecycle.drain(created.outbox);
     deps.logger.info({ jobId: id, provider: providerName, operation }, 'job:created');
     res.status(202).json({ id, state: 'queued' satisfies JobState });
   });
@@ -195,8 +171,8 @@ async function replay(
 ): Promise<void> {
   const existing = await deps.store.getJob(existingId);
   if (!existing) {
-    // The first request with this key is still between claiming it and writing the job.
-    throw new ApiError(409, 'conflict', 'a request with this Idempotency-Key is in progress; try again');
+    // The key outlived its job's record (retention shorter than the key's TTL).
+    throw new ApiError(409, 'conflict', 'the job of this Idempotency-Key no longer exists');
   }
   if (
     existing.provider !== request.provider ||
@@ -210,12 +186,4 @@ async function replay(
     );
   }
   res.status(200).set('Idempotent-Replayed', 'true').json({ id: existing.id, state: existing.state });
-}
-
-async function releaseQuietly(deps: ApiDeps, scope: string, key: string): Promise<void> {
-  try {
-    await deps.store.releaseIdempotencyKey(scope, key);
-  } catch (error) {
-    deps.logger.warn({ err: (error as Error).message }, 'could not release an idempotency key');
-  }
 }
