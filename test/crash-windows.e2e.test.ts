@@ -77,7 +77,7 @@ describe('crash windows', () => {
     expect(receiver.arrivals).toEqual([]);
 
     await stack.startWorker();
-    await stack.waitFor(async () => receiver!.of('job.succeeded').length > 0, 20_000, 'job.succeeded');
+    await stack.waitFor(async () => receiver!.of('job.succeeded').length > 0, 45_000, 'job.succeeded');
     await settle();
     expect(receiver.of('job.succeeded')).toHaveLength(1);
     expect(receiver.arrivals[0]!.dataId).toBe(posted.body.id);
@@ -102,7 +102,7 @@ describe('crash windows', () => {
     expect((await stack.call<BatchView>('GET', `/v1/batches/${created.body.id}`)).body.done).toBe(true);
 
     await stack.startWorker();
-    await stack.waitFor(async () => receiver!.of('batch.completed').length > 0, 20_000, 'batch.completed');
+    await stack.waitFor(async () => receiver!.of('batch.completed').length > 0, 45_000, 'batch.completed');
     await settle();
     expect(receiver.of('batch.completed')).toHaveLength(1);
     expect(
