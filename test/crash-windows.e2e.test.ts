@@ -41,7 +41,14 @@ async function startReceiver() {
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`,
     arrivals,
-    of: (type: string) => arrivals.filter((a) => a.type === type),
+    /**
+     * The distinct deliveries of `type`. A worker killed in the middle of a delivery attempt makes
+     * the next one send it again with the same `webhook-id` (receivers dedupe on it, as Standard
+     * Webhooks asks); an announcement made twice would carry two ids.
+     */
+    of: (type: string) => [
+      ...new Map(arrivals.filter((a) => a.type === type).map((a) => [a.id, a])).values(),
+    ],
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
