@@ -97,7 +97,7 @@ export async function startWorker(config: Config, overrides: WorkerOverrides = {
           name,
           new StatusQueryCap({
             redis,
-            keyPrefix: `${config.queuePrefix}:limits:${name}:default`,
+            keyPrefix: `${limiterKeyPrefix(config.queuePrefix, name)}:default`,
             maxPerSecond: config.worker.statusQueryMaxQps,
           }),
         ] as const,
