@@ -53,6 +53,9 @@ const DENIED: [label: string, url: string][] = [
   ['private 192.168/16', 'https://192.168.1.1/x.png'],
   ['link-local', 'http://169.254.10.20/x.png'],
   ['cloud metadata', 'http://169.254.169.254/latest/meta-data/iam/'],
+  // providers and URL parsers strip surrounding whitespace, so the finder must too, on every path
+  ['cloud metadata after a space', ' http://169.254.169.254/latest/meta-data/'],
+  ['Redis after a tab', '\thttp://127.0.0.1:6379/'],
   ['CGNAT', 'http://100.64.0.1/x.png'],
   ['multicast', 'http://224.0.0.1/x.png'],
   ['IPv6 loopback', 'http://[::1]/x.png'],
@@ -236,7 +239,8 @@ const SLOTS: {
     request: (url) => [
       '/v1/batches?operation=kontext.img2img',
       'text/csv',
-      `prompt,image_list\na cat,"[""${ALLOWED}""]"\na dog,"[""${url}""]"\n`,
+      // the cell holds the list as JSON, quoted for CSV (so a tab is `\t`, as JSON wants it)
+      `prompt,image_list\na cat,"[""${ALLOWED}""]"\na dog,"[${JSON.stringify(url).replace(/"/g, '""')}]"\n`,
     ],
   },
   {
@@ -279,6 +283,20 @@ describe('SSRF guard at registration (WEBHOOK_ALLOW_PRIVATE=false)', () => {
       expect(allowed.status, allowed.text).toBe(202);
     });
   }
+
+  it('answers 400 for a batch naming more distinct hosts than it may resolve, before resolving any', async () => {
+    const items = Array.from({ length: 65 }, (_, i) => ({
+      input: { prompt: 'p', image_list: [`https://host-${i}.example.net/x.png`] },
+    }));
+    const res = await post(
+      '/v1/batches',
+      'application/json',
+      JSON.stringify({ operation: 'kontext.img2img', items }),
+    );
+    expect(res.status, res.text).toBe(400);
+    expect(res.paths).toContain('items');
+    expect(res.text).toContain('more than 64 distinct hosts');
+  });
 
   it('the API built from config alone (no injected guard) refuses literal private hosts and localhost', async () => {
     const plain = await startGuardedApi({}, false);
