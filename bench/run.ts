@@ -28,7 +28,7 @@ const SCENARIOS: Record<string, { title: string; run: Scenario }> = {
   '3': { title: 'real defaults, scaled', run: realDefaults },
   '4': { title: 'baseline (spec 001 naive client)', run: baseline },
   '5': { title: 'enqueue', run: enqueueBatches },
-  '6': { title: 'sink 50 MB', run: sinkLarge },
+  '6': { title: 'sink memory', run: sinkLarge },
   '7': { title: 'webhooks', run: webhookDelay },
 };
 

@@ -1,11 +1,16 @@
 /**
- * 6. Sink: one 50 MB result (the simulator pads its PNG) streamed from the provider into S3 by a
- * worker process: the wall time from the task's end to the job's success, and the growth of the
- * worker's peak RSS (VmHWM, reset through /proc/<pid>/clear_refs once the worker is idle, and
- * sampled as VmRSS meanwhile in case the kernel refuses the reset).
+ * 6. Sink memory: results streamed from the provider into S3 by a worker process (the simulator
+ * pads its PNG): one 50 MB result, one 500 MB result, and 20 results of 5 MB at once
+ * (SINK_CONCURRENCY=20). For each: the wall time from the first task's end to the last job's
+ * success, the growth of the worker's peak RSS (VmHWM, reset through /proc/<pid>/clear_refs once
+ * the worker is idle, and sampled as VmRSS meanwhile in case the kernel refuses the reset), and
+ * what stays after the run once garbage is collected (the worker runs with `--expose-gc` and
+ * collects on request, `bench/lib/measured-worker.ts`), so retained memory is told apart from
+ * garbage V8 had not collected yet.
  */
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { deploy, type Infra } from '../lib/deployment.ts';
+import { deploy, type Infra, spawnProcess } from '../lib/deployment.ts';
 import type { Figure } from '../lib/figures.ts';
 import type { RunOptions } from './throughput.ts';
 
@@ -16,57 +21,118 @@ function statusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   return Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1]);
 }
 
-export async function sinkLarge(infra: Infra, { log }: RunOptions): Promise<Figure[]> {
-  const size = 50 * MB;
-  log('6. sink: one 50 MB result into S3');
+/** RSS after the worker collected its garbage, in bytes. */
+async function rssAfterGc(worker: ChildProcess): Promise<number> {
+  const reply = new Promise<{ rss: number; collected: boolean }>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error('the worker did not answer the memory question')),
+      10_000,
+    );
+    worker.once('message', (message) => {
+      clearTimeout(timer);
+      resolve(message as { rss: number; collected: boolean });
+    });
+  });
+  worker.send('memory');
+  const { rss, collected } = await reply;
+  if (!collected) throw new Error('the worker runs without --expose-gc');
+  return rss;
+}
+
+interface Variant {
+  label: string;
+  bytes: number;
+  count: number;
+  env?: Record<string, string>;
+}
+
+async function measure(infra: Infra, variant: Variant): Promise<Figure[]> {
   const d = await deploy(infra, {
     label: 's6',
-    sim: { submitQps: 5, maxInFlight: 5, latencyMs: { min: 200, max: 300 }, outputPadBytes: size },
+    sim: {
+      submitQps: 20,
+      maxInFlight: 20,
+      latencyMs: { min: 200, max: 300 },
+    },
+    env: { LIBLIB_SUBMIT_QPS: '20', LIBLIB_MAX_IN_FLIGHT: '20', ...variant.env },
   });
   try {
-    const worker = await d.spawnWorker();
+    const worker = await spawnProcess('bench/lib/measured-worker.ts', { ...d.env, LOG_LEVEL: 'info' }, [
+      '--expose-gc',
+    ]);
+    d.workers.push(worker);
     const pid = worker.pid!;
-    // Let start-up garbage settle, then make the peak start from here.
-    await new Promise((r) => setTimeout(r, 1_000));
+    // One small result first, so code loaded on first use (the S3 client, the multipart upload,
+    // sharp) is not counted; then collect, and make the peak start from here.
+    d.sim.configure({ outputPadBytes: 0 });
+    await d.waitEnded(await d.postJobs(['a warm-up image']), 60_000);
+    d.sim.configure({ outputPadBytes: variant.bytes });
+    await new Promise((r) => setTimeout(r, 500));
+    const before = await rssAfterGc(worker);
     let hwmReset = true;
     try {
       writeFileSync(`/proc/${pid}/clear_refs`, '5');
     } catch {
       hwmReset = false;
     }
-    const baseline = statusKb(pid, 'VmRSS');
+    const baseline = statusKb(pid, 'VmRSS') * 1024;
     let sampledPeak = baseline;
     const sampler = setInterval(() => {
       try {
-        sampledPeak = Math.max(sampledPeak, statusKb(pid, 'VmRSS'));
+        sampledPeak = Math.max(sampledPeak, statusKb(pid, 'VmRSS') * 1024);
       } catch {}
     }, 20);
-    const [id] = await d.postJobs(['a very large image']);
-    const [record] = await d.waitEnded([id!], 120_000);
+    const ids = await d.postJobs(Array.from({ length: variant.count }, (_, i) => `a very large image ${i}`));
+    const records = await d.waitEnded(ids, 600_000);
     clearInterval(sampler);
-    const peak = Math.max(sampledPeak, hwmReset ? statusKb(pid, 'VmHWM') : 0);
-    if (record!.state !== 'succeeded')
-      throw new Error(`the 50 MB job ended ${record!.state}: ${record!.error?.message}`);
-    const bytes = record!.outputs?.[0]?.bytes ?? 0;
-    const scenario = '6 sink 50 MB';
+    const peak = Math.max(sampledPeak, hwmReset ? statusKb(pid, 'VmHWM') * 1024 : 0);
+    const after = await rssAfterGc(worker);
+    const failed = records.filter((r) => r.state !== 'succeeded');
+    if (failed.length > 0)
+      throw new Error(`${failed.length} jobs ended ${failed[0]!.state}: ${failed[0]!.error?.message}`);
+    const bytes = records[0]!.outputs?.[0]?.bytes ?? 0;
+    const firstEnd = Math.min(...records.map((r) => r.taskEndedAt!));
+    const lastStored = Math.max(...records.map((r) => r.finishedAt!));
+    const scenario = `6 sink ${variant.label}`;
     return [
       {
         scenario,
-        name: `wall time, task end → stored (${(bytes / MB).toFixed(1)} MB)`,
-        value: (record!.finishedAt! - record!.taskEndedAt!) / 1000,
+        name: `wall time, task end → stored (${variant.count} × ${(bytes / MB).toFixed(1)} MB)`,
+        value: (lastStored - firstEnd) / 1000,
         unit: 's',
         digits: 2,
       },
       {
         scenario,
         name: `worker peak RSS growth${hwmReset ? '' : ' (sampled)'}`,
-        value: (peak - baseline) / 1024,
+        value: (peak - baseline) / MB,
         unit: 'MB',
         target: { op: '<=', value: 32 },
+        digits: 1,
+      },
+      {
+        scenario,
+        name: 'retained after GC (RSS growth)',
+        value: (after - before) / MB,
+        unit: 'MB',
         digits: 1,
       },
     ];
   } finally {
     await d.close();
   }
+}
+
+export async function sinkLarge(infra: Infra, { log }: RunOptions): Promise<Figure[]> {
+  const variants: Variant[] = [
+    { label: '50 MB', bytes: 50 * MB, count: 1 },
+    { label: '500 MB', bytes: 500 * MB, count: 1 },
+    { label: '20 × 5 MB at once', bytes: 5 * MB, count: 20, env: { SINK_CONCURRENCY: '20' } },
+  ];
+  const figures: Figure[] = [];
+  for (const variant of variants) {
+    log(`6. sink: ${variant.label} into S3`);
+    figures.push(...(await measure(infra, variant)));
+  }
+  return figures;
 }
