@@ -1,6 +1,6 @@
 /**
  * The submit step: gate → submit → save the task id → hand over to polling (or to the sink, for
- * synchronous providers).
+ * providers whose descriptor says `synchronous`).
  *
  * Limits. Every submission first takes a slot from the provider's `ProviderLimiter` (a lease in
  * Redis, held until the poller sees the task end) and a QPS turn. When the gate says no, the whole
@@ -19,6 +19,7 @@ import {
   BUDGET_EXCEEDED,
   bullJobId,
   CallAbortedError,
+  isTaskEnded,
   isTerminal,
   type JobPayload,
   type JobRecord,
@@ -26,6 +27,7 @@ import {
   jobTag,
   ProviderError,
   type SubmitResult,
+  type TaskStatus,
 } from '@genqueue/core';
 import type { SubmissionOutcome } from '@genqueue/metrics';
 import { type Job, UnrecoverableError } from 'bullmq';
@@ -78,7 +80,7 @@ export async function processSubmit(
     await job.log('canceled: the batch reached its maxPoints budget');
     return;
   }
-  const { provider, limiter } = providerOf(ctx, record.provider);
+  const { provider, limiter, descriptor } = providerOf(ctx, record.provider);
   const log = ctx.logger.child({ jobId, provider: provider.name, operation: record.operation });
 
   if (record.state === 'storing') {
@@ -110,7 +112,7 @@ export async function processSubmit(
   }
 
   let input = record.preparedInput ?? parsed.data;
-  if (provider.prepare && !record.preparedInput) {
+  if (descriptor.capabilities.needsUpload && provider.prepare && !record.preparedInput) {
     try {
       input = await provider.prepare(record.operation, parsed.data, { jobId, signal: ctx.shutdownSignal });
     } catch (error) {
@@ -189,9 +191,23 @@ export async function processSubmit(
   // saved in one step, so a crash cannot lose a paid result that exists only in memory.
   const submittedAt = ctx.clock.now();
   const accepted = { providerTaskId: result.taskId, submittedAt };
-  const ended = result.status && result.status.state !== 'queued' && result.status.state !== 'running';
+  // A synchronous provider's answer is the task's end: it is never polled. A polled one may also
+  // answer with the task ended (003's proxy holding the request, an OpenAI-style answer).
+  const ended: TaskStatus | undefined =
+    result.status && isTaskEnded(result.status)
+      ? result.status
+      : descriptor.capabilities.synchronous
+        ? {
+            state: 'failed',
+            providerStatus: 'no_result',
+            error: {
+              code: 'no_result',
+              message: `${provider.name} is synchronous but its answer carried no ended task`,
+            },
+          }
+        : undefined;
   await Promise.all([
-    ended ? finishTask(ctx, record, result.status!, accepted) : acceptTask(ctx, record, accepted),
+    ended ? finishTask(ctx, record, ended, accepted) : acceptTask(ctx, record, accepted),
     limiter.endTurn(jobId),
   ]);
   if (gate.probe) {
@@ -205,7 +221,7 @@ export async function processSubmit(
   await job.log(`submitted task ${result.taskId} (attempt ${record.attempts + 1})`);
 
   if (ended) {
-    await job.log(`task ended at once: ${result.status!.state}`);
+    await job.log(`task ended at once: ${ended.state}`);
     return { taskId: result.taskId };
   }
   await handOverToPolling(ctx, { ...record, ...accepted });
