@@ -1,20 +1,9 @@
 import { JOB_STATES } from '@genqueue/core';
 import { InvalidArgumentError } from 'commander';
 import { describe, expect, it } from 'vitest';
-import {
-  commaList,
-  httpUrl,
-  integerIn,
-  JOB_STATE_NAMES,
-  jobState,
-  positiveNumber,
-} from './option-parsers.ts';
+import { commaList, httpUrl, integerIn, jobState, positiveNumber } from './option-parsers.ts';
 
 describe('option parsers', () => {
-  it('knows the same job states as core', () => {
-    expect([...JOB_STATE_NAMES]).toEqual([...JOB_STATES]);
-  });
-
   it('parses integers within bounds and refuses the rest', () => {
     const n = integerIn(1, 64);
     expect(n('8')).toBe(8);
@@ -30,7 +19,7 @@ describe('option parsers', () => {
   });
 
   it('accepts job states only', () => {
-    expect(jobState('failed')).toBe('failed');
+    for (const state of JOB_STATES) expect(jobState(state)).toBe(state);
     expect(() => jobState('broken')).toThrow(/expected one of queued, submitting/);
   });
 

@@ -2,18 +2,9 @@
  * Commander argument parsers: they throw `InvalidArgumentError`, which commander prints as
  * `error: option '--x <n>' argument 'y' is invalid. …` and exits with the usage code.
  */
+// The pure job-state module only: the CLI must not load BullMQ or ioredis (core's index does).
+import { JOB_STATES, type JobState } from '@genqueue/core/job-state';
 import { InvalidArgumentError } from 'commander';
-
-/** The job states, in pipeline order (the same list as core's `JOB_STATES`; a test keeps them equal). */
-export const JOB_STATE_NAMES = [
-  'queued',
-  'submitting',
-  'running',
-  'storing',
-  'succeeded',
-  'failed',
-  'canceled',
-] as const;
 
 /** A parser of integers in `[min, max]`. */
 export function integerIn(min: number, max = Number.MAX_SAFE_INTEGER): (raw: string) => number {
@@ -31,9 +22,9 @@ export function integerIn(min: number, max = Number.MAX_SAFE_INTEGER): (raw: str
 }
 
 /** A job state name. */
-export function jobState(raw: string): (typeof JOB_STATE_NAMES)[number] {
-  const state = JOB_STATE_NAMES.find((s) => s === raw);
-  if (!state) throw new InvalidArgumentError(`expected one of ${JOB_STATE_NAMES.join(', ')}`);
+export function jobState(raw: string): JobState {
+  const state = JOB_STATES.find((s) => s === raw);
+  if (!state) throw new InvalidArgumentError(`expected one of ${JOB_STATES.join(', ')}`);
   return state;
 }
 
