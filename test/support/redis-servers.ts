@@ -19,8 +19,19 @@ const run = promisify(execFile);
 /** Every server still running, killed when this process exits. */
 const running = new Set<ChildProcess>();
 process.once('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
+  for (const child of running) child.kill('SIGTERM');
 });
+
+/**
+ * `sh -c WATCHDOG watchdog <parent pid> <command…>`: runs the command, and SIGKILLs it when the
+ * parent is gone, when the command exits, or when the shell is told to stop (SIGTERM); the shell
+ * waits for the server to be gone, so its port is free once the shell has exited.
+ */
+const WATCHDOG = `parent=$1; shift; "$@" & server=$!
+stop() { kill -9 $server 2>/dev/null; wait $server 2>/dev/null; exit 0; }
+trap stop TERM INT
+while kill -0 $parent 2>/dev/null && kill -0 $server 2>/dev/null; do sleep 0.2 & wait $!; done
+stop`;
 
 /** One `redis-server` child on a fixed port and folder, which can be killed and started again. */
 export class RedisServer {
@@ -44,19 +55,24 @@ export class RedisServer {
 
   /** Starts the server and resolves once it answers PING. */
   async start(): Promise<void> {
-    const child = spawn(this.args[0]!, this.args.slice(1), { cwd: this.dir, stdio: 'ignore' });
+    // Through a watchdog shell: the server is SIGKILLed when this process is gone, even if this
+    // process was itself SIGKILLed (no exit handler runs then), or when the shell gets SIGTERM.
+    const child = spawn('sh', ['-c', WATCHDOG, 'watchdog', String(process.pid), ...this.args], {
+      cwd: this.dir,
+      stdio: 'ignore',
+    });
     running.add(child);
     child.once('exit', () => running.delete(child));
     this.child = child;
     await waitUntil(async () => (await this.command('PING')) === 'PONG', 15_000, `redis on ${this.port}`);
   }
 
-  /** SIGKILL: the server dies at once, as a crashed machine would. */
+  /** SIGKILL: the server dies at once, as a crashed machine would (the watchdog sends it). */
   async kill(): Promise<void> {
     const child = this.child;
     this.child = undefined;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGKILL');
+    child.kill('SIGTERM');
     await once(child, 'exit');
   }
 
