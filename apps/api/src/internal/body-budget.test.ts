@@ -22,6 +22,9 @@ async function serve(): Promise<string> {
   app.post('/', (req, res) => {
     res.json({ bytes: JSON.stringify(req.body).length });
   });
+  app.get('/', (_req, res) => {
+    res.json({ ok: true });
+  });
   app.use(errorMiddleware(silentLogger()));
   const server = app.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -63,6 +66,12 @@ describe('bodyBudget', () => {
     });
     expect(small.statusCode).toBe(200);
     await small.body.dump();
+
+    // Requests without a body (no Content-Length, no Transfer-Encoding) reserve nothing, however
+    // many arrive at once.
+    const reads = await Promise.all(Array.from({ length: 4 }, () => request(url)));
+    expect(reads.map((r) => r.statusCode)).toEqual([200, 200, 200, 200]);
+    await Promise.all(reads.map((r) => r.body.dump()));
 
     // Once the first request ends, its bytes are free again.
     socket.destroy();

@@ -2,8 +2,8 @@
  * A byte budget for request bodies being parsed at once. A job may carry several 10 MB images as
  * base64 (002 allows 10 MB per image), so its JSON limit is large; JSON parsing holds a body about
  * three times over (the bytes, the string, the parsed value), and many such bodies at once could
- * exhaust the heap. Each request reserves its declared length (the limit when it has none, i.e.
- * chunked) until its answer is sent; a request that does not fit answers `503 unavailable` with
+ * exhaust the heap. Each request with a body reserves its declared length (the limit when it has
+ * none, i.e. chunked) until its answer is sent; a request that does not fit answers `503 unavailable` with
  * `Retry-After` at once, before its body is read. Small bodies are never counted.
  */
 import type { RequestHandler } from 'express';
@@ -24,8 +24,12 @@ export interface BodyBudgetOptions {
 export function bodyBudget(options: BodyBudgetOptions): RequestHandler {
   let reserved = 0;
   return (req, res, next) => {
+    // A request with neither Content-Length nor Transfer-Encoding has no body (RFC 9112 §6.3), so a
+    // GET reserves nothing; chunked bodies (Transfer-Encoding wins over a length) reserve the limit.
+    const chunked = req.get('transfer-encoding') !== undefined;
+    if (!chunked && req.get('content-length') === undefined) return next();
     const declared = Number(req.get('content-length'));
-    const bytes = Number.isFinite(declared) && declared >= 0 ? declared : options.limitBytes;
+    const bytes = !chunked && Number.isFinite(declared) && declared >= 0 ? declared : options.limitBytes;
     if (bytes <= SMALL_BODY_BYTES) return next();
     // Over the limit: let the parser answer 413 without reading it.
     if (bytes > options.limitBytes) return next();
