@@ -51,7 +51,9 @@ export function adminRouter(options: {
   createBullBoard({
     queues: options.queues.map((queue) => new BullMQAdapter(queue)),
     serverAdapter,
-    options: { uiConfig: { boardTitle: 'genqueue' } },
+    options: {
+      uiConfig: { boardTitle: 'genqueue', miscLinks: [{ text: 'Gallery', url: '/ui' }] },
+    },
   });
 
   // The adapter serves the board from an express app of its own, which announced

@@ -3,7 +3,8 @@
  * and `main.ts` assemble it the same way. One router per concern under `routes/`.
  *
  * Routes: `GET /healthz`, `GET /readyz` (open); `/v1/*` (bearer token: jobs, batches, results,
- * `GET /v1/operations`, provider lookups); `/admin/queues` (Basic).
+ * `GET /v1/operations`, provider lookups); `/admin/queues` (Basic); `/ui` (the gallery: Basic,
+ * bearer or its session cookie).
  */
 import { JobLifecycle } from '@genqueue/core';
 import express from 'express';
@@ -15,6 +16,7 @@ import { ApiError, errorMiddleware, notFound } from './http-error.ts';
 import { bodyBudget } from './internal/body-budget.ts';
 import { batchesRouter } from './routes/batches.ts';
 import { docsRouter } from './routes/docs.ts';
+import { galleryRouter } from './routes/gallery.ts';
 import { healthRouter } from './routes/health.ts';
 import { jobsRouter } from './routes/jobs.ts';
 import { metricsRouter } from './routes/metrics.ts';
@@ -71,7 +73,10 @@ export function createApp(apiDeps: ApiDeps): express.Express {
         req.path === '/healthz' ||
         req.path === '/readyz' ||
         req.path === '/metrics' ||
-        req.path.startsWith('/admin/');
+        req.path.startsWith('/admin/') ||
+        req.path.startsWith('/ui/files/') ||
+        req.path.startsWith('/ui/static/') ||
+        /^\/ui\/batches\/[^/]+\/(?:progress|tiles)$/.test(req.path);
       deps.logger[quiet ? 'debug' : 'info'](
         {
           method: req.method,
@@ -86,6 +91,8 @@ export function createApp(apiDeps: ApiDeps): express.Express {
   });
 
   app.use(healthRouter(deps));
+
+  app.use(galleryRouter(deps));
 
   const admin = adminRouter({ admin: deps.config.admin, queues: deps.queues.all() });
   if (admin) app.use(admin);

@@ -2,6 +2,7 @@
  * What the API app and its routers are built from. Its own file, so `app.ts` (which mounts the
  * routers) and `routes/*` (which take these deps) do not import each other.
  */
+import type { Readable } from 'node:stream';
 import type { Config } from '@genqueue/config';
 import type {
   JobLifecycle,
@@ -36,6 +37,11 @@ export interface ApiDeps {
   objectUrl: ObjectUrlFn;
   /** SSRF guard: resolves for a URL we may hand to a fetcher; throws an Error with a message otherwise. */
   checkUrl: (url: string) => Promise<void>;
+  /**
+   * Reads a stored object for the gallery (`/ui/files/…`); undefined when it does not exist.
+   * Without it the gallery shows no images.
+   */
+  readObject?: ReadObjectFn;
   /** Resolves when S3 answers (for `/readyz`). */
   s3Ready: () => Promise<void>;
   /** Resolves when Redis answers (for `/readyz`). */
@@ -51,6 +57,12 @@ export interface ApiDeps {
   /** Time limit of each `/readyz` check, in milliseconds. Default 900 (the probe answers within 1 s). */
   readyTimeoutMs?: number;
 }
+
+/** Opens a stored object for reading. */
+export type ReadObjectFn = (
+  bucket: string,
+  key: string,
+) => Promise<{ body: Readable; contentType?: string; contentLength?: number } | undefined>;
 
 /** What the routers get: the app's deps with the one lifecycle every route shares. */
 export type RouteDeps = ApiDeps & { lifecycle: JobLifecycle };

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Duplex } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import type { Config } from '@genqueue/config';
 import {
   createLogger,
@@ -21,7 +21,7 @@ import {
 } from '@genqueue/core';
 import { createAdapter, defaultAccount, descriptorOf, isProviderName } from '@genqueue/providers';
 import { createApp } from './app.ts';
-import type { ApiDeps } from './deps.ts';
+import type { ApiDeps, ReadObjectFn } from './deps.ts';
 import type { ApiErrorCode } from './http-error.ts';
 
 /** What `startApi` builds itself unless given. */
@@ -44,6 +44,8 @@ export interface StartApiOverrides {
   checkUrl?: (url: string) => Promise<void>;
   /** Default: a `HeadBucket` on `config.s3.bucket`. */
   s3Ready?: () => Promise<void>;
+  /** Default: a `GetObject` through the sink's S3 client. */
+  readObject?: ReadObjectFn;
   now?: () => number;
   /** Where a generated token is announced, once. Default: a line on stderr (not through the logger). */
   announceToken?: (token: string) => void;
@@ -117,15 +119,31 @@ export async function startApi(config: Config, overrides: StartApiOverrides = {}
 
     let objectUrl = overrides.objectUrl;
     let s3Ready = overrides.s3Ready;
-    if (!objectUrl || !s3Ready) {
+    let readObject = overrides.readObject;
+    if (!objectUrl || !s3Ready || !readObject) {
       const { sinkFromSettings } = await import('@genqueue/sink');
-      const { HeadBucketCommand } = await import('@aws-sdk/client-s3');
+      const { GetObjectCommand, HeadBucketCommand } = await import('@aws-sdk/client-s3');
       const { sink, s3 } = sinkFromSettings(config.s3, logger);
       cleanups.unshift(async () => {
         await sink.close();
         s3.destroy();
       });
       objectUrl ??= (bucket, key) => sink.objectUrl(bucket, key);
+      readObject ??= async (bucket, key) => {
+        try {
+          const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }), {
+            abortSignal: AbortSignal.timeout(30_000),
+          });
+          return {
+            body: object.Body as Readable,
+            contentType: object.ContentType,
+            contentLength: object.ContentLength,
+          };
+        } catch (error) {
+          if ((error as { name?: string }).name === 'NoSuchKey') return undefined;
+          throw error;
+        }
+      };
       s3Ready ??= async () => {
         await s3.send(new HeadBucketCommand({ Bucket: config.s3.bucket }), {
           abortSignal: AbortSignal.timeout(5_000),
@@ -161,6 +179,7 @@ export async function startApi(config: Config, overrides: StartApiOverrides = {}
       s3Ready,
       // Down from the first failed (re)connect until the connection is ready again.
       redisUp: () => !redisDown,
+      readObject,
       redisReady: async () => {
         if (redisDown) throw new Error(`connection ${redis.status}`);
         await redis.ping();

@@ -84,9 +84,9 @@ export async function ensureRedis(url: string): Promise<EmbeddedRedis> {
   const child = spawn(
     binary,
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    {
-      stdio: 'ignore',
-    },
+    // Its own process group, so a Ctrl-C meant for the demo leaves it up until the demo has
+    // cleaned up (the exit handler below stops it).
+    { stdio: 'ignore', detached: true },
   );
   // However this process ends, the private Redis ends with it.
   process.once('exit', () => child.kill('SIGTERM'));

@@ -1,11 +1,11 @@
 /**
- * `npm run demo [-- --provider <name>] [--count N]` (a provider of the catalog; default liblib)
+ * `npm run demo [-- --provider <name>] [--count N] [--serve]` (a provider of the catalog; default liblib)
  *
  * Runs genqueue's main job on embedded defaults: no credentials, no Docker. It uses the Redis at
  * REDIS_URL if one answers (else a private redis-server child), an in-process s3rver storing under
  * `.data/s3`, and the provider simulator unless that provider's real credentials are set. It then
  * submits a small batch, shows progress, prints where the images are, and exits 0 once the batch
- * is stored.
+ * is stored. With `--serve` it keeps everything running until Ctrl-C, for the gallery and Bull Board.
  */
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
@@ -24,11 +24,16 @@ const { values } = parseArgs({
   options: {
     provider: { type: 'string', default: 'liblib' },
     count: { type: 'string', default: '6' },
+    serve: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
 if (values.help) {
-  console.log(`usage: npm run demo -- [--provider ${PROVIDER_NAMES.join('|')}] [--count N]`);
+  console.log(
+    `usage: npm run demo -- [--provider ${PROVIDER_NAMES.join('|')}] [--count N] [--serve]\n\n` +
+      '  --serve  keep the stack running after the batch: prints the gallery and Bull Board URLs and a\n' +
+      '           ready-to-paste genqueue command; Ctrl-C stops it cleanly',
+  );
   process.exit(0);
 }
 if (!isProviderName(values.provider)) {
@@ -169,6 +174,27 @@ if (sim) {
   );
 }
 
+if (values.serve) {
+  say();
+  say('The stack stays up (Ctrl-C stops it):');
+  say(`  Gallery     ${api.url}/ui/batches/${batch.id}  (sign in with the API token ${token},`);
+  say(`              or the Bull Board user and password)`);
+  say(`  Bull Board  ${api.url}/admin/queues  (user ${config.admin.user}, password ${adminPassword})`);
+  say(`  Results     ${api.url}/v1/batches/${batch.id}/results.jsonl  (Authorization: Bearer ${token})`);
+  say('  Submit more from another terminal:');
+  say(
+    `    GENQUEUE_URL=${api.url} GENQUEUE_TOKEN=${token} npx genqueue submit prompts.txt --operation ${demo.operation} --provider ${providerName} --wait`,
+  );
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      say('\nstopping…');
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+}
+
 await worker.close();
 await api.close();
 const cleanup = createRedis(config.redis, { maxRetriesPerRequest: 1 });
@@ -177,4 +203,4 @@ cleanup.disconnect();
 await sim?.close();
 await s3.stop();
 await redis.stop();
-process.exit(view.counts.succeeded === view.total ? 0 : 1);
+process.exit(values.serve || view.counts.succeeded === view.total ? 0 : 1);

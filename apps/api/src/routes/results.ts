@@ -6,7 +6,6 @@
  * takes them (backpressure), so a 50,000-job batch is never held in memory. A job whose record
  * has expired (`JOB_RETENTION_SECONDS` after it ended) has no line.
  */
-import { once } from 'node:events';
 import type { JobView } from '@genqueue/core';
 import { stringify } from 'csv-stringify/sync';
 import { type Request, type Response, Router } from 'express';
@@ -99,7 +98,15 @@ function csvRow(line: ResultLine): (string | number)[] {
 async function write(res: Response, text: string): Promise<boolean> {
   if (res.destroyed) return false;
   if (!res.write(text)) {
-    await Promise.race([once(res, 'drain'), once(res, 'close')]);
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        res.off('drain', done);
+        res.off('close', done);
+        resolve();
+      };
+      res.on('drain', done);
+      res.on('close', done);
+    });
   }
   return !res.destroyed;
 }
