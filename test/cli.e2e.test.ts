@@ -296,7 +296,7 @@ describe('genqueue CLI', () => {
     expect(job.input.prompt).toBe('the same lighthouse at night');
     expect(String((job.input.image_list as string[])[0])).toMatch(/^data:image\/png;base64,/);
     const tooBig = join(dir, 'big.png');
-    await writeFile(tooBig, Buffer.alloc(800 * 1024));
+    await writeFile(tooBig, Buffer.alloc(10 * 1024 * 1024 + 1));
     const refused = await cli([
       'run',
       '--operation',

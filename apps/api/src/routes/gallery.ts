@@ -11,8 +11,6 @@
  * - `GET /ui/files/<key>` a stored output or thumbnail, streamed from S3
  * - `POST /ui/batches/:id/cancel`, `POST /ui/batches/:id/retry`, `POST /ui/login`, `POST /ui/logout`
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import {
   type BatchRecord,
@@ -29,6 +27,7 @@ import helmet from 'helmet';
 import { ADMIN_BASE_PATH } from '../admin.ts';
 import { safeEqual } from '../auth.ts';
 import type { RouteDeps } from '../deps.ts';
+import { GALLERY_CSS, GALLERY_JS } from '../gallery/assets.ts';
 import { type Html, html } from '../gallery/html.ts';
 import {
   type BullJobSummary,
@@ -87,13 +86,10 @@ const loginCsp: RequestHandler = helmet.contentSecurityPolicy({
   },
 });
 
-const STATIC_DIR = path.join(import.meta.dirname, '../gallery/static');
-const STATIC_FILES = new Map(
-  [
-    ['gallery.js', 'text/javascript; charset=utf-8'],
-    ['gallery.css', 'text/css; charset=utf-8'],
-  ].map(([name, type]) => [name!, { type: type!, body: readFileSync(path.join(STATIC_DIR, name!)) }]),
-);
+const STATIC_FILES = new Map([
+  ['gallery.js', { type: 'text/javascript; charset=utf-8', body: GALLERY_JS }],
+  ['gallery.css', { type: 'text/css; charset=utf-8', body: GALLERY_CSS }],
+]);
 
 function send(res: Response, page: Html, status = 200): void {
   res.status(status).set('Cache-Control', 'no-store').type('html').send(page.text);
@@ -270,8 +266,8 @@ export function galleryRouter(deps: RouteDeps): Router {
     );
   });
 
-  router.get(/^\/ui\/files\/(.+)$/, async (req: Request, res: Response) => {
-    const key = decodeURIComponent((req.params as Record<string, string>)[0] ?? '');
+  router.get('/ui/files/*key', async (req: Request<{ key: string[] }>, res: Response) => {
+    const key = req.params.key.join('/');
     const object = await findStoredObject(readsOf(deps, res), key);
     if (!object || !deps.readObject) {
       res.status(404).type('text/plain').send('not found');

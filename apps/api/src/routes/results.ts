@@ -148,7 +148,12 @@ export async function streamResults(
     stringify(rows, { escape_formulas: true, record_delimiter: '\r\n' });
   if (format === 'csv' && !(await write(res, csv([[...RESULT_CSV_COLUMNS]])))) return;
   for await (const page of reads.allBatchJobs(batch)) {
-    const lines = await Promise.all(page.map(async (job) => resultLine(await reads.view(job))));
+    // Only the outputs' URLs: a thumbnail's would cost a second presign per job for nothing.
+    const lines = await Promise.all(
+      page.map(async (job) =>
+        resultLine(await reads.view({ ...job, outputs: job.outputs.map(({ thumbnail: _t, ...o }) => o) })),
+      ),
+    );
     const text =
       format === 'csv' ? csv(lines.map(csvRow)) : lines.map((line) => `${JSON.stringify(line)}\n`).join('');
     if (!(await write(res, text))) return;

@@ -26,8 +26,8 @@ export interface RunOptions extends GlobalOptions {
   pollInterval: number;
 }
 
-/** The API's limit on a `POST /v1/jobs` body (1 MB), less room for the other fields. */
-const MAX_INLINE_IMAGE_BYTES = 700 * 1024;
+/** Largest local image sent inline: the API allows 10 MB per image (see BODY_LIMIT in the API). */
+const MAX_INLINE_IMAGE_BYTES = 10 * 1024 * 1024;
 const IMAGE_TYPES: Record<string, string> = {
   '.png': 'image/png',
   '.jpg': 'image/jpeg',
