@@ -46,10 +46,16 @@ async function seedBatch(d: Deployment, bucket: string, jobs: number): Promise<s
       Array.from({ length: Math.min(1_000, jobs - start) }, (_, i) => {
         const id = batchItemId(batchId, start + i);
         const key = `${batchId}/${id}/0`;
-        return d.store.update(id, {
-          providerTaskId: `task-${start + i}`,
-          pointsCost: 29,
-          outputs: [
+        // A fixture written straight into the record (the store's transitions would need the
+        // whole pipeline to run): the fields a succeeded job's record holds.
+        return d.redis.hset(
+          d.store.jobKey(id),
+          'providerTaskId',
+          `task-${start + i}`,
+          'pointsCost',
+          '29',
+          'outputs',
+          JSON.stringify([
             {
               bucket,
               key: `${key}.png`,
@@ -59,8 +65,8 @@ async function seedBatch(d: Deployment, bucket: string, jobs: number): Promise<s
               seed: start + i,
               thumbnail: { key: `${key}.thumb.webp` },
             },
-          ],
-        });
+          ]),
+        );
       }),
     );
   }
