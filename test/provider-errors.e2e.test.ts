@@ -3,7 +3,7 @@
  * them; account errors pause the provider, keep jobs queued, and resume by themselves.
  */
 import { limiterKeyPrefix } from '@genqueue/core';
-import { ProviderLimiter } from '@genqueue/limiter';
+import { AccountPool } from '@genqueue/limiter';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack } from './support/stack.ts';
 
@@ -45,16 +45,19 @@ describe('retry-later answers', () => {
 describe('account errors', () => {
   it('pause submissions on a signature failure, keep jobs queued, and resume once a probe succeeds', async () => {
     const { secretKey } = stack.sim.options;
-    const limiter = new ProviderLimiter({
+    const pool = new AccountPool({
       redis: stack.redis,
       keyPrefix: limiterKeyPrefix(stack.prefix, 'liblib'),
-      submitQps: 5,
-      maxInFlight: 5,
+      accounts: [{ id: 'default', submitQps: 5, maxInFlight: 5 }],
     });
     stack.sim.configure({ secretKey: 'rotated-by-the-provider' });
     const ids = [await post('account a'), await post('account b'), await post('account c')];
-    await stack.waitFor(async () => (await limiter.pauseState()).paused, 20_000, 'the provider to pause');
-    const state = await limiter.pauseState();
+    await stack.waitFor(
+      async () => (await pool.pauseState('default')).paused,
+      20_000,
+      'the provider to pause',
+    );
+    const state = await pool.pauseState('default');
     expect(state.paused && state.reason).toMatch(/401|signature/i);
     // paused: the jobs wait, none fails
     await new Promise((resolve) => setTimeout(resolve, 1_500));
@@ -63,7 +66,7 @@ describe('account errors', () => {
 
     stack.sim.configure({ secretKey });
     for (const id of ids) expect((await ended(id)).state).toBe('succeeded');
-    expect((await limiter.pauseState()).paused).toBe(false);
+    expect((await pool.pauseState('default')).paused).toBe(false);
   });
 
   it('kept the limits through all of it', () => {

@@ -126,6 +126,7 @@ const faultSchema = z
     count: z.number().int().min(1).optional(),
     form: z.enum(['http', 'body']).optional(),
     delayMs: z.number().min(0).optional(),
+    retryAfter: z.string().max(64).optional(),
   })
   .strict();
 

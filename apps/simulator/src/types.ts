@@ -53,6 +53,8 @@ export interface Fault {
   count?: number;
   /** For the limit kinds: HTTP status or HTTP 200 with the code in the body. */
   form?: 'http' | 'body';
+  /** For the limit kinds (LiblibAI mode): a `Retry-After` header to send with the refusal, as given. */
+  retryAfter?: string;
   /**
    * For `slow-image`: how long streaming takes, in ms. For `accept-hang`: when the held answer is
    * finally sent (default never). For `hang`: ignored (hangs until the client leaves).

@@ -1,6 +1,6 @@
 import type { Config } from '@genqueue/config';
-import type { Clock, JobLifecycle, JobStore, Logger, Provider, QueueSet } from '@genqueue/core';
-import type { ProviderLimiter, StatusQueryCap } from '@genqueue/limiter';
+import type { Clock, JobLifecycle, JobRecord, JobStore, Logger, Provider, QueueSet } from '@genqueue/core';
+import type { AccountPool, Lease, StatusQueryCap } from '@genqueue/limiter';
 import type { RedisMetrics } from '@genqueue/metrics';
 import { type CatalogDescriptor, descriptorOf } from '@genqueue/providers';
 import type { Sink } from '@genqueue/sink';
@@ -14,7 +14,8 @@ export interface WorkerContext {
   lifecycle: JobLifecycle;
   queues: QueueSet;
   providers: ReadonlyMap<string, Provider>;
-  limiters: ReadonlyMap<string, ProviderLimiter>;
+  /** Each provider's account pool: the submission gate of its accounts. */
+  pools: ReadonlyMap<string, AccountPool>;
   /** Status-query caps by provider (one account per provider: `default`). */
   statusCaps: ReadonlyMap<string, StatusQueryCap>;
   /** "A slot was freed", between worker processes; absent in contexts built without one. */
@@ -48,11 +49,22 @@ export interface WorkerHooks {
 export function providerOf(
   ctx: WorkerContext,
   name: string,
-): { provider: Provider; limiter: ProviderLimiter; descriptor: CatalogDescriptor } {
+): { provider: Provider; pool: AccountPool; descriptor: CatalogDescriptor } {
   const provider = ctx.providers.get(name);
-  const limiter = ctx.limiters.get(name);
+  const pool = ctx.pools.get(name);
   const descriptor = descriptorOf(name);
-  if (!provider || !limiter || !descriptor)
-    throw new Error(`provider ${name} is not configured in this worker`);
-  return { provider, limiter, descriptor };
+  if (!provider || !pool || !descriptor) throw new Error(`provider ${name} is not configured in this worker`);
+  return { provider, pool, descriptor };
+}
+
+/**
+ * Token of a lease whose grant left no token on the record (a task submitted before leases had
+ * tokens): every worker then names that lease the same way.
+ */
+const ADOPTED_TOKEN = 'adopted';
+
+/** The lease of a submitted job's task, as its record names it. */
+export function leaseOfRecord(pool: AccountPool, record: JobRecord): Lease {
+  const account = record.account && pool.has(record.account) ? record.account : pool.accounts[0]!.id;
+  return { account, holder: record.id, token: record.leaseToken ?? ADOPTED_TOKEN };
 }

@@ -3,6 +3,11 @@
  * re-delays itself (without using an attempt) until the task ends; then it frees the slot and
  * routes the job on. Because the poll jobs live in Redis, a killed worker's tasks are picked up by
  * any other worker once the job's lock expires.
+ *
+ * The slot. Until the task is known to have ended, every poll keeps its lease for a full lease TTL
+ * past the next poll, so a task that stays queued or running longer than `LEASE_TTL_MS` never loses
+ * its slot to a new submission, however short that TTL; a dead poller's slot still comes back one
+ * TTL after the poll it missed.
  */
 import {
   CallAbortedError,
@@ -13,9 +18,11 @@ import {
   ProviderError,
   type TaskStatus,
 } from '@genqueue/core';
+import type { AccountPool, Lease } from '@genqueue/limiter';
 import { DelayedError, type Job } from 'bullmq';
-import { providerOf, type WorkerContext } from './context.ts';
+import { leaseOfRecord, providerOf, type WorkerContext } from './context.ts';
 import { nextPollDelay } from './poll-schedule.ts';
+import { cappedRetryAfter } from './retry-after.ts';
 import { requestSize, type TaskKind } from './task-durations.ts';
 import { failJob, finishTask, scheduleSink } from './task-end.ts';
 
@@ -39,15 +46,18 @@ export async function processPoll(
     ctx.logger.warn({ jobId, run }, 'poll: no job record or task id in this run; nothing to poll');
     return;
   }
-  const { provider, limiter, descriptor } = providerOf(ctx, record.provider);
+  const { provider, pool, descriptor } = providerOf(ctx, record.provider);
+  const lease = leaseOfRecord(pool, record);
   if (record.state === 'storing' || record.state === 'succeeded' || record.state === 'failed') {
-    // already seen ending (a retried poll after a crash): make sure the sink job exists
-    await limiter.release(jobId);
+    // Already seen ending (a retried poll after a crash): the slot is free, and the sink job must
+    // exist. A job failed while its task was not seen ending (a poll that failed for good) keeps
+    // the slot held for the task.
+    if (record.state !== 'failed' || record.taskEndedAt !== undefined) await pool.release(lease);
     if (record.state === 'storing') await scheduleSink(ctx, record);
     return;
   }
   const call = { jobId, signal: ctx.shutdownSignal };
-  const log = ctx.logger.child({ jobId, taskId: record.providerTaskId });
+  const log = ctx.logger.child({ jobId, taskId: record.providerTaskId, account: lease.account });
 
   if (
     (record.cancelRequested || record.state === 'canceled') &&
@@ -63,7 +73,7 @@ export async function processPoll(
 
   // The account's cap on status queries: over it, ask again once the window has room.
   const cap = await ctx.statusCaps.get(provider.name)?.tryTake();
-  if (cap && !cap.granted) return delay(job, token, ctx.clock.now() + cap.retryInMs);
+  if (cap && !cap.granted) return delay(ctx, pool, lease, job, token, cap.retryInMs);
 
   let status: TaskStatus;
   const queryStarted = ctx.clock.now(); // metrics
@@ -76,22 +86,21 @@ export async function processPoll(
     if (error instanceof CallAbortedError) {
       // Our own shutdown: the next worker polls again at once.
       log.info('poll: status query aborted by shutdown');
-      return delay(job, token, ctx.clock.now());
+      return delay(ctx, pool, lease, job, token, 0);
     }
     if (error instanceof ProviderError && error.errorClass === 'invalid_job') {
       // e.g. 100051 "task does not exist": it will never end by itself.
-      await limiter.release(jobId);
+      await pool.release(lease);
       await failJob(ctx, jobId, error.toJobError());
       await job.log(`failed: ${error.code ?? ''} ${error.message}`);
       return { taskId: record.providerTaskId, state: 'failed' };
     }
     // Outages, rate limits and account errors don't end the task at the provider: keep polling.
-    const wait = Math.max(
-      STATUS_ERROR_DELAY_MS,
-      error instanceof ProviderError ? (error.retryAfterMs ?? 0) : 0,
-    );
+    const retryAfter =
+      error instanceof ProviderError ? cappedRetryAfter(ctx, error.retryAfterMs, log) : undefined;
+    const wait = Math.max(STATUS_ERROR_DELAY_MS, retryAfter ?? 0);
     log.warn({ err: describe(error), wait }, 'poll: status query failed; polling again later');
-    return delay(job, token, ctx.clock.now() + wait);
+    return delay(ctx, pool, lease, job, token, wait);
   }
 
   if (!isTaskEnded(status)) {
@@ -100,7 +109,7 @@ export async function processPoll(
       await ctx.store.noteProviderStatus(jobId, status.providerStatus);
       await job.log(`status ${status.providerStatus} ${status.state}`);
     }
-    return delay(job, token, ctx.clock.now() + (await pollDelay(ctx, record)));
+    return delay(ctx, pool, lease, job, token, await pollDelay(ctx, record));
   }
   // metrics: finishTask frees the slot first thing; see rememberQuery for the bound.
   const previous = previousQueries.get(jobId) ?? (job.attemptsStarted <= 1 ? record.submittedAt : undefined);
@@ -158,8 +167,17 @@ function rememberQuery(jobId: string, at: number): void {
   }
 }
 
-async function delay(job: Job, token: string | undefined, timestamp: number): Promise<never> {
-  await job.moveToDelayed(timestamp, token);
+/** Schedules the next poll in `ms`, keeping the task's slot until a full lease TTL past it. */
+async function delay(
+  ctx: WorkerContext,
+  pool: AccountPool,
+  lease: Lease,
+  job: Job,
+  token: string | undefined,
+  ms: number,
+): Promise<never> {
+  await pool.refresh(lease, { ttlMs: ms + pool.leaseTtl });
+  await job.moveToDelayed(ctx.clock.now() + ms, token);
   throw new DelayedError();
 }
 

@@ -2,12 +2,12 @@
  * The submit step: gate → submit → save the task id → hand over to polling (or to the sink, for
  * providers whose descriptor says `synchronous`).
  *
- * Limits. Every submission first takes a slot from the provider's `ProviderLimiter` (a lease in
- * Redis, held until the poller sees the task end) and a QPS turn. When the gate says no, the whole
- * submit queue of that provider is rate-limited in BullMQ for the time the gate asks, and the job
- * goes back to waiting without using an attempt. The same happens for the provider's own
- * retry-later answers (`ProviderError.limit` says which limit), and for a call the worker's own
- * shutdown aborted (`CallAbortedError`).
+ * Limits. Every submission first takes a slot and a QPS turn from the provider's `AccountPool` (a
+ * lease in Redis, held until the poller sees the task end, with a token only this grant knows).
+ * When the gate says no, the whole submit queue of that provider is rate-limited in BullMQ for the
+ * time the gate asks, and the job goes back to waiting without using an attempt. The same happens
+ * for the provider's own retry-later answers (`ProviderError.limit` says which limit; a
+ * `Retry-After` is capped), and for a call the worker's own shutdown aborted (`CallAbortedError`).
  *
  * Crash safety. The task id is written to the job record right after the provider answers, before
  * anything else. A job that already has a task id is never submitted again: after a crash it goes
@@ -15,6 +15,7 @@
  * a job that restarts with `submitStartedAt` set but no task id is logged as a possible duplicate.
  */
 import {
+  type AcceptedTask,
   actionFor,
   BUDGET_EXCEEDED,
   bullJobId,
@@ -29,10 +30,12 @@ import {
   type SubmitResult,
   type TaskStatus,
 } from '@genqueue/core';
+import type { Lease } from '@genqueue/limiter';
 import type { SubmissionOutcome } from '@genqueue/metrics';
 import { type Job, UnrecoverableError } from 'bullmq';
-import { providerOf, type WorkerContext } from './context.ts';
+import { leaseOfRecord, providerOf, type WorkerContext } from './context.ts';
 import { pollDelay } from './poll-processor.ts';
+import { cappedRetryAfter } from './retry-after.ts';
 import { failJob, finishTask, scheduleSink } from './task-end.ts';
 
 /** Pauses the provider's whole submit queue; returns the error BullMQ expects to requeue the job. */
@@ -80,7 +83,7 @@ export async function processSubmit(
     await job.log('canceled: the batch reached its maxPoints budget');
     return;
   }
-  const { provider, limiter, descriptor } = providerOf(ctx, record.provider);
+  const { provider, pool, descriptor } = providerOf(ctx, record.provider);
   const log = ctx.logger.child({ jobId, provider: provider.name, operation: record.operation });
 
   if (record.state === 'storing') {
@@ -90,7 +93,7 @@ export async function processSubmit(
   }
   if (record.providerTaskId) {
     // Submitted before a crash: the task is in flight at the provider whatever we do now.
-    await limiter.adopt(jobId);
+    await pool.refresh(leaseOfRecord(pool, record));
     if (record.state === 'submitting') {
       const submittedAt = record.submittedAt ?? ctx.clock.now();
       await acceptTask(ctx, record, { providerTaskId: record.providerTaskId, submittedAt });
@@ -116,7 +119,7 @@ export async function processSubmit(
     try {
       input = await provider.prepare(record.operation, parsed.data, { jobId, signal: ctx.shutdownSignal });
     } catch (error) {
-      throw await onSubmitError(ctx, job, record, error, rateLimit, false);
+      throw await onSubmitError(ctx, job, record, error, rateLimit);
     }
     await ctx.store.savePreparedInput(jobId, input);
   }
@@ -125,7 +128,7 @@ export async function processSubmit(
   // submission arrives a full window after this one however long this worker takes between the
   // grant and the send: a polled provider's quick answer ends it; a synchronous provider, whose
   // answer only comes with the images, ends it right before the send (`beforeSend`).
-  let gate = await limiter.tryAcquire(jobId, { holdTurn: true });
+  let gate = await pool.tryAcquire(jobId, { holdTurn: true });
   // At capacity, wait here for a worker process to say it freed a slot, re-checking the gate at
   // its suggested interval meanwhile: a freed slot is taken within a Redis round trip rather than
   // at the next re-check of a rate-limited queue.
@@ -135,7 +138,7 @@ export async function processSubmit(
     const ms = Math.max(1, Math.min(gate.retryInMs, waitLeft));
     waitLeft -= ms;
     await ctx.slotSignal.wait(provider.name, ms);
-    gate = await limiter.tryAcquire(jobId, { holdTurn: true });
+    gate = await pool.tryAcquire(jobId, { holdTurn: true });
   }
   if (!gate.granted) {
     // metrics: the gate's pacing (not a provider refusal)
@@ -151,6 +154,7 @@ export async function processSubmit(
     ];
     throw await rateLimit(Math.min(gate.retryInMs, recheck));
   }
+  const { lease } = gate;
 
   if (record.submitStartedAt) {
     log.warn(
@@ -163,7 +167,7 @@ export async function processSubmit(
     attempts: record.attempts + 1,
   });
   if (!started.ok) {
-    await Promise.all([limiter.release(jobId), limiter.endTurn(jobId)]);
+    await pool.release(lease);
     return; // canceled in the meantime
   }
 
@@ -174,7 +178,7 @@ export async function processSubmit(
       jobId,
       signal: ctx.shutdownSignal,
       beforeSend: async () => {
-        await limiter.endTurn(jobId, { sending: true });
+        await pool.endTurn(lease, { sending: true });
       },
     });
     ctx.metrics?.providerRequest(provider.name, 'submit', performance.now() - submitStarted);
@@ -182,15 +186,21 @@ export async function processSubmit(
   } catch (error) {
     ctx.metrics?.providerRequest(provider.name, 'submit', performance.now() - submitStarted);
     ctx.metrics?.submission(provider.name, submissionOutcome(error), 'provider');
-    await Promise.all([limiter.release(jobId), limiter.endTurn(jobId)]);
-    throw await onSubmitError(ctx, job, record, error, rateLimit, gate.probe);
+    await pool.release(lease);
+    throw await onSubmitError(ctx, job, record, error, rateLimit, { lease, probe: gate.probe });
   }
 
   // Save the task id first: from here on the job is never submitted again. The turn ends in the
-  // same round trip. A synchronous answer carries the outputs: the task id and the outputs are
-  // saved in one step, so a crash cannot lose a paid result that exists only in memory.
+  // same round trip (which also holds the lease for the full lease TTL: a task exists now). A
+  // synchronous answer carries the outputs: the task id and the outputs are saved in one step, so
+  // a crash cannot lose a paid result that exists only in memory.
   const submittedAt = ctx.clock.now();
-  const accepted = { providerTaskId: result.taskId, submittedAt };
+  const accepted = {
+    providerTaskId: result.taskId,
+    submittedAt,
+    account: lease.account,
+    leaseToken: lease.token,
+  };
   // A synchronous provider's answer is the task's end: it is never polled. A polled one may also
   // answer with the task ended (003's proxy holding the request, an OpenAI-style answer).
   const ended: TaskStatus | undefined =
@@ -208,16 +218,18 @@ export async function processSubmit(
         : undefined;
   await Promise.all([
     ended ? finishTask(ctx, record, ended, accepted) : acceptTask(ctx, record, accepted),
-    limiter.endTurn(jobId),
+    pool.endTurn(lease),
   ]);
   if (gate.probe) {
-    await limiter.resume();
-    log.info('submit: probe succeeded; provider resumed');
+    await pool.resume(lease.account);
+    log.info({ account: lease.account }, 'submit: probe succeeded; account resumed');
   }
-  log.debug({ taskId: result.taskId }, 'job:submitted');
+  log.debug({ taskId: result.taskId, account: lease.account }, 'job:submitted');
   // Bull Board's story of the job; written after the send, so it costs the QPS turn nothing.
   const limit = ctx.config.providers[provider.name as keyof typeof ctx.config.providers]?.limits.maxInFlight;
-  await job.log(`granted slot ${gate.inFlight}${limit ? `/${limit}` : ''}${gate.probe ? ' (probe)' : ''}`);
+  await job.log(
+    `granted slot ${gate.inFlight}${limit ? `/${limit}` : ''} of account ${lease.account}${gate.probe ? ' (probe)' : ''}`,
+  );
   await job.log(`submitted task ${result.taskId} (attempt ${record.attempts + 1})`);
 
   if (ended) {
@@ -229,11 +241,7 @@ export async function processSubmit(
 }
 
 /** Saves the task id and moves the job to `running`, in one step. */
-async function acceptTask(
-  ctx: WorkerContext,
-  record: JobRecord,
-  accepted: { providerTaskId: string; submittedAt: number },
-): Promise<void> {
+async function acceptTask(ctx: WorkerContext, record: JobRecord, accepted: AcceptedTask): Promise<void> {
   const moved = await ctx.store.taskAccepted(record.id, accepted);
   // A job canceled while it was being submitted still has a task at the provider: the poller
   // follows it to its end to free the slot (and cancels it where the provider can).
@@ -267,7 +275,7 @@ async function onSubmitError(
   record: JobRecord,
   error: unknown,
   rateLimit: RateLimitFn,
-  wasProbe: boolean,
+  grant?: { lease: Lease; probe: boolean },
 ): Promise<Error> {
   const log = ctx.logger.child({ jobId: record.id, provider: record.provider });
   if (error instanceof CallAbortedError) {
@@ -290,7 +298,9 @@ async function onSubmitError(
   switch (actionFor(providerError.errorClass)) {
     case 'delay': {
       await ctx.store.deferSubmit(record.id);
-      const wait = providerError.retryAfterMs ?? RETRY_LATER_DEFAULT_MS;
+      const wait =
+        cappedRetryAfter(ctx, providerError.retryAfterMs, log.child({ code: providerError.code })) ??
+        RETRY_LATER_DEFAULT_MS;
       await job.log(
         `provider says later (${providerError.code ?? providerError.status}); waiting ${wait} ms`,
       );
@@ -301,14 +311,17 @@ async function onSubmitError(
       return rateLimit(wait);
     }
     case 'pause_provider': {
-      const { limiter } = providerOf(ctx, record.provider);
-      await limiter.pause(
+      const { pool } = providerOf(ctx, record.provider);
+      // An account error during `prepare` comes before any grant: it names the first account.
+      const account = grant?.lease.account ?? pool.accounts[0]!.id;
+      await pool.pause(
+        account,
         `${providerError.code ?? providerError.status ?? 'account'}: ${providerError.message}`,
       );
       await ctx.store.deferSubmit(record.id);
       log.error(
-        { code: providerError.code, status: providerError.status, probe: wasProbe },
-        `submit: account error, submissions to ${record.provider} paused until a probe succeeds: ${providerError.message}`,
+        { code: providerError.code, status: providerError.status, account, probe: grant?.probe ?? false },
+        `submit: account error, submissions to ${record.provider} account ${account} paused until a probe succeeds: ${providerError.message}`,
       );
       return rateLimit(PAUSED_RECHECK_MS);
     }

@@ -5,8 +5,15 @@
  * sink, or end the job. The transition writes the job's webhook, its batch's completion and a spent
  * budget's cancel into the outbox in the same step; `settle` drains them.
  */
-import { bullJobId, type JobError, type JobRecord, jobTag, type TaskStatus } from '@genqueue/core';
-import { providerOf, type WorkerContext } from './context.ts';
+import {
+  type AcceptedTask,
+  bullJobId,
+  type JobError,
+  type JobRecord,
+  jobTag,
+  type TaskStatus,
+} from '@genqueue/core';
+import { leaseOfRecord, providerOf, type WorkerContext } from './context.ts';
 
 export async function failJob(ctx: WorkerContext, jobId: string, error: JobError): Promise<void> {
   await ctx.lifecycle.settle(await ctx.store.fail(jobId, error));
@@ -28,11 +35,11 @@ export async function finishTask(
   ctx: WorkerContext,
   record: JobRecord,
   status: TaskStatus,
-  accepted?: { providerTaskId: string; submittedAt: number },
+  accepted?: AcceptedTask,
 ): Promise<void> {
-  const { limiter } = providerOf(ctx, record.provider);
+  const { pool } = providerOf(ctx, record.provider);
   // The slot is the provider's scarcest resource: give it back before anything else.
-  await limiter.release(record.id);
+  await pool.release(leaseOfRecord(pool, { ...record, ...accepted }));
   // Wakes a submission waiting for a slot (in any worker process); a hint, so not awaited.
   ctx.slotSignal?.freed(record.provider).catch(() => undefined);
   const now = ctx.clock.now();

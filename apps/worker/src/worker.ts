@@ -10,7 +10,6 @@ import {
   type Clock,
   createLogger,
   createRedis,
-  isTerminal,
   JobLifecycle,
   JobStore,
   type Logger,
@@ -21,20 +20,20 @@ import {
   submitQueueName,
   systemClock,
 } from '@genqueue/core';
-import { ProviderLimiter, StatusQueryCap } from '@genqueue/limiter';
+import { AccountPool, StatusQueryCap } from '@genqueue/limiter';
 import { RedisMetrics } from '@genqueue/metrics';
 import { createProviders } from '@genqueue/providers';
 import { sinkFromSettings } from '@genqueue/sink';
 import { createGuardedDispatcher } from '@genqueue/webhooks';
-import { type Job, UnrecoverableError, Worker, type WorkerOptions } from 'bullmq';
+import { Worker, type WorkerOptions } from 'bullmq';
 import type { Dispatcher } from 'undici';
 import type { WorkerContext, WorkerHooks } from './context.ts';
+import { recordFinalFailure } from './final-failure.ts';
 import { processPoll } from './poll-processor.ts';
 import { processSink } from './sink-processor.ts';
 import { SlotSignal } from './slot-signal.ts';
 import { processSubmit } from './submit-processor.ts';
 import { TaskDurations } from './task-durations.ts';
-import { failJob } from './task-end.ts';
 import { processWebhook, WEBHOOK_CONCURRENCY, webhookBackoffStrategy } from './webhook-processor.ts';
 
 /** How often a worker looks for outbox entries left by a crashed process. */
@@ -70,16 +69,17 @@ export async function startWorker(config: Config, overrides: WorkerOverrides = {
   if (providers.size === 0) {
     logger.warn('no provider has credentials configured: this worker will only poll, store and deliver');
   }
-  const limiters = new Map(
+  const pools = new Map(
     [...providers.keys()].map((name) => {
       const settings = config.providers[name as keyof Config['providers']];
       return [
         name,
-        new ProviderLimiter({
+        new AccountPool({
           redis,
           keyPrefix: limiterKeyPrefix(config.queuePrefix, name),
-          submitQps: settings.limits.submitQps,
-          maxInFlight: settings.limits.maxInFlight,
+          accounts: [
+            { id: 'default', submitQps: settings.limits.submitQps, maxInFlight: settings.limits.maxInFlight },
+          ],
           marginMs: config.limits.submitMarginMs,
           turnTtlMs: config.limits.submitTurnTtlMs,
           leaseTtlMs: config.limits.leaseTtlMs,
@@ -128,7 +128,7 @@ export async function startWorker(config: Config, overrides: WorkerOverrides = {
     lifecycle: new JobLifecycle({ store, queues, logger }),
     queues,
     providers,
-    limiters,
+    pools,
     statusCaps,
     slotSignal: new SlotSignal(redis, config.queuePrefix, logger),
     durations: new TaskDurations({ redis, prefix: config.queuePrefix, clock }),
@@ -169,7 +169,7 @@ export async function startWorker(config: Config, overrides: WorkerOverrides = {
         // Enough to keep submitting while one call hangs; the gate decides who goes.
         concurrency: Math.min(settings.limits.maxInFlight, 10),
         // BullMQ honours `worker.rateLimit()` only when a limiter is set; the real limits are
-        // enforced by the ProviderLimiter, so this one never binds.
+        // enforced by the AccountPool, so this one never binds.
         limiter: { max: 1_000_000, duration: 1_000 },
         // A prioritized (batch) job that the gate sends back to waiting leaves no wake-up marker,
         // so an idle worker would sleep the whole drain delay (5 s by default) before it looks
@@ -200,7 +200,7 @@ export async function startWorker(config: Config, overrides: WorkerOverrides = {
   for (const worker of workers) {
     worker.on('error', (error) => logger.error({ err: error.message, queue: worker.name }, 'worker error'));
     worker.on('failed', (job, error) => {
-      if (job) void onFinalFailure(context, worker.name, job, error);
+      if (job) void recordFinalFailure(context, worker.name, job, error);
     });
   }
   logger.info({ providers: [...providers.keys()], queues: workers.map((w) => w.name) }, 'worker started');
@@ -253,22 +253,4 @@ export async function startWorker(config: Config, overrides: WorkerOverrides = {
       logger.info('worker stopped');
     },
   };
-}
-
-/**
- * A BullMQ job that failed for good for a reason the processor did not handle (a bug, Redis
- * trouble) must still end its genqueue job with a reason, and give back its slot.
- */
-async function onFinalFailure(ctx: WorkerContext, queue: string, job: Job, error: Error): Promise<void> {
-  const final = error instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
-  const jobId = typeof job.data?.jobId === 'string' ? job.data.jobId : undefined;
-  if (!final || !jobId) return;
-  try {
-    const record = await ctx.store.getJob(jobId);
-    if (!record || isTerminal(record.state)) return;
-    await ctx.limiters.get(record.provider)?.release(jobId);
-    await failJob(ctx, jobId, { code: 'internal_error', message: `${queue}: ${error.message}` });
-  } catch (cause) {
-    ctx.logger.error({ jobId, err: String(cause) }, 'could not record a final failure');
-  }
 }

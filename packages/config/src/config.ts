@@ -168,6 +168,8 @@ const envSchema = z.object({
   SUBMIT_TURN_TTL_MS: int(35_000, 1_000),
   /** A slot lease outlives a dead worker by the provider's 30-minute task timeout plus margin. */
   LEASE_TTL_MS: int(35 * 60_000, 1_000),
+  /** The longest a provider's `Retry-After` is obeyed; longer answers are capped (and logged). */
+  RETRY_AFTER_MAX_MS: int(600_000, 0),
   POLL_MIN_INTERVAL_MS: int(250, 10),
   POLL_MAX_INTERVAL_MS: int(1_000, 10),
   /** Shortest interval of the schedule learned from earlier tasks' durations, around their likely end. */
@@ -240,6 +242,7 @@ function buildConfig(env: z.infer<typeof envSchema>, providers: ParsedProviders)
       submitMarginMs: env.SUBMIT_MARGIN_MS,
       submitTurnTtlMs: env.SUBMIT_TURN_TTL_MS,
       leaseTtlMs: env.LEASE_TTL_MS,
+      retryAfterMaxMs: env.RETRY_AFTER_MAX_MS,
     },
     worker: {
       pollMinIntervalMs: env.POLL_MIN_INTERVAL_MS,

@@ -28,6 +28,7 @@ export { checkUrlsBounded, findUrls, nestsDeeperThan, URL_CHECK_BOUNDS } from '.
 export type { JobState } from './job-state.ts';
 export { canTransition, isTerminal, JOB_STATES, TERMINAL_STATES, TRANSITIONS } from './job-state.ts';
 export type {
+  AcceptedTask,
   BatchRecord,
   IdempotencyClaim,
   JobRecord,

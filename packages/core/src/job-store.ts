@@ -75,6 +75,10 @@ export interface JobRecord {
    */
   run: number;
   providerTaskId?: string;
+  /** The provider account that submitted the task: it alone can poll and cancel it. */
+  account?: string;
+  /** Token of the task's slot lease in the account pool: only its holder releases or refreshes it. */
+  leaseToken?: string;
   providerStatus?: string;
   /** Submission attempts that reached the provider or failed transiently. */
   attempts: number;
@@ -139,6 +143,8 @@ type JobFields = Partial<
   Pick<
     JobRecord,
     | 'providerTaskId'
+    | 'account'
+    | 'leaseToken'
     | 'providerStatus'
     | 'attempts'
     | 'taskOutputs'
@@ -205,6 +211,17 @@ export interface OutboxItem {
   member: string;
   entry: OutboxEntry;
 }
+
+/**
+ * What the provider's acceptance of a task saves: its id, when, and which account's slot it holds
+ * (the account and the lease token, so the poller and the cancel use that account).
+ */
+export type AcceptedTask = {
+  providerTaskId: string;
+  submittedAt: number;
+  account?: string;
+  leaseToken?: string;
+};
 
 /** The outcome of a transition. Entering the state a job is already in is `refused` and changes nothing. */
 export type TransitionResult =
@@ -700,10 +717,7 @@ export class JobStore {
   }
 
   /** The provider accepted the task: its id is saved in the same step as the move to `running`. */
-  taskAccepted(
-    id: string,
-    fields: { providerTaskId: string; submittedAt: number },
-  ): Promise<TransitionResult> {
+  taskAccepted(id: string, fields: AcceptedTask): Promise<TransitionResult> {
     return this.transition(id, { to: 'running', from: ['queued', 'submitting'], fields });
   }
 
@@ -711,7 +725,7 @@ export class JobStore {
    * Keeps the task id of a job canceled while its submission was under way, so the poller can
    * follow the task to its end. The job stays canceled.
    */
-  async keepLateTaskId(id: string, fields: { providerTaskId: string; submittedAt: number }): Promise<void> {
+  async keepLateTaskId(id: string, fields: AcceptedTask): Promise<void> {
     await this.#redis.gqUpdate(this.jobKey(id), '1', ...encode(fields));
   }
 
@@ -1001,6 +1015,8 @@ function decodeJob(id: string, raw: Record<string, string>, batch: BatchRecord |
     batchId: batch?.id ?? parseBatchItemId(id)?.batchId,
     run: num(raw.run) ?? 0,
     providerTaskId: raw.providerTaskId,
+    account: raw.account,
+    leaseToken: raw.leaseToken,
     providerStatus: raw.providerStatus,
     attempts: num(raw.attempts) ?? 0,
     taskOutputs: json<ProviderOutput[] | undefined>(raw.taskOutputs, undefined),

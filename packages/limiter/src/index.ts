@@ -1,9 +1,13 @@
 export type {
+  AccountFilter,
+  AccountPoolOptions,
+  AccountState,
   AcquireResult,
+  Lease,
+  LimitsChange,
   PauseState,
-  ProviderLimiterOptions,
-  ProviderLimits,
-} from './provider-limiter.ts';
-export { ProviderLimiter } from './provider-limiter.ts';
+  PoolAccount,
+} from './account-pool.ts';
+export { ACCOUNT_ID_PATTERN, AccountPool, NoMatchingAccountError } from './account-pool.ts';
 export type { StatusQueryCapOptions, StatusQueryGrant } from './status-query-cap.ts';
 export { StatusQueryCap } from './status-query-cap.ts';

@@ -18,10 +18,10 @@ export interface CountableQueue {
   getJobCounts(...states: string[]): Promise<Record<string, number>>;
 }
 
-/** A provider's limits and live in-flight count (from its `ProviderLimiter`). */
+/** A provider's limits and live in-flight count (from its `AccountPool`). */
 export interface ProviderGauge {
   provider: string;
-  /** Live leases (`ProviderLimiter.inFlight()`). */
+  /** Live leases (`AccountPool.inFlight()`). */
   inFlight(): Promise<number>;
   maxInFlight: number;
   submitQps: number;

@@ -10,7 +10,7 @@
  */
 import type { Config } from '@genqueue/config';
 import { limiterKeyPrefix, type RedisClient } from '@genqueue/core';
-import { ProviderLimiter } from '@genqueue/limiter';
+import { AccountPool } from '@genqueue/limiter';
 import { MetricsCollector } from '@genqueue/metrics';
 import { type NextFunction, type Request, type Response, Router } from 'express';
 import { bearerAuth } from '../auth.ts';
@@ -50,17 +50,18 @@ async function buildCollector(deps: ApiDeps): Promise<MetricsCollector> {
   const providers = [...deps.providers.keys()].flatMap((name) => {
     const settings = config.providers[name as keyof Config['providers']];
     if (!settings) return [];
-    // Same key prefix as the workers' limiters; only its read-only `inFlight()` is used here.
-    const limiter = new ProviderLimiter({
+    // Same key prefix as the workers' pools; only its read-only `inFlight()` is used here.
+    const pool = new AccountPool({
       redis,
       keyPrefix: limiterKeyPrefix(config.queuePrefix, name),
-      submitQps: settings.limits.submitQps,
-      maxInFlight: settings.limits.maxInFlight,
+      accounts: [
+        { id: 'default', submitQps: settings.limits.submitQps, maxInFlight: settings.limits.maxInFlight },
+      ],
     });
     return [
       {
         provider: name,
-        inFlight: () => limiter.inFlight(),
+        inFlight: () => pool.inFlight(),
         maxInFlight: settings.limits.maxInFlight,
         submitQps: settings.limits.submitQps,
       },

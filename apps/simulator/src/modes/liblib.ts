@@ -302,17 +302,24 @@ export const liblibMode: ModeFactory = (ctx: ModeContext): SimMode => {
   };
 
   /** Answers a limit breach (real or injected) in the configured or requested form. */
-  const limitReply = (res: ServerResponse, code: 429 | 100054, form?: 'http' | 'body') => {
+  const limitReply = (
+    res: ServerResponse,
+    code: 429 | 100054,
+    form?: 'http' | 'body',
+    retryAfter?: string,
+  ) => {
     const configured = ctx.options.limitErrorForm;
     const chosen = form ?? (configured === 'auto' ? (code === 429 ? 'http' : 'body') : configured);
+    // The manual names no Retry-After; a fault may send one to try how the client treats it.
+    if (retryAfter !== undefined) res.setHeader('retry-after', retryAfter);
     reply(res, code, null, chosen === 'http' ? 429 : 200);
   };
 
   const submit = async (req: SimRequest, res: ServerResponse, route: SubmitRoute): Promise<void> => {
     const fault = ctx.faults.take('submit');
     if (fault && ctx.faults.applyTransport(fault, req.raw, res)) return;
-    if (fault?.kind === 'rate-limit') return limitReply(res, 429, fault.form);
-    if (fault?.kind === 'concurrency-limit') return limitReply(res, 100054, fault.form);
+    if (fault?.kind === 'rate-limit') return limitReply(res, 429, fault.form, fault.retryAfter);
+    if (fault?.kind === 'concurrency-limit') return limitReply(res, 100054, fault.form, fault.retryAfter);
     const body = await req.json();
     const verdict = ctx.admit();
     if (verdict === 'qps') return limitReply(res, 429);

@@ -1,0 +1,55 @@
+import { isTaskEnded, isTerminal } from '@genqueue/core';
+import { type Job, UnrecoverableError } from 'bullmq';
+import { leaseOfRecord, type WorkerContext } from './context.ts';
+import { failJob, finishTask } from './task-end.ts';
+
+/**
+ * The longest a provider task can live at the provider: LiblibAI times a task out 30 minutes after
+ * it was created (002, task status 7); 5 minutes of margin. A task whose end genqueue could not see
+ * keeps its slot this long after its submission.
+ */
+const TASK_TIMEOUT_MS = 35 * 60_000;
+
+/**
+ * A BullMQ job that failed for good for a reason the processor did not handle (a bug, Redis
+ * trouble) must still end its genqueue job with a reason. Its slot is given back only when its
+ * provider task is known to have ended: a poll job's failure says nothing about the task, which may
+ * still run and occupy a provider slot, so the provider is asked once more; a task it still reports
+ * alive (or cannot report on) keeps its slot until the provider's own timeout has passed.
+ */
+export async function recordFinalFailure(
+  ctx: WorkerContext,
+  queue: string,
+  job: Job,
+  error: Error,
+): Promise<void> {
+  const final = error instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
+  const jobId = typeof job.data?.jobId === 'string' ? job.data.jobId : undefined;
+  if (!final || !jobId) return;
+  try {
+    const record = await ctx.store.getJob(jobId);
+    if (!record || isTerminal(record.state)) return;
+    const provider = ctx.providers.get(record.provider);
+    const pool = ctx.pools.get(record.provider);
+    if (pool && provider && record.providerTaskId) {
+      const lease = leaseOfRecord(pool, record);
+      const status = await provider
+        .status(record.operation, record.providerTaskId, { jobId, signal: ctx.shutdownSignal })
+        .catch(() => undefined);
+      if (status && isTaskEnded(status)) {
+        await finishTask(ctx, record, status);
+        return;
+      }
+      const held = Math.max(0, (record.submittedAt ?? ctx.clock.now()) + TASK_TIMEOUT_MS - ctx.clock.now());
+      await pool.refresh(lease, { ttlMs: Math.max(held, pool.leaseTtl, 1) });
+      ctx.logger.warn(
+        { jobId, account: lease.account, providerStatus: status?.providerStatus, heldMs: held },
+        `${queue}: job failed while its provider task may still run; its slot stays taken until the task's timeout`,
+      );
+    }
+    // A job never submitted holds no slot past its grant's turn: that pending lease expires by itself.
+    await failJob(ctx, jobId, { code: 'internal_error', message: `${queue}: ${error.message}` });
+  } catch (cause) {
+    ctx.logger.error({ jobId, err: String(cause) }, 'could not record a final failure');
+  }
+}
