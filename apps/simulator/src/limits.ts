@@ -3,7 +3,6 @@
  * tasks in progress. Shared by every mode; each breach is counted so tests and benchmarks can
  * prove a client never exceeded them.
  */
-import type { StatsCounters } from './stats.ts';
 
 /** Why a submission was refused. */
 export type LimitVerdict = 'ok' | 'qps' | 'in-flight';
@@ -27,7 +26,8 @@ export class SubmissionLimits {
 
   constructor(
     private readonly settings: () => LimitSettings,
-    private readonly counters: () => StatsCounters,
+    /** Where breaches are counted. */
+    private readonly counters: () => { qpsBreaches: number; inFlightBreaches: number },
   ) {}
 
   /** Window length and capacity for the current QPS. */

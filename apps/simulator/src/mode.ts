@@ -4,12 +4,13 @@
  * this file, never `simulator.ts`, so the framework and the modes do not import each other.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { SimAccounts } from './accounts.ts';
 import type { FaultInjector } from './faults.ts';
 import type { Random } from './internal/random.ts';
 import type { LimitVerdict } from './limits.ts';
 import type { StatsCounters } from './stats.ts';
 import type { CreateTaskInput, TaskRecord, TaskStore } from './tasks.ts';
-import type { ResolvedSimulatorOptions } from './types.ts';
+import type { ResolvedSimAccount, ResolvedSimulatorOptions } from './types.ts';
 
 /** A request as modes see it. */
 export interface SimRequest {
@@ -22,6 +23,8 @@ export interface SimRequest {
   body(): Promise<Buffer>;
   /** The body parsed as JSON; `undefined` when it is not valid JSON. */
   json(): Promise<unknown>;
+  /** The account whose credentials the request carried; set by the mode's auth check. */
+  account?: ResolvedSimAccount;
 }
 
 /** A file stored by an upload, served by the simulator at its path. */
@@ -42,17 +45,25 @@ export interface ModeContext {
   readonly counters: StatsCounters;
   readonly tasks: TaskStore;
   readonly faults: FaultInjector;
+  readonly accounts: SimAccounts;
   /** Uploaded files by URL path (e.g. `/oss/bucket/key.png`); served on GET by the framework. */
   readonly files: Map<string, StoredFile>;
   /**
-   * Counts a submission that passed auth and checks the account's limits (QPS, then in flight),
+   * Counts a submission that passed auth and checks its account's limits (QPS, then in flight),
    * counting a breach when refused. Call it once per submission, then `accept` if the request is
    * otherwise valid.
    */
-  admit(): LimitVerdict;
-  /** Creates the task of an admitted submission; records acceptance, prompt and in-flight stats. */
-  accept(input: CreateTaskInput): TaskRecord;
-  /** Checks `Authorization: Bearer <token>`; counts an auth failure when wrong. */
+  admit(req: SimRequest): LimitVerdict;
+  /**
+   * Whether the request's account is set to answer every submission with an account error; counts
+   * it when so. Call it after `admit`.
+   */
+  accountError(req: SimRequest): boolean;
+  /** Creates the task of an admitted submission for its account; records acceptance, prompt and in-flight stats. */
+  accept(input: CreateTaskInput, req: SimRequest): TaskRecord;
+  /** A task by id, only when the request's account created it: task ids belong to one account. */
+  taskOf(req: SimRequest, id: string): TaskRecord | undefined;
+  /** Checks `Authorization: Bearer <token>` against the accounts (sets `req.account`); counts an auth failure when wrong. */
   checkBearer(req: SimRequest): boolean;
   /** Counts a status request that passed auth (`statusQueries`, `peakStatusQps`). */
   statusQuery(): void;

@@ -15,10 +15,10 @@ import { randomInt } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
+import { SimAccounts } from './accounts.ts';
 import { FaultInjector } from './faults.ts';
 import { BodyTooLargeError, readBody, sendBytes, sendJson, sendReply, sendSlowly } from './internal/http.ts';
 import { createRandom } from './internal/random.ts';
-import { SubmissionLimits } from './limits.ts';
 import { type ModeContext, Reply, type SimRequest, type StoredFile } from './mode.ts';
 import { type ModeEntry, modes } from './modes/registry.ts';
 import { renderMp4, renderPng } from './png.ts';
@@ -26,6 +26,7 @@ import { createCounters, SlidingCount } from './stats.ts';
 import { type TaskRecord, TaskStore } from './tasks.ts';
 import type {
   Fault,
+  ResolvedSimAccount,
   ResolvedSimulatorOptions,
   SimTask,
   Simulator,
@@ -50,6 +51,7 @@ const DEFAULTS: Omit<ResolvedSimulatorOptions, 'now' | 'seed'> = {
   accessKey: 'sim-access-key',
   secretKey: 'sim-secret-key',
   token: 'sim-token',
+  accounts: [],
   submitQps: 1,
   maxInFlight: 5,
   latencyMs: { min: 1000, max: 3000 },
@@ -83,6 +85,18 @@ const faultKind = z.enum([
   'slow-image',
 ]);
 
+const accountSchema = z
+  .object({
+    id: z.string().min(1),
+    accessKey: z.string().min(1).optional(),
+    secretKey: z.string().min(1).optional(),
+    token: z.string().min(1).optional(),
+    submitQps: z.number().positive().optional(),
+    maxInFlight: z.number().int().min(0).optional(),
+    accountError: z.boolean().optional(),
+  })
+  .strict();
+
 /** What `configure()` and `POST /__sim/config` accept. */
 const configPatchSchema = z
   .object({
@@ -91,6 +105,9 @@ const configPatchSchema = z
     token: z.string().min(1),
     submitQps: z.number().positive(),
     maxInFlight: z.number().int().min(0),
+    accounts: z
+      .array(accountSchema)
+      .refine((list) => new Set(list.map((a) => a.id)).size === list.length, 'account ids must be unique'),
     latencyMs: z
       .object({ min: z.number().min(0), max: z.number().min(0) })
       .refine((l) => l.max >= l.min, 'latencyMs.max must be ≥ min'),
@@ -184,10 +201,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     random,
     () => counters,
   );
-  const limits = new SubmissionLimits(
-    () => opts,
-    () => counters,
-  );
+  const accounts = new SimAccounts(() => opts);
+  const accountOf = (req: SimRequest): ResolvedSimAccount => {
+    if (!req.account) throw new Error('simulator bug: a submission admitted before its auth check');
+    return req.account;
+  };
   const files = new Map<string, StoredFile>();
   const cache = new OutputCache();
   const statusRate = new SlidingCount(1_000);
@@ -202,17 +220,33 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     counters,
     tasks,
     faults,
+    accounts,
     files,
-    admit() {
+    admit(req) {
+      const account = accountOf(req);
+      const own = accounts.countersOf(account.id);
       counters.submissions++;
+      own.submissions++;
       const at = now();
-      return limits.check(at, tasks.inFlight(at));
+      const verdict = accounts.limitsOf(account.id).check(at, tasks.inFlight(at, account.id));
+      if (verdict === 'qps') counters.qpsBreaches++;
+      if (verdict === 'in-flight') counters.inFlightBreaches++;
+      return verdict;
     },
-    accept(input) {
+    accountError(req) {
+      const account = accountOf(req);
+      if (account.accountError) accounts.countersOf(account.id).accountErrors++;
+      return account.accountError;
+    },
+    accept(input, req) {
+      const account = accountOf(req);
+      const own = accounts.countersOf(account.id);
       const at = now();
-      const task = tasks.create(input, at);
-      limits.recordAccepted(at);
+      const task = tasks.create(input, at, account.id);
+      accounts.limitsOf(account.id).recordAccepted(at);
       counters.accepted++;
+      own.accepted++;
+      own.maxInFlightObserved = Math.max(own.maxInFlightObserved, tasks.inFlight(at, account.id));
       if (input.prompt !== undefined) {
         const seen = counters.submissionsByPrompt[input.prompt] ?? 0;
         if (seen > 0) counters.duplicatePrompts++;
@@ -221,10 +255,16 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       counters.maxInFlightObserved = Math.max(counters.maxInFlightObserved, tasks.inFlight(at));
       return task;
     },
+    taskOf(req, id) {
+      const task = tasks.get(id);
+      return task && task.account === accountOf(req).id ? task : undefined;
+    },
     checkBearer(req) {
-      const ok = req.raw.headers.authorization === `Bearer ${opts.token}`;
-      if (!ok) counters.authFailures++;
-      return ok;
+      const header = req.raw.headers.authorization;
+      const account = header?.startsWith('Bearer ') ? accounts.byToken(header.slice(7)) : undefined;
+      if (!account) counters.authFailures++;
+      else req.account = account;
+      return account !== undefined;
     },
     statusQuery() {
       counters.statusQueries++;
@@ -298,6 +338,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         inFlight: tasks.inFlight(now()),
         submissionsByPrompt: { ...counters.submissionsByPrompt },
         faultsInjected: { ...counters.faultsInjected },
+        accounts: Object.fromEntries(
+          accounts
+            .list()
+            .map((a) => [a.id, { ...accounts.countersOf(a.id), inFlight: tasks.inFlight(now(), a.id) }]),
+        ),
       };
     },
     tasks(): SimTask[] {
@@ -319,13 +364,20 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       if (immutable.length > 0) throw new TypeError(`cannot change ${immutable.join(', ')} at runtime`);
       Object.assign(opts, configPatchSchema.parse(stripUndefined(change)));
     },
+    configureAccount(id, patch) {
+      accounts.configure(id, stripUndefined(accountSchema.omit({ id: true }).parse(patch)));
+    },
     inject(fault) {
       faults.inject(faultSchema.parse(fault) as Fault);
     },
     resetStats() {
       Object.assign(counters, createCounters());
+      accounts.reset();
       statusRate.clear();
       counters.maxInFlightObserved = tasks.inFlight(now());
+      for (const a of accounts.list()) {
+        accounts.countersOf(a.id).maxInFlightObserved = tasks.inFlight(now(), a.id);
+      }
     },
     close: () =>
       new Promise<void>((resolve, reject) => {

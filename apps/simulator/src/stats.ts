@@ -1,7 +1,7 @@
 import type { SimulatorStats } from './types.ts';
 
-/** The counters every part of the simulator writes; `inFlight` is filled in when read. */
-export type StatsCounters = Omit<SimulatorStats, 'inFlight'>;
+/** The counters every part of the simulator writes; `inFlight` and `accounts` are filled in when read. */
+export type StatsCounters = Omit<SimulatorStats, 'inFlight' | 'accounts'>;
 
 /** Fresh zeroed counters. */
 export function createCounters(): StatsCounters {

@@ -32,6 +32,8 @@ export interface TaskOutput {
 /** A task with everything the simulator decided about it. */
 export interface TaskRecord {
   id: string;
+  /** The account that created it: only that account can see it. */
+  account: string;
   prompt?: string;
   operation: string;
   kind: 'image' | 'video';
@@ -84,7 +86,7 @@ export class TaskStore {
   ) {}
 
   /** Creates a task at `now` with its whole future decided. */
-  create(input: CreateTaskInput, now: number): TaskRecord {
+  create(input: CreateTaskInput, now: number, account = 'default'): TaskRecord {
     const opts = this.options();
     const id = this.random.hex(32);
     const min = Math.max(0, opts.latencyMs.min);
@@ -111,6 +113,7 @@ export class TaskStore {
       (outcome === 'succeeded' || outcome === 'review-blocked') && this.random.next() < opts.reviewPhaseRate;
     const task: TaskRecord = {
       id,
+      account,
       operation: input.operation,
       kind,
       createdAt: now,
@@ -147,14 +150,14 @@ export class TaskStore {
     return [...this.byId.values()];
   }
 
-  /** Tasks in progress at `now` (acceptance ≤ now < endsAt, not canceled). */
-  inFlight(now: number): number {
+  /** Tasks in progress at `now` (acceptance ≤ now < endsAt, not canceled), of one account or all. */
+  inFlight(now: number, account?: string): number {
     let count = 0;
     for (const task of this.active) {
       if (task.endedAt !== undefined || now >= task.endsAt) {
         task.endedAt ??= task.endsAt;
         this.active.delete(task);
-      } else if (now >= task.createdAt) {
+      } else if (now >= task.createdAt && (account === undefined || task.account === account)) {
         count++;
       }
     }

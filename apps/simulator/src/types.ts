@@ -62,6 +62,47 @@ export interface Fault {
   delayMs?: number;
 }
 
+/**
+ * One provider account the simulator serves: its own keys, its own limits (002 §2.3 sets them per
+ * account) and its own tasks. Without `accounts`, the top-level keys and limits are one account,
+ * `default`.
+ */
+export interface SimAccount {
+  /** Name used in stats. */
+  id: string;
+  /** LiblibAI AccessKey. Default `<id>-access-key`. */
+  accessKey?: string;
+  /** LiblibAI SecretKey. Default `<id>-secret-key`. */
+  secretKey?: string;
+  /** Bearer token (other modes). Default `<id>-token`. */
+  token?: string;
+  /** Default: the top-level `submitQps`. */
+  submitQps?: number;
+  /** Default: the top-level `maxInFlight`. */
+  maxInFlight?: number;
+  /**
+   * Answer every submission with the mode's account error, creating no task (LiblibAI: 100021,
+   * not enough points). Switch it at runtime with `configureAccount`. Default false.
+   */
+  accountError?: boolean;
+}
+
+/** An account with every default filled in. */
+export type ResolvedSimAccount = Required<SimAccount>;
+
+/** Per-account counters in `SimulatorStats.accounts`. */
+export interface SimAccountStats {
+  /** Submissions that passed this account's auth. */
+  submissions: number;
+  accepted: number;
+  qpsBreaches: number;
+  inFlightBreaches: number;
+  /** Submissions answered with the account error. */
+  accountErrors: number;
+  inFlight: number;
+  maxInFlightObserved: number;
+}
+
 /** Options of `startSimulator`. Every field can be changed at runtime with `configure()` except host/port/mode/now/seed. */
 export interface SimulatorOptions {
   /** Wire format. Default `liblib`. */
@@ -80,6 +121,11 @@ export interface SimulatorOptions {
   submitQps?: number;
   /** Tasks in progress the account allows. Default 5 (002 §2.3). */
   maxInFlight?: number;
+  /**
+   * Several accounts, each with its own keys and limits; a task is visible only to the account
+   * that created it. Default: one account `default` from the top-level keys and limits.
+   */
+  accounts?: SimAccount[];
   /** Generation time per task in ms, uniform in [min, max]. Default {min: 1000, max: 3000}. */
   latencyMs?: { min: number; max: number };
   /** Share of tasks that end failed (LiblibAI status 6 with a generateMsg). Default 0. */
@@ -159,6 +205,8 @@ export interface SimulatorStats {
   submissionsByPrompt: Record<string, number>;
   /** Faults that happened (scripted or random), by kind. */
   faultsInjected: Record<string, number>;
+  /** The same counters per account (the totals above add them up). */
+  accounts: Record<string, SimAccountStats>;
 }
 
 /** A task as the simulator sees it. */
@@ -199,6 +247,8 @@ export interface Simulator {
   imageBytes(url: string): Buffer | undefined;
   /** Changes options at runtime (not host/port/mode/now/seed). */
   configure(patch: Partial<SimulatorOptions>): void;
+  /** Changes one account at runtime (e.g. `{ accountError: true }`); throws for an unknown id. */
+  configureAccount(id: string, patch: Partial<Omit<SimAccount, 'id'>>): void;
   /** Queues a scripted fault. */
   inject(fault: Fault): void;
   /** Zeroes the counters; tasks and in-flight state stay. */

@@ -94,17 +94,17 @@ export const liblibV1Mode: ModeFactory = (ctx: ModeContext): SimMode => {
     if (fault?.kind === 'rate-limit') return limitReply(res, 'qps', fault.form);
     if (fault?.kind === 'concurrency-limit') return limitReply(res, 'in-flight', fault.form);
     const body = await req.json();
-    const verdict = ctx.admit();
+    const verdict = ctx.admit(req);
     if (verdict === 'qps') return limitReply(res, 'qps');
     if (verdict === 'in-flight') return limitReply(res, 'in-flight');
     const { operation, prompt, count } = validate(body);
-    const task = ctx.accept({ operation, prompt, outputCount: count, data: { input: body } });
+    const task = ctx.accept({ operation, prompt, outputCount: count, data: { input: body } }, req);
     envelope(res, 200, 0, '', { task_id: task.id });
   };
 
   const status = async (req: SimRequest, res: ServerResponse, id: string): Promise<void> => {
     ctx.statusQuery();
-    const task = ctx.tasks.get(id);
+    const task = ctx.taskOf(req, id);
     const fault = ctx.faults.take('status', task ? undefined : ['5xx', 'malformed-json', 'hang', 'reset']);
     if (fault && ctx.faults.applyTransport(fault, req.raw, res)) return;
     if (!task) throw new Reply(404, 404, 'task not found');

@@ -249,14 +249,16 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
 export const liblibMode: ModeFactory = (ctx: ModeContext): SimMode => {
   const usedNonces = new Map<string, number>();
   const grants = new Map<string, UploadGrant>();
-  let balance = INITIAL_BALANCE;
+  /** Points left per account (each account has its own balance). */
+  const balances = new Map<string, number>();
+  const balanceOf = (account: string) => balances.get(account) ?? INITIAL_BALANCE;
   const refunded = new WeakSet<TaskRecord>();
 
   /** Refunds failed and timed-out tasks once they end (002: points are refunded on timeout). */
   const settle = (task: TaskRecord, phase: TaskPhase) => {
     if ((phase === 'failed' || phase === 'timeout') && !refunded.has(task)) {
       refunded.add(task);
-      balance += Number(task.data.pointsCost ?? 0);
+      balances.set(task.account, balanceOf(task.account) + Number(task.data.pointsCost ?? 0));
     }
   };
   const settleAll = () => {
@@ -282,11 +284,12 @@ export const liblibMode: ModeFactory = (ctx: ModeContext): SimMode => {
     const timestamp = q.get('Timestamp');
     const nonce = q.get('SignatureNonce');
     if (!accessKey || !signature || !timestamp || !nonce) return false;
-    if (accessKey !== ctx.options.accessKey) return false;
+    const account = ctx.accounts.byAccessKey(accessKey);
+    if (!account) return false;
     if (!/^\d+$/.test(timestamp)) return false;
     const at = ctx.now();
     if (Math.abs(at - Number(timestamp)) > SIGNATURE_WINDOW_MS) return false;
-    const expected = createHmac('sha1', ctx.options.secretKey)
+    const expected = createHmac('sha1', account.secretKey)
       .update(`${req.path}&${timestamp}&${nonce}`)
       .digest('base64url');
     const given = Buffer.from(signature);
@@ -298,6 +301,7 @@ export const liblibMode: ModeFactory = (ctx: ModeContext): SimMode => {
     }
     if (usedNonces.has(nonce)) return false;
     usedNonces.set(nonce, at + 2 * SIGNATURE_WINDOW_MS);
+    req.account = account;
     return true;
   };
 
@@ -321,20 +325,26 @@ export const liblibMode: ModeFactory = (ctx: ModeContext): SimMode => {
     if (fault?.kind === 'rate-limit') return limitReply(res, 429, fault.form, fault.retryAfter);
     if (fault?.kind === 'concurrency-limit') return limitReply(res, 100054, fault.form, fault.retryAfter);
     const body = await req.json();
-    const verdict = ctx.admit();
+    const verdict = ctx.admit(req);
     if (verdict === 'qps') return limitReply(res, 429);
     if (verdict === 'in-flight') return limitReply(res, 100054);
+    // An account switched to fail: the provider's "not enough points" (100021), no task, no points.
+    if (ctx.accountError(req)) throw new LiblibReply(100021);
     settleAll();
     const { template, params, prompt, count, cost } = validateSubmission(body, route, req.path);
-    if (balance < cost) throw new LiblibReply(100021);
-    const task = ctx.accept({
-      operation: req.path,
-      ...(prompt !== undefined ? { prompt } : {}),
-      outputCount: count,
-      kind: route.kind,
-      data: { pointsCost: cost, statusPath: route.statusPath(template), templateUuid: template, params },
-    });
-    balance -= cost;
+    const account = req.account!.id;
+    if (balanceOf(account) < cost) throw new LiblibReply(100021);
+    const task = ctx.accept(
+      {
+        operation: req.path,
+        ...(prompt !== undefined ? { prompt } : {}),
+        outputCount: count,
+        kind: route.kind,
+        data: { pointsCost: cost, statusPath: route.statusPath(template), templateUuid: template, params },
+      },
+      req,
+    );
+    balances.set(account, balanceOf(account) - cost);
     if (fault?.kind === 'accept-hang') {
       // The task exists and counts from now on; the client only learns its id late, or never.
       const delayMs = fault.delayMs;
@@ -352,7 +362,8 @@ export const liblibMode: ModeFactory = (ctx: ModeContext): SimMode => {
     const body = await req.json();
     ctx.statusQuery();
     const id = isObject(body) ? body.generateUuid : undefined;
-    const task = typeof id === 'string' ? ctx.tasks.get(id) : undefined;
+    // A task id belongs to the account that created it: another account's key gets 100051.
+    const task = typeof id === 'string' ? ctx.taskOf(req, id) : undefined;
     const fault = ctx.faults.take('status', task ? undefined : ['5xx', 'malformed-json', 'hang', 'reset']);
     if (fault && ctx.faults.applyTransport(fault, req.raw, res)) return;
     if (typeof id !== 'string' || id === '') throw new LiblibReply(100000, 'generateUuid is required');
@@ -371,7 +382,7 @@ export const liblibMode: ModeFactory = (ctx: ModeContext): SimMode => {
       generateStatus: code,
       generateMsg: code >= 5 ? task.message : '',
       pointsCost: cost,
-      accountBalance: balance,
+      accountBalance: balanceOf(task.account),
       images:
         task.kind === 'image' ? served.map((o) => ({ imageUrl: o.url, seed: o.seed, ...audit(task) })) : [],
     };

@@ -174,10 +174,10 @@ export const modelverseMode: ModeFactory = (ctx: ModeContext): SimMode => {
     if (fault && ctx.faults.applyTransport(fault, req.raw, res)) return;
     if (fault?.kind === 'rate-limit' || fault?.kind === 'concurrency-limit') throw throttled();
     const body = await req.json();
-    const verdict = ctx.admit();
+    const verdict = ctx.admit(req);
     if (verdict !== 'ok') throw throttled();
     const { model, prompt, n, b64 } = validate(body);
-    const task = ctx.accept({ operation: model, prompt, outputCount: n, data: { requestId } });
+    const task = ctx.accept({ operation: model, prompt, outputCount: n, data: { requestId } }, req);
     await generate(task, res);
     if (res.destroyed) return;
     switch (task.outcome) {

@@ -212,14 +212,17 @@ export const replicateMode: ModeFactory = (ctx: ModeContext): SimMode => {
     if (fault && ctx.faults.applyTransport(fault, req.raw, res)) return;
     if (fault?.kind === 'rate-limit' || fault?.kind === 'concurrency-limit') throw throttled();
     const body = await req.json();
-    const verdict = ctx.admit();
+    const verdict = ctx.admit(req);
     if (verdict !== 'ok') throw throttled();
     const { input, prompt } = validate(model, body);
-    const task = ctx.accept({
-      operation: model,
-      ...(prompt !== undefined ? { prompt } : {}),
-      data: { input },
-    });
+    const task = ctx.accept(
+      {
+        operation: model,
+        ...(prompt !== undefined ? { prompt } : {}),
+        data: { input },
+      },
+      req,
+    );
     if (answerStyle() === 'openai') {
       await waitForEnd(task, MAX_SYNC_HOLD_MS, res);
       if (res.destroyed) return;
@@ -242,7 +245,7 @@ export const replicateMode: ModeFactory = (ctx: ModeContext): SimMode => {
 
   const get = async (req: SimRequest, res: ServerResponse, id: string, prefix: string): Promise<void> => {
     ctx.statusQuery();
-    const task = ctx.tasks.get(id);
+    const task = ctx.taskOf(req, id);
     const fault = ctx.faults.take('status', task ? undefined : ['5xx', 'malformed-json', 'hang', 'reset']);
     if (fault && ctx.faults.applyTransport(fault, req.raw, res)) return;
     if (!task) throw new Problem(404, 'Not found', 'The requested resource could not be found.');
@@ -255,8 +258,8 @@ export const replicateMode: ModeFactory = (ctx: ModeContext): SimMode => {
     sendJson(res, 200, p);
   };
 
-  const cancel = async (res: ServerResponse, id: string, prefix: string): Promise<void> => {
-    const task = ctx.tasks.get(id);
+  const cancel = async (req: SimRequest, res: ServerResponse, id: string, prefix: string): Promise<void> => {
+    const task = ctx.taskOf(req, id);
     if (!task) throw new Problem(404, 'Not found', 'The requested resource could not be found.');
     // Replicate answers the prediction whether or not it was still running.
     ctx.tasks.cancel(task, ctx.now());
@@ -278,7 +281,7 @@ export const replicateMode: ModeFactory = (ctx: ModeContext): SimMode => {
         throw new Problem(401, 'Unauthenticated', 'You did not pass a valid authentication token');
       }
       if (createMatch) await create(req, res, `${createMatch[2]}/${createMatch[3]}`, createMatch[1] ?? '');
-      else if (cancelMatch) await cancel(res, cancelMatch[2]!, cancelMatch[1] ?? '');
+      else if (cancelMatch) await cancel(req, res, cancelMatch[2]!, cancelMatch[1] ?? '');
       else await get(req, res, getMatch![2]!, getMatch![1] ?? '');
       return true;
     },
