@@ -238,7 +238,8 @@ describe('AccountPool, one account', () => {
     const after = await b.tryAcquire('b', { holdTurn: true });
     expect(after).toMatchObject({ granted: false, reason: 'qps' });
     if (after.granted) throw new Error('unreachable');
-    expect(after.retryInMs).toBeGreaterThan(900);
+    // Until one window after the end of a's request (measured after the call: a lower bound).
+    expect(after.retryInMs).toBeGreaterThanOrEqual(ended + 1_000 - (await redisNow()));
 
     await b.acquire('b');
     // the grant came a full window after the end of a's request
@@ -259,13 +260,15 @@ describe('AccountPool, one account', () => {
   });
 
   it('ends the open turn on release: a failed submission counts in the window from its end', async () => {
-    const { pool } = setup({ submitQps: 1, marginMs: 0 });
+    const { pool, redis, keyPrefix, redisNow } = setup({ submitQps: 1, marginMs: 0 });
     const lease = leaseOf(await pool.tryAcquire('failed', { holdTurn: true }));
     expect(await pool.release(lease)).toBe(true);
+    const ended = Number((await redis.zrange(`${keyPrefix}:default:sent`, 0, 0, 'WITHSCORES'))[1]);
+    expect(ended).toBeGreaterThan(0);
     const next = await pool.tryAcquire('next', { holdTurn: true });
     expect(next).toMatchObject({ granted: false, reason: 'qps' });
     if (next.granted) throw new Error('unreachable');
-    expect(next.retryInMs).toBeGreaterThan(900);
+    expect(next.retryInMs).toBeGreaterThanOrEqual(ended + 1_000 - (await redisNow()));
   });
 
   it('treats a turn its holder never ended as over at its deadline', async () => {

@@ -16,7 +16,8 @@
  * - `limits`: HASH `submitQps`, `maxInFlight`: limits changed at runtime, read at every grant; a
  *   missing field takes the configured value the caller passes.
  * - `stats`: HASH `submitted`, `points`, `balance`, `balanceAt`: what the account did.
- * And per pool `<prefix>:lastGrant`: HASH account → time of its last grant (least recently used).
+ * And per pool `<prefix>:lastGrant`: HASH account → sequence number of its last grant (least
+ * recently used first), `#grants` → the last sequence number.
  *
  * Why turns. The provider measures its QPS window at the moment a request reaches it, which
  * genqueue cannot see; it only knows that the request arrived after the turn was granted and before
@@ -199,7 +200,8 @@ if best.probe == 1 then
   -- Moving the probe time forward in the same script is what lets exactly one caller probe.
   redis.call('HSET', best.pause, 'nextProbeAt', now + probeInterval)
 end
-redis.call('HSET', KEYS[1], best.id, now)
+-- A grant counter, not the time: two grants within one millisecond must still rank in order.
+redis.call('HSET', KEYS[1], best.id, redis.call('HINCRBY', KEYS[1], '#grants', 1))
 local count = best.count
 if not best.held then
   count = count + 1
