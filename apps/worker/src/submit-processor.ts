@@ -77,12 +77,7 @@ export async function processSubmit(
   }
   if (isTerminal(record.state)) return; // canceled while it waited
   if (record.run !== run) return; // a BullMQ job of an earlier run of a retried job
-  if (record.budgetSpent && !record.providerTaskId) {
-    // The batch's budget is spent: its cancel is in the outbox, but never spend past it meanwhile.
-    await ctx.lifecycle.settle(await ctx.store.cancel(jobId, BUDGET_EXCEEDED));
-    await job.log('canceled: the batch reached its maxPoints budget');
-    return;
-  }
+  if (record.budgetSpent && !record.providerTaskId) return cancelOverBudget(ctx, job, jobId);
   const { provider, pool, descriptor } = providerOf(ctx, record.provider);
   const log = ctx.logger.child({ jobId, provider: provider.name, operation: record.operation });
 
@@ -168,6 +163,8 @@ export async function processSubmit(
   });
   if (!started.ok) {
     await pool.release(lease);
+    // The budget was spent while this submission waited for its turn or a slot.
+    if (started.reason === 'budget_spent') return cancelOverBudget(ctx, job, jobId);
     return; // canceled in the meantime
   }
 
@@ -238,6 +235,16 @@ export async function processSubmit(
   }
   await handOverToPolling(ctx, { ...record, ...accepted });
   return { taskId: result.taskId };
+}
+
+/**
+ * Cancels a job whose batch has spent its budget: the batch's cancel is in the outbox, but never
+ * spend past it meanwhile.
+ */
+async function cancelOverBudget(ctx: WorkerContext, job: Job<JobPayload>, jobId: string): Promise<undefined> {
+  await ctx.lifecycle.settle(await ctx.store.cancel(jobId, BUDGET_EXCEEDED));
+  await job.log('canceled: the batch reached its maxPoints budget');
+  return undefined;
 }
 
 /** Saves the task id and moves the job to `running`, in one step. */

@@ -200,6 +200,21 @@ describe('JobStore', () => {
     expect(results.map(kinds)).toEqual([[], ['cancelBatch'], []]);
   });
 
+  it('refuses to start a submission once its batch has spent maxPoints, though the job was read before', async () => {
+    const batchId = await newBatch(3, { maxPoints: 100 });
+    const waiting = batchItemId(batchId, 2);
+    // A worker reads the job while the budget is not yet spent, then waits for a slot …
+    expect((await store.getJob(waiting))?.budgetSpent).toBe(false);
+    for (const i of [0, 1])
+      await store.taskEnded(batchItemId(batchId, i), 'storing', { taskOutputs: OUTPUTS }, 58);
+    // … and by the time it starts the submission, the budget is spent.
+    const started = await store.startSubmit(waiting, { submitStartedAt: 2, attempts: 1 });
+    expect(started).toEqual({ ok: false, reason: 'budget_spent' });
+    expect((await store.getJob(waiting))?.state).toBe('queued');
+    // a job outside any batch has no budget
+    expect((await store.startSubmit(await newJob(), { submitStartedAt: 2, attempts: 1 })).ok).toBe(true);
+  });
+
   it('creates a job and claims its Idempotency-Key in one step', async () => {
     const claim = { scope: 'tok', key: `k-${Date.now()}`, ttlSeconds: 60 };
     const job = { provider: 'liblib', operation: 'op', input: {} };

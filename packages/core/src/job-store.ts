@@ -236,7 +236,9 @@ export type TransitionResult =
       outbox: OutboxItem[];
     }
   | { ok: false; reason: 'missing' }
-  | { ok: false; reason: 'refused'; current: JobState };
+  | { ok: false; reason: 'refused'; current: JobState }
+  /** The job's batch has spent its `maxPoints`: nothing was changed (see `startSubmit`). */
+  | { ok: false; reason: 'budget_spent' };
 
 /**
  * How long an outbox entry belongs to the process that wrote it before any sweep may drain it, in
@@ -282,8 +284,9 @@ const TERMINAL_LUA_SET = `{${TERMINAL_STATES.map((s) => `${s}=true`).join(',')}}
 /**
  * KEYS: job, batch (or the job key again when the job has no batch), outbox, active index.
  * ARGV[1]: JSON header {id, batchId?, to, from[], retention, now, grace, points?, unset[],
- *   outbox[] (encoded entries to write), budgetError?}; ARGV[2..]: field/value pairs.
- * Returns {'ok', previous, batchCompleted, budgetReached, entry...} | {'refused', current} | {'missing'}.
+ *   outbox[] (encoded entries to write), budgetError?, withinBudget?}; ARGV[2..]: field/value pairs.
+ * Returns {'ok', previous, batchCompleted, budgetReached, entry...} | {'refused', current} | {'missing'}
+ * | {'budget_spent'}.
  */
 const TRANSITION_LUA = `
 local h = cjson.decode(ARGV[1])
@@ -293,6 +296,10 @@ if not cur then return {'missing'} end
 local allowed = false
 for _, s in ipairs(h.from) do if s == cur then allowed = true end end
 if not allowed then return {'refused', cur} end
+if h.withinBudget and batch ~= job then
+  local max = tonumber(redis.call('HGET', batch, 'maxPoints') or '')
+  if max and tonumber(redis.call('HGET', batch, 'pointsCost') or '0') >= max then return {'budget_spent'} end
+end
 local to = h.to
 local terminal = ${TERMINAL_LUA_SET}
 if #ARGV > 1 then redis.call('HSET', job, unpack(ARGV, 2)) end
@@ -450,6 +457,8 @@ interface TransitionSpec {
   unset?: readonly (keyof JobRecord)[];
   points?: number;
   outbox?: OutboxEntry[];
+  /** Refuse (`budget_spent`) when the job's batch has already spent its `maxPoints`. */
+  withinBudget?: boolean;
 }
 
 const NON_TERMINAL: readonly JobState[] = JOB_STATES.filter((s) => !isTerminal(s));
@@ -706,9 +715,18 @@ export class JobStore {
 
   // ---- named transitions -------------------------------------------------------------------
 
-  /** A worker starts a submission (again, after a crash: `submitting` re-enters, counting nothing). */
+  /**
+   * A worker starts a submission (again, after a crash: `submitting` re-enters, counting nothing).
+   * Refused with `budget_spent` once the job's batch has spent its `maxPoints`, checked in the same
+   * step: a worker that read the job earlier (then waited for a slot) must not spend past it.
+   */
   startSubmit(id: string, fields: { submitStartedAt: number; attempts: number }): Promise<TransitionResult> {
-    return this.transition(id, { to: 'submitting', from: ['queued', 'submitting'], fields });
+    return this.transition(id, {
+      to: 'submitting',
+      from: ['queued', 'submitting'],
+      fields,
+      withinBudget: true,
+    });
   }
 
   /** The provider said "later", or the submission failed transiently: back to waiting. */
@@ -830,6 +848,7 @@ export class JobStore {
       unset: spec.unset ?? [],
       outbox: (spec.outbox ?? []).map((entry) => JSON.stringify(entry)),
       budgetError: BUDGET_EXCEEDED,
+      ...(spec.withinBudget ? { withinBudget: true } : {}),
     };
     const reply = await this.#redis.gqTransition(
       this.jobKey(id),
@@ -841,6 +860,7 @@ export class JobStore {
     );
     const [status, previous, completed, budget, ...entries] = reply;
     if (status === 'missing') return { ok: false, reason: 'missing' };
+    if (status === 'budget_spent') return { ok: false, reason: 'budget_spent' };
     if (status === 'refused') return { ok: false, reason: 'refused', current: previous as JobState };
     return {
       ok: true,
