@@ -3,14 +3,18 @@
  * `loadConfig` returns a frozen object or throws one `ConfigError` listing every bad variable.
  * Units are in the names (`_MS`, `_QPS`, `_SECONDS`, `_BYTES`).
  */
+
+import { readFileSync } from 'node:fs';
 import {
   credentialVariable,
+  type ProviderAccount,
   type ProviderSettings,
   type RedisSettings,
   redisKeyLayout,
 } from '@genqueue/core';
 import {
   type CatalogDescriptor,
+  defaultAccount,
   isProviderName,
   PROVIDER_CATALOG,
   PROVIDER_NAMES,
@@ -236,6 +240,8 @@ function buildConfig(env: z.infer<typeof envSchema>, providers: ParsedProviders)
     metricsToken: env.METRICS_TOKEN,
     logLevel: env.LOG_LEVEL,
     providers: providers.settings,
+    /** Every provider's accounts (`<P>_ACCOUNTS`, `GENQUEUE_ACCOUNTS_FILE`, or the single-account variables as `default`). */
+    accounts: providers.accounts,
     /** The providers jobs may name, in catalog order. */
     enabledProviders: providers.enabled,
     limits: {
@@ -354,9 +360,18 @@ function providerVariables(descriptor: CatalogDescriptor) {
   } as const;
 }
 
-/** The providers section: each provider's settings and which ones jobs may name. */
+/** One configured account of a provider: what its adapter takes, plus how the pool prefers it. */
+export interface AccountConfig extends ProviderAccount {
+  /** Ties between accounts with as many free slots go to the higher weight. */
+  weight: number;
+  /** Labels a job can require (`accountTags`), e.g. the private models or LoRAs the account owns. */
+  tags: string[];
+}
+
+/** The providers section: each provider's settings, its accounts and which ones jobs may name. */
 export interface ProvidersConfig {
   settings: ProvidersSettings;
+  accounts: Readonly<Record<ProviderName, AccountConfig[]>>;
   enabled: ProviderName[];
 }
 type ParsedProviders = ProvidersConfig;
@@ -379,6 +394,7 @@ function parseProviders(env: Record<string, string | undefined>, problems: Probl
       timeoutMs: values.timeoutMs as number,
     };
   }
+  const accounts = parseAccounts(env, settings as ProvidersSettings, problems);
   const listed = list.parse(env.PROVIDERS);
   for (const name of listed) {
     if (!isProviderName(name)) {
@@ -389,9 +405,9 @@ function parseProviders(env: Record<string, string | undefined>, problems: Probl
     }
   }
   const enabled = PROVIDER_NAMES.filter((name) =>
-    listed.length > 0 ? listed.includes(name) : settings[name]!.credentials !== undefined,
+    listed.length > 0 ? listed.includes(name) : accounts[name].length > 0,
   );
-  return { settings: settings as ProvidersSettings, enabled };
+  return { settings: settings as ProvidersSettings, accounts, enabled };
 }
 
 /**
@@ -442,6 +458,181 @@ function parseOptions(
     problems.push({ variable: variable(String(issue.path[0])), message: issue.message });
   }
   return {};
+}
+
+const ACCOUNT_ID = /^[A-Za-z0-9_-]{1,32}$/;
+const ACCOUNTS_FILE = 'GENQUEUE_ACCOUNTS_FILE';
+
+/** The keys of an account entry besides the descriptor's credential fields. */
+const accountFields = {
+  id: z.string().regex(ACCOUNT_ID, 'must be 1 to 32 letters, digits, _ or -'),
+  submitQps: z.number().positive().optional(),
+  maxInFlight: z.number().int().min(1).max(1000).optional(),
+  baseUrl: z.string().url().optional(),
+  weight: z.number().positive().optional(),
+  tags: z.array(z.string().min(1)).optional(),
+};
+
+/**
+ * Each provider's accounts, from `<P>_ACCOUNTS` (a JSON array), from `GENQUEUE_ACCOUNTS_FILE` (the
+ * same arrays keyed by provider) or, for the single-account variables, one account `default`. Two
+ * sources for one provider are an error naming both. Messages name the account and the field and
+ * never quote a value: the entries hold secrets.
+ */
+function parseAccounts(
+  env: Record<string, string | undefined>,
+  settings: ProvidersSettings,
+  problems: Problem[],
+): Record<ProviderName, AccountConfig[]> {
+  const fromFile = readAccountsFile(env[ACCOUNTS_FILE]?.trim(), problems);
+  const accounts = {} as Record<ProviderName, AccountConfig[]>;
+  for (const descriptor of PROVIDER_CATALOG) {
+    const name = descriptor.name;
+    const variable = `${descriptor.envPrefix}_ACCOUNTS`;
+    const single = defaultAccount(settings[name]);
+    const sources: { label: string; raw: unknown }[] = [];
+    const inline = env[variable]?.trim();
+    if (inline) {
+      try {
+        sources.push({ label: variable, raw: JSON.parse(inline) });
+      } catch {
+        problems.push({ variable, message: 'is not valid JSON (expected an array of accounts)' });
+        sources.push({ label: variable, raw: [] });
+      }
+    }
+    if (fromFile && name in fromFile)
+      sources.push({ label: `${ACCOUNTS_FILE} (${name})`, raw: fromFile[name] });
+    const singleVariables = Object.keys(descriptor.credentials.shape)
+      .map((field) => credentialVariable(descriptor.envPrefix, field))
+      .filter((v) => optionalString.parse(env[v]) !== undefined);
+    if (singleVariables.length > 0) sources.push({ label: singleVariables.join(', '), raw: undefined });
+    if (sources.length > 1) {
+      problems.push({
+        variable: sources[0]!.label.split(' ')[0]!,
+        message: `${name}'s accounts are set twice: ${sources.map((s) => s.label).join(' and ')}; use one form`,
+      });
+      accounts[name] = [];
+      continue;
+    }
+    const source = sources[0];
+    if (!source || source.raw === undefined) {
+      accounts[name] = single ? [{ ...single, weight: 1, tags: [] }] : [];
+      continue;
+    }
+    accounts[name] = parseAccountList(descriptor, settings[name], source.label, source.raw, problems);
+  }
+  return accounts;
+}
+
+function readAccountsFile(
+  path: string | undefined,
+  problems: Problem[],
+): Record<string, unknown> | undefined {
+  if (!path) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    problems.push({
+      variable: ACCOUNTS_FILE,
+      message: `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+    });
+    return undefined;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    problems.push({ variable: ACCOUNTS_FILE, message: `${path} is not valid JSON` });
+    return undefined;
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    problems.push({
+      variable: ACCOUNTS_FILE,
+      message: 'must hold an object of account arrays keyed by provider',
+    });
+    return undefined;
+  }
+  for (const key of Object.keys(parsed)) {
+    if (!isProviderName(key)) {
+      problems.push({
+        variable: ACCOUNTS_FILE,
+        message: `unknown provider "${key}"; known providers: ${PROVIDER_NAMES.join(', ')}`,
+      });
+    }
+  }
+  return parsed as Record<string, unknown>;
+}
+
+function parseAccountList(
+  descriptor: CatalogDescriptor,
+  settings: ProviderSettings,
+  label: string,
+  raw: unknown,
+  problems: Problem[],
+): AccountConfig[] {
+  const variable = label.split(' ')[0]!;
+  const where = label === variable ? '' : `${label.slice(variable.length + 1)}: `;
+  if (!Array.isArray(raw) || raw.length === 0) {
+    problems.push({ variable, message: `${label} must be a non-empty array of accounts` });
+    return [];
+  }
+  const entry = z.object({ ...descriptor.credentials.shape, ...accountFields }).strict();
+  const seen = new Set<string>();
+  const accounts: AccountConfig[] = [];
+  raw.forEach((item, index) => {
+    const id =
+      item && typeof item === 'object' && typeof (item as { id?: unknown }).id === 'string'
+        ? (item as { id: string }).id
+        : undefined;
+    const who = id !== undefined && ACCOUNT_ID.test(id) ? `account "${id}"` : `account #${index + 1}`;
+    const duplicate = id !== undefined && seen.has(id);
+    if (id !== undefined) seen.add(id);
+    if (duplicate) problems.push({ variable, message: `${where}${who}, field id: used by two accounts` });
+    const parsed = entry.safeParse(item);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) {
+        const field =
+          issue.code === 'unrecognized_keys'
+            ? issue.keys.join(', ')
+            : issue.path.map(String).join('.') || '(entry)';
+        const message = issue.code === 'unrecognized_keys' ? 'unknown field' : issue.message;
+        problems.push({ variable, message: `${where}${who}, field ${field}: ${message}` });
+      }
+      return;
+    }
+    const {
+      id: accountId,
+      submitQps,
+      maxInFlight,
+      baseUrl,
+      weight,
+      tags,
+      ...credentials
+    } = parsed.data as {
+      id: string;
+      submitQps?: number;
+      maxInFlight?: number;
+      baseUrl?: string;
+      weight?: number;
+      tags?: string[];
+    } & Record<string, string>;
+    if (duplicate) return;
+    accounts.push({
+      id: accountId,
+      baseUrl: baseUrl?.replace(/\/+$/, '') ?? settings.baseUrl,
+      credentials,
+      limits: {
+        submitQps: submitQps ?? settings.limits.submitQps,
+        maxInFlight: maxInFlight ?? settings.limits.maxInFlight,
+      },
+      timeoutMs: settings.timeoutMs,
+      options: settings.options,
+      weight: weight ?? 1,
+      tags: tags ?? [],
+    });
+  });
+  return accounts;
 }
 
 /** Parses the environment once. Throws `ConfigError` listing each bad variable. */

@@ -2,5 +2,5 @@
  * `@genqueue/config`: the deployment's configuration, parsed once from the environment
  * (conventions §3). The per-provider variables derive from `@genqueue/providers`' catalog.
  */
-export type { Config, ProvidersConfig } from './config.ts';
+export type { AccountConfig, Config, ProvidersConfig } from './config.ts';
 export { ConfigError, loadConfig, STANDARD_WEBHOOK_SCHEDULE_MS } from './config.ts';
