@@ -12,7 +12,7 @@ import helmet from 'helmet';
 import { adminRouter } from './admin.ts';
 import { bearerAuth } from './auth.ts';
 import type { ApiDeps, RouteDeps } from './deps.ts';
-import { ApiError, errorMiddleware, notFound } from './http-error.ts';
+import { errorMiddleware, notFound } from './http-error.ts';
 import { bodyBudget } from './internal/body-budget.ts';
 import { batchesRouter } from './routes/batches.ts';
 import { docsRouter } from './routes/docs.ts';
@@ -37,9 +37,6 @@ export const BODY_LIMIT = 64 * 1024 * 1024;
  * limit, so parsing holds at most about 600 MB of heap however many clients send at once.
  */
 export const BODY_BUDGET_BYTES = 3 * BODY_LIMIT;
-
-/** `Retry-After` of the 503 answered while Redis is unreachable, in seconds. */
-export const REDIS_DOWN_RETRY_AFTER_SECONDS = 5;
 
 /** Builds the API app. It holds no resources of its own: closing is the caller's (see `startApi`). */
 export function createApp(apiDeps: ApiDeps): express.Express {
@@ -102,14 +99,6 @@ export function createApp(apiDeps: ApiDeps): express.Express {
 
   const v1 = express.Router();
   v1.use(bearerAuth(deps.config.apiTokens));
-  // With Redis down a command would wait for the reconnect: answer at once instead.
-  v1.use((_req, res, next) => {
-    if (deps.redisUp?.() === false) {
-      res.set('Retry-After', String(REDIS_DOWN_RETRY_AFTER_SECONDS));
-      throw new ApiError(503, 'unavailable', 'Redis is unreachable; try again shortly');
-    }
-    next();
-  });
   // Before the jobs' JSON parser: batches parse their own bodies (32 MB JSON, streamed CSV/NDJSON).
   v1.use(batchesRouter(deps));
   v1.use(resultsRouter(deps));

@@ -46,15 +46,10 @@ export interface ApiDeps {
   s3Ready: () => Promise<void>;
   /** Resolves when Redis answers (for `/readyz`). */
   redisReady: () => Promise<void>;
-  /**
-   * Whether the Redis connection is up right now. While it is not, every `/v1` call answers
-   * `503 unavailable` with `Retry-After` at once instead of waiting for Redis. Default: always up.
-   */
-  redisUp?: () => boolean;
   logger: Logger;
   /** Clock in epoch milliseconds. Default `Date.now`. */
   now?: () => number;
-  /** Time limit of each `/readyz` check, in milliseconds. Default 900 (the probe answers within 1 s). */
+  /** Time limit of each `/readyz` check, in milliseconds. Default 3000. */
   readyTimeoutMs?: number;
 }
 

@@ -81,18 +81,6 @@ export async function startApi(config: Config, overrides: StartApiOverrides = {}
   try {
     const redis = overrides.redis ?? createRedis(config.redis);
     if (!overrides.redis) cleanups.unshift(() => redis.quit().catch(() => redis.disconnect()));
-    // ioredis emits an error per failed reconnect; say once that Redis is down and once that it is back.
-    let redisDown = false;
-    redis.on('error', (error: Error) => {
-      if (redisDown) return;
-      redisDown = true;
-      logger.error({ err: error.message }, 'redis: unreachable; /v1 answers 503 until it is back');
-    });
-    redis.on('ready', () => {
-      if (!redisDown) return;
-      redisDown = false;
-      logger.info('redis: reachable again');
-    });
 
     // Jobs are validated from the catalog: the API builds no provider client and needs no
     // provider credential (workers hold those).
@@ -177,11 +165,8 @@ export async function startApi(config: Config, overrides: StartApiOverrides = {}
       objectUrl,
       checkUrl,
       s3Ready,
-      // Down from the first failed (re)connect until the connection is ready again.
-      redisUp: () => !redisDown,
       readObject,
       redisReady: async () => {
-        if (redisDown) throw new Error(`connection ${redis.status}`);
         await redis.ping();
       },
       logger,
