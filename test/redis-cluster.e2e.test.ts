@@ -5,6 +5,7 @@
  * child processes, all with the nodes' password; a batch runs to the end within the provider's limits, and the deployment's keys
  * sit in the slots the layout names, spread over the masters, and are all deleted by one call.
  */
+import { once } from 'node:events';
 import { deleteKeysWithPrefix, limiterKeyPrefix, masters, redisKeyLayout } from '@genqueue/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -90,6 +91,15 @@ describe('on a Redis Cluster of three masters', () => {
 
   it('deletes every key of the deployment on every master, and nothing else', async () => {
     const s = stack!;
+    // Deleting a deployment's keys is for a stopped deployment: running workers re-create BullMQ's
+    // keys (queue meta, stalled checks) at once. Stop both worker processes and the API first.
+    for (const child of s.processes) {
+      if (child.exitCode !== null || child.signalCode !== null) continue;
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      await exited;
+    }
+    await s.api.close();
     await s.redis.set('{gqtest-bystander}:kept', '1');
     try {
       await deleteKeysWithPrefix(s.redis, s.prefix);
