@@ -171,6 +171,7 @@ const TABLE: [label: string, data: Record<string, unknown>, expected: TaskStatus
         code: 'liblib_generate_timeout',
         message: 'timed out: no result 30 minutes after creation; points refunded',
       },
+      pointsCost: 0,
     },
   ],
   [
@@ -184,6 +185,7 @@ const TABLE: [label: string, data: Record<string, unknown>, expected: TaskStatus
         code: 'liblib_generate_timeout',
         message: 'timed out: no result 30 minutes after creation; points refunded',
       },
+      pointsCost: 0,
     },
   ],
   [

@@ -141,6 +141,7 @@ export function normalizeLiblibStatus(data: unknown): TaskStatus {
         },
         // 002 §4.3.1: the task's frozen points are unfrozen (解冻积分), so it kept none, whatever
         // `pointsCost` says: counting them would stop a `maxPoints` batch early
+        pointsCost: 0,
         ...balanceField,
       };
     default:
