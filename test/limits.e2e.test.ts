@@ -79,9 +79,24 @@ describe('limits across worker processes', () => {
     const first = stack.spawnWorker();
     await waitReady(first);
     const ids = await postJobs(stack, 10, 'crash');
-    // kill it while tasks are in flight
-    await stack.waitFor(async () => stack!.sim.stats().inFlight >= 2, 30_000, 'tasks in flight');
-    first.kill('SIGKILL');
+    // Kill it while tasks are in flight, but not in the accept window (the provider created a task
+    // whose id the worker has not saved yet: LiblibAI has no idempotency key, so that one window is
+    // a duplicate by design, see the README's reliability section and test/chaos). The kill comes
+    // in the same tick as the check that every accepted task's id is saved; the QPS turn (2/s)
+    // keeps the next submission hundreds of ms away.
+    await stack.waitFor(
+      async () => {
+        const saved = (await Promise.all(ids.map((id) => stack!.job(id)))).filter(
+          (j) => j.submittedAt,
+        ).length;
+        const { accepted, inFlight } = stack!.sim.stats();
+        if (inFlight < 2 || accepted !== saved) return false;
+        first.kill('SIGKILL');
+        return true;
+      },
+      30_000,
+      'tasks in flight with their ids saved',
+    );
     await once(first, 'exit');
     stack.spawnWorker();
     const jobs = await allEnded(stack, ids, 120_000);
