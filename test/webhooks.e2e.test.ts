@@ -401,8 +401,8 @@ describe('webhook URLs at arrival', () => {
 describe('batch webhooks', () => {
   it('sends exactly one batch.completed with counts and points, and per-job events only when asked', async () => {
     const receiver = await startReceiver();
-    const { store, queues, lifecycle, providers } = ctx();
-    const spec = providers.get('liblib')!.operations['kontext.text2img']!;
+    const { store, queues, lifecycle, adapters } = ctx();
+    const spec = adapters.get('liblib')!.get('default')!.operations['kontext.text2img']!;
     const intake = (path: string, events: string[], prompts: string[]) =>
       intakeBatch(
         { store, lifecycle },

@@ -212,6 +212,7 @@ export class TaskStore {
       phase === 'generated' || phase === 'reviewing' ? 'running' : phase === 'queued' ? 'queued' : phase;
     const out: SimTask = {
       id: task.id,
+      account: task.account,
       operation: task.operation,
       createdAt: task.createdAt,
       endsAt: task.endsAt,

@@ -213,6 +213,8 @@ export interface SimulatorStats {
 export interface SimTask {
   /** Provider task id (LiblibAI `generateUuid`). */
   id: string;
+  /** The account that created it. */
+  account: string;
   prompt?: string;
   /** Operation, e.g. the LiblibAI path `/api/generate/kontext/text2img`. */
   operation: string;

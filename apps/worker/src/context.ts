@@ -13,11 +13,12 @@ export interface WorkerContext {
   store: JobStore;
   lifecycle: JobLifecycle;
   queues: QueueSet;
-  providers: ReadonlyMap<string, Provider>;
+  /** Each provider's adapters by account id: a task belongs to the account that submitted it. */
+  adapters: ReadonlyMap<string, ReadonlyMap<string, Provider>>;
   /** Each provider's account pool: the submission gate of its accounts. */
   pools: ReadonlyMap<string, AccountPool>;
-  /** Status-query caps by provider (one account per provider: `default`). */
-  statusCaps: ReadonlyMap<string, StatusQueryCap>;
+  /** Status-query caps by provider, then by account. */
+  statusCaps: ReadonlyMap<string, ReadonlyMap<string, StatusQueryCap>>;
   /** "A slot was freed", between worker processes; absent in contexts built without one. */
   slotSignal?: SlotSignal;
   /** How long earlier tasks took, for the poll schedule. */
@@ -46,14 +47,24 @@ export interface WorkerHooks {
   at(point: CrashPoint, jobId: string): Promise<void> | void;
 }
 
+/**
+ * A provider's pool and the adapter of one of its accounts (default: its first account, whose
+ * operations and capabilities every account shares).
+ */
 export function providerOf(
   ctx: WorkerContext,
   name: string,
+  account?: string,
 ): { provider: Provider; pool: AccountPool; descriptor: CatalogDescriptor } {
-  const provider = ctx.providers.get(name);
   const pool = ctx.pools.get(name);
+  const adapters = ctx.adapters.get(name);
   const descriptor = descriptorOf(name);
-  if (!provider || !pool || !descriptor) throw new Error(`provider ${name} is not configured in this worker`);
+  const provider = adapters?.get(account ?? pool?.accounts[0]?.id ?? '');
+  if (!provider || !pool || !descriptor) {
+    throw new Error(
+      `provider ${name}${account ? ` account ${account}` : ''} is not configured in this worker`,
+    );
+  }
   return { provider, pool, descriptor };
 }
 

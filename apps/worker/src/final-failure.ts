@@ -29,10 +29,10 @@ export async function recordFinalFailure(
   try {
     const record = await ctx.store.getJob(jobId);
     if (!record || isTerminal(record.state)) return;
-    const provider = ctx.providers.get(record.provider);
     const pool = ctx.pools.get(record.provider);
-    if (pool && provider && record.providerTaskId) {
-      const lease = leaseOfRecord(pool, record);
+    const lease = pool && leaseOfRecord(pool, record);
+    const provider = lease && ctx.adapters.get(record.provider)?.get(lease.account);
+    if (pool && lease && provider && record.providerTaskId) {
       const status = await provider
         .status(record.operation, record.providerTaskId, { jobId, signal: ctx.shutdownSignal })
         .catch(() => undefined);

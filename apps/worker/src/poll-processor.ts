@@ -46,8 +46,9 @@ export async function processPoll(
     ctx.logger.warn({ jobId, run }, 'poll: no job record or task id in this run; nothing to poll');
     return;
   }
-  const { provider, pool, descriptor } = providerOf(ctx, record.provider);
-  const lease = leaseOfRecord(pool, record);
+  const lease = leaseOfRecord(providerOf(ctx, record.provider).pool, record);
+  // Task ids belong to the account that submitted the task: only its key sees it.
+  const { provider, pool, descriptor } = providerOf(ctx, record.provider, lease.account);
   if (record.state === 'storing' || record.state === 'succeeded' || record.state === 'failed') {
     // Already seen ending (a retried poll after a crash): the slot is free, and the sink job must
     // exist. A job failed while its task was not seen ending (a poll that failed for good) keeps
@@ -72,7 +73,7 @@ export async function processPoll(
   }
 
   // The account's cap on status queries: over it, ask again once the window has room.
-  const cap = await ctx.statusCaps.get(provider.name)?.tryTake();
+  const cap = await ctx.statusCaps.get(provider.name)?.get(lease.account)?.tryTake();
   if (cap && !cap.granted) return delay(ctx, pool, lease, job, token, cap.retryInMs);
 
   let status: TaskStatus;

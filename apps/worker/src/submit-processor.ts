@@ -171,7 +171,8 @@ export async function processSubmit(
   let result: SubmitResult;
   const submitStarted = performance.now(); // metrics
   try {
-    result = await provider.submit(record.operation, input, {
+    // The granted account's adapter: its key submits, so its key alone can poll and cancel the task.
+    result = await providerOf(ctx, record.provider, lease.account).provider.submit(record.operation, input, {
       jobId,
       signal: ctx.shutdownSignal,
       beforeSend: async () => {
@@ -223,7 +224,7 @@ export async function processSubmit(
   }
   log.debug({ taskId: result.taskId, account: lease.account }, 'job:submitted');
   // Bull Board's story of the job; written after the send, so it costs the QPS turn nothing.
-  const limit = ctx.config.providers[provider.name as keyof typeof ctx.config.providers]?.limits.maxInFlight;
+  const limit = pool.accounts.find((a) => a.id === lease.account)?.maxInFlight;
   await job.log(
     `granted slot ${gate.inFlight}${limit ? `/${limit}` : ''} of account ${lease.account}${gate.probe ? ' (probe)' : ''}`,
   );

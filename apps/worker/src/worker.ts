@@ -5,8 +5,9 @@
  */
 
 import { writeFile } from 'node:fs/promises';
-import type { Config } from '@genqueue/config';
+import type { AccountConfig, Config } from '@genqueue/config';
 import {
+  type AdapterIo,
   type Clock,
   createLogger,
   createRedis,
@@ -22,7 +23,7 @@ import {
 } from '@genqueue/core';
 import { AccountPool, StatusQueryCap } from '@genqueue/limiter';
 import { RedisMetrics } from '@genqueue/metrics';
-import { createProviders } from '@genqueue/providers';
+import { createAdapter, descriptorOf, MissingCredentialsError, type ProviderName } from '@genqueue/providers';
 import { sinkFromSettings } from '@genqueue/sink';
 import { createGuardedDispatcher } from '@genqueue/webhooks';
 import { Worker, type WorkerOptions } from 'bullmq';
@@ -65,41 +66,53 @@ export async function startWorker(config: Config, overrides: WorkerOverrides = {
   const logger = overrides.logger ?? createLogger({ level: config.logLevel, name: 'worker' });
   const clock = overrides.clock ?? systemClock;
   const redis = createRedis(config.redis);
-  const providers = overrides.providers ?? createProviders(config, { logger, now: clock.now });
-  if (providers.size === 0) {
+  const accounts = providerAccounts(config, overrides.providers, { logger, now: clock.now });
+  if (accounts.size === 0) {
     logger.warn('no provider has credentials configured: this worker will only poll, store and deliver');
   }
-  const pools = new Map(
-    [...providers.keys()].map((name) => {
-      const settings = config.providers[name as keyof Config['providers']];
-      return [
-        name,
-        new AccountPool({
-          redis,
-          keyPrefix: limiterKeyPrefix(config.queuePrefix, name),
-          accounts: [
-            { id: 'default', submitQps: settings.limits.submitQps, maxInFlight: settings.limits.maxInFlight },
-          ],
-          marginMs: config.limits.submitMarginMs,
-          turnTtlMs: config.limits.submitTurnTtlMs,
-          leaseTtlMs: config.limits.leaseTtlMs,
-          probeIntervalMs: config.worker.accountProbeIntervalMs,
-          clock,
-        }),
-      ] as const;
-    }),
+  const adapters = new Map(
+    [...accounts].map(([name, list]) => [name, new Map(list.map((a) => [a.config.id, a.adapter]))] as const),
   );
-  // One account per provider until accounts exist: its id is `default`.
-  const statusCaps = new Map(
-    [...providers.keys()].map(
-      (name) =>
+  // One pool per provider over all its accounts: choice and grant are one step in Redis.
+  const pools = new Map(
+    [...accounts].map(
+      ([name, list]) =>
         [
           name,
-          new StatusQueryCap({
+          new AccountPool({
             redis,
-            keyPrefix: `${limiterKeyPrefix(config.queuePrefix, name)}:default`,
-            maxPerSecond: config.worker.statusQueryMaxQps,
+            keyPrefix: limiterKeyPrefix(config.queuePrefix, name),
+            accounts: list.map(({ config: account }) => ({
+              id: account.id,
+              submitQps: account.limits.submitQps,
+              maxInFlight: account.limits.maxInFlight,
+              weight: account.weight,
+              tags: account.tags,
+            })),
+            marginMs: config.limits.submitMarginMs,
+            turnTtlMs: config.limits.submitTurnTtlMs,
+            leaseTtlMs: config.limits.leaseTtlMs,
+            probeIntervalMs: config.worker.accountProbeIntervalMs,
+            clock,
           }),
+        ] as const,
+    ),
+  );
+  const statusCaps = new Map(
+    [...accounts].map(
+      ([name, list]) =>
+        [
+          name,
+          new Map(
+            list.map(({ config: account }) => [
+              account.id,
+              new StatusQueryCap({
+                redis,
+                keyPrefix: `${limiterKeyPrefix(config.queuePrefix, name)}:${account.id}`,
+                maxPerSecond: config.worker.statusQueryMaxQps,
+              }),
+            ]),
+          ),
         ] as const,
     ),
   );
@@ -109,7 +122,7 @@ export async function startWorker(config: Config, overrides: WorkerOverrides = {
     retentionSeconds: config.jobRetentionSeconds,
     now: clock.now,
   });
-  const queues = QueueSet.fromConfig(config, redis, [...providers.keys()]);
+  const queues = QueueSet.fromConfig(config, redis, [...accounts.keys()]);
   const { sink } = sinkFromSettings(config.s3, logger);
   // Checked at connect time, after DNS, so a receiver that resolves to a private address later is refused.
   const webhookDispatcher =
@@ -127,7 +140,7 @@ export async function startWorker(config: Config, overrides: WorkerOverrides = {
     store,
     lifecycle: new JobLifecycle({ store, queues, logger }),
     queues,
-    providers,
+    adapters,
     pools,
     statusCaps,
     slotSignal: new SlotSignal(redis, config.queuePrefix, logger),
@@ -155,8 +168,8 @@ export async function startWorker(config: Config, overrides: WorkerOverrides = {
   await context.slotSignal?.start();
   const workers: Worker[] = [];
 
-  for (const name of providers.keys()) {
-    const settings = config.providers[name as keyof Config['providers']];
+  for (const [name, list] of accounts) {
+    const maxInFlight = list.reduce((sum, { config: account }) => sum + account.limits.maxInFlight, 0);
     const worker: Worker = new Worker(
       submitQueueName(name),
       (job) =>
@@ -167,7 +180,7 @@ export async function startWorker(config: Config, overrides: WorkerOverrides = {
       {
         ...common,
         // Enough to keep submitting while one call hangs; the gate decides who goes.
-        concurrency: Math.min(settings.limits.maxInFlight, 10),
+        concurrency: Math.min(maxInFlight, 10),
         // BullMQ honours `worker.rateLimit()` only when a limiter is set; the real limits are
         // enforced by the AccountPool, so this one never binds.
         limiter: { max: 1_000_000, duration: 1_000 },
@@ -203,7 +216,7 @@ export async function startWorker(config: Config, overrides: WorkerOverrides = {
       if (job) void recordFinalFailure(context, worker.name, job, error);
     });
   }
-  logger.info({ providers: [...providers.keys()], queues: workers.map((w) => w.name) }, 'worker started');
+  logger.info({ providers: [...accounts.keys()], queues: workers.map((w) => w.name) }, 'worker started');
 
   // A container health check reads the file's age: it is touched only while Redis answers and
   // every BullMQ worker is still running.
@@ -248,9 +261,44 @@ export async function startWorker(config: Config, overrides: WorkerOverrides = {
       await context.slotSignal?.close();
       await context.metrics?.close(); // metrics: send what is buffered
       if (!overrides.webhookDispatcher) await webhookDispatcher.close();
-      await Promise.all([...providers.values()].map((p) => p.close?.()));
+      await Promise.all([...adapters.values()].flatMap((m) => [...m.values()]).map((p) => p.close?.()));
       await redis.quit().catch(() => redis.disconnect());
       logger.info('worker stopped');
     },
   };
+}
+
+/**
+ * Every enabled provider's accounts with their adapters. Adapters given by a test stand for the
+ * provider's `default` account with the configured limits.
+ */
+function providerAccounts(
+  config: Config,
+  given: ReadonlyMap<string, Provider> | undefined,
+  io: AdapterIo,
+): Map<string, { config: AccountConfig; adapter: Provider }[]> {
+  const result = new Map<string, { config: AccountConfig; adapter: Provider }[]>();
+  if (given) {
+    for (const [name, adapter] of given) {
+      const { credentials: _secret, ...settings } = config.providers[name as ProviderName];
+      result.set(name, [
+        { config: { id: 'default', ...settings, credentials: {}, weight: 1, tags: [] }, adapter },
+      ]);
+    }
+    return result;
+  }
+  for (const name of config.enabledProviders) {
+    const descriptor = descriptorOf(name)!;
+    const list = config.accounts[name];
+    if (list.length === 0) {
+      throw new MissingCredentialsError(
+        `provider ${name} is enabled but has no account (${descriptor.envPrefix}_ACCOUNTS or its credential variables)`,
+      );
+    }
+    result.set(
+      name,
+      list.map((account) => ({ config: account, adapter: createAdapter(descriptor, account, io) })),
+    );
+  }
+  return result;
 }

@@ -35,6 +35,8 @@ export interface JobView {
   provider: string;
   operation: string;
   input: Record<string, unknown>;
+  /** The provider account that submitted the task (null until one did): it polls and cancels it. */
+  account: string | null;
   providerTaskId: string | null;
   providerStatus: string | null;
   attempts: number;
@@ -112,6 +114,7 @@ export async function toJobView(
     provider: job.provider,
     operation: job.operation,
     input: job.input,
+    account: job.account ?? null,
     providerTaskId: job.providerTaskId ?? null,
     providerStatus: job.providerStatus ?? null,
     attempts: job.attempts,

@@ -1,0 +1,68 @@
+/**
+ * One queue of work spread over a pool of provider accounts: real `npm run worker` child processes,
+ * real Redis, the simulator with three LiblibAI accounts over HTTP, each at 1 submission/s and 5 in
+ * flight (002 §2.3: the limits are per account).
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Stack, startStack } from './support/stack.ts';
+
+let stack: Stack | undefined;
+
+afterEach(async () => {
+  await stack?.close();
+  stack = undefined;
+});
+
+const ACCOUNTS = ['main', 'team2', 'team3'].map((id) => ({
+  id,
+  accessKey: `ak-${id}`,
+  secretKey: `sk-${id}-secret`,
+  submitQps: 1,
+  maxInFlight: 5,
+}));
+
+describe('account pools', () => {
+  it('spreads 45 prompts over three accounts from two workers, within every account limit', async () => {
+    stack = await startStack({
+      sim: { accounts: ACCOUNTS, latencyMs: { min: 1_500, max: 3_000 } },
+      workers: 0,
+      env: (sim) => ({
+        // The stack's single-account variables, unset: both forms at once are a config error.
+        LIBLIB_ACCESS_KEY: '',
+        LIBLIB_SECRET_KEY: '',
+        LIBLIB_ACCOUNTS: JSON.stringify(ACCOUNTS.map((a) => ({ ...a, baseUrl: sim.url }))),
+      }),
+    });
+    const children = [stack.spawnWorker(), stack.spawnWorker()];
+    const ids: string[] = [];
+    for (let i = 0; i < 45; i++) ids.push(await stack.postJob('kontext.text2img', { prompt: `pool ${i}` }));
+    const jobs = await stack.waitFor(
+      async () => {
+        const views = await Promise.all(ids.map((id) => stack!.job(id)));
+        return views.every((j) => ['succeeded', 'failed', 'canceled'].includes(j.state)) ? views : undefined;
+      },
+      120_000,
+      'every job to end',
+    );
+    for (const child of children) expect(child.exitCode).toBeNull();
+    expect(jobs.map((j) => j.state)).toEqual(ids.map(() => 'succeeded'));
+
+    const stats = stack.sim.stats();
+    expect(stats.accepted).toBe(45);
+    expect(stats.duplicatePrompts).toBe(0);
+    for (const { id } of ACCOUNTS) {
+      const own = stats.accounts[id]!;
+      expect({ id, qps: own.qpsBreaches, inFlight: own.inFlightBreaches }).toEqual({
+        id,
+        qps: 0,
+        inFlight: 0,
+      });
+      expect(own.maxInFlightObserved).toBeLessThanOrEqual(5);
+      // Each account carries at least a quarter of the work.
+      expect(own.accepted).toBeGreaterThanOrEqual(Math.ceil(45 / 4));
+    }
+    // The job view names the account that submitted its task, and it is the task's owner at the simulator.
+    const owners = new Map(stack.sim.tasks().map((t) => [t.id, t.account]));
+    for (const job of jobs) expect(job.account).toBe(owners.get(job.providerTaskId!));
+  });
+});
