@@ -25,6 +25,18 @@ async function pair() {
 }
 
 describe('SlotSignal', () => {
+  it('lets one submission per provider wait in a process, so the rest keep their place in the queue', async () => {
+    const [signal] = await pair();
+    expect(signal.claim('liblib')).toBe(true);
+    expect(signal.claim('liblib')).toBe(false);
+    expect(signal.claim('replicate')).toBe(true);
+    signal.unclaim('liblib');
+    expect(signal.claim('liblib')).toBe(true);
+    signal.stop();
+    signal.unclaim('replicate');
+    expect(signal.claim('replicate')).toBe(false);
+  });
+
   it("wakes another process's waiter for the same provider at once", async () => {
     const [waiter, releaser] = await pair();
     const started = performance.now();

@@ -12,6 +12,7 @@ export class SlotSignal {
   private readonly subscriber: RedisClient;
   private readonly channel: string;
   private readonly waiters = new Map<string, Set<(freed: boolean) => void>>();
+  private readonly claimed = new Set<string>();
   private ready?: Promise<unknown>;
   private stopped = false;
 
@@ -35,6 +36,23 @@ export class SlotSignal {
   /** Tells every worker process that `provider` has a free slot. */
   async freed(provider: string): Promise<void> {
     await this.publisher.publish(this.channel, provider);
+  }
+
+  /**
+   * Claims the right to wait in this process for a slot of `provider`; false when another
+   * submission already holds it. One waiter per provider and process keeps the queue's order: a
+   * job waiting in the processor is served before any job still in the queue, so letting every
+   * refused job wait would let a large batch's items overtake a newer batch's earlier ones (see
+   * the fairness rules in the README). Release the claim with `unclaim` when done waiting.
+   */
+  claim(provider: string): boolean {
+    if (this.stopped || this.claimed.has(provider)) return false;
+    this.claimed.add(provider);
+    return true;
+  }
+
+  unclaim(provider: string): void {
+    this.claimed.delete(provider);
   }
 
   /** Resolves true when a slot of `provider` is freed within `ms`, false when the time runs out first. */

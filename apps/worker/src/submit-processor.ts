@@ -128,12 +128,21 @@ export async function processSubmit(
   // its suggested interval meanwhile: a freed slot is taken within a Redis round trip rather than
   // at the next re-check of a rate-limited queue.
   // (A budget of wait time rather than a deadline: an early wake-up only shortens the total.)
-  let waitLeft = IN_FLIGHT_WAIT_MS;
-  while (!gate.granted && gate.reason === 'in_flight' && ctx.slotSignal && waitLeft > 0) {
-    const ms = Math.max(1, Math.min(gate.retryInMs, waitLeft));
-    waitLeft -= ms;
-    await ctx.slotSignal.wait(provider.name, ms);
-    gate = await pool.tryAcquire(jobId, { holdTurn: true });
+  // Only one submission per process and provider waits so (`SlotSignal.claim`); the others go back
+  // to the queue, where priorities keep batches interleaved.
+  const signal = ctx.slotSignal;
+  if (!gate.granted && gate.reason === 'in_flight' && signal?.claim(provider.name)) {
+    try {
+      let waitLeft = IN_FLIGHT_WAIT_MS;
+      while (!gate.granted && gate.reason === 'in_flight' && waitLeft > 0) {
+        const ms = Math.max(1, Math.min(gate.retryInMs, waitLeft));
+        waitLeft -= ms;
+        await signal.wait(provider.name, ms);
+        gate = await pool.tryAcquire(jobId, { holdTurn: true });
+      }
+    } finally {
+      signal.unclaim(provider.name);
+    }
   }
   if (!gate.granted) {
     // metrics: the gate's pacing (not a provider refusal)
