@@ -65,4 +65,49 @@ describe('account pools', () => {
     const owners = new Map(stack.sim.tasks().map((t) => [t.id, t.account]));
     for (const job of jobs) expect(job.account).toBe(owners.get(job.providerTaskId!));
   });
+
+  it('sends a pinned job only to its account and a tags-restricted one only to accounts with the tags', async () => {
+    stack = await startStack({
+      sim: { accounts: ACCOUNTS, latencyMs: { min: 300, max: 600 } },
+      workers: 0,
+      env: (sim) => ({
+        LIBLIB_ACCESS_KEY: '',
+        LIBLIB_SECRET_KEY: '',
+        LIBLIB_ACCOUNTS: JSON.stringify(
+          ACCOUNTS.map((a) => ({
+            ...a,
+            baseUrl: sim.url,
+            ...(a.id === 'team3' ? { tags: ['lora-x'] } : {}),
+          })),
+        ),
+      }),
+    });
+    stack.spawnWorker();
+    const post = (i: number, extra: Record<string, unknown>) =>
+      stack!.call<{ id: string; error?: { message: string } }>('POST', '/v1/jobs', {
+        operation: 'kontext.text2img',
+        input: { prompt: `pinned ${i}` },
+        ...extra,
+      });
+    const unknownPin = await post(-1, { account: 'nobody' });
+    expect(unknownPin.status).toBe(400);
+    expect(JSON.stringify(unknownPin.body)).toContain('account');
+    expect((await post(-2, { accountTags: ['missing-tag'] })).status).toBe(400);
+    expect((await post(-3, { account: 'main', accountTags: ['lora-x'] })).status).toBe(400);
+
+    const want = new Map<string, string | undefined>();
+    for (let i = 0; i < 9; i++) {
+      const extra = i % 3 === 0 ? { account: 'team2' } : i % 3 === 1 ? { accountTags: ['lora-x'] } : {};
+      const { status, body } = await post(i, extra);
+      expect(status).toBe(202);
+      want.set(body.id, i % 3 === 0 ? 'team2' : i % 3 === 1 ? 'team3' : undefined);
+    }
+    for (const [id, account] of want) {
+      const job = await stack.ended(id, 60_000);
+      expect(job.state).toBe('succeeded');
+      if (account) expect({ id, account: job.account }).toEqual({ id, account });
+    }
+    expect(stack.sim.stats().accounts.main!.accepted).toBeLessThanOrEqual(3);
+    expect(stack.sim.stats().duplicatePrompts).toBe(0);
+  });
 });

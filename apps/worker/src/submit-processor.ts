@@ -30,7 +30,7 @@ import {
   type SubmitResult,
   type TaskStatus,
 } from '@genqueue/core';
-import type { Lease } from '@genqueue/limiter';
+import { type Lease, NoMatchingAccountError } from '@genqueue/limiter';
 import type { SubmissionOutcome } from '@genqueue/metrics';
 import { type Job, UnrecoverableError } from 'bullmq';
 import { leaseOfRecord, providerOf, type WorkerContext } from './context.ts';
@@ -68,6 +68,7 @@ export async function processSubmit(
   ctx: WorkerContext,
   job: Job<JobPayload>,
   rateLimit: RateLimitFn,
+  delayThisJob: RateLimitFn = rateLimit,
 ): Promise<SubmitReturn | undefined> {
   const { jobId, run = 0 } = jobPayloadSchema.parse(job.data);
   const record = await ctx.store.getJob(jobId);
@@ -123,7 +124,24 @@ export async function processSubmit(
   // submission arrives a full window after this one however long this worker takes between the
   // grant and the send: a polled provider's quick answer ends it; a synchronous provider, whose
   // answer only comes with the images, ends it right before the send (`beforeSend`).
-  let gate = await pool.tryAcquire(jobId, { holdTurn: true });
+  // A pinned or tag-restricted job may only wait for its accounts; it must never hold back the
+  // queue's other jobs, which another account may take now.
+  const filter = {
+    ...(record.accountPin ? { account: record.accountPin } : {}),
+    ...(record.accountTags?.length ? { tags: record.accountTags } : {}),
+  };
+  const restricted = filter.account !== undefined || filter.tags !== undefined;
+  const acquire = async () => {
+    try {
+      return await pool.tryAcquire(jobId, { holdTurn: true, ...filter });
+    } catch (error) {
+      if (!(error instanceof NoMatchingAccountError)) throw error;
+      // The configuration changed since the API accepted the job: it can never run here.
+      await failJob(ctx, jobId, { code: 'invalid_request', message: error.message });
+      throw new UnrecoverableError(error.message);
+    }
+  };
+  let gate = await acquire();
   // At capacity, wait here for a worker process to say it freed a slot, re-checking the gate at
   // its suggested interval meanwhile: a freed slot is taken within a Redis round trip rather than
   // at the next re-check of a rate-limited queue.
@@ -138,7 +156,7 @@ export async function processSubmit(
         const ms = Math.max(1, Math.min(gate.retryInMs, waitLeft));
         waitLeft -= ms;
         await signal.wait(provider.name, ms);
-        gate = await pool.tryAcquire(jobId, { holdTurn: true });
+        gate = await acquire();
       }
     } finally {
       signal.unclaim(provider.name);
@@ -156,7 +174,8 @@ export async function processSubmit(
     const recheck = { paused: PAUSED_RECHECK_MS, in_flight: IN_FLIGHT_RECHECK_MS, qps: Infinity }[
       gate.reason
     ];
-    throw await rateLimit(Math.min(gate.retryInMs, recheck));
+    const wait = Math.min(gate.retryInMs, recheck);
+    throw await (restricted ? delayThisJob(wait) : rateLimit(wait));
   }
   const { lease } = gate;
 

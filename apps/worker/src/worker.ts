@@ -26,7 +26,7 @@ import { RedisMetrics } from '@genqueue/metrics';
 import { createAdapter, descriptorOf, MissingCredentialsError, type ProviderName } from '@genqueue/providers';
 import { sinkFromSettings } from '@genqueue/sink';
 import { createGuardedDispatcher } from '@genqueue/webhooks';
-import { Worker, type WorkerOptions } from 'bullmq';
+import { DelayedError, Worker, type WorkerOptions } from 'bullmq';
 import type { Dispatcher } from 'undici';
 import type { WorkerContext, WorkerHooks } from './context.ts';
 import { recordFinalFailure } from './final-failure.ts';
@@ -172,11 +172,20 @@ export async function startWorker(config: Config, overrides: WorkerOverrides = {
     const maxInFlight = list.reduce((sum, { config: account }) => sum + account.limits.maxInFlight, 0);
     const worker: Worker = new Worker(
       submitQueueName(name),
-      (job) =>
-        processSubmit(context, job, async (ms) => {
-          await worker.rateLimit(Math.max(1, Math.ceil(ms)));
-          return Worker.RateLimitError();
-        }),
+      (job, token) =>
+        processSubmit(
+          context,
+          job,
+          async (ms) => {
+            await worker.rateLimit(Math.max(1, Math.ceil(ms)));
+            return Worker.RateLimitError();
+          },
+          // Only this job waits (a pinned one for its busy account): the queue keeps going.
+          async (ms) => {
+            await job.moveToDelayed(Date.now() + Math.max(1, Math.ceil(ms)), token);
+            return new DelayedError();
+          },
+        ),
       {
         ...common,
         // Enough to keep submitting while one call hangs; the gate decides who goes.

@@ -77,6 +77,10 @@ export interface JobRecord {
   providerTaskId?: string;
   /** The provider account that submitted the task: it alone can poll and cancel it. */
   account?: string;
+  /** The only account the job may go to (private models, LoRAs); checked at arrival. */
+  accountPin?: string;
+  /** Tags every account the job goes to must have. */
+  accountTags?: string[];
   /** Token of the task's slot lease in the account pool: only its holder releases or refreshes it. */
   leaseToken?: string;
   providerStatus?: string;
@@ -169,6 +173,10 @@ export interface NewJob {
   webhookUrl?: string;
   events?: string[];
   metadata?: Record<string, unknown>;
+  /** The only account the job may go to. */
+  accountPin?: string;
+  /** Tags every account the job goes to must have. */
+  accountTags?: string[];
   /** Omitted for batch items, which take the batch's creation time (memory per queued job). */
   createdAt?: number;
 }
@@ -260,6 +268,7 @@ export function bullJobId(jobId: string, run = 0): string {
 // Fields stored as JSON; everything else is stored as a string.
 const JSON_FIELDS = new Set([
   'input',
+  'accountTags',
   'preparedInput',
   'outputs',
   'taskOutputs',
@@ -519,6 +528,8 @@ export class JobStore {
       webhookUrl: job.webhookUrl,
       events: job.events?.length ? job.events : undefined,
       metadata: job.metadata,
+      accountPin: job.accountPin,
+      accountTags: job.accountTags?.length ? job.accountTags : undefined,
       createdAt: job.createdAt,
     });
   }
@@ -1036,6 +1047,8 @@ function decodeJob(id: string, raw: Record<string, string>, batch: BatchRecord |
     run: num(raw.run) ?? 0,
     providerTaskId: raw.providerTaskId,
     account: raw.account,
+    accountPin: raw.accountPin,
+    accountTags: json<string[] | undefined>(raw.accountTags, undefined),
     leaseToken: raw.leaseToken,
     providerStatus: raw.providerStatus,
     attempts: num(raw.attempts) ?? 0,

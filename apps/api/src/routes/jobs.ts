@@ -57,6 +57,13 @@ export const createJobBodySchema = z
     input: jsonObject,
     webhookUrl: webhookUrlSchema.optional(),
     metadata: metadataSchema.optional(),
+    /** Only this account of the provider may submit the job. */
+    account: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,32}$/, 'an account id: 1 to 32 letters, digits, _ or -')
+      .optional(),
+    /** Only accounts with every one of these tags may submit the job. */
+    accountTags: z.array(z.string().min(1).max(64)).max(16).optional(),
   })
   .strict();
 
@@ -85,12 +92,13 @@ export function jobsRouter(deps: RouteDeps): Router {
 
     const envelope = createJobBodySchema.safeParse(req.body);
     if (!envelope.success) throw invalidRequest(zodIssues(envelope.error));
-    const { provider: providerName, operation, webhookUrl, metadata } = envelope.data;
+    const { provider: providerName, operation, webhookUrl, metadata, account, accountTags } = envelope.data;
 
     const { spec } = resolveOperation(deps.providers, providerName, operation);
     const parsedInput = spec.schema.safeParse(envelope.data.input);
     if (!parsedInput.success) throw invalidRequest(zodIssues(parsedInput.error, ['input']));
     const input = parsedInput.data;
+    checkAccountFilter(deps.config, providerName, account, accountTags);
 
     await checkUrls(
       deps.checkUrl,
@@ -117,6 +125,8 @@ export function jobsRouter(deps: RouteDeps): Router {
         webhookUrl,
         events: webhookUrl ? ['job.succeeded', 'job.failed'] : undefined,
         metadata,
+        accountPin: account,
+        accountTags,
         createdAt,
       },
       idempotencyKey === undefined
@@ -186,4 +196,32 @@ async function replay(
     );
   }
   res.status(200).set('Idempotent-Replayed', 'true').json({ id: existing.id, state: existing.state });
+}
+
+/**
+ * A job's pin or tags must match a configured account of its provider, or it could never run: the
+ * API knows the accounts' ids and tags from the configuration, never their secrets.
+ */
+function checkAccountFilter(
+  config: RouteDeps['config'],
+  provider: string,
+  account: string | undefined,
+  tags: readonly string[] | undefined,
+): void {
+  if (account === undefined && !tags?.length) return;
+  const accounts = config.accounts[provider as keyof typeof config.accounts] ?? [];
+  const pinned = account === undefined ? accounts : accounts.filter((a) => a.id === account);
+  if (pinned.length === 0) {
+    throw invalidRequest([
+      { path: 'account', message: `${provider} has no account ${JSON.stringify(account)}` },
+    ]);
+  }
+  if (!pinned.some((a) => (tags ?? []).every((tag) => a.tags.includes(tag)))) {
+    throw invalidRequest([
+      {
+        path: 'accountTags',
+        message: `no account of ${provider}${account ? ` named ${account}` : ''} has tags ${tags!.join(', ')}`,
+      },
+    ]);
+  }
 }
