@@ -123,7 +123,7 @@ export async function processSubmit(
   // The QPS turn stays open until the request is known to have reached the provider, so the next
   // submission arrives a full window after this one however long this worker takes between the
   // grant and the send: a polled provider's quick answer ends it; a synchronous provider, whose
-  // answer only comes with the images, ends it right before the send (`beforeSend`).
+  // answer only comes with the images, ends it once the request is written (`requestSent`).
   // A pinned or tag-restricted job may only wait for its accounts; it must never hold back the
   // queue's other jobs, which another account may take now.
   const filter = {
@@ -203,7 +203,7 @@ export async function processSubmit(
     result = await providerOf(ctx, record.provider, lease.account).provider.submit(record.operation, input, {
       jobId,
       signal: ctx.shutdownSignal,
-      beforeSend: async () => {
+      requestSent: async () => {
         await pool.endTurn(lease, { sending: true });
       },
     });

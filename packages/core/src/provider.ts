@@ -81,12 +81,14 @@ export interface CallContext {
   /** Aborts the call (shutdown, cancel). */
   signal?: AbortSignal;
   /**
-   * Given to `submit`. A synchronous adapter must await it right before it sends the request that
-   * creates the task (after validation and body encoding): the provider's QPS window counts from
-   * that moment, and the answer only comes when the generation ends. Polled adapters need not call
+   * Given to `submit`. A synchronous adapter must have it called once the request that creates the
+   * task has been written to the connection (`requestSent` of the HTTP layer), and awaited before
+   * `submit` returns: the provider's QPS window counts from about that moment, and the answer only
+   * comes when the generation ends. Called after the connection is set up, never before: a new
+   * connection's handshake would otherwise count as time on the way. Polled adapters need not call
    * it: their quick answer closes the window's turn.
    */
-  beforeSend?: () => Promise<void>;
+  requestSent?: () => Promise<void>;
 }
 
 /**

@@ -337,10 +337,10 @@ export class AccountPool {
 
   /**
    * Ends the lease's open QPS turn (see `tryAcquire`'s `holdTurn`): call it as soon as the
-   * submission's request is over, whatever its outcome, or with `sending: true` right before a
-   * request whose answer will be slow (a synchronous provider's): the window then counts from now
-   * plus `sendAllowanceMs`. From here a task may exist, so the lease is held for the full lease TTL.
-   * Returns whether a turn was open.
+   * submission's request is over, whatever its outcome, or with `sending: true` as soon as a
+   * request whose answer will be slow (a synchronous provider's) has been written to its connection:
+   * the window then counts from now plus `sendAllowanceMs`. From here a task may exist, so the
+   * lease is held for the full lease TTL. Returns whether a turn was open.
    */
   async endTurn(lease: Lease, options: { sending?: boolean } = {}): Promise<boolean> {
     const keys = this.keysOf(this.known(lease.account));

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CallAbortedError, ProviderError } from '@genqueue/core';
-import { Agent } from 'undici';
+import { Agent, buildConnector } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createHttpClient, type HttpClientOptions, NOT_SENT_CODES } from './http-client.ts';
 
@@ -193,9 +193,20 @@ describe('createHttpClient', () => {
     expect(seen.length).toBe(before);
   });
 
-  it('awaits beforeSend right before the request leaves', async () => {
-    const http = client();
+  it('calls requestSent once the request is written, after a slow connection set-up, and awaits it', async () => {
+    // A new connection (a TCP or TLS handshake) takes long: the hook ends a QPS turn, so calling it
+    // before the handshake would let the handshake's time pass as time on the way to the provider.
     const order: string[] = [];
+    const connector = buildConnector({});
+    const dispatcher = new Agent({
+      connect: (opts, callback) => {
+        setTimeout(() => {
+          order.push('connected');
+          connector(opts, callback);
+        }, 150);
+      },
+    });
+    const http = client({ dispatcher });
     handler = (_req, res) => {
       order.push('request');
       res.end('{}');
@@ -203,13 +214,21 @@ describe('createHttpClient', () => {
     await http.call({
       method: 'POST',
       path: '/run',
+      json: { prompt: 'p' },
       mayCreate: true,
       errorFor,
-      beforeSend: async () => {
-        order.push('beforeSend');
+      requestSent: async () => {
+        order.push('requestSent');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        order.push('requestSent done');
       },
     });
+    order.push('answered');
     await http.close();
-    expect(order).toEqual(['beforeSend', 'request']);
+    await dispatcher.close();
+    expect(order.indexOf('connected')).toBe(0);
+    expect(order.filter((o) => o === 'requestSent')).toHaveLength(1);
+    expect(order.indexOf('requestSent')).toBeGreaterThan(order.indexOf('connected'));
+    expect(order.indexOf('requestSent done')).toBeLessThan(order.indexOf('answered'));
   });
 });

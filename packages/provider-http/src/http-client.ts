@@ -100,8 +100,12 @@ export interface HttpRequest {
   mayCreate: boolean;
   /** Overrides the request deadline for this call, in ms (e.g. Replicate's `Prefer: wait`). */
   requestMs?: number;
-  /** Awaited right before the request is sent (see `CallContext.beforeSend`). */
-  beforeSend?: () => Promise<void>;
+  /**
+   * Called once the request has been written to the connection (see `CallContext.requestSent`):
+   * after any connection set-up, so neither a TCP/TLS handshake nor a busy event loop counts as
+   * time on the way. Awaited before the call returns or fails.
+   */
+  requestSent?: () => Promise<void>;
 }
 
 /** The shared client. */
@@ -174,7 +178,6 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       payload = JSON.stringify(call.json);
       headers['content-type'] = 'application/json';
     }
-    await call.beforeSend?.();
     if (call.signal?.aborted) {
       throw new CallAbortedError({ provider: options.provider, message: `${what}: aborted before sending` });
     }
@@ -182,12 +185,25 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     const signal = call.signal ? AbortSignal.any([call.signal, timeout]) : timeout;
     const url = call.url ?? `${base}${call.path}${call.query ? `?${call.query}` : ''}`;
     const started = now();
+    let sent: Promise<void> | undefined;
+    const settleSent = async () => {
+      try {
+        await sent;
+      } catch (error) {
+        // The request went out whatever the hook's own failure: the call's outcome stands.
+        logger.warn({ provider: options.provider, path: call.path, err: error }, 'requestSent hook failed');
+      }
+    };
     try {
       const response = await request(url, {
         method: call.method,
         headers,
         body: payload,
-        dispatcher,
+        dispatcher: call.requestSent
+          ? onRequestSent(dispatcher, () => {
+              sent ??= call.requestSent!();
+            })
+          : dispatcher,
         signal,
         headersTimeout: deadlineMs,
         bodyTimeout: deadlineMs,
@@ -203,8 +219,10 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         },
         'provider call',
       );
+      await settleSent();
       return { status: response.statusCode, headers: response.headers, text };
     } catch (error) {
+      await settleSent();
       const code = errorCode(error);
       const notSent = code !== undefined && NOT_SENT_CODES.has(code);
       const ambiguous = call.mayCreate && !notSent;
@@ -287,5 +305,31 @@ export function malformed(provider: string, what: string, status?: number, ambig
     status,
     code: 'malformed_response',
     ambiguous,
+  });
+}
+
+/**
+ * A dispatcher that calls `sent` when undici has written a request in full to its connection
+ * (its handler's `onRequestSent`), then dispatches as `inner` does.
+ */
+function onRequestSent(inner: Dispatcher, sent: () => void): Dispatcher {
+  const dispatch: Dispatcher['dispatch'] = (opts, handler) =>
+    inner.dispatch(
+      opts,
+      new Proxy(handler, {
+        get(target, key) {
+          if (key === 'onRequestSent') {
+            return () => {
+              sent();
+              return (target as { onRequestSent?: () => void }).onRequestSent?.();
+            };
+          }
+          const value = Reflect.get(target, key);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      }),
+    );
+  return new Proxy(inner, {
+    get: (target, key) => (key === 'dispatch' ? dispatch : Reflect.get(target, key)),
   });
 }

@@ -159,17 +159,17 @@ describe('modelverse adapter', () => {
     });
   });
 
-  it('calls beforeSend once, right before the request leaves', async () => {
-    const order: string[] = [];
-    const { server, provider } = await setup(() => {
-      order.push('request');
-      return { body: { created: 1, data: [{ url: 'https://api.modelverse.cn/image/1' }] } };
-    });
-    const beforeSend = async () => {
-      order.push(`beforeSend (${server.requests.length} requests so far)`);
+  it('calls requestSent once, when the request has been written, before submit returns', async () => {
+    const calls: number[] = [];
+    const { server, provider } = await setup(() => ({
+      body: { created: 1, data: [{ url: 'https://api.modelverse.cn/image/1' }] },
+    }));
+    const requestSent = async () => {
+      calls.push(server.requests.length);
     };
-    await provider.submit('black-forest-labs/flux.1-dev', { prompt: 'p' }, { ...ctx, beforeSend });
-    expect(order).toEqual(['beforeSend (0 requests so far)', 'request']);
+    await provider.submit('black-forest-labs/flux.1-dev', { prompt: 'p' }, { ...ctx, requestSent });
+    expect(calls.length).toBe(1);
+    expect(server.requests.length).toBe(1);
   });
 
   it('turns b64_json outputs (raw or already data URLs) into data URLs', async () => {

@@ -347,7 +347,7 @@ export function createModelverseProvider(options: ModelverseProviderOptions): Pr
         mayCreate: true,
         errorFor,
         // The answer comes when the generation ends; the QPS window counts from the send.
-        beforeSend: ctx.beforeSend,
+        requestSent: ctx.requestSent,
       });
       const body = asRecord(response.body);
       if (body?.error !== undefined && body.error !== null) {

@@ -401,7 +401,7 @@ export function createReplicateProvider(options: ReplicateProviderOptions): Prov
           signal: ctx.signal,
           mayCreate: true,
           // The answer may take as long as the generation: the QPS window counts from the send.
-          beforeSend: ctx.beforeSend,
+          requestSent: ctx.requestSent,
           errorFor,
         });
       } catch (error) {
