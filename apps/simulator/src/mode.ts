@@ -23,6 +23,12 @@ export interface SimRequest {
   body(): Promise<Buffer>;
   /** The body parsed as JSON; `undefined` when it is not valid JSON. */
   json(): Promise<unknown>;
+  /**
+   * When the request arrived (its headers were parsed), by the simulator's clock. The QPS window
+   * counts from here, as a provider's gateway counts a request when it reaches it: reading the
+   * body happens later and, on a busy machine, may take tens of milliseconds.
+   */
+  arrivedAt: number;
   /** The account whose credentials the request carried; set by the mode's auth check. */
   account?: ResolvedSimAccount;
 }

@@ -227,8 +227,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       const own = accounts.countersOf(account.id);
       counters.submissions++;
       own.submissions++;
-      const at = now();
-      const verdict = accounts.limitsOf(account.id).check(at, tasks.inFlight(at, account.id));
+      const verdict = accounts.limitsOf(account.id).check(req.arrivedAt, tasks.inFlight(now(), account.id));
       if (verdict === 'qps') counters.qpsBreaches++;
       if (verdict === 'in-flight') counters.inFlightBreaches++;
       return verdict;
@@ -243,7 +242,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       const own = accounts.countersOf(account.id);
       const at = now();
       const task = tasks.create(input, at, account.id);
-      accounts.limitsOf(account.id).recordAccepted(at);
+      accounts.limitsOf(account.id).recordAccepted(req.arrivedAt);
       counters.accepted++;
       own.accepted++;
       own.maxInFlightObserved = Math.max(own.maxInFlightObserved, tasks.inFlight(at, account.id));
@@ -438,6 +437,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     if (stored) return sendBytes(req, res, 200, stored.bytes, stored.contentType);
     let body: Promise<Buffer> | undefined;
     const simReq: SimRequest = {
+      arrivedAt: now(),
       method,
       path,
       query: url.searchParams,

@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bearerRequest, manualClock } from '../internal/test-support.ts';
 import { startSimulator } from '../simulator.ts';
@@ -123,6 +124,37 @@ describe('modelverse mode', () => {
     clock.advance(5_000);
     expect((await first).status).toBe(200);
     expect(sim.stats()).toMatchObject({ inFlight: 0, inFlightBreaches: 1, accepted: 1 });
+  });
+
+  it('counts a submission in the QPS window from its arrival, not from when its body was read', async () => {
+    const clock = manualClock();
+    const { generate, sim } = await setup({ submitQps: 1, now: clock.now });
+    // The first request's headers arrive at t = 0; its body only 300 ms later.
+    const body = JSON.stringify({ model: DEV, prompt: 'slow body' });
+    const slow = request(`${sim.url}/v1/images/generations`, {
+      method: 'POST',
+      headers: {
+        authorization: 'Bearer sim-token',
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(body),
+      },
+    });
+    const answered = new Promise<number>((resolve, reject) => {
+      slow.on('response', (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      slow.on('error', reject);
+    });
+    slow.flushHeaders();
+    await new Promise((resolve) => setTimeout(resolve, 200)); // the server has parsed the headers
+    clock.advance(300);
+    slow.end(body);
+    expect(await answered).toBe(200);
+    // 1010 ms after the first one arrived: a gateway counting arrivals lets it through.
+    clock.advance(710);
+    expect((await generate({ model: DEV, prompt: 'next' })).status).toBe(200);
+    expect(sim.stats().qpsBreaches).toBe(0);
   });
 
   it('counts QPS breaches', async () => {
