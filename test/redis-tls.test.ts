@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { loadConfig } from '@genqueue/config';
 import { createRedis, type RedisClient } from '@genqueue/core';
-import { freePort } from '@genqueue/demo';
+import { answersPing, freePort } from '@genqueue/demo';
 import { Queue, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -122,22 +122,15 @@ function env(extra: Record<string, string> = {}): Record<string, string> {
   };
 }
 
-async function answers(vars: Record<string, string | undefined>): Promise<boolean> {
-  const redis = createRedis(loadConfig(vars).redis, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    connectTimeout: 2_000,
-    retryStrategy: () => null,
-  });
-  redis.on('error', () => undefined);
-  try {
-    await redis.connect();
-    return (await redis.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    redis.disconnect();
-  }
+function answers(vars: Record<string, string | undefined>): Promise<boolean> {
+  return answersPing(
+    createRedis(loadConfig(vars).redis, {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      connectTimeout: 2_000,
+      retryStrategy: () => null,
+    }),
+  );
 }
 
 describe('Redis over TLS with a password', () => {

@@ -24,13 +24,30 @@ type S3rverConstructor = new (options: {
 const S3rver = createRequire(import.meta.url)('s3rver') as S3rverConstructor;
 
 /** Answers whether a Redis answers PING at `url` within a second. */
-export async function redisAnswers(url: string): Promise<boolean> {
-  const redis = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: 1_000,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
+export function redisAnswers(url: string): Promise<boolean> {
+  return answersPing(
+    new Redis(url, {
+      lazyConnect: true,
+      connectTimeout: 1_000,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    }),
+  );
+}
+
+/** What `answersPing` needs of a client: a single-node `Redis` and a `Cluster` both fit. */
+interface PingableClient {
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  connect(): Promise<unknown>;
+  ping(): Promise<string>;
+  disconnect(): void;
+}
+
+/**
+ * Connects a lazily connecting client made with no retries (`lazyConnect`, `retryStrategy: () =>
+ * null`), answers whether it answers PING, and disconnects it whatever happened.
+ */
+export async function answersPing(redis: PingableClient): Promise<boolean> {
   redis.on('error', () => undefined);
   try {
     await redis.connect();

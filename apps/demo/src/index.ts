@@ -1,5 +1,6 @@
 export type { EmbeddedRedis, EmbeddedS3, S3rverProcess } from './embedded.ts';
 export {
+  answersPing,
   ensureRedis,
   freePort,
   redisAnswers,
