@@ -5,7 +5,8 @@
  */
 import { startApi } from '@genqueue/api';
 import { loadConfig } from '@genqueue/config';
-import { QUEUE, silentLogger, submitQueueName } from '@genqueue/core';
+import { limiterKeyPrefix, QUEUE, silentLogger, submitQueueName } from '@genqueue/core';
+import { AccountPool } from '@genqueue/limiter';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack, TEST_TOKEN } from './support/stack.ts';
@@ -136,12 +137,22 @@ describe('GET /metrics', () => {
     );
     expect(contentType).toMatch(/^text\/plain; version=0\.0\.4/);
 
-    expect(value(samples, 'genqueue_submissions_total', { provider: 'liblib', outcome: 'accepted' })).toBe(
-      JOBS,
+    // The single-account configuration is the account `default`: every per-provider series names it.
+    const own = { provider: 'liblib', account: 'default' };
+    expect(value(samples, 'genqueue_submissions_total', { ...own, outcome: 'accepted' })).toBe(JOBS);
+    const perProvider = samples.filter(
+      (s) => s.labels.provider !== undefined && s.name !== 'genqueue_provider_all_accounts_paused',
     );
+    expect(perProvider.length).toBeGreaterThan(0);
+    for (const s of perProvider) {
+      expect({ name: s.name, account: s.labels.account }).toEqual({
+        name: s.name,
+        account: s.labels.account === '*' ? '*' : 'default',
+      });
+    }
     expect(value(samples, 'genqueue_sink_bytes_total')).toBeGreaterThan(0);
     expect(types.get('genqueue_generation_duration_seconds')).toBe('histogram');
-    const generation = value(samples, 'genqueue_generation_duration_seconds_count', { provider: 'liblib' });
+    const generation = value(samples, 'genqueue_generation_duration_seconds_count', own);
     expect(generation).toBeGreaterThanOrEqual(JOBS);
     // cumulative buckets: non-decreasing by bound, ending with +Inf equal to the count
     const buckets = samples
@@ -161,8 +172,8 @@ describe('GET /metrics', () => {
       value(samples, 'genqueue_provider_request_duration_seconds_count', { endpoint: 'status' }),
     ).toBeGreaterThanOrEqual(JOBS);
     // Kontext max costs 58 points an image in the simulator (002 cost table)
-    expect(value(samples, 'genqueue_provider_points_spent_total', { provider: 'liblib' })).toBe(58 * JOBS);
-    expect(value(samples, 'genqueue_provider_account_balance', { provider: 'liblib' })).toBeGreaterThan(0);
+    expect(value(samples, 'genqueue_provider_points_spent_total', own)).toBe(58 * JOBS);
+    expect(value(samples, 'genqueue_provider_account_balance', own)).toBeGreaterThan(0);
 
     // queue depth for every queue of the deployment, in every state
     for (const queue of [submitQueueName('liblib'), QUEUE.poll, QUEUE.sink, QUEUE.webhook]) {
@@ -174,8 +185,35 @@ describe('GET /metrics', () => {
     expect(
       value(samples, 'genqueue_queue_jobs', { queue: QUEUE.sink, state: 'completed' }),
     ).toBeGreaterThanOrEqual(JOBS);
-    expect(value(samples, 'genqueue_provider_tasks_in_flight', { provider: 'liblib' })).toBe(0);
-    expect(value(samples, 'genqueue_provider_max_in_flight', { provider: 'liblib' })).toBe(5);
+    expect(value(samples, 'genqueue_provider_tasks_in_flight', own)).toBe(0);
+    expect(value(samples, 'genqueue_provider_max_in_flight', own)).toBe(5);
+    expect(value(samples, 'genqueue_provider_submit_qps_limit', own)).toBe(5);
+    expect(value(samples, 'genqueue_provider_account_paused', own)).toBe(0);
+    expect(value(samples, 'genqueue_provider_all_accounts_paused', { provider: 'liblib' })).toBe(0);
+  });
+
+  it('shows limits changed at runtime and a paused account, as the pool in Redis has them', async () => {
+    // The workers' pool, on the same keys: what an operator's change writes.
+    const pool = new AccountPool({
+      redis: stack.redis,
+      keyPrefix: limiterKeyPrefix(stack.prefix, 'liblib'),
+      accounts: [{ id: 'default', submitQps: 5, maxInFlight: 5 }],
+    });
+    await pool.setLimits('default', { submitQps: 0.5, maxInFlight: 2 });
+    await pool.pause('default', '100021: not enough points');
+    try {
+      const scraped = await scrape(stack.api.url, TEST_TOKEN);
+      const { samples } = parseExposition(scraped.text);
+      const own = { provider: 'liblib', account: 'default' };
+      expect(value(samples, 'genqueue_provider_submit_qps_limit', own)).toBe(0.5);
+      expect(value(samples, 'genqueue_provider_max_in_flight', own)).toBe(2);
+      expect(value(samples, 'genqueue_provider_account_paused', { ...own, kind: 'account_error' })).toBe(1);
+      expect(value(samples, 'genqueue_provider_account_paused', { ...own, kind: 'manual' })).toBe(0);
+      expect(value(samples, 'genqueue_provider_all_accounts_paused', { provider: 'liblib' })).toBe(1);
+    } finally {
+      await pool.setLimits('default', { submitQps: null, maxInFlight: null });
+      await pool.resume('default', { manual: true });
+    }
   });
 
   it('takes only METRICS_TOKEN when it is set', async () => {

@@ -4,6 +4,7 @@ import type { AccountPool, Lease, StatusQueryCap } from '@genqueue/limiter';
 import type { RedisMetrics } from '@genqueue/metrics';
 import { type CatalogDescriptor, descriptorOf } from '@genqueue/providers';
 import type { Sink } from '@genqueue/sink';
+import type { PauseWatch } from './pause-watch.ts';
 import type { SlotSignal } from './slot-signal.ts';
 import type { TaskDurations } from './task-durations.ts';
 
@@ -21,6 +22,8 @@ export interface WorkerContext {
   statusCaps: ReadonlyMap<string, ReadonlyMap<string, StatusQueryCap>>;
   /** "A slot was freed", between worker processes; absent in contexts built without one. */
   slotSignal?: SlotSignal;
+  /** Logs when every account of a provider is paused, and when one is back; absent in contexts built without one. */
+  pauseWatch?: PauseWatch;
   /** How long earlier tasks took, for the poll schedule. */
   durations: TaskDurations;
   sink: Sink;

@@ -81,9 +81,9 @@ export async function processPoll(
   const statusStarted = performance.now(); // metrics
   try {
     status = await provider.status(record.operation, record.providerTaskId, call);
-    ctx.metrics?.providerRequest(provider.name, 'status', performance.now() - statusStarted);
+    ctx.metrics?.providerRequest(provider.name, lease.account, 'status', performance.now() - statusStarted);
   } catch (error) {
-    ctx.metrics?.providerRequest(provider.name, 'status', performance.now() - statusStarted);
+    ctx.metrics?.providerRequest(provider.name, lease.account, 'status', performance.now() - statusStarted);
     if (error instanceof CallAbortedError) {
       // Our own shutdown: the next worker polls again at once.
       log.info('poll: status query aborted by shutdown');
@@ -116,7 +116,7 @@ export async function processPoll(
   const previous = previousQueries.get(jobId) ?? (job.attemptsStarted <= 1 ? record.submittedAt : undefined);
   previousQueries.delete(jobId);
   const seenAt = ctx.clock.now();
-  if (previous !== undefined) ctx.metrics?.slotReleaseDelay(provider.name, seenAt - previous);
+  if (previous !== undefined) ctx.metrics?.slotReleaseDelay(provider.name, lease.account, seenAt - previous);
   await finishTask(ctx, record, status);
   if (record.submittedAt !== undefined && (status.state === 'succeeded' || status.state === 'failed')) {
     // The task ended between the previous query and this one: take the middle.

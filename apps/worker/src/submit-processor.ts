@@ -31,7 +31,7 @@ import {
   type TaskStatus,
 } from '@genqueue/core';
 import { type Lease, NoMatchingAccountError } from '@genqueue/limiter';
-import type { SubmissionOutcome } from '@genqueue/metrics';
+import { ANY_ACCOUNT, type SubmissionOutcome } from '@genqueue/metrics';
 import { type Job, UnrecoverableError } from 'bullmq';
 import { leaseOfRecord, providerOf, type WorkerContext } from './context.ts';
 import { pollDelay } from './poll-processor.ts';
@@ -163,10 +163,12 @@ export async function processSubmit(
     }
   }
   if (!gate.granted) {
+    if (!restricted) await ctx.pauseWatch?.refused(provider.name, pool, gate.reason);
     // metrics: the gate's pacing (not a provider refusal)
     if (gate.reason !== 'paused') {
       ctx.metrics?.submission(
         provider.name,
+        filter.account ?? ANY_ACCOUNT,
         gate.reason === 'qps' ? 'rate_limited' : 'concurrency_limited',
         'gate',
       );
@@ -178,6 +180,7 @@ export async function processSubmit(
     throw await (restricted ? delayThisJob(wait) : rateLimit(wait));
   }
   const { lease } = gate;
+  ctx.pauseWatch?.granted(provider.name);
 
   if (record.submitStartedAt) {
     log.warn(
@@ -207,11 +210,11 @@ export async function processSubmit(
         await pool.endTurn(lease, { sending: true });
       },
     });
-    ctx.metrics?.providerRequest(provider.name, 'submit', performance.now() - submitStarted);
-    ctx.metrics?.submission(provider.name, 'accepted', 'provider');
+    ctx.metrics?.providerRequest(provider.name, lease.account, 'submit', performance.now() - submitStarted);
+    ctx.metrics?.submission(provider.name, lease.account, 'accepted', 'provider');
   } catch (error) {
-    ctx.metrics?.providerRequest(provider.name, 'submit', performance.now() - submitStarted);
-    ctx.metrics?.submission(provider.name, submissionOutcome(error), 'provider');
+    ctx.metrics?.providerRequest(provider.name, lease.account, 'submit', performance.now() - submitStarted);
+    ctx.metrics?.submission(provider.name, lease.account, submissionOutcome(error), 'provider');
     await pool.release(lease);
     throw await onSubmitError(ctx, job, record, error, rateLimit, { lease, probe: gate.probe });
   }
@@ -245,6 +248,7 @@ export async function processSubmit(
   await Promise.all([
     ended ? finishTask(ctx, record, ended, accepted) : acceptTask(ctx, record, accepted),
     pool.endTurn(lease),
+    pool.recordSubmitted(lease.account),
   ]);
   if (gate.probe) {
     await pool.resume(lease.account);

@@ -38,8 +38,9 @@ export async function finishTask(
   accepted?: AcceptedTask,
 ): Promise<void> {
   const { pool } = providerOf(ctx, record.provider);
+  const lease = leaseOfRecord(pool, { ...record, ...accepted });
   // The slot is the provider's scarcest resource: give it back before anything else.
-  await pool.release(leaseOfRecord(pool, { ...record, ...accepted }));
+  await pool.release(lease);
   // Wakes a submission waiting for a slot (in any worker process); a hint, so not awaited.
   ctx.slotSignal?.freed(record.provider).catch(() => undefined);
   const now = ctx.clock.now();
@@ -64,8 +65,17 @@ export async function finishTask(
   if (result.ok) {
     // metrics: counted by the transition that recorded the end, so a replayed poll counts nothing
     const submittedAt = accepted?.submittedAt ?? current.submittedAt;
-    if (submittedAt !== undefined) ctx.metrics?.generationTime(record.provider, now - submittedAt);
-    ctx.metrics?.taskCost(record.provider, points, balance);
+    if (submittedAt !== undefined) {
+      ctx.metrics?.generationTime(record.provider, lease.account, now - submittedAt);
+    }
+    // The account's own figures (points spent, last balance): counted by the same transition.
+    if (points !== undefined || balance !== undefined) {
+      await pool
+        .recordCost(lease.account, { points, balance })
+        .catch((error: Error) =>
+          ctx.logger.warn({ jobId: record.id, err: error.message }, 'task end: account cost not recorded'),
+        );
+    }
     await ctx.hooks?.at('task-ended', record.id);
     await ctx.lifecycle.settle(result);
   }

@@ -30,6 +30,7 @@ import { DelayedError, Worker, type WorkerOptions } from 'bullmq';
 import type { Dispatcher } from 'undici';
 import type { WorkerContext, WorkerHooks } from './context.ts';
 import { recordFinalFailure } from './final-failure.ts';
+import { PauseWatch } from './pause-watch.ts';
 import { processPoll } from './poll-processor.ts';
 import { processSink } from './sink-processor.ts';
 import { SlotSignal } from './slot-signal.ts';
@@ -144,6 +145,7 @@ export async function startWorker(config: Config, overrides: WorkerOverrides = {
     pools,
     statusCaps,
     slotSignal: new SlotSignal(redis, config.queuePrefix, logger),
+    pauseWatch: new PauseWatch(logger),
     durations: new TaskDurations({ redis, prefix: config.queuePrefix, clock }),
     sink,
     logger,

@@ -1,10 +1,10 @@
 /**
  * `MetricsCollector`: the API side. At each scrape it reads the workers' figures from Redis (one
- * pipeline of three HGETALLs) and the live figures (BullMQ job counts per queue, limiter leases),
- * and renders them with prom-client in the Prometheus text format.
+ * pipeline of two HGETALLs) and the live figures (BullMQ job counts per queue, each provider's
+ * account states), and renders them with prom-client in the Prometheus text format.
  */
 import { type Metric, Registry } from 'prom-client';
-import { LIVE_METRICS, REMOTE_METRICS, type RemoteMetricSpec } from './catalog.ts';
+import { LIVE_METRICS, PAUSE_KINDS, REMOTE_METRICS, type RemoteMetricSpec } from './catalog.ts';
 import { formatBound, metricKeys, PART_SEPARATOR, parseSeriesField } from './internal/keys.ts';
 
 /** The part of ioredis the collector uses. */
@@ -18,13 +18,25 @@ export interface CountableQueue {
   getJobCounts(...states: string[]): Promise<Record<string, number>>;
 }
 
-/** A provider's limits and live in-flight count (from its `AccountPool`). */
+/** One account's live figures; an `AccountPool.accountStates()` entry fits. */
+export interface AccountGauge {
+  id: string;
+  /** Live leases. */
+  inFlight: number;
+  /** Effective limits (a runtime change, else the configured value). */
+  submitQps: number;
+  maxInFlight: number;
+  pause: { paused: false } | { paused: true; manual: boolean };
+  /** Points the provider kept for this account's ended tasks. */
+  pointsSpent: number;
+  /** The last balance the provider reported, if any. */
+  balance?: { value: number };
+}
+
+/** A provider and its accounts' live figures (`AccountPool.accountStates()`). */
 export interface ProviderGauge {
   provider: string;
-  /** Live leases (`AccountPool.inFlight()`). */
-  inFlight(): Promise<number>;
-  maxInFlight: number;
-  submitQps: number;
+  accountStates(): Promise<readonly AccountGauge[]>;
 }
 
 /** Options of {@link MetricsCollector}. */
@@ -59,11 +71,11 @@ interface Sample {
 
 interface Snapshot {
   counters: Record<string, string>;
-  gauges: Record<string, string>;
   histograms: Record<string, string>;
+  accounts: { provider: string; states: readonly AccountGauge[] }[];
 }
 
-const EMPTY: Snapshot = { counters: {}, gauges: {}, histograms: {} };
+const EMPTY: Snapshot = { counters: {}, histograms: {}, accounts: [] };
 
 /**
  * A prom-client metric whose samples are computed at scrape time. prom-client's registry only
@@ -100,9 +112,9 @@ export class MetricsCollector {
     for (const spec of Object.values(REMOTE_METRICS) as RemoteMetricSpec[]) {
       this.register(new ComputedMetric(spec.name, spec.help, spec.type, () => this.remoteSamples(spec)));
     }
-    const { queueJobs, tasksInFlight, maxInFlight, submitQps } = LIVE_METRICS;
+    const { queueJobs } = LIVE_METRICS;
     this.register(
-      new ComputedMetric(queueJobs.name, queueJobs.help, 'gauge', async () => {
+      new ComputedMetric(queueJobs.name, queueJobs.help, queueJobs.type, async () => {
         const counts = await Promise.all(options.queues.map((q) => q.getJobCounts(...QUEUE_STATES)));
         return options.queues.flatMap((queue, i) =>
           QUEUE_STATES.map((state) => ({
@@ -112,24 +124,42 @@ export class MetricsCollector {
         );
       }),
     );
-    this.register(
-      new ComputedMetric(tasksInFlight.name, tasksInFlight.help, 'gauge', async () =>
-        Promise.all(
-          options.providers.map(async (p) => ({
-            labels: { provider: p.provider },
-            value: await p.inFlight(),
-          })),
+    // Per account, from the one read of every pool's state at the start of the scrape.
+    const perAccount = (
+      spec: { name: string; help: string; type: 'counter' | 'gauge' },
+      samples: (state: AccountGauge) => { labels?: Record<string, string>; value: number }[],
+    ) =>
+      this.register(
+        new ComputedMetric(spec.name, spec.help, spec.type, () =>
+          this.snapshot.accounts.flatMap(({ provider, states }) =>
+            states.flatMap((state) =>
+              samples(state).map(({ labels, value }) => ({
+                labels: { provider, account: state.id, ...labels },
+                value,
+              })),
+            ),
+          ),
         ),
-      ),
+      );
+    const live = LIVE_METRICS;
+    perAccount(live.tasksInFlight, (s) => [{ value: s.inFlight }]);
+    perAccount(live.maxInFlight, (s) => [{ value: s.maxInFlight }]);
+    perAccount(live.submitQps, (s) => [{ value: s.submitQps }]);
+    perAccount(live.accountPaused, (s) =>
+      PAUSE_KINDS.map((kind) => ({
+        labels: { kind },
+        value: s.pause.paused && (kind === 'manual') === s.pause.manual ? 1 : 0,
+      })),
     );
+    perAccount(live.pointsSpent, (s) => [{ value: s.pointsSpent }]);
+    perAccount(live.accountBalance, (s) => (s.balance ? [{ value: s.balance.value }] : []));
+    const { allAccountsPaused } = live;
     this.register(
-      new ComputedMetric(maxInFlight.name, maxInFlight.help, 'gauge', () =>
-        options.providers.map((p) => ({ labels: { provider: p.provider }, value: p.maxInFlight })),
-      ),
-    );
-    this.register(
-      new ComputedMetric(submitQps.name, submitQps.help, 'gauge', () =>
-        options.providers.map((p) => ({ labels: { provider: p.provider }, value: p.submitQps })),
+      new ComputedMetric(allAccountsPaused.name, allAccountsPaused.help, allAccountsPaused.type, () =>
+        this.snapshot.accounts.map(({ provider, states }) => ({
+          labels: { provider },
+          value: states.length > 0 && states.every((s) => s.pause.paused) ? 1 : 0,
+        })),
       ),
     );
   }
@@ -154,20 +184,24 @@ export class MetricsCollector {
     const keys = metricKeys(this.options.prefix);
     const pipeline = this.options.redis.pipeline();
     pipeline.hgetall(keys.counters);
-    pipeline.hgetall(keys.gauges);
     pipeline.hgetall(keys.histograms);
-    const results = (await pipeline.exec()) ?? [];
+    const [results, accounts] = await Promise.all([
+      pipeline.exec().then((r) => r ?? []),
+      Promise.all(
+        this.options.providers.map(async (p) => ({ provider: p.provider, states: await p.accountStates() })),
+      ),
+    ]);
     const hash = (i: number): Record<string, string> => {
       const [error, value] = results[i] ?? [null, {}];
       if (error) throw error;
       return (value ?? {}) as Record<string, string>;
     };
-    return { counters: hash(0), gauges: hash(1), histograms: hash(2) };
+    return { counters: hash(0), histograms: hash(1), accounts };
   }
 
   private remoteSamples(spec: RemoteMetricSpec): Sample[] {
     if (spec.type === 'histogram') return histogramSamples(spec, this.snapshot.histograms);
-    const hash = spec.type === 'counter' ? this.snapshot.counters : this.snapshot.gauges;
+    const hash = this.snapshot.counters;
     const samples: Sample[] = [];
     for (const [field, raw] of Object.entries(hash)) {
       const parsed = parseSeriesField(field);

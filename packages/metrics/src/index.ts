@@ -1,5 +1,6 @@
 export type {
   Labels,
+  LiveMetricSpec,
   ProviderEndpoint,
   RemoteMetricKey,
   RemoteMetricSpec,
@@ -7,8 +8,9 @@ export type {
   SubmissionSource,
   WebhookOutcome,
 } from './catalog.ts';
-export { LIVE_METRICS, REMOTE_METRICS } from './catalog.ts';
+export { ANY_ACCOUNT, LIVE_METRICS, PAUSE_KINDS, REMOTE_METRICS } from './catalog.ts';
 export type {
+  AccountGauge,
   CountableQueue,
   MetricsCollectorOptions,
   MetricsRedis,

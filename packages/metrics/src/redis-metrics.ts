@@ -3,7 +3,7 @@
  * instance can expose the deployment's figures (see `catalog.ts` and `internal/keys.ts`).
  *
  * Recording never touches the network: each call adds to in-memory buffers, and a timer flushes
- * them every `flushIntervalMs` as one pipeline (HINCRBYFLOAT / HSET). A failed flush is logged and
+ * them every `flushIntervalMs` as one pipeline (HINCRBYFLOAT). A failed flush is logged and
  * its increments are dropped (metrics are best effort; retrying could double-count what Redis did
  * apply). No method throws into the processors, whatever its arguments.
  */
@@ -44,7 +44,6 @@ export class RedisMetrics {
   private readonly keys: ReturnType<typeof metricKeys>;
   private readonly logger?: MetricsLogger;
   private counters = new Map<string, number>();
-  private gauges = new Map<string, number>();
   private histograms = new Map<string, number>();
   private readonly timer?: NodeJS.Timeout;
   private flushing: Promise<void> = Promise.resolve();
@@ -61,33 +60,30 @@ export class RedisMetrics {
     }
   }
 
-  /** One submission attempt's outcome (see `SubmissionOutcome`, `SubmissionSource`). */
-  submission(provider: string, outcome: SubmissionOutcome, source: SubmissionSource): void {
-    this.inc('submissions', { provider, outcome, source });
+  /**
+   * One submission attempt's outcome (see `SubmissionOutcome`, `SubmissionSource`) on `account`:
+   * the granted one, or for a gate denial the pinned one or `ANY_ACCOUNT`.
+   */
+  submission(provider: string, account: string, outcome: SubmissionOutcome, source: SubmissionSource): void {
+    this.inc('submissions', { provider, account, outcome, source });
   }
 
-  /** The duration of one provider call, in ms. */
-  providerRequest(provider: string, endpoint: ProviderEndpoint, durationMs: number): void {
-    this.observe('providerRequestDuration', { provider, endpoint }, durationMs / 1000);
+  /** The duration of one provider call made with `account`'s credentials, in ms. */
+  providerRequest(provider: string, account: string, endpoint: ProviderEndpoint, durationMs: number): void {
+    this.observe('providerRequestDuration', { provider, account, endpoint }, durationMs / 1000);
   }
 
-  /** A task's generation time (submittedAt → taskEndedAt), in ms. */
-  generationTime(provider: string, durationMs: number): void {
-    this.observe('generationDuration', { provider }, durationMs / 1000);
+  /** A task's generation time (submittedAt → taskEndedAt) on `account`, in ms. */
+  generationTime(provider: string, account: string, durationMs: number): void {
+    this.observe('generationDuration', { provider, account }, durationMs / 1000);
   }
 
   /**
    * The time from a task ending at the provider to its slot being freed, in ms. Callers pass an
    * upper bound: release time minus the status query before the one that saw the task ended.
    */
-  slotReleaseDelay(provider: string, delayMs: number): void {
-    this.observe('slotReleaseDelay', { provider }, delayMs / 1000);
-  }
-
-  /** Points and balance from an ended task's status, when the provider reports them. */
-  taskCost(provider: string, pointsCost: number | undefined, accountBalance: number | undefined): void {
-    if (pointsCost !== undefined) this.inc('pointsSpent', { provider }, pointsCost);
-    if (accountBalance !== undefined) this.set('accountBalance', { provider }, accountBalance);
+  slotReleaseDelay(provider: string, account: string, delayMs: number): void {
+    this.observe('slotReleaseDelay', { provider, account }, delayMs / 1000);
   }
 
   /** One output stored in S3. */
@@ -112,13 +108,6 @@ export class RedisMetrics {
     if (spec.type !== 'counter' || !Number.isFinite(by) || by < 0) return;
     const field = seriesField(spec.name, spec.labelNames, labels);
     this.counters.set(field, (this.counters.get(field) ?? 0) + by);
-  }
-
-  /** Sets a gauge to its last seen value. Ignores non-finite values. */
-  set(metric: RemoteMetricKey, labels: Labels, value: number): void {
-    const spec = REMOTE_METRICS[metric];
-    if (spec.type !== 'gauge' || !Number.isFinite(value)) return;
-    this.gauges.set(seriesField(spec.name, spec.labelNames, labels), value);
   }
 
   /** Adds one observation to a histogram, in the metric's unit. Ignores non-finite values; clamps negatives to 0. */
@@ -152,16 +141,14 @@ export class RedisMetrics {
   }
 
   private async send(): Promise<void> {
-    const { counters, gauges, histograms } = this;
-    if (counters.size + gauges.size + histograms.size === 0) return;
+    const { counters, histograms } = this;
+    if (counters.size + histograms.size === 0) return;
     this.counters = new Map();
-    this.gauges = new Map();
     this.histograms = new Map();
     try {
       const pipeline = this.redis.pipeline();
       for (const [field, by] of counters) pipeline.hincrbyfloat(this.keys.counters, field, by);
       for (const [field, by] of histograms) pipeline.hincrbyfloat(this.keys.histograms, field, by);
-      if (gauges.size > 0) pipeline.hset(this.keys.gauges, Object.fromEntries(gauges));
       const results = (await pipeline.exec()) ?? [];
       const failed = results.find(([error]) => error);
       if (failed) throw failed[0];

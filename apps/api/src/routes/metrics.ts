@@ -1,8 +1,8 @@
 /**
  * `GET /metrics`: the deployment's Prometheus metrics (text format 0.0.4), for whoever scrapes
  * this API instance. Workers' figures come from Redis (`@genqueue/metrics`), queue depth from
- * BullMQ and tasks in flight from the limiter, all read at scrape time: any API instance answers
- * for every worker process.
+ * BullMQ and each account's leases, effective limits, pause state, points and balance from
+ * the limiter, all read at scrape time: any API instance answers for every worker process.
  *
  * Protected by a bearer token: `METRICS_TOKEN` when set (so a scraper holds no API token),
  * otherwise any API token. Tokens are compared in constant time (`bearerAuth`, built on the same
@@ -50,22 +50,18 @@ async function buildCollector(deps: ApiDeps): Promise<MetricsCollector> {
   const providers = [...deps.providers.keys()].flatMap((name) => {
     const settings = config.providers[name as keyof Config['providers']];
     if (!settings) return [];
-    // Same key prefix as the workers' pools; only its read-only `inFlight()` is used here.
+    const configured = config.accounts[name as keyof Config['accounts']] ?? [];
+    // Same key prefix and accounts as the workers' pools; only its reads are used here. An API
+    // given no credentials (PROVIDERS alone) knows the single-account form's `default` account.
     const pool = new AccountPool({
       redis,
       keyPrefix: limiterKeyPrefix(config.queuePrefix, name),
-      accounts: [
-        { id: 'default', submitQps: settings.limits.submitQps, maxInFlight: settings.limits.maxInFlight },
-      ],
+      accounts:
+        configured.length > 0
+          ? configured.map((a) => ({ id: a.id, ...a.limits, weight: a.weight, tags: a.tags }))
+          : [{ id: 'default', ...settings.limits }],
     });
-    return [
-      {
-        provider: name,
-        inFlight: () => pool.inFlight(),
-        maxInFlight: settings.limits.maxInFlight,
-        submitQps: settings.limits.submitQps,
-      },
-    ];
+    return [{ provider: name, accountStates: () => pool.accountStates() }];
   });
   return new MetricsCollector({ redis, prefix: config.queuePrefix, queues: queues.all(), providers });
 }

@@ -1,8 +1,7 @@
 /**
- * Redis layout of the remote metrics, shared by the recorder and the collector. Three hashes per
+ * Redis layout of the remote metrics, shared by the recorder and the collector. Two hashes per
  * deployment (label sets are few and bounded: providers × outcomes × endpoints):
  * - `{name:metrics}:counters`: field = series, value = total (HINCRBYFLOAT);
- * - `{name:metrics}:gauges`: field = series, value = last seen (HSET);
  * - `{name:metrics}:histograms`: field = series + `\u0000` + bucket upper bound (`le`), `sum`
  *   or `count`; bucket fields hold per-bucket (not cumulative) counts, so one observation is one
  *   increment; the collector sums them up into Prometheus' cumulative buckets.
@@ -14,15 +13,14 @@ import { redisKeyLayout } from '@genqueue/core';
 import type { Labels } from '../catalog.ts';
 
 /**
- * The three hashes of the deployment whose `QUEUE_PREFIX` is `prefix`, under one hash tag of their
- * own (`{name:metrics}`, see `redisKeyLayout`): a flush writes all three in one pipeline, which a
+ * The two hashes of the deployment whose `QUEUE_PREFIX` is `prefix`, under one hash tag of their
+ * own (`{name:metrics}`, see `redisKeyLayout`): a flush writes both in one pipeline, which a
  * Cluster sends to one node.
  */
-export function metricKeys(prefix: string): { counters: string; gauges: string; histograms: string } {
+export function metricKeys(prefix: string): { counters: string; histograms: string } {
   const { metrics } = redisKeyLayout(prefix);
   return {
     counters: `${metrics}:counters`,
-    gauges: `${metrics}:gauges`,
     histograms: `${metrics}:histograms`,
   };
 }
