@@ -1,8 +1,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { type Logger, silentLogger } from '@genqueue/core';
 import { Agent, type Dispatcher, interceptors, request } from 'undici';
 import {
@@ -13,6 +12,7 @@ import {
   parseDataUrl,
 } from './internal/inline-data.ts';
 import { Meter, TooLargeError } from './internal/meter.ts';
+import { ObjectPresigner } from './internal/presigner.ts';
 import { normalizeContentType, SNIFF_BYTES, sniffContentType } from './internal/sniff.ts';
 import {
   DEFAULT_THUMBNAIL,
@@ -140,6 +140,7 @@ export class Sink {
   private readonly dispatcher: Dispatcher;
   private readonly ownedAgent?: Agent;
   private readonly thumbnails?: ThumbnailSettings;
+  private presigner?: ObjectPresigner;
 
   constructor(options: SinkOptions) {
     this.options = options;
@@ -317,9 +318,8 @@ export class Sink {
       const encodedKey = key.split('/').map(encodeURIComponent).join('/');
       return `${this.options.publicUrl.replace(/\/+$/, '')}/${encodedKey}`;
     }
-    return getSignedUrl(this.options.s3, new GetObjectCommand({ Bucket: bucket, Key: key }), {
-      expiresIn: this.options.presignTtlSeconds ?? 86_400,
-    });
+    this.presigner ??= new ObjectPresigner(this.options.s3, this.options.presignTtlSeconds ?? 86_400);
+    return this.presigner.url(bucket, key);
   }
 
   /** Closes the sink's own download agent (not an injected dispatcher, nor the S3 client). */
