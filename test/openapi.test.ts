@@ -47,6 +47,7 @@ function expressRoutes(): string[] {
     config: s.config,
     store,
     queues,
+    redis: s.redis,
     providers: new Map(),
     objectUrl: async () => '',
     checkUrl: async () => undefined,

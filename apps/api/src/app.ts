@@ -3,7 +3,8 @@
  * and `main.ts` assemble it the same way. One router per concern under `routes/`.
  *
  * Routes: `GET /healthz`, `GET /readyz` (open); `/v1/*` (bearer token: jobs, batches, results,
- * `GET /v1/operations`, provider lookups); `/admin/queues` (Basic); `/ui` (the gallery: Basic,
+ * `GET /v1/operations`, provider lookups); `/v1/accounts` (admin: Basic or an `ADMIN_TOKENS`
+ * bearer); `/admin/queues` (Basic); `/ui` (the gallery: Basic,
  * bearer or its session cookie).
  */
 import { JobLifecycle } from '@genqueue/core';
@@ -14,6 +15,7 @@ import { bearerAuth } from './auth.ts';
 import type { ApiDeps, RouteDeps } from './deps.ts';
 import { errorMiddleware, notFound } from './http-error.ts';
 import { bodyBudget } from './internal/body-budget.ts';
+import { accountsRouter } from './routes/accounts.ts';
 import { batchesRouter } from './routes/batches.ts';
 import { docsRouter } from './routes/docs.ts';
 import { galleryRouter } from './routes/gallery.ts';
@@ -96,6 +98,10 @@ export function createApp(apiDeps: ApiDeps): express.Express {
 
   app.use(metricsRouter(deps));
   app.use(docsRouter(deps));
+
+  // Operators' routes take admin credentials (which need not be API tokens), so they come before
+  // the API tokens' check; any other `/v1` path goes on to it.
+  app.use('/v1', accountsRouter(deps));
 
   const v1 = express.Router();
   v1.use(bearerAuth(deps.config.apiTokens));

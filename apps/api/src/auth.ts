@@ -1,5 +1,6 @@
 /**
- * Authentication for the API (`/v1`, bearer tokens) and for Bull Board (`/admin/queues`, Basic).
+ * Authentication for the API (`/v1`, bearer tokens), for Bull Board (`/admin/queues`, Basic) and
+ * for the admin routes (`requireAdmin`: the board's Basic credentials or an admin bearer token).
  *
  * Secrets are compared as SHA-256 digests with `crypto.timingSafeEqual`: digests have one length,
  * so neither the content nor the length of a configured secret leaks through response times, and
@@ -50,16 +51,34 @@ export function bearerAuth(tokens: readonly string[]): RequestHandler {
       unauthorized(res, 'Bearer', 'missing bearer token');
       return;
     }
-    const given = digest(match[1]!);
-    let ok = false;
-    for (const expected of digests) ok = timingSafeEqual(given, expected) || ok;
-    if (!ok) {
+    if (!tokenIn(match[1]!, digests)) {
       unauthorized(res, 'Bearer error="invalid_token"', 'invalid bearer token');
       return;
     }
     (res.locals as AuthLocals).tokenScope = tokenScope(match[1]!);
     next();
   };
+}
+
+/** Whether a `Basic` authorization header carries exactly these credentials (constant time). */
+function basicMatches(header: string, expected: { user: Buffer; password: Buffer }): boolean {
+  const match = /^Basic[ ]+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
+  const decoded = match ? Buffer.from(match[1]!, 'base64').toString('utf8') : '';
+  const colon = decoded.indexOf(':');
+  const user = colon >= 0 ? decoded.slice(0, colon) : '';
+  const password = colon >= 0 ? decoded.slice(colon + 1) : '';
+  // Both comparisons always run, so a right user name with a wrong password takes as long as both wrong.
+  const userOk = timingSafeEqual(digest(user), expected.user);
+  const passwordOk = timingSafeEqual(digest(password), expected.password);
+  return Boolean(match) && colon >= 0 && userOk && passwordOk;
+}
+
+/** Whether `token` is one of `digests`; every digest is compared, so timing says nothing of which. */
+function tokenIn(token: string, digests: readonly Buffer[]): boolean {
+  const given = digest(token);
+  let ok = false;
+  for (const expected of digests) ok = timingSafeEqual(given, expected) || ok;
+  return ok;
 }
 
 /**
@@ -70,22 +89,93 @@ export function basicAuth(
   credentials: { user: string; password: string },
   realm = 'genqueue admin',
 ): RequestHandler {
-  const expectedUser = digest(credentials.user);
-  const expectedPassword = digest(credentials.password);
+  const expected = { user: digest(credentials.user), password: digest(credentials.password) };
   const challenge = `Basic realm="${realm}", charset="UTF-8"`;
   return (req: Request, res: Response, next: NextFunction) => {
-    const match = /^Basic[ ]+([A-Za-z0-9+/=]+)\s*$/i.exec(req.get('authorization') ?? '');
-    const decoded = match ? Buffer.from(match[1]!, 'base64').toString('utf8') : '';
-    const colon = decoded.indexOf(':');
-    const user = colon >= 0 ? decoded.slice(0, colon) : '';
-    const password = colon >= 0 ? decoded.slice(colon + 1) : '';
-    // Both comparisons always run, so a right user name with a wrong password takes as long as both wrong.
-    const userOk = timingSafeEqual(digest(user), expectedUser);
-    const passwordOk = timingSafeEqual(digest(password), expectedPassword);
-    if (!match || colon < 0 || !(userOk && passwordOk)) {
+    if (!basicMatches(req.get('authorization') ?? '', expected)) {
       unauthorized(res, challenge, 'admin credentials required');
       return;
     }
     next();
+  };
+}
+
+/** Who is an operator on the admin routes (`requireAdmin`). */
+export interface AdminCredentials {
+  /** Bull Board's `ADMIN_USER` / `ADMIN_PASSWORD`; Basic is accepted only when both are set. */
+  user?: string;
+  password?: string;
+  /** Admin bearer tokens (`ADMIN_TOKENS`). */
+  tokens: readonly string[];
+  /** The API's own tokens (`API_TOKENS`): known callers, but not operators, so they get 403. */
+  apiTokens: readonly string[];
+}
+
+/**
+ * What a bearer token is on the admin routes: `admin` may act, `user` is a known caller without
+ * the right (403), `unknown` is no credential at all (401). One place to add another kind of admin
+ * credential (an API key with an admin scope, say) without touching the routes.
+ */
+type BearerRole = 'admin' | 'user' | 'unknown';
+
+/**
+ * Middleware for the operator routes (`/v1/accounts`): lets through the Bull Board admin (HTTP
+ * Basic) or a bearer token of `ADMIN_TOKENS`. A valid API token that is not an admin token gets
+ * `403 forbidden`; no or wrong credentials get `401`. With neither admin form configured every
+ * request is refused: the routes are never open.
+ */
+export function requireAdmin(credentials: AdminCredentials): RequestHandler {
+  const basic =
+    credentials.user && credentials.password
+      ? { user: digest(credentials.user), password: digest(credentials.password) }
+      : undefined;
+  const adminDigests = credentials.tokens.map(digest);
+  const apiDigests = credentials.apiTokens.map(digest);
+  const roleOf = (token: string): BearerRole => {
+    // Both lists are always compared, so timing does not tell an API token from an admin one.
+    const admin = tokenIn(token, adminDigests);
+    const user = tokenIn(token, apiDigests);
+    return admin ? 'admin' : user ? 'user' : 'unknown';
+  };
+  const basicChallenge = basic ? ', Basic realm="genqueue admin", charset="UTF-8"' : '';
+  const challenge = `Bearer realm="genqueue admin"${basicChallenge}`;
+  return (req: Request, res: Response, next: NextFunction) => {
+    const header = req.get('authorization') ?? '';
+    if (/^Basic /i.test(header)) {
+      if (basic && basicMatches(header, basic)) {
+        next();
+        return;
+      }
+      unauthorized(res, challenge, 'invalid admin credentials');
+      return;
+    }
+    const bearer = /^Bearer[ ]+([^\s]+)\s*$/i.exec(header);
+    if (!bearer) {
+      unauthorized(
+        res,
+        challenge,
+        'admin credentials required (an ADMIN_TOKENS bearer token or the admin user)',
+      );
+      return;
+    }
+    const role = roleOf(bearer[1]!);
+    if (role === 'admin') {
+      next();
+      return;
+    }
+    if (role === 'user') {
+      res.status(403).json({
+        error: {
+          code: 'forbidden',
+          message: 'this route needs an admin credential; an API token is not one',
+        },
+      });
+      return;
+    }
+    unauthorized(
+      res,
+      `Bearer realm="genqueue admin", error="invalid_token"${basicChallenge}`,
+      'invalid bearer token',
+    );
   };
 }

@@ -12,6 +12,7 @@ import type {
   Provider,
   ProviderOperations,
   QueueSet,
+  RedisClient,
 } from '@genqueue/core';
 
 /** Everything the app needs from the outside world. */
@@ -20,6 +21,12 @@ export interface ApiDeps {
   config: Config;
   store: JobStore;
   queues: QueueSet;
+  /**
+   * The deployment's Redis connection (ioredis), for what the API reads and writes outside BullMQ
+   * and the job store: the account pools' keys. Not the queues' `client`, which BullMQ wraps in an
+   * adapter whose transactions take `hset(key, object)` only.
+   */
+  redis: RedisClient;
   /** Cancels jobs and batches, retries batches. Default: one built from `store`, `queues` and `logger`. */
   lifecycle?: JobLifecycle;
   /**

@@ -24,6 +24,7 @@ export type ApiErrorCode =
   | 'headers_too_large'
   | 'unsupported_media_type'
   | 'unauthorized'
+  | 'forbidden'
   | 'not_found'
   | 'conflict'
   | 'idempotency_key_reused'

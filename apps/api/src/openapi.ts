@@ -10,6 +10,7 @@ import { JOB_STATES } from '@genqueue/core';
 import { PROVIDER_CATALOG } from '@genqueue/providers';
 import { z } from 'zod';
 import { listQuerySchema, uploadQuerySchema } from './internal/batch-query.ts';
+import { accountChangeSchema } from './routes/accounts.ts';
 import { batchBodySchema } from './routes/batches.ts';
 import { createJobBodySchema } from './routes/jobs.ts';
 
@@ -79,6 +80,8 @@ const JOB_VIEW: Json = {
     attempts: { type: 'integer' },
     outputs: { type: 'array', items: { $ref: '#/components/schemas/Output' } },
     pointsCost: { type: ['number', 'null'] },
+    account: { type: ['string', 'null'], description: 'the provider account that submitted its task' },
+    accountBalance: { type: ['number', 'null'] },
     error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } } },
     batchId: { type: 'string' },
     metadata: { type: 'object' },
@@ -109,6 +112,67 @@ const BATCH_VIEW: Json = {
   },
 };
 
+const ACCOUNT_LIMITS: Json = {
+  type: 'object',
+  required: ['submitQps', 'maxInFlight'],
+  properties: {
+    submitQps: { type: 'number', description: 'submissions per second' },
+    maxInFlight: { type: 'integer', description: 'tasks in flight' },
+  },
+};
+const ACCOUNT_VIEW: Json = {
+  type: 'object',
+  description: 'one provider account; never a secret',
+  required: [
+    'provider',
+    'id',
+    'tags',
+    'weight',
+    'limits',
+    'configuredLimits',
+    'inFlight',
+    'paused',
+    'pause',
+    'balance',
+    'pointsSpent',
+    'submitted',
+  ],
+  properties: {
+    provider: { type: 'string' },
+    id: { type: 'string' },
+    tags: { type: 'array', items: { type: 'string' } },
+    weight: { type: 'number' },
+    limits: {
+      ...ACCOUNT_LIMITS,
+      description: 'what the next grant applies (a runtime change, else the configured value)',
+    },
+    configuredLimits: {
+      ...ACCOUNT_LIMITS,
+      description: 'what the configuration says (`null` in a change goes back to it)',
+    },
+    inFlight: { type: 'integer', description: 'tasks in flight now' },
+    paused: { type: 'boolean' },
+    pause: {
+      type: ['object', 'null'],
+      required: ['reason', 'since', 'manual'],
+      properties: {
+        reason: { type: 'string' },
+        since: { type: 'string', format: 'date-time' },
+        manual: { type: 'boolean', description: "an operator's pause: never probed, lasts until resumed" },
+        nextProbeAt: { type: 'string', format: 'date-time', description: "an account error's next probe" },
+      },
+    },
+    balance: {
+      type: ['object', 'null'],
+      description: 'the last balance the provider reported',
+      required: ['value', 'at'],
+      properties: { value: { type: 'number' }, at: { type: 'string', format: 'date-time' } },
+    },
+    pointsSpent: { type: 'number' },
+    submitted: { type: 'integer', description: 'tasks the provider accepted from this account' },
+  },
+};
+
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: Json, description: string) => ({
   description,
@@ -119,6 +183,7 @@ const errors = (...statuses: number[]) =>
 const ERROR_MEANING: Record<number, string> = {
   400: 'invalid request: `issues` names every field at fault',
   401: 'missing or invalid credentials',
+  403: 'an API token, not an admin credential',
   404: 'not found (or not yours)',
   409: 'conflict with the current state',
   413: 'too large',
@@ -190,12 +255,19 @@ export function openApiDocument(): Json {
     scheme: 'basic',
     description: 'ADMIN_USER / ADMIN_PASSWORD',
   });
+  const adminBearer = registry.registerComponent('securitySchemes', 'adminBearer', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'one of ADMIN_TOKENS',
+  });
   registry.registerComponent('schemas', 'Error', ERROR);
   registry.registerComponent('schemas', 'JobState', STATE);
   registry.registerComponent('schemas', 'Output', OUTPUT);
   registry.registerComponent('schemas', 'Job', JOB_VIEW);
   registry.registerComponent('schemas', 'Batch', BATCH_VIEW);
+  registry.registerComponent('schemas', 'Account', ACCOUNT_VIEW);
   const security = [{ [bearer.name]: [] }];
+  const adminSecurity = [{ [adminBearer.name]: [] }, { [basic.name]: [] }];
 
   // One body per provider operation, its `input` the operation's own schema from the catalog.
   const variants: z.ZodTypeAny[] = [];
@@ -368,6 +440,45 @@ export function openApiDocument(): Json {
     security,
     request: { params: z.object({ provider: z.string(), modelId: z.string() }) },
     responses: { 200: json({ type: 'object' }, "the provider's answer"), ...errors(401, 404, 503) },
+  });
+  registry.registerPath({
+    method: 'get',
+    path: '/v1/accounts',
+    summary: 'Every account of every enabled provider: limits, load, pause, balance (admin)',
+    security: adminSecurity,
+    responses: {
+      200: json(
+        {
+          type: 'object',
+          required: ['accounts'],
+          properties: { accounts: { type: 'array', items: ref('Account') } },
+        },
+        'the accounts, provider by provider, in configuration order',
+      ),
+      ...errors(401, 403),
+    },
+  });
+  registry.registerPath({
+    method: 'patch',
+    path: '/v1/accounts/{provider}/{id}',
+    summary: "Change an account's limits, or pause or resume it, from the next grant on (admin)",
+    security: adminSecurity,
+    request: {
+      params: z.object({ provider: z.string(), id: z.string().openapi({ description: 'account id' }) }),
+      body: {
+        content: {
+          'application/json': {
+            schema: registry.register('AccountChange', accountChangeSchema),
+            examples: {
+              limits: { value: { maxInFlight: 2, submitQps: 0.5 } },
+              configured: { value: { maxInFlight: null } },
+              pause: { value: { paused: true } },
+            },
+          },
+        },
+      },
+    },
+    responses: { 200: json(ref('Account'), "the account's new state"), ...errors(400, 401, 403, 404, 415) },
   });
   registry.registerPath({
     method: 'get',

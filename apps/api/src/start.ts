@@ -159,6 +159,7 @@ export async function startApi(config: Config, overrides: StartApiOverrides = {}
       config,
       store,
       queues,
+      redis,
       lifecycle: new JobLifecycle({ store, queues, logger }),
       providers,
       modelLookup,

@@ -25,6 +25,7 @@ describe('loadConfig', () => {
   it('parses booleans, lists and numbers explicitly', () => {
     const config = loadConfig({
       API_TOKENS: 'a, b,,c',
+      ADMIN_TOKENS: ' ops-1 ,ops-2,',
       WEBHOOK_ALLOW_PRIVATE: '1',
       S3_FORCE_PATH_STYLE: 'true',
       LIBLIB_SUBMIT_QPS: '0.5',
@@ -32,6 +33,7 @@ describe('loadConfig', () => {
       WEBHOOK_RETRY_SCHEDULE_MS: '0,10,20',
     });
     expect(config.apiTokens).toEqual(['a', 'b', 'c']);
+    expect(config.admin.tokens).toEqual(['ops-1', 'ops-2']);
     expect(config.webhooks.allowPrivate).toBe(true);
     expect(config.s3.forcePathStyle).toBe(true);
     expect(config.providers.liblib.limits.submitQps).toBe(0.5);

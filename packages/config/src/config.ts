@@ -153,6 +153,8 @@ const envSchema = z.object({
   API_TOKENS: list,
   ADMIN_USER: optionalString,
   ADMIN_PASSWORD: optionalString,
+  /** Bearer tokens of the admin routes (`/v1/accounts`), comma-separated; not API tokens. */
+  ADMIN_TOKENS: list,
   METRICS_TOKEN: optionalString,
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
@@ -236,7 +238,11 @@ function buildConfig(env: z.infer<typeof envSchema>, providers: ParsedProviders)
     queuePrefix: redisKeyLayout(env.QUEUE_PREFIX).queues,
     port: env.PORT,
     apiTokens: env.API_TOKENS,
-    admin: { user: env.ADMIN_USER, password: env.ADMIN_PASSWORD },
+    /**
+     * Operators: Bull Board's Basic credentials (`user`, `password`), also accepted on the admin
+     * routes, and the bearer `tokens` of the admin routes (`ADMIN_TOKENS`).
+     */
+    admin: { user: env.ADMIN_USER, password: env.ADMIN_PASSWORD, tokens: env.ADMIN_TOKENS },
     metricsToken: env.METRICS_TOKEN,
     logLevel: env.LOG_LEVEL,
     providers: providers.settings,
