@@ -8,13 +8,11 @@
  * otherwise any API token. Tokens are compared in constant time (`bearerAuth`, built on the same
  * digest comparison as `safeEqual`).
  */
-import type { Config } from '@genqueue/config';
-import { limiterKeyPrefix, type RedisClient } from '@genqueue/core';
-import { AccountPool } from '@genqueue/limiter';
 import { MetricsCollector } from '@genqueue/metrics';
 import { type NextFunction, type Request, type Response, Router } from 'express';
 import { bearerAuth } from '../auth.ts';
 import type { ApiDeps } from '../deps.ts';
+import { accountPools } from '../internal/account-pools.ts';
 
 /** `GET /metrics` behind its bearer token. */
 export function metricsRouter(deps: ApiDeps): Router {
@@ -39,29 +37,14 @@ export function metricsRouter(deps: ApiDeps): Router {
   return router;
 }
 
-/**
- * The collector reads through the queues' own Redis connection: the app gets no connection of its
- * own, and the queues' one is the deployment's.
- */
+/** The collector, on the deployment's connection and the same account pools as `/v1/accounts`. */
 async function buildCollector(deps: ApiDeps): Promise<MetricsCollector> {
-  const { config, queues } = deps;
-  // startApi builds the queues on an ioredis connection, which BullMQ's non-blocking queues use as is.
-  const redis = (await queues.poll.client) as unknown as RedisClient;
-  const providers = [...deps.providers.keys()].flatMap((name) => {
-    const settings = config.providers[name as keyof Config['providers']];
-    if (!settings) return [];
-    const configured = config.accounts[name as keyof Config['accounts']] ?? [];
-    // Same key prefix and accounts as the workers' pools; only its reads are used here. An API
-    // given no credentials (PROVIDERS alone) knows the single-account form's `default` account.
-    const pool = new AccountPool({
-      redis,
-      keyPrefix: limiterKeyPrefix(config.queuePrefix, name),
-      accounts:
-        configured.length > 0
-          ? configured.map((a) => ({ id: a.id, ...a.limits, weight: a.weight, tags: a.tags }))
-          : [{ id: 'default', ...settings.limits }],
-    });
-    return [{ provider: name, accountStates: () => pool.accountStates() }];
-  });
+  const { config, queues, redis } = deps;
+  // An API given no credentials (PROVIDERS alone) knows the single-account form's `default` account.
+  const pools = accountPools(config, redis, [...deps.providers.keys()]);
+  const providers = [...pools].map(([provider, pool]) => ({
+    provider,
+    accountStates: () => pool.accountStates(),
+  }));
   return new MetricsCollector({ redis, prefix: config.queuePrefix, queues: queues.all(), providers });
 }
