@@ -181,6 +181,7 @@ if (values.serve) {
   say(`              or the Bull Board user and password)`);
   say(`  Bull Board  ${api.url}/admin/queues  (user ${config.admin.user}, password ${adminPassword})`);
   say(`  Results     ${api.url}/v1/batches/${batch.id}/results.jsonl  (Authorization: Bearer ${token})`);
+  say(`  Redis keys  under "${prefix}", deleted when the demo stops`);
   say('  Submit more from another terminal:');
   say(
     `    GENQUEUE_URL=${api.url} GENQUEUE_TOKEN=${token} npx genqueue submit prompts.txt --operation ${demo.operation} --provider ${providerName} --wait`,
