@@ -68,6 +68,7 @@ const DEFAULTS: Omit<ResolvedSimulatorOptions, 'now' | 'seed'> = {
   percentMissingRate: 0.3,
   auditStatusMissingRate: 0.3,
   reviewBlockedListedRate: 0.5,
+  customPromptRequired: false,
   reviewPhaseRate: 0.5,
 };
 
@@ -131,6 +132,7 @@ const configPatchSchema = z
     percentMissingRate: rate,
     auditStatusMissingRate: rate,
     reviewBlockedListedRate: rate,
+    customPromptRequired: z.boolean(),
     reviewPhaseRate: rate,
   })
   .partial()

@@ -168,6 +168,14 @@ export interface SimulatorOptions {
    * `auditStatus` 4 or 5 instead of leaving them out. Default 0.5.
    */
   reviewBlockedListedRate?: number;
+  /**
+   * LiblibAI mode: whether `/api/generate/webui/text2img` (custom models and Qwen-Image) refuses a
+   * submission without a prompt (100000). 002 disagrees with itself: the tables (§4.2.1, §11.1.2)
+   * mark `prompt` 是 (required), the examples on that path (§4.1.3.1, §4.4.2, §11.1.2) 选填
+   * (optional). Default false (the examples' reading); true simulates a server that follows the
+   * tables.
+   */
+  customPromptRequired?: boolean;
   /** Share of tasks that pass through statuses 3 (generated) and 4 (under review) before ending. Default 0.5. */
   reviewPhaseRate?: number;
   /** Clock in epoch ms. Default `Date.now`. */

@@ -66,6 +66,12 @@ const TABLE: Record<string, { valid: Row[]; invalid: Row[] }> = {
   'custom.text2img': {
     valid: [
       ['F.1 minimal', { prompt: 'a', width: 768, height: 1024, imgCount: 1 }],
+      // 002 §4.1.3.1 / §4.4.2 mark the prompt 选填 where §4.2.1's table says 是: both readings.
+      ["no prompt (the examples' reading)", { width: 768, height: 1024 }],
+      [
+        "Qwen-Image's template at 2048 (002 §11.1.2)",
+        { prompt: 'a', templateUuid: LIBLIB_TEMPLATES.qwenText2img, width: 2048 },
+      ],
       [
         'XL full',
         {
@@ -113,7 +119,11 @@ const TABLE: Record<string, { valid: Row[]; invalid: Row[] }> = {
       ['controlWeight 2.5', { prompt: 'a', controlNet: [{ ...unit, controlWeight: 2.5 }] }],
       ['ControlNet without model', { prompt: 'a', controlNet: [{ sourceImage: URL1, preprocessor: 1 }] }],
       ['templateUuid not hex', { prompt: 'a', templateUuid: 'xl' }],
-      ['no prompt', { width: 768 }],
+      ['empty prompt', { prompt: '', width: 768 }],
+      [
+        'height 1537 with a custom template',
+        { prompt: 'a', templateUuid: LIBLIB_TEMPLATES.customSdText2img, height: 1537 },
+      ],
       // 002 §4.4.1: only the endpoint's own templates, unless statusEndpoint says where to poll.
       ['an img2img template', { prompt: 'a', templateUuid: LIBLIB_TEMPLATES.customSdImg2img }],
       ["Kontext's template", { prompt: 'a', templateUuid: LIBLIB_TEMPLATES.kontextText2img }],
@@ -405,9 +415,13 @@ const TABLE: Record<string, { valid: Row[]; invalid: Row[] }> = {
     ],
   },
   'qwen.text2img': {
-    valid: [['defaults', { prompt: 'a', width: 2048, height: 128, cfgScale: 4 }]],
+    valid: [
+      ['defaults', { prompt: 'a', width: 2048, height: 128, cfgScale: 4 }],
+      ['no prompt (§11.1.2 example: 选填)', { width: 1328, height: 1328 }],
+    ],
     invalid: [
       ['width 2049', { prompt: 'a', width: 2049 }],
+      ['empty prompt', { prompt: '' }],
       ['steps 0', { prompt: 'a', steps: 0 }],
     ],
   },
@@ -446,6 +460,14 @@ describe('LIBLIB_OPERATIONS schemas (002 parameter tables)', () => {
       prompt: 'a',
       checkPointId: '75e0be0c93b34dd8baeec9c968013e0c',
     });
+  });
+
+  it("gives Qwen-Image's template through custom.text2img its one checkpoint (002 §11.1.2: 是)", () => {
+    const schema = LIBLIB_OPERATIONS['custom.text2img']!.schema;
+    expect(schema.parse({ templateUuid: LIBLIB_TEMPLATES.qwenText2img })).toMatchObject({
+      checkPointId: '75e0be0c93b34dd8baeec9c968013e0c',
+    });
+    expect(schema.parse({ prompt: 'a' })).not.toHaveProperty('checkPointId');
   });
 
   it('sends Kling durations as strings, as the manual types them', () => {

@@ -17,8 +17,9 @@
  *
  * Required-ness: the manual's "必填" column marks nearly every custom-model field as required,
  * while its own template examples (002 §4.4.2) omit most of them. We require what every example
- * sends (the prompt, the source image, ...) and check the ranges of everything else when present;
- * a field the provider still misses comes back as 100000 / 100050 (`invalid_job`).
+ * sends (the source image, ...) and check the ranges of everything else when present; a field the
+ * provider still misses comes back as 100000 / 100050 (`invalid_job`). The text-to-image prompt on
+ * the custom-model path is optional: the tables and examples there disagree (see `text2imgPrompt`).
  */
 import { z } from 'zod';
 import { LIBLIB_TEMPLATES, QWEN_IMAGE_CHECKPOINT } from './templates.ts';
@@ -309,18 +310,50 @@ const star3Img2img = z
   })
   .passthrough();
 
+/**
+ * 002 disagrees about the prompt on `/api/generate/webui/text2img`: its tables (§4.2.1, §11.1.2)
+ * mark it 是 (required), its examples on that path (§4.1.3.1, §4.4.2, §11.1.2) 选填 (optional).
+ * Both readings are served: the prompt may be left out, and when given it is checked and sent. A
+ * server that follows the tables answers 100000 naming it (`invalid_job`, no points spent), and
+ * the user adds one.
+ */
+const text2imgPrompt = prompt().optional();
+
+const isQwenTemplate = (template: string | undefined) =>
+  template?.toLowerCase() === LIBLIB_TEMPLATES.qwenText2img;
+
 const customText2img = z
   .object({
     templateUuid: uuid.optional(),
     statusEndpoint,
     ...customBase,
-    width: int(128, 1536).optional(),
-    height: int(128, 1536).optional(),
+    prompt: text2imgPrompt,
+    // 128–1536 (002 §4.2.1), 128–2048 with Qwen-Image's template (§11.1.2): see below.
+    width: int(128, 2048).optional(),
+    height: int(128, 2048).optional(),
     hiResFixInfo: hiResFixInfo.optional(),
   })
   .passthrough()
   .superRefine(
     listedTemplate(CUSTOM_TEXT2IMG_TEMPLATES, '/api/generate/webui/text2img', '§4.4.1, §4.4.2, §11.1'),
+  )
+  .superRefine((v, ctx) => {
+    if (isQwenTemplate(v.templateUuid)) return;
+    for (const field of ['width', 'height'] as const) {
+      if ((v[field] ?? 0) > 1536) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [field],
+          message: "must be at most 1536 (002 §4.2.1; 2048 with Qwen-Image's template, §11.1.2)",
+        });
+      }
+    }
+  })
+  // Qwen-Image's template through this operation gets its one checkpoint, as qwen.text2img does.
+  .transform((v) =>
+    isQwenTemplate(v.templateUuid) && v.checkPointId === undefined
+      ? { ...v, checkPointId: QWEN_IMAGE_CHECKPOINT }
+      : v,
   );
 
 const inpaintParam = z
@@ -619,6 +652,7 @@ const qwenText2img = z
   .object({
     templateUuid: fixedTemplate(LIBLIB_TEMPLATES.qwenText2img),
     ...customBase,
+    prompt: text2imgPrompt,
     // The manual lists one checkpoint and marks it required: default to it.
     checkPointId: z.string().min(1).default(QWEN_IMAGE_CHECKPOINT),
     width: int(128, 2048).optional(),

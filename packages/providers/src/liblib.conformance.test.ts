@@ -75,6 +75,8 @@ type Case = {
   outputs: number;
   /** Points per output (Kontext max 58, others 10 in the simulator's price list). */
   pointsEach: number;
+  /** An input the schema refuses; default `{}`, which is valid where nothing is required. */
+  invalid?: Record<string, unknown>;
 };
 
 /**
@@ -111,6 +113,8 @@ const CASES: Case[] = [
     },
     outputs: 1,
     pointsEach: 10,
+    // The prompt is optional here (002 §4.1.3.1's 选填), so {} is valid.
+    invalid: { width: 4096 },
   },
   {
     op: 'custom.img2img',
@@ -206,6 +210,8 @@ const CASES: Case[] = [
     },
     outputs: 1,
     pointsEach: 10,
+    // The prompt is optional here (002 §11.1.2's 选填), so {} is valid.
+    invalid: { width: 4096 },
   },
 ];
 
@@ -219,7 +225,12 @@ const INLINE = new Map<string, Buffer>(
 
 describeProviderConformance(liblib, 'liblib', {
   simulator: { seed: 11 },
-  examples: Object.fromEntries(CASES.map((c) => [c.op, { valid: c.input, outputs: c.outputs }])),
+  examples: Object.fromEntries(
+    CASES.map((c) => [
+      c.op,
+      { valid: c.input, outputs: c.outputs, ...(c.invalid ? { invalid: c.invalid } : {}) },
+    ]),
+  ),
   // 002 §13: 429 is the QPS limit, 100054 the in-flight one; either may come as the HTTP status
   // or as the code of a 200 envelope.
   retryLater: [

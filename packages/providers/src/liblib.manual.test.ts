@@ -116,6 +116,29 @@ describe('liblib templates per endpoint (002 §4.4.1, §4.4.2, §9.3, §11)', ()
   });
 });
 
+describe('the custom text-to-image prompt, required by 002 §4.2.1 / §11.1.2 and 选填 in their examples', () => {
+  it.each([
+    ['custom.text2img', { width: 768, height: 1024 }],
+    ['custom.text2img', { templateUuid: LIBLIB_TEMPLATES.qwenText2img }],
+    ['qwen.text2img', { width: 1328, height: 1328 }],
+  ] as const)('runs %s %j without a prompt, as the examples allow', async (op, input) => {
+    const { provider } = await setup();
+    const { status } = await runToEnd(provider, op, input);
+    expect(status, JSON.stringify(status)).toMatchObject({ state: 'succeeded' });
+  });
+
+  it('fails a prompt-less job as invalid_job naming the prompt where the server follows the tables', async () => {
+    const { sim, provider } = await setup({ customPromptRequired: true });
+    const error = await providerError(provider.submit('custom.text2img', { width: 768 }, ctx));
+    expect(error).toMatchObject({ errorClass: 'invalid_job', code: '100000', ambiguous: false });
+    expect(error.message).toMatch(/prompt is required/);
+    expect(sim.stats()).toMatchObject({ submissions: 1, accepted: 0 });
+    // The way through: the same job with a prompt.
+    const { status } = await runToEnd(provider, 'custom.text2img', { width: 768, prompt: 'a lighthouse' });
+    expect(status).toMatchObject({ state: 'succeeded' });
+  });
+});
+
 describe('liblib review statuses (002 §3.2, §4.3.2)', () => {
   it('counts outputs without auditStatus as approved: the list holds only approved images', async () => {
     const { provider } = await setup({ auditStatusMissingRate: 1 });

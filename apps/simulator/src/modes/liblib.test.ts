@@ -3,6 +3,7 @@ import { decodePng, liblibCaller, manualClock } from '../internal/test-support.t
 import { startSimulator } from '../simulator.ts';
 import type { Simulator, SimulatorOptions } from '../types.ts';
 import { INITIAL_BALANCE, LIBLIB_SUBMIT_PATHS, LIBLIB_TEMPLATES, OSS_BUCKET_PATH } from './liblib.ts';
+import { LIBLIB_PARAM_RULES } from './liblib-rules.ts';
 
 const KONTEXT = '/api/generate/kontext/text2img';
 const KONTEXT_TEMPLATE = 'fe9928fde1b4491c9b360dd24aa2b115';
@@ -74,6 +75,27 @@ describe('liblib mode: signatures (002 §2.4)', () => {
   });
 });
 
+const IMG = 'https://example.com/a.png';
+/** Besides a prompt, what each path's table requires (002 §3.1, §4.2.4, §5.2.2, §6, §8.1, §9, §10, §11.1.2). */
+const MINIMAL: Record<string, Record<string, unknown>> = {
+  '/api/generate/webui/text2img/ultra': { aspectRatio: 'square', imgCount: 1 },
+  '/api/generate/webui/img2img/ultra': { sourceImage: IMG, imgCount: 1 },
+  '/api/generate/webui/text2img': {},
+  '/api/generate/webui/img2img': { sourceImage: IMG },
+  '/api/generate/kontext/text2img': {},
+  '/api/generate/kontext/img2img': { image_list: [IMG] },
+  '/api/generate/smart-img1/generate': { imgCount: 1 },
+  '/api/generate/smart-img1/inpaint': { imgCount: 1, image: IMG, mask: 'https://example.com/m.png' },
+  '/api/generate/libDream': {},
+  '/api/generate/libEdit': { image_urls: [IMG] },
+  '/api/generate/libEditV2': { image_urls: [IMG] },
+  '/api/generate/seedreamV4': {},
+  '/api/generate/comfyui/app': { workflowUuid: '2f22a4ea4e1c4d8a9e54a06b3f3e0e2a' },
+  '/api/generate/video/kling/text2video': {},
+  '/api/generate/video/kling/img2video': { startFrame: IMG },
+  '/api/generate/video/kling/multiImg2video': { referenceImages: [IMG] },
+};
+
 describe('liblib mode: submissions', () => {
   it('accepts every submission path of the manual with its template, each polled on its status endpoint', async () => {
     const { api, clock, sim } = await setup({ maxInFlight: 100 });
@@ -85,19 +107,7 @@ describe('liblib mode: submissions', () => {
           : STATUS;
     for (const path of LIBLIB_SUBMIT_PATHS) {
       clock.advance(1000);
-      const generateParams: Record<string, unknown> = {
-        prompt: `prompt for ${path}`,
-        sourceImage: 'https://example.com/a.png',
-        image_list: ['https://example.com/a.png'],
-        image: 'https://example.com/a.png',
-        image_urls: ['https://example.com/a.png'],
-        workflowUuid: '2f22a4ea4e1c4d8a9e54a06b3f3e0e2a',
-        // Required by their endpoints' tables (002 §6.1.2, §6.2.2, §10.2.2, §10.3.2).
-        imgCount: 1,
-        mask: 'https://example.com/m.png',
-        startFrame: 'https://example.com/a.png',
-        referenceImages: ['https://example.com/a.png'],
-      };
+      const generateParams = { prompt: `prompt for ${path}`, ...MINIMAL[path] };
       const res = await api.post(path, { templateUuid: LIBLIB_TEMPLATES[path], generateParams });
       expect(res.json, path).toMatchObject({ code: 0, msg: '', data: { generateUuid: expect.any(String) } });
       const id = res.json!.data!.generateUuid!;
@@ -111,7 +121,7 @@ describe('liblib mode: submissions', () => {
     const { api, status } = await setup();
     const res = await api.post('/api/generate/webui/text2img', {
       templateUuid: 'bf085132c7134622895b783b520b39ff',
-      generateParams: { prompt: 'qwen' },
+      generateParams: { prompt: 'qwen', checkPointId: '75e0be0c93b34dd8baeec9c968013e0c' },
     });
     const id = res.json!.data!.generateUuid!;
     expect((await status(id)).json?.code).toBe(0);
@@ -425,6 +435,93 @@ describe('liblib mode: model version', () => {
 describe('liblib mode: parameters checked from the manual', () => {
   const URL = 'https://example.com/a.png';
   const P = (n: number) => 'x'.repeat(n);
+  const LORA = { modelId: '31360f2f031b4ff6b589412a52713fcf', weight: -4 };
+  /** 002 §4.2.6's ControlNet unit, as §4.1.4.1's example sends it. */
+  const UNIT = {
+    unitOrder: 1,
+    sourceImage: URL,
+    width: 1024,
+    height: 1536,
+    preprocessor: 3,
+    annotationParameters: {
+      depthLeres: { preprocessorResolution: 1024, removeNear: 0, removeBackground: 0 },
+    },
+    model: '6349e9dae8814084bd9c1585d335c24c',
+    controlWeight: 1,
+    startingControlStep: 0,
+    endingControlStep: 1,
+    pixelPerfect: 1,
+    controlMode: 0,
+    resizeMode: 1,
+    maskImage: '',
+  };
+  const QWEN = 'bf085132c7134622895b783b520b39ff';
+  const QWEN_CHECKPOINT = '75e0be0c93b34dd8baeec9c968013e0c';
+  const F1_TEXT2IMG = '6f7c4652458d4802969f8d089cf5b91f';
+  const SD_TEXT2IMG = 'e10adc3949ba59abbe56e057f20f883e';
+  const STAR3_TEXT2IMG = '5d7e67009b344550bc1aa6ccbfa1d7f4';
+  /** 002 §11.1.2's example, comments removed. */
+  const QWEN_EXAMPLE = {
+    checkPointId: QWEN_CHECKPOINT,
+    prompt: 'Asian portrait,A young woman wearing a green baseball cap,covering one eye with her hand',
+    negativePrompt: 'ng_deepnegative_v1_75t,(badhandv4:1.2),EasyNegative,(worst quality:2),nsfw',
+    clipSkip: 2,
+    sampler: 1,
+    steps: 30,
+    cfgScale: 4.0,
+    width: 768,
+    height: 1024,
+    imgCount: 1,
+    randnSource: 0,
+    seed: -1,
+    controlNet: [],
+  };
+  /** 002 §4.4.2's F.1 PuLID example. */
+  const PULID_EXAMPLE = {
+    prompt: 'filmfotos, Asian portrait',
+    steps: 20,
+    width: 768,
+    height: 1024,
+    imgCount: 1,
+    controlNet: [
+      {
+        unitOrder: 0,
+        sourceImage: URL,
+        width: 768,
+        height: 1024,
+        preprocessor: 0,
+        annotationParameters: { none: {} },
+        model: '405836d1ae2646b4ba2716ed6bd5453a',
+        controlWeight: 1,
+        startingControlStep: 0,
+        endingControlStep: 1,
+        pixelPerfect: 1,
+        controlMode: 0,
+        resizeMode: 1,
+      },
+    ],
+  };
+  /** 002 §4.4.2's F.1 subject-reference example (Star-3's template on the custom path). */
+  const SUBJECT_EXAMPLE = {
+    ...PULID_EXAMPLE,
+    cfgScale: 3.5,
+    randnSource: 0,
+    seed: -1,
+    clipSkip: 2,
+    sampler: 1,
+    restoreFaces: 0,
+    controlNet: [
+      { ...PULID_EXAMPLE.controlNet[0], preprocessor: 68, annotationParameters: { entityControl: {} } },
+    ],
+  };
+  /** 002 §8.1's example. */
+  const COMFY_EXAMPLE = {
+    '12': { class_type: 'LoadImage', inputs: { image: URL } },
+    '112': { class_type: 'ImageScale', inputs: { width: 768 } },
+    '136': { class_type: 'RepeatLatentBatch', inputs: { amount: 4 } },
+    '137': { class_type: 'LatentUpscaleBy', inputs: { scale_by: 1.5 } },
+    workflowUuid: '2f22ab7ce4c044afb6d5eee2e61547f3',
+  };
   it.each([
     // [path, generateParams, accepted]
     ['/api/generate/smart-img1/generate', { prompt: 'a', imgCount: 4, image_list: Array(8).fill(URL) }, true],
@@ -467,9 +564,215 @@ describe('liblib mode: parameters checked from the manual', () => {
     ['/api/generate/video/kling/multiImg2video', { prompt: 'a', referenceImages: Array(7).fill(URL) }, true],
     ['/api/generate/video/kling/multiImg2video', { referenceImages: [URL] }, false], // prompt 必填 (§10.3.2)
     ['/api/generate/webui/img2img', { sourceImage: URL }, false], // prompt 必填 (002 §4.2.4)
+    // 002 §3.1.1 Star-3 text→image
+    ['/api/generate/webui/text2img/ultra', { prompt: 'a', aspectRatio: 'portrait', imgCount: 4 }, true],
+    [
+      '/api/generate/webui/text2img/ultra',
+      { prompt: 'a', imageSize: { width: 512, height: 2048 }, imgCount: 1 },
+      true,
+    ],
+    [
+      '/api/generate/webui/text2img/ultra', // the manual's own example sends both
+      {
+        prompt: 'a',
+        aspectRatio: 'portrait',
+        imageSize: { width: 768, height: 1024 },
+        imgCount: 1,
+        steps: 30,
+      },
+      true,
+    ],
+    ['/api/generate/webui/text2img/ultra', { prompt: 'a', imgCount: 1 }, false], // 二选一
+    ['/api/generate/webui/text2img/ultra', { prompt: 'a', aspectRatio: 'square' }, false], // imgCount 是
+    ['/api/generate/webui/text2img/ultra', { prompt: 'a', aspectRatio: '1:1', imgCount: 1 }, false],
+    [
+      '/api/generate/webui/text2img/ultra',
+      { prompt: 'a', imageSize: { width: 2049, height: 1024 }, imgCount: 1 },
+      false,
+    ],
+    ['/api/generate/webui/text2img/ultra', { prompt: P(2001), aspectRatio: 'square', imgCount: 1 }, false],
+    [
+      '/api/generate/webui/text2img/ultra', // §3.3.2's subject reference
+      {
+        prompt: 'a',
+        aspectRatio: 'square',
+        imgCount: 1,
+        controlnet: { controlType: 'subject', controlImage: URL },
+      },
+      true,
+    ],
+    [
+      '/api/generate/webui/text2img/ultra',
+      {
+        prompt: 'a',
+        aspectRatio: 'square',
+        imgCount: 1,
+        controlnet: { controlType: 'canny', controlImage: URL },
+      },
+      false,
+    ],
+    [
+      '/api/generate/webui/text2img/ultra',
+      {
+        prompt: 'a',
+        aspectRatio: 'square',
+        imgCount: 1,
+        controlnet: { controlType: 'depth', controlImage: 'iVBORw0KGgoAAAANSUhEUg==' },
+      },
+      false,
+    ],
+    // 002 §3.1.2 Star-3 image→image
+    ['/api/generate/webui/img2img/ultra', { prompt: 'a', sourceImage: URL, imgCount: 2 }, true],
+    ['/api/generate/webui/img2img/ultra', { prompt: 'a', sourceImage: URL }, false], // imgCount 是
+    ['/api/generate/webui/img2img/ultra', { prompt: 'a', imgCount: 1 }, false], // sourceImage 是
+    // 002 §4.2.1 / §4.2.3 custom text→image (F.1 template)
+    [
+      '/api/generate/webui/text2img',
+      { prompt: 'a', steps: 60, cfgScale: 15, clipSkip: 12, sampler: 30 },
+      true,
+    ],
+    ['/api/generate/webui/text2img', { width: 768, height: 1024, imgCount: 1 }, true], // prompt 选填 (§4.1.3.1)
+    ['/api/generate/webui/text2img', { prompt: 'a', steps: 61 }, false],
+    ['/api/generate/webui/text2img', { prompt: 'a', width: 1537 }, false],
+    ['/api/generate/webui/text2img', { prompt: 'a', height: 127 }, false],
+    ['/api/generate/webui/text2img', { prompt: 'a', cfgScale: 0.5 }, false],
+    ['/api/generate/webui/text2img', { prompt: 'a', clipSkip: 13 }, false],
+    ['/api/generate/webui/text2img', { prompt: 'a', sampler: 22 }, false], // not in §7.5
+    ['/api/generate/webui/text2img', { prompt: 'a', seed: -2 }, false],
+    ['/api/generate/webui/text2img', { prompt: 'a', imgCount: 5 }, false],
+    ['/api/generate/webui/text2img', { prompt: 'a', restoreFaces: 2 }, false],
+    ['/api/generate/webui/text2img', { prompt: 'a', negativePrompt: P(2001) }, false],
+    ['/api/generate/webui/text2img', { prompt: 'a', additionalNetwork: Array(5).fill(LORA) }, true],
+    ['/api/generate/webui/text2img', { prompt: 'a', additionalNetwork: Array(6).fill(LORA) }, false],
+    ['/api/generate/webui/text2img', { prompt: 'a', additionalNetwork: [{ ...LORA, weight: 4.1 }] }, false],
+    [
+      '/api/generate/webui/text2img',
+      {
+        prompt: 'a',
+        hiResFixInfo: { hiresSteps: 30, hiresDenoisingStrength: 1, upscaler: 26, resizedWidth: 2048 },
+      },
+      true,
+    ],
+    ['/api/generate/webui/text2img', { prompt: 'a', hiResFixInfo: { hiresSteps: 31 } }, false],
+    ['/api/generate/webui/text2img', { prompt: 'a', hiResFixInfo: { upscaler: 27 } }, false], // §7.6
+    ['/api/generate/webui/text2img', { prompt: 'a', hiResFixInfo: { resizedHeight: 2049 } }, false],
+    ['/api/generate/webui/text2img', { prompt: 'a', controlNet: [UNIT, { ...UNIT, unitOrder: 4 }] }, true],
+    ['/api/generate/webui/text2img', { prompt: 'a', controlNet: Array(5).fill(UNIT) }, false],
+    ['/api/generate/webui/text2img', { prompt: 'a', controlNet: [{ ...UNIT, controlWeight: 2.5 }] }, false],
+    ['/api/generate/webui/text2img', { prompt: 'a', controlNet: [{ ...UNIT, width: 4097 }] }, false],
+    [
+      '/api/generate/webui/text2img',
+      { prompt: 'a', controlNet: [{ ...UNIT, endingControlStep: 1.5 }] },
+      false,
+    ],
+    ['/api/generate/webui/text2img', { prompt: 'a', controlNet: [{ ...UNIT, model: undefined }] }, false],
+    ['/api/generate/webui/text2img', { prompt: 'a', controlNet: [{ ...UNIT, sourceImage: 'a.png' }] }, false],
+    // 002 §4.2.4 / §4.2.5 custom image→image
+    ['/api/generate/webui/img2img', { prompt: 'a', sourceImage: URL, mode: 0, denoisingStrength: 1 }, true],
+    ['/api/generate/webui/img2img', { prompt: 'a' }, false], // sourceImage 是
+    ['/api/generate/webui/img2img', { prompt: 'a', sourceImage: 'data:image/png;base64,AAAA' }, false],
+    ['/api/generate/webui/img2img', { prompt: 'a', sourceImage: URL, mode: 2 }, false],
+    ['/api/generate/webui/img2img', { prompt: 'a', sourceImage: URL, denoisingStrength: 1.5 }, false],
+    ['/api/generate/webui/img2img', { prompt: 'a', sourceImage: URL, resizedWidth: 2049 }, false],
+    ['/api/generate/webui/img2img', { prompt: 'a', sourceImage: URL, resizeMode: 3 }, false],
+    ['/api/generate/webui/img2img', { prompt: 'a', sourceImage: URL, mode: 4 }, false], // mode=4时必填
+    [
+      '/api/generate/webui/img2img',
+      { prompt: 'a', sourceImage: URL, mode: 4, inpaintParam: { maskImage: URL } },
+      true,
+    ],
+    [
+      '/api/generate/webui/img2img',
+      { prompt: 'a', sourceImage: URL, mode: 4, inpaintParam: { maskImage: URL, maskBlur: 65 } },
+      false,
+    ],
+    [
+      '/api/generate/webui/img2img',
+      { prompt: 'a', sourceImage: URL, mode: 4, inpaintParam: { maskImage: URL, maskPadding: 257 } },
+      false,
+    ],
+    [
+      '/api/generate/webui/img2img',
+      { prompt: 'a', sourceImage: URL, mode: 4, inpaintParam: { maskImage: URL, inpaintingFill: 4 } },
+      false,
+    ],
+    ['/api/generate/webui/img2img', { prompt: 'a', sourceImage: URL, mode: 4, inpaintParam: {} }, false],
+    ['/api/generate/webui/img2img', { prompt: 'a', sourceImage: URL, steps: 0 }, false],
+    // 002 §9.2.2 libEdit, §9.3.2 libEditV2
+    ['/api/generate/libEdit', { prompt: 'a', image_urls: [URL], scale: 1, imgCount: 4, seed: -1 }, true],
+    ['/api/generate/libEdit', { prompt: 'a', image_urls: [URL, URL] }, false], // 需输入1张图片
+    ['/api/generate/libEdit', { prompt: 'a', image_urls: [URL], scale: 1.5 }, false],
+    ['/api/generate/libEdit', { prompt: 'a', image_urls: [URL], seed: 10_000_000_000 }, false],
+    ['/api/generate/libEdit', { prompt: 'a', image_urls: [URL], promptMagic: 2 }, false],
+    ['/api/generate/libEdit', { prompt: P(2001), image_urls: [URL] }, false],
+    ['/api/generate/libEditV2', { prompt: 'a', image_urls: [URL], width: 2016, height: 512 }, true],
+    ['/api/generate/libEditV2', { prompt: 'a', image_urls: [URL], width: 2017 }, false],
+    ['/api/generate/libEditV2', { prompt: 'a', image_urls: [URL], height: 511 }, false],
+    ['/api/generate/libEditV2', { prompt: 'a', image_urls: [URL], scale: -0.1 }, false],
+    // 002 §8.1 ComfyUI
+    ['/api/generate/comfyui/app', COMFY_EXAMPLE, true],
+    ['/api/generate/comfyui/app', { ...COMFY_EXAMPLE, workflowUuid: undefined }, false],
+    [
+      '/api/generate/comfyui/app',
+      { ...COMFY_EXAMPLE, '12': { class_type: 'LoadImage', inputs: { image: 'iVBORw0KGgoAAAANSUhEUg==' } } },
+      false,
+    ],
+    [
+      '/api/generate/comfyui/app',
+      { ...COMFY_EXAMPLE, '112': { class_type: 'ImageScale', inputs: 768 } },
+      false,
+    ],
   ] as const)('%s %j → accepted %s', async (path, generateParams, accepted) => {
     const { api } = await setup({ maxInFlight: 100, submitQps: 100 });
     const res = await api.post(path, { templateUuid: LIBLIB_TEMPLATES[path], generateParams });
     expect(res.json?.code, JSON.stringify(res.json)).toBe(accepted ? 0 : 100000);
+  });
+
+  it.each([
+    // [template on /api/generate/webui/text2img, generateParams, accepted]
+    [QWEN, QWEN_EXAMPLE, true], // 002 §11.1.2's example
+    [QWEN, { checkPointId: QWEN_CHECKPOINT, width: 2048, height: 2048 }, true], // prompt 选填, width ≤ 2048
+    [QWEN, { prompt: 'a' }, false], // checkPointId 是
+    [QWEN, { ...QWEN_EXAMPLE, checkPointId: '0ea388c7eb854be3ba3c6f65aac6bfd3' }, false],
+    [QWEN, { ...QWEN_EXAMPLE, width: 2049 }, false],
+    [QWEN, { ...QWEN_EXAMPLE, steps: 61 }, false],
+    [QWEN, { ...QWEN_EXAMPLE, cfgScale: 15.5 }, false],
+    [QWEN, { ...QWEN_EXAMPLE, controlNet: [{ ...UNIT, model: '5b5f21d2b80445598db19e924bd3a409' }] }, true],
+    [SD_TEXT2IMG, { prompt: 'a', width: 2048 }, false], // 128–1536 for the custom templates
+    [F1_TEXT2IMG, PULID_EXAMPLE, true], // 002 §4.4.2's F.1 PuLID example, unitOrder 0
+    [STAR3_TEXT2IMG, SUBJECT_EXAMPLE, true], // 002 §4.4.2's subject reference on this path
+  ] as const)(
+    'webui text2img with template %s %j → accepted %s',
+    async (templateUuid, generateParams, accepted) => {
+      const { api } = await setup({ maxInFlight: 100, submitQps: 100 });
+      const res = await api.post('/api/generate/webui/text2img', { templateUuid, generateParams });
+      expect(res.json?.code, JSON.stringify(res.json)).toBe(accepted ? 0 : 100000);
+    },
+  );
+
+  it('serves both readings of the custom prompt: optional by default, required with customPromptRequired', async () => {
+    const { api, clock, sim } = await setup({ maxInFlight: 100, submitQps: 100 });
+    const noPrompt = () =>
+      api.post('/api/generate/webui/text2img', {
+        templateUuid: F1_TEXT2IMG,
+        generateParams: { width: 768, height: 1024 },
+      });
+    expect((await noPrompt()).json?.code).toBe(0);
+    sim.configure({ customPromptRequired: true });
+    clock.advance(1000);
+    expect((await noPrompt()).json).toMatchObject({ code: 100000, msg: 'prompt is required' });
+    // The other endpoints follow their tables whatever the option says (002 §4.2.4: 是).
+    sim.configure({ customPromptRequired: false });
+    clock.advance(1000);
+    const img2img = await api.post('/api/generate/webui/img2img', {
+      templateUuid: LIBLIB_TEMPLATES['/api/generate/webui/img2img'],
+      generateParams: { sourceImage: URL },
+    });
+    expect(img2img.json?.code).toBe(100000);
+  });
+
+  it('has a rule for every submission path', () => {
+    expect(Object.keys(LIBLIB_PARAM_RULES).sort()).toEqual([...LIBLIB_SUBMIT_PATHS].sort());
+    expect(Object.keys(MINIMAL).sort()).toEqual([...LIBLIB_SUBMIT_PATHS].sort());
   });
 });

@@ -40,22 +40,19 @@ const UPLOAD_TYPES: Record<string, string> = {
   webp: 'image/webp',
 };
 
-const KONTEXT_ASPECT_RATIOS = new Set(['1:1', '2:3', '3:2', '3:4', '4:3', '9:16', '16:9', '9:21', '21:9']);
 const QWEN_TEMPLATE = 'bf085132c7134622895b783b520b39ff';
 
 /** One submission endpoint of 002. */
 interface SubmitRoute {
   /** Templates the manual lists for this path. */
   templates: readonly string[];
-  /** Used when the body has no templateUuid (ComfyUI only, 002 §9). */
+  /** Used when the body has no templateUuid (ComfyUI only, 002 §8.1). */
   defaultTemplate?: string;
   kind: 'image' | 'video';
-  promptRequired: boolean;
-  /** Image-input field that must be present (a URL or a list of URLs). */
-  imageField?: string;
-  kontext?: 'text2img' | 'img2img';
-  /** Largest `imgCount` the endpoint takes. Default 4. */
-  maxImgCount?: number;
+  /** Whether a submission without a prompt is refused; `option` defers to `customPromptRequired`. */
+  promptRequired: boolean | 'option';
+  /** Kontext prices per image by model (002 §5). */
+  kontext?: true;
   statusPath: (template: string) => string;
 }
 
@@ -74,7 +71,6 @@ const SUBMIT_ROUTES: Record<string, SubmitRoute> = {
     templates: ['07e00af4fc464c7ab55ff906f8acf1b7'],
     kind: 'image',
     promptRequired: true,
-    imageField: 'sourceImage',
     statusPath: webui,
   },
   '/api/generate/webui/text2img': {
@@ -88,7 +84,10 @@ const SUBMIT_ROUTES: Record<string, SubmitRoute> = {
       QWEN_TEMPLATE,
     ],
     kind: 'image',
-    promptRequired: true,
+    // 002 disagrees with itself: the tables (§4.2.1, §11.1.2) mark prompt 是 (required), the
+    // examples on this path (§4.1.3.1, §4.4.2, §11.1.2) say 选填 (optional). Both readings are
+    // served: optional by default, required with `customPromptRequired`.
+    promptRequired: 'option',
     // Qwen-Image is submitted on the webui path but polled on the generic one (002 §11).
     statusPath: (template) => (template === QWEN_TEMPLATE ? GENERIC_STATUS : WEBUI_STATUS),
   },
@@ -107,15 +106,14 @@ const SUBMIT_ROUTES: Record<string, SubmitRoute> = {
     templates: ['fe9928fde1b4491c9b360dd24aa2b115'],
     kind: 'image',
     promptRequired: true,
-    kontext: 'text2img',
+    kontext: true,
     statusPath: generic,
   },
   '/api/generate/kontext/img2img': {
     templates: ['1c0a9712b3d84e1b8a9f49514a46d88c'],
     kind: 'image',
     promptRequired: true,
-    kontext: 'img2img',
-    imageField: 'image_list',
+    kontext: true,
     statusPath: generic,
   },
   '/api/generate/smart-img1/generate': {
@@ -128,7 +126,6 @@ const SUBMIT_ROUTES: Record<string, SubmitRoute> = {
     templates: ['0fb3ddb15a094e74b1241fbda5db3199'],
     kind: 'image',
     promptRequired: true,
-    imageField: 'image',
     statusPath: generic,
   },
   '/api/generate/libDream': {
@@ -141,7 +138,6 @@ const SUBMIT_ROUTES: Record<string, SubmitRoute> = {
     templates: ['cd3a6751086b4483ba5f0523aef53a79'],
     kind: 'image',
     promptRequired: true,
-    imageField: 'image_urls',
     statusPath: generic,
   },
   '/api/generate/libEditV2': {
@@ -150,15 +146,12 @@ const SUBMIT_ROUTES: Record<string, SubmitRoute> = {
     templates: ['c92f91c771db42e2b5dbff66e2e4f7a2', 'cd3a6751086b4483ba5f0523aef53a79'],
     kind: 'image',
     promptRequired: true,
-    imageField: 'image_urls',
     statusPath: generic,
   },
   '/api/generate/seedreamV4': {
     templates: ['0b6bad2fd350433ebb5abc7eb91f2ec9'],
     kind: 'image',
     promptRequired: true,
-    // Group mode (002 §9.4, §9.5): imgCount 1–15.
-    maxImgCount: 15,
     statusPath: generic,
   },
   '/api/generate/comfyui/app': {
@@ -331,7 +324,14 @@ export const liblibMode: ModeFactory = (ctx: ModeContext): SimMode => {
     // An account switched to fail: the provider's "not enough points" (100021), no task, no points.
     if (ctx.accountError(req)) throw new LiblibReply(100021);
     settleAll();
-    const { template, params, prompt, count, cost } = validateSubmission(body, route, req.path);
+    const promptRequired =
+      route.promptRequired === 'option' ? ctx.options.customPromptRequired : route.promptRequired;
+    const { template, params, prompt, count, cost } = validateSubmission(
+      body,
+      route,
+      req.path,
+      promptRequired,
+    );
     const account = req.account!.id;
     if (balanceOf(account) < cost) throw new LiblibReply(100021);
     const task = ctx.accept(
@@ -597,6 +597,7 @@ function validateSubmission(
   body: unknown,
   route: SubmitRoute,
   path: string,
+  promptRequired: boolean,
 ): { template: string; params: Record<string, unknown>; prompt?: string; count: number; cost: number } {
   if (!isObject(body)) throw new LiblibReply(100000, 'body must be a JSON object');
   const template = body.templateUuid ?? route.defaultTemplate;
@@ -608,75 +609,25 @@ function validateSubmission(
   const prompt = params.prompt;
   if (prompt !== undefined && typeof prompt !== 'string')
     throw new LiblibReply(100000, 'prompt must be a string');
-  if (route.promptRequired && (!prompt || prompt.trim() === ''))
+  if (promptRequired && (!prompt || prompt.trim() === ''))
     throw new LiblibReply(100000, 'prompt is required');
-  // Prompt lengths are per endpoint (Kling v2-6 takes 2500, 002 §10.1.2): see LIBLIB_PARAM_RULES;
-  // elsewhere 2000, the bound every other table gives.
-  const rule = LIBLIB_PARAM_RULES[path];
-  if (!rule && typeof prompt === 'string' && prompt.length > 2000)
-    throw new LiblibReply(100000, 'prompt is over 2000 characters');
-  const problems = rule ? rule(params) : [];
+  const problems = LIBLIB_PARAM_RULES[path]!(params, template);
   if (problems.length > 0) throw new LiblibReply(100000, problems.join('; '));
   // Moderation stand-in (100052): the word "forbidden" in any prompt field.
   for (const field of [prompt, params.negativePrompt]) {
     if (typeof field === 'string' && /\bforbidden\b/i.test(field)) throw new LiblibReply(100052);
   }
-  if (route.imageField) {
-    const value = params[route.imageField];
-    const urls = Array.isArray(value) ? value : [value];
-    if (urls.length === 0 || !urls.every((u) => typeof u === 'string' && /^https?:\/\//.test(u))) {
-      throw new LiblibReply(100000, `${route.imageField} must hold public image URLs`);
-    }
-  }
-  if (route.defaultTemplate !== undefined && typeof params.workflowUuid !== 'string') {
-    throw new LiblibReply(100000, 'workflowUuid is required');
-  }
-  let count = 1;
-  let perImage = 10;
-  if (route.kontext) {
-    // 002 §5 (digest): model pro|max (default max), imgCount 1–4, aspectRatio enum, guidance_scale 1–20.
-    const model = params.model ?? 'max';
-    if (model !== 'pro' && model !== 'max') throw new LiblibReply(100000, 'model must be pro or max');
-    const ratio = params.aspectRatio ?? '1:1';
-    if (typeof ratio !== 'string' || !KONTEXT_ASPECT_RATIOS.has(ratio)) {
-      throw new LiblibReply(100000, 'aspectRatio is not supported');
-    }
-    const guidance = params.guidance_scale ?? 3.5;
-    if (typeof guidance !== 'number' || guidance < 1 || guidance > 20) {
-      throw new LiblibReply(100000, 'guidance_scale must be 1.0–20.0');
-    }
-    const imgCount = params.imgCount ?? 1;
-    if (typeof imgCount !== 'number' || !Number.isInteger(imgCount) || imgCount < 1 || imgCount > 4) {
-      throw new LiblibReply(100000, 'imgCount must be 1–4');
-    }
-    count = imgCount;
-    perImage = model === 'pro' ? 29 : 58;
-    if (route.kontext === 'img2img') {
-      const list = params.image_list as unknown[];
-      if (list.length > 4) throw new LiblibReply(100000, 'image_list holds 1–4 images');
-      if (model === 'pro' && list.length > 1)
-        throw new LiblibReply(100000, 'pro does not take multiple references');
-    }
-  } else if (route.kind === 'image' && params.imgCount !== undefined) {
-    const imgCount = params.imgCount;
-    const max = route.maxImgCount ?? 4;
-    if (typeof imgCount !== 'number' || !Number.isInteger(imgCount) || imgCount < 1 || imgCount > max) {
-      throw new LiblibReply(100000, `imgCount must be 1–${max}`);
-    }
-    count = imgCount;
-  }
+  // The rules checked imgCount's range where the endpoint takes one.
+  const count = Number.isInteger(params.imgCount) ? (params.imgCount as number) : 1;
+  // 002 §5: Kontext pro 29, max (the default) 58 points per image; 10 elsewhere (the §3.2 example).
+  const perImage = route.kontext ? (params.model === 'pro' ? 29 : 58) : 10;
   const out: {
     template: string;
     params: Record<string, unknown>;
     prompt?: string;
     count: number;
     cost: number;
-  } = {
-    template,
-    params,
-    count,
-    cost: perImage * count,
-  };
+  } = { template, params, count, cost: perImage * count };
   if (typeof prompt === 'string') out.prompt = prompt;
   return out;
 }
