@@ -250,6 +250,52 @@ describe('liblib mode: lifecycle', () => {
     expect(sim.tasks().map((t) => t.state)).toEqual(['failed', 'succeeded', 'timeout']);
   });
 
+  it('freezes points at submission and unfreezes them at timeout (002 §4.3.1: 解冻积分)', async () => {
+    const { clock, kontext, status } = await setup({ timeoutRate: 1 });
+    const id = (await kontext({ prompt: 'x', model: 'pro' })).json!.data!.generateUuid!;
+    expect((await status(id)).json?.data).toMatchObject({
+      generateStatus: 1,
+      pointsCost: 29,
+      accountBalance: INITIAL_BALANCE - 29,
+    });
+    clock.advance(10_000);
+    expect((await status(id)).json?.data).toMatchObject({
+      generateStatus: 7,
+      pointsCost: 0,
+      accountBalance: INITIAL_BALANCE,
+    });
+  });
+
+  it('leaves auditStatus out of approved outputs when configured to (002 §3.2 lists only approved ones)', async () => {
+    const { api, clock, kontext, status } = await setup({ auditStatusMissingRate: 1 });
+    const image = (await kontext({ prompt: 'x', imgCount: 2 })).json!.data!.generateUuid!;
+    clock.advance(1000);
+    const video = (
+      await api.post('/api/generate/video/kling/text2video', {
+        templateUuid: '61cd8b60d340404394f2a545eeaf197a',
+        generateParams: { prompt: 'a moving fox' },
+      })
+    ).json!.data!.generateUuid!;
+    clock.advance(10_000);
+    const images = (await status(image)).json!.data!.images!;
+    expect(images).toHaveLength(2);
+    for (const out of images) expect(out).not.toHaveProperty('auditStatus');
+    const videos = (await status(video)).json!.data!.videos!;
+    expect(videos).toHaveLength(1);
+    expect(videos[0]).not.toHaveProperty('auditStatus');
+  });
+
+  it('lists review-blocked outputs with auditStatus 4 and 5 when configured to (002 §4.3.2)', async () => {
+    const { clock, kontext, status } = await setup({ reviewBlockRate: 1, reviewBlockedListedRate: 1 });
+    const id = (await kontext({ prompt: 'x', imgCount: 2 })).json!.data!.generateUuid!;
+    clock.advance(10_000);
+    const data = (await status(id)).json!.data!;
+    expect(data.generateStatus).toBe(5);
+    expect(data.images!.map((i) => i.auditStatus)).toEqual([4, 5]);
+    // A blocked image's URL serves nothing.
+    expect((await fetch(data.images![0]!.imageUrl)).status).toBe(404);
+  });
+
   it('serves a fake MP4 and a PNG cover for Kling video tasks', async () => {
     const { api, clock, status } = await setup();
     const res = await api.post('/api/generate/video/kling/text2video', {

@@ -167,6 +167,41 @@ describe('replicate mode', () => {
     expect(sim.imageBytes(res.json.data[0].url)).toBeInstanceOf(Buffer);
   });
 
+  it('holds a synchronous (OpenAI-style) answer past 30 s, until the 45 s generation ends', async () => {
+    const clock = manualClock();
+    const { create, sim } = await setup(
+      { latencyMs: { min: 45_000, max: 45_000 }, replicateAnswerStyle: 'openai' },
+      clock,
+    );
+    let answered = false;
+    const pending = create().then((res) => {
+      answered = true;
+      return res;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    clock.advance(31_000);
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(answered).toBe(false);
+    clock.advance(14_000);
+    const res = await pending;
+    expect(res.status).toBe(200);
+    expect(res.json.data).toHaveLength(1);
+    expect(sim.stats()).toMatchObject({ accepted: 1, statusQueries: 0 });
+  });
+
+  it("keeps predictions under a proxy's own path: only urls.get / urls.cancel reach them", async () => {
+    const { create, call, sim } = await setup({ replicatePredictionPaths: 'proxy' });
+    const p = (await create(INPUT, {}, '/replicate')).json;
+    expect(p.urls.get).toBe(`${sim.url}/proxy-api/tasks/${p.id}`);
+    expect(p.urls.cancel).toBe(`${sim.url}/proxy-api/tasks/${p.id}/cancel`);
+    expect((await call('GET', p.urls.get)).json).toMatchObject({ id: p.id, status: 'starting' });
+    // Replicate's own paths are not this proxy's.
+    expect((await call('GET', `/replicate/v1/predictions/${p.id}`)).status).toBe(404);
+    expect((await call('GET', `/v1/predictions/${p.id}`)).status).toBe(404);
+    expect((await call('POST', `/v1/predictions/${p.id}/cancel`)).status).toBe(404);
+    expect((await call('POST', p.urls.cancel)).json.status).toBe('canceled');
+  });
+
   it('answers 404 for an unknown prediction', async () => {
     const { call } = await setup();
     expect((await call('GET', '/v1/predictions/nope')).status).toBe(404);
