@@ -104,7 +104,7 @@ describe('liblib-v1 mode', () => {
   it.each([
     ['no model_id', { prompt: 'p' }, 400],
     ['no prompt', { model_id: 'm' }, 400],
-    ['n_iter 5', { prompt: 'p', model_id: 'm', n_iter: 5 }, 400],
+    ['n_iter 0', { prompt: 'p', model_id: 'm', n_iter: 0 }, 400],
     ['strength 2', { prompt: 'p', model_id: 'm', image: 'x', strength: 2 }, 400],
     ['forbidden word', { prompt: 'a forbidden thing', model_id: 'm' }, 100052],
   ])('answers 400 for %s', async (_name, body, code) => {
@@ -113,6 +113,14 @@ describe('liblib-v1 mode', () => {
     expect(res.status).toBe(400);
     expect(res.json.code).toBe(code);
     expect(sim.stats().accepted).toBe(0);
+  });
+
+  it('takes what 000 / 001 do not bound: n_iter 5, a 2001-character prompt, steps 61', async () => {
+    const { run, task, clock } = await setup();
+    const id = (await run({ prompt: 'p'.repeat(2001), model_id: 'm', n_iter: 5, steps: 61 })).json.data
+      .task_id;
+    clock.advance(10_000);
+    expect((await task(id)).json.data.output.images).toHaveLength(5);
   });
 
   it('enforces QPS with HTTP 429 and in flight with 100054, counting each breach', async () => {

@@ -48,18 +48,23 @@ class Reply extends SimReply {
   }
 }
 
+/** Most outputs one task renders. */
+const MAX_OUTPUTS = 16;
+
 /** Checks a submission; answers the operation and prompt or throws a 400 `Reply`. */
 function validate(body: unknown): { operation: 'text2img' | 'img2img'; prompt: string; count: number } {
   if (!isObject(body)) throw new Reply(400, 400, 'body must be a JSON object');
   const { prompt, model_id: modelId, n_iter: nIter, image, strength } = body;
+  // 000 / 001 §4.1.3–§4.1.4: prompt and model_id 是 (required), image 是 for img2img. They give no
+  // prompt length and no n_iter range (001's "例如 1 或 4" is an example), so neither is bounded
+  // here: 002's limits belong to another API. strength is "通常在 0 到 1 之间" (001), the one range.
   if (typeof prompt !== 'string' || prompt.trim() === '') throw new Reply(400, 400, 'prompt is required');
-  if (prompt.length > 2000) throw new Reply(400, 400, 'prompt is over 2000 characters');
   if (typeof modelId !== 'string' || modelId === '') throw new Reply(400, 400, 'model_id is required');
   // Moderation stand-in, as in the liblib mode: the word "forbidden" (002 code 100052).
   if (/\bforbidden\b/i.test(prompt)) throw new Reply(400, 100052, 'prompt contains sensitive content');
   const count = nIter ?? 1;
-  if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > 4) {
-    throw new Reply(400, 400, 'n_iter must be 1–4');
+  if (typeof count !== 'number' || !Number.isInteger(count) || count < 1) {
+    throw new Reply(400, 400, 'n_iter must be a positive integer');
   }
   if (image !== undefined) {
     if (typeof image !== 'string' || image === '') throw new Reply(400, 400, 'image must be a URL or base64');
@@ -67,7 +72,12 @@ function validate(body: unknown): { operation: 'text2img' | 'img2img'; prompt: s
       throw new Reply(400, 400, 'strength must be 0–1');
     }
   }
-  return { operation: image === undefined ? 'text2img' : 'img2img', prompt, count };
+  // Any n_iter is taken; at most MAX_OUTPUTS are rendered, so a test tool stays bounded.
+  return {
+    operation: image === undefined ? 'text2img' : 'img2img',
+    prompt,
+    count: Math.min(count, MAX_OUTPUTS),
+  };
 }
 
 /** The `liblib-v1` mode factory. */
