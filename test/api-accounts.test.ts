@@ -5,12 +5,12 @@
  * and that a change is what the next grant of a worker's own pool applies.
  */
 import { loadConfig } from '@genqueue/config';
-import { limiterKeyPrefix, silentLogger } from '@genqueue/core';
+import { type AccountView, limiterKeyPrefix, silentLogger } from '@genqueue/core';
 import { AccountPool } from '@genqueue/limiter';
 import type { Redis } from 'ioredis';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AccountView, type ApiHandle, startApi } from '../apps/api/src/index.ts';
+import { type ApiHandle, startApi } from '../apps/api/src/index.ts';
 import { connectRedis, deletePrefix, uniquePrefix } from './support/redis.ts';
 
 const API_TOKEN = 'accounts-api-token-3b9d';

@@ -9,7 +9,7 @@ import { join, relative } from 'node:path';
 import type { BatchView, JobView } from '@genqueue/core';
 import { descriptorOf, listOperations } from '@genqueue/providers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readObject, type Stack, startStack, TEST_TOKEN } from './support/stack.ts';
+import { ADMIN_TOKEN, readObject, type Stack, startStack, TEST_TOKEN } from './support/stack.ts';
 
 const BIN = 'apps/cli/bin/genqueue.js';
 let stack: Stack;
@@ -321,6 +321,66 @@ describe('genqueue CLI', () => {
     expect(refused.stderr).toMatch(
       /^error: cannot reach http:\/\/127\.0\.0\.1:9 \(connection refused\)\nhint: /,
     );
+  });
+
+  it('lists the accounts and changes one with an admin token; an API token is refused with a hint', async () => {
+    const admin = { GENQUEUE_ADMIN_TOKEN: ADMIN_TOKEN };
+    const table = await cli(['accounts'], admin);
+    expect(table.code, table.stderr).toBe(0);
+    const [header, row, ...rest] = table.stdout.trimEnd().split('\n');
+    expect(header!.split(/\s{2,}/)).toEqual([
+      'PROVIDER',
+      'ACCOUNT',
+      'IN FLIGHT',
+      'QPS',
+      'SUBMITTED',
+      'POINTS',
+      'BALANCE',
+      'TAGS',
+      'STATE',
+    ]);
+    expect(row!.split(/\s{2,}/).slice(0, 4)).toEqual(['liblib', 'default', '0/5', '20']);
+    expect(row).toMatch(/live$/);
+    expect(rest).toEqual([]);
+
+    const refused = await cli(['accounts']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/\(HTTP 403 forbidden\)\nhint: this needs an admin token/);
+
+    const changed = await cli(
+      ['accounts', 'set', 'liblib', 'default', '--max-in-flight', '2', '--pause'],
+      admin,
+    );
+    expect(changed.code, changed.stderr).toBe(0);
+    expect(changed.stdout).toMatch(/liblib\s+default\s+0\/2\*\s+20\s.*paused by an operator since/);
+    expect(changed.stdout).toContain('* changed at run time');
+    const json = await cli(['accounts', '--json', '--provider', 'liblib'], admin);
+    expect(JSON.parse(json.stdout).accounts[0]).toMatchObject({
+      limits: { maxInFlight: 2 },
+      configuredLimits: { maxInFlight: 5 },
+      paused: true,
+      pause: { manual: true },
+    });
+
+    const back = await cli(
+      ['accounts', 'set', 'liblib', 'default', '--max-in-flight', 'default', '--resume'],
+      admin,
+    );
+    expect(back.code, back.stderr).toBe(0);
+    expect(back.stdout).toMatch(/liblib\s+default\s+0\/5\s+20\s.*live$/m);
+
+    const bad = await cli(['accounts', 'set', 'liblib', 'default', '--qps', '0'], admin);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("option '--qps <n>' argument '0' is invalid");
+    const unknown = await cli(['accounts', 'set', 'liblib', 'nobody', '--pause'], admin);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/liblib has no account nobody \(HTTP 404 not_found\)/);
+    const nothing = await cli(['accounts', 'set', 'liblib', 'default'], admin);
+    expect(nothing.code).toBe(2);
+    expect(nothing.stderr).toContain('nothing to change');
+    for (const output of [table, changed, json, back, bad, unknown]) {
+      expect(output.stdout + output.stderr).not.toContain(ADMIN_TOKEN);
+    }
   });
 
   it('never printed the token', () => {

@@ -17,6 +17,8 @@ import { startS3 } from './s3.ts';
 
 export const TEST_TOKEN = 'test-token-0123456789';
 export const ADMIN = { user: 'admin', password: 'admin-password' };
+/** The stack's `ADMIN_TOKENS`: the bearer token of the admin routes (`/v1/accounts`). */
+export const ADMIN_TOKEN = 'test-admin-token-9876543210';
 
 export interface StackOptions {
   sim?: SimulatorOptions;
@@ -52,7 +54,7 @@ export interface Stack {
   /** Starts a worker in this process; `overrides` adds test hooks and the like. */
   startWorker(overrides?: WorkerOverrides): Promise<WorkerHandle>;
   call<T = unknown>(
-    method: 'GET' | 'POST',
+    method: 'GET' | 'POST' | 'PATCH',
     path: string,
     body?: unknown,
     headers?: Record<string, string>,
@@ -78,6 +80,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     API_TOKENS: TEST_TOKEN,
     ADMIN_USER: ADMIN.user,
     ADMIN_PASSWORD: ADMIN.password,
+    ADMIN_TOKENS: ADMIN_TOKEN,
     LOG_LEVEL: 'silent',
     LIBLIB_BASE_URL: sim.url,
     LIBLIB_ACCESS_KEY: sim.options.accessKey,

@@ -5,7 +5,6 @@ export { basicAuth, bearerAuth, requireAdmin, safeEqual, tokenScope } from './au
 export type { ApiDeps } from './deps.ts';
 export type { ApiErrorCode, Issue } from './http-error.ts';
 export { ApiError } from './http-error.ts';
-export type { AccountView } from './routes/accounts.ts';
 export { createJobBodySchema, IDEMPOTENCY_TTL_SECONDS, isJobId, MAX_METADATA_BYTES } from './routes/jobs.ts';
 export type { ApiHandle, StartApiOverrides } from './start.ts';
 export { startApi } from './start.ts';

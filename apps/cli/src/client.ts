@@ -6,7 +6,7 @@
  * and their messages never contain the token.
  */
 import type { Readable } from 'node:stream';
-import type { BatchView, JobState, JobView } from '@genqueue/core';
+import type { AccountView, BatchView, JobState, JobView } from '@genqueue/core';
 import type { ProviderListing } from '@genqueue/providers';
 import { type Dispatcher, request } from 'undici';
 import { ApiConnectionError, type ApiIssue, ApiResponseError, redactUrl } from './errors.ts';
@@ -77,6 +77,14 @@ export type BatchSubmission =
       /** The file, streamed as the request body (never held in memory). */
       body: Readable;
     });
+
+/** A change of one account (`PATCH /v1/accounts/:provider/:id`); `null` goes back to the configured limit. */
+export interface AccountChange {
+  submitQps?: number | null;
+  maxInFlight?: number | null;
+  /** `true` pauses the account until resumed; `false` resumes it. */
+  paused?: boolean;
+}
 
 /** One page of `GET /v1/batches/:id/jobs`. */
 export interface JobPage {
@@ -160,6 +168,19 @@ export class GenqueueClient {
     return this.#send('GET', '/v1/operations');
   }
 
+  /** `GET /v1/accounts`: every provider account (needs an admin token). */
+  getAccounts(): Promise<{ accounts: AccountView[] }> {
+    return this.#send('GET', '/v1/accounts');
+  }
+
+  /** `PATCH /v1/accounts/:provider/:id`: changes an account's limits or pauses it (needs an admin token). */
+  changeAccount(provider: string, id: string, change: AccountChange): Promise<AccountView> {
+    return this.#send('PATCH', `/v1/accounts/${encodeURIComponent(provider)}/${encodeURIComponent(id)}`, {
+      body: JSON.stringify(change),
+      contentType: 'application/json',
+    });
+  }
+
   /** `GET /v1/jobs/:id`. */
   getJob(jobId: string): Promise<JobView> {
     return this.#send('GET', `/v1/jobs/${encodeURIComponent(jobId)}`);
@@ -215,7 +236,7 @@ export class GenqueueClient {
   }
 
   async #send<T>(
-    method: 'GET' | 'POST',
+    method: 'GET' | 'POST' | 'PATCH',
     path: string,
     options: { query?: Query; body?: string | Readable; contentType?: string } = {},
   ): Promise<T> {
@@ -234,7 +255,7 @@ export class GenqueueClient {
   }
 
   async #open(
-    method: 'GET' | 'POST',
+    method: 'GET' | 'POST' | 'PATCH',
     path: string,
     options: { query?: Query; body?: string | Readable; contentType?: string } = {},
   ): Promise<Dispatcher.ResponseData> {

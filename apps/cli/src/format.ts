@@ -51,6 +51,11 @@ export function formatError(error: unknown): string {
     if (rejected.length > 0) lines.push(...formatRejected(rejected));
     else lines.push(...formatIssues(error.issues, error.message));
     if (error.status === 401) lines.push('hint: set GENQUEUE_TOKEN (or --token) to one of the API_TOKENS');
+    if (error.status === 403) {
+      lines.push(
+        'hint: this needs an admin token: set GENQUEUE_ADMIN_TOKEN (or --token) to one of the ADMIN_TOKENS',
+      );
+    }
     return lines.join('\n');
   }
   if (error instanceof CliError) {

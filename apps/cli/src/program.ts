@@ -3,6 +3,7 @@
  * can drive it in-process. `main.ts` runs it on the real process.
  */
 import { Command, CommanderError } from 'commander';
+import { accountsCommand } from './commands/accounts.ts';
 import { cancelCommand, retryCommand } from './commands/cancel-retry.ts';
 import { downloadCommand } from './commands/download.ts';
 import { jobsCommand } from './commands/jobs.ts';
@@ -20,8 +21,9 @@ export const CLI_VERSION = '0.1.0';
 
 const GLOBAL_HELP = `
 Environment:
-  GENQUEUE_URL    API URL (default http://127.0.0.1:3000); --url wins
-  GENQUEUE_TOKEN  API bearer token; --token wins (prefer the variable: flags show up in ps)
+  GENQUEUE_URL          API URL (default http://127.0.0.1:3000); --url wins
+  GENQUEUE_TOKEN        API bearer token; --token wins (prefer the variable: flags show up in ps)
+  GENQUEUE_ADMIN_TOKEN  admin bearer token (one of ADMIN_TOKENS) for \`accounts\`; else GENQUEUE_TOKEN
 
 Exit codes:
   0  success
@@ -47,9 +49,10 @@ export function createProgram(ctx: CliContext, done: (code: number) => void): Co
     runCommand(ctx, done),
     cancelCommand(ctx, done),
     retryCommand(ctx, done),
+    accountsCommand(ctx, done),
   ];
   // Commands built with `new Command` inherit nothing, so each gets the same output and exit handling.
-  for (const command of [program, ...commands]) {
+  for (const command of [program, ...commands, ...commands.flatMap((c) => c.commands)]) {
     command
       .exitOverride()
       .showHelpAfterError('(run with --help for usage)')

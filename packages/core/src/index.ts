@@ -79,5 +79,5 @@ export type {
 export { createRedis } from './redis-connection.ts';
 export type { RedisKeyLayout } from './redis-keys.ts';
 export { deleteKeysWithPrefix, limiterKeyPrefix, masters, redisKeyLayout } from './redis-keys.ts';
-export type { BatchView, JobView, ObjectUrlFn, OutputView, WebhookView } from './views.ts';
+export type { AccountView, BatchView, JobView, ObjectUrlFn, OutputView, WebhookView } from './views.ts';
 export { toBatchView, toJobView } from './views.ts';

@@ -73,6 +73,32 @@ export interface BatchView {
   webhooks?: WebhookView[];
 }
 
+/**
+ * One provider account as `GET /v1/accounts` shows it: limits, load, pause, counters; never a
+ * secret. Times are ISO 8601.
+ */
+export interface AccountView {
+  provider: string;
+  id: string;
+  tags: readonly string[];
+  weight: number;
+  /** The limits the next grant applies: a runtime change, else the configured value. */
+  limits: { submitQps: number; maxInFlight: number };
+  /** The limits of the configuration (what `null` in a change goes back to). */
+  configuredLimits: { submitQps: number; maxInFlight: number };
+  /** Tasks of this account in flight now (live leases). */
+  inFlight: number;
+  paused: boolean;
+  /** Why and since when; `nextProbeAt` for an account error's pause (an operator's is never probed). */
+  pause: { reason: string; since: string; manual: boolean; nextProbeAt?: string } | null;
+  /** The last balance the provider reported, and when. */
+  balance: { value: number; at: string } | null;
+  /** Points the provider kept for this account's ended tasks. */
+  pointsSpent: number;
+  /** Tasks this account submitted that the provider accepted. */
+  submitted: number;
+}
+
 /** Makes a URL for a stored object (public URL or presigned). */
 export type ObjectUrlFn = (bucket: string, key: string) => Promise<string>;
 

@@ -10,6 +10,7 @@
  * field at fault; 401 without credentials; 403 with an API token that is not an admin one; 404 for
  * a provider that is not enabled or an account it does not have.
  */
+import type { AccountView } from '@genqueue/core';
 import type { AccountPool, AccountState } from '@genqueue/limiter';
 import express, { type Request, type Response, Router } from 'express';
 import { z } from 'zod';
@@ -33,29 +34,6 @@ export const accountChangeSchema = z
     paused: z.boolean().optional(),
   })
   .strict();
-
-/** One account as `GET /v1/accounts` shows it. Times are ISO 8601. */
-export interface AccountView {
-  provider: string;
-  id: string;
-  tags: readonly string[];
-  weight: number;
-  /** The limits the next grant applies: a runtime change, else the configured value. */
-  limits: { submitQps: number; maxInFlight: number };
-  /** The limits of the configuration (what `null` in a change goes back to). */
-  configuredLimits: { submitQps: number; maxInFlight: number };
-  /** Tasks of this account in flight now (live leases). */
-  inFlight: number;
-  paused: boolean;
-  /** Why and since when; `nextProbeAt` for an account error's pause (an operator's is never probed). */
-  pause: { reason: string; since: string; manual: boolean; nextProbeAt?: string } | null;
-  /** The last balance the provider reported, and when. */
-  balance: { value: number; at: string } | null;
-  /** Points the provider kept for this account's ended tasks. */
-  pointsSpent: number;
-  /** Tasks this account submitted that the provider accepted. */
-  submitted: number;
-}
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
