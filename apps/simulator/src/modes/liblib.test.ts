@@ -217,6 +217,25 @@ describe('liblib mode: lifecycle', () => {
     expect((await status(id)).json?.data).toMatchObject({ generateStatus: 5, pointsCost: 29 });
   });
 
+  it('answers IMG1 tasks without percentCompleted or seeds (002 §6.3.2: 智能算法IMG1不支持)', async () => {
+    const { api, clock, status } = await setup({ percentMissingRate: 0 });
+    const res = await api.post('/api/generate/smart-img1/generate', {
+      templateUuid: LIBLIB_TEMPLATES['/api/generate/smart-img1/generate'],
+      generateParams: { prompt: 'a poster', imgCount: 2 },
+    });
+    const id = res.json!.data!.generateUuid!;
+    expect((await status(id)).json?.data).not.toHaveProperty('percentCompleted');
+    clock.advance(10_000);
+    const done = (await status(id)).json!.data!;
+    expect(done).toMatchObject({ generateStatus: 5 });
+    expect(done).not.toHaveProperty('percentCompleted');
+    expect(done.images).toHaveLength(2);
+    for (const image of done.images!) {
+      expect(image).not.toHaveProperty('seed');
+      expect((await fetch(image.imageUrl)).status).toBe(200);
+    }
+  });
+
   it('omits percentCompleted when configured to, like the real API often does', async () => {
     const { kontext, status } = await setup({ percentMissingRate: 1 });
     const id = (await kontext()).json!.data!.generateUuid!;

@@ -377,6 +377,8 @@ export const liblibMode: ModeFactory = (ctx: ModeContext): SimMode => {
     ctx.tasks.recordQuery(task, at, ended);
     const served = code === 5 ? ctx.tasks.servedOutputs(task, at) : [];
     const cost = phase === 'failed' || phase === 'timeout' ? 0 : Number(task.data.pointsCost ?? 0);
+    // 002 §6.3.2 / §11.2.2: percentCompleted and images[].seed — "智能算法IMG1不支持" (not for IMG1).
+    const img1 = task.operation.startsWith('/api/generate/smart-img1/');
     const data: Record<string, unknown> = {
       generateUuid: task.id,
       generateStatus: code,
@@ -384,10 +386,12 @@ export const liblibMode: ModeFactory = (ctx: ModeContext): SimMode => {
       pointsCost: cost,
       accountBalance: balanceOf(task.account),
       images:
-        task.kind === 'image' ? served.map((o) => ({ imageUrl: o.url, seed: o.seed, ...audit(task) })) : [],
+        task.kind === 'image'
+          ? served.map((o) => ({ imageUrl: o.url, ...(img1 ? {} : { seed: o.seed }), ...audit(task) }))
+          : [],
     };
     // 002 §3.2: percentCompleted is "not implemented yet" on some endpoints; some tasks never fill it.
-    if (hash32(task.id) / 2 ** 32 >= ctx.options.percentMissingRate) {
+    if (!img1 && hash32(task.id) / 2 ** 32 >= ctx.options.percentMissingRate) {
       data.percentCompleted = code === 5 ? 1 : ctx.tasks.progress(task, Math.min(at, task.endsAt - 1));
     }
     if (task.kind === 'video') {
