@@ -221,6 +221,8 @@ describe('the gallery in Chromium', () => {
     expect(text).toMatch(/granted slot \d\/5/);
     expect(text).toContain(`submitted task ${job.providerTaskId}`);
     expect(text).toMatch(/stored 1 image/);
+    const states = await page.locator('table.history tbody tr td:first-child').allInnerTexts();
+    expect(states).toEqual(['queued', 'submitting', 'running', 'storing', 'succeeded']);
     const full = page.locator('.output img').first();
     await expect
       .poll(() => full.evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth))

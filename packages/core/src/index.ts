@@ -37,6 +37,7 @@ export type {
   NewJob,
   OutboxEntry,
   OutboxItem,
+  StateChange,
   StoredOutput,
   TransitionResult,
   WebhookDeliveryRecord,

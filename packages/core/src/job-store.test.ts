@@ -86,6 +86,35 @@ describe('JobStore', () => {
     expect(await redis.ttl(store.jobKey(id))).toBeGreaterThan(3000);
   });
 
+  it('keeps every change of state with its time, and none for a same-state re-entry', async () => {
+    const id = await newJob();
+    await store.startSubmit(id, { submitStartedAt: 2, attempts: 1 });
+    await store.startSubmit(id, { submitStartedAt: 3, attempts: 2 });
+    await store.deferSubmit(id);
+    await store.startSubmit(id, { submitStartedAt: 4, attempts: 3 });
+    await store.taskAccepted(id, { providerTaskId: 't', submittedAt: 5 });
+    await store.fail(id, { code: 'x', message: 'y' });
+    const history = (await store.getJob(id))!.history;
+    expect(history.map((c) => c.state)).toEqual(['submitting', 'queued', 'submitting', 'running', 'failed']);
+    for (const change of history) expect(change.at).toBeGreaterThan(Date.now() - 60_000);
+    expect(history.map((c) => c.at)).toEqual([...history.map((c) => c.at)].sort((a, b) => a - b));
+  });
+
+  it('bounds the history of a job that goes round without end, keeping the newest changes', async () => {
+    const id = await newJob();
+    for (let i = 0; i < 150; i++) {
+      await store.startSubmit(id, { submitStartedAt: i, attempts: i });
+      await store.deferSubmit(id);
+    }
+    await store.startSubmit(id, { submitStartedAt: 999, attempts: 999 });
+    const history = (await store.getJob(id))!.history;
+    expect(history.length).toBeGreaterThan(30);
+    expect(history.length).toBeLessThan(100);
+    expect(history.at(-1)!.state).toBe('submitting');
+    for (const change of history) expect(['submitting', 'queued']).toContain(change.state);
+    expect(history.every((c) => Number.isFinite(c.at))).toBe(true);
+  });
+
   it('reports a missing job and never resurrects one through a field update', async () => {
     expect(await store.fail('j_missing', { code: 'x', message: 'y' })).toEqual({
       ok: false,

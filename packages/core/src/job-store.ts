@@ -107,6 +107,17 @@ export interface JobRecord {
   cancelRequested: boolean;
   /** The job's batch has spent its `maxPoints`: the job must not be submitted. */
   budgetSpent: boolean;
+  /**
+   * Every change of state after creation, oldest first, with its time (ms since the epoch), as the
+   * transitions wrote it; the oldest are dropped past about 40.
+   */
+  history: StateChange[];
+}
+
+/** One entry of {@link JobRecord.history}. */
+export interface StateChange {
+  state: JobState;
+  at: number;
 }
 
 /** A batch as the store knows it. */
@@ -288,6 +299,9 @@ function encode(fields: Record<string, unknown>): string[] {
   return flat;
 }
 
+/** Bound of a job's state history (about 40 changes): a job retried without end stays small. */
+const HISTORY_MAX_CHARS = 1_000;
+
 const TERMINAL_LUA_SET = `{${TERMINAL_STATES.map((s) => `${s}=true`).join(',')}}`;
 
 /**
@@ -329,6 +343,16 @@ local completed = 0
 local budget = 0
 local hasBatch = batch ~= job
 if cur ~= to then
+  -- the state history, for the job's page: "state@ms" entries, the oldest dropped past a bound
+  local history = redis.call('HGET', job, 'history')
+  local entry = to .. '@' .. tostring(h.now)
+  if history then
+    history = history .. ',' .. entry
+    if #history > ${HISTORY_MAX_CHARS} then history = string.sub(history, string.find(history, ',', #history - ${HISTORY_MAX_CHARS}, true) + 1) end
+  else
+    history = entry
+  end
+  redis.call('HSET', job, 'history', history)
   if hasBatch then
     redis.call('HINCRBY', batch, 'n:' .. cur, -1)
     redis.call('HINCRBY', batch, 'n:' .. to, 1)
@@ -1063,8 +1087,17 @@ function decodeJob(id: string, raw: Record<string, string>, batch: BatchRecord |
     taskEndedAt: num(raw.taskEndedAt),
     finishedAt: num(raw.finishedAt),
     cancelRequested: raw.cancelRequested === '1',
+    history: decodeHistory(raw.history),
     budgetSpent: batch?.maxPoints !== undefined && batch.pointsCost >= batch.maxPoints,
   };
+}
+
+function decodeHistory(raw: string | undefined): StateChange[] {
+  if (!raw) return [];
+  return raw.split(',').map((entry) => {
+    const at = entry.lastIndexOf('@');
+    return { state: entry.slice(0, at) as JobState, at: Number(entry.slice(at + 1)) };
+  });
 }
 
 function decodeBatch(raw: Record<string, string>): BatchRecord {

@@ -266,6 +266,8 @@ export function jobPage(
     ['task ended at the provider', job.taskEndedAt],
     ['finished', job.finishedAt],
   ];
+  // Creation is the first change: a new job is queued.
+  const changes = [{ state: 'queued', at: job.createdAt }, ...job.history];
   const outputs = options.outputs.map(
     (o) => html`<figure class="output">
   ${
@@ -312,6 +314,11 @@ ${job.error ? html`<p class="error big">${job.error.code}: ${job.error.message}<
   </dl>
   <h2>Times</h2>
   <dl>${times.map(([label, ms]) => html`<dt>${label}</dt><dd>${time(ms)}</dd>`)}</dl>
+  <h2>State changes</h2>
+  <table class="history"><thead><tr><th>state</th><th>at</th><th>after</th></tr></thead><tbody>${changes.map(
+    (c, i) =>
+      html`<tr><td><span class="state s-${c.state}">${c.state}</span></td><td>${time(c.at)}</td><td>${i === 0 ? '—' : `${((c.at - changes[i - 1]!.at) / 1000).toFixed(1)} s`}</td></tr>`,
+  )}</tbody></table>
 </section>
 </div>
 <h2>Outputs</h2>
