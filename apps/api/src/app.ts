@@ -15,6 +15,7 @@ import { bearerAuth } from './auth.ts';
 import type { ApiDeps, RouteDeps } from './deps.ts';
 import { errorMiddleware, notFound } from './http-error.ts';
 import { bodyBudget } from './internal/body-budget.ts';
+import { redisErrors, redisGate } from './internal/dependency-gate.ts';
 import { accountsRouter } from './routes/accounts.ts';
 import { batchesRouter } from './routes/batches.ts';
 import { docsRouter } from './routes/docs.ts';
@@ -90,6 +91,9 @@ export function createApp(apiDeps: ApiDeps): express.Express {
   });
 
   app.use(healthRouter(deps));
+  // Everything below reads or writes Redis.
+  const redisUp = deps.redisUp ?? (() => true);
+  app.use(redisGate(redisUp));
 
   app.use(galleryRouter(deps));
 
@@ -118,6 +122,7 @@ export function createApp(apiDeps: ApiDeps): express.Express {
   app.use('/v1', v1);
 
   app.use(notFound);
+  app.use(redisErrors(redisUp));
   app.use(errorMiddleware(deps.logger));
   return app;
 }

@@ -53,10 +53,16 @@ export interface ApiDeps {
   s3Ready: () => Promise<void>;
   /** Resolves when Redis answers (for `/readyz`). */
   redisReady: () => Promise<void>;
+  /**
+   * Whether Redis can take a command right now (`watchConnection` of `@genqueue/core`). While it
+   * cannot, every route but the probes answers `503 unavailable` with `Retry-After` at once.
+   * Default: always up.
+   */
+  redisUp?: () => boolean;
   logger: Logger;
   /** Clock in epoch milliseconds. Default `Date.now`. */
   now?: () => number;
-  /** Time limit of each `/readyz` check, in milliseconds. Default 3000. */
+  /** Time limit of each `/readyz` check, in milliseconds. Default 900 (the probe answers within 1 s). */
   readyTimeoutMs?: number;
 }
 

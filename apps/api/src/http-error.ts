@@ -46,6 +46,23 @@ export class ApiError extends Error {
   }
 }
 
+/** `Retry-After` of a 503 answered while Redis or S3 is down, in seconds. */
+export const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
+
+/**
+ * `503 unavailable` with `Retry-After`: a dependency (Redis, S3) is down. Answered at once, so a
+ * client backs off instead of waiting on a connection that may not come back for minutes.
+ */
+export class UnavailableError extends ApiError {
+  constructor(
+    message: string,
+    /** `Retry-After`, in seconds. */
+    readonly retryAfterSeconds: number = UNAVAILABLE_RETRY_AFTER_SECONDS,
+  ) {
+    super(503, 'unavailable', message);
+  }
+}
+
 /** `400 invalid_request` with the given issues; the message is the first issue. */
 export function invalidRequest(issues: Issue[], message?: string): ApiError {
   const first = issues[0];
@@ -126,6 +143,7 @@ export function errorMiddleware(logger: Logger): ErrorRequestHandler {
       res.destroy();
       return;
     }
+    if (answer instanceof UnavailableError) res.set('Retry-After', String(answer.retryAfterSeconds));
     res.status(answer.status).json({
       error: {
         code: answer.code,

@@ -18,11 +18,20 @@ import {
   type ProviderOperations,
   QueueSet,
   type RedisClient,
+  watchConnection,
 } from '@genqueue/core';
 import { createAdapter, defaultAccount, descriptorOf, isProviderName } from '@genqueue/providers';
 import { createApp } from './app.ts';
 import type { ApiDeps, ReadObjectFn } from './deps.ts';
-import type { ApiErrorCode } from './http-error.ts';
+import { type ApiErrorCode, scrubSecrets, UnavailableError } from './http-error.ts';
+
+/**
+ * How long the first byte of a stored object may take, in milliseconds: past it S3 counts as down
+ * and the gallery answers 503. The body then streams for as long as it takes.
+ */
+const S3_READ_FIRST_BYTE_MS = 2_000;
+/** Time limit of the `/readyz` S3 check, in milliseconds (the probe answers within 1 s). */
+const S3_READY_TIMEOUT_MS = 900;
 
 /** What `startApi` builds itself unless given. */
 export interface StartApiOverrides {
@@ -79,8 +88,12 @@ export async function startApi(config: Config, overrides: StartApiOverrides = {}
   }
 
   try {
-    const redis = overrides.redis ?? createRedis(config.redis);
+    // A command retries once after a broken connection, then fails: the API answers 503 rather
+    // than hold the client until Redis is back (workers wait for ever instead).
+    const redis = overrides.redis ?? createRedis(config.redis, { maxRetriesPerRequest: 1 });
     if (!overrides.redis) cleanups.unshift(() => redis.quit().catch(() => redis.disconnect()));
+    const redisWatch = watchConnection(redis, { logger });
+    cleanups.unshift(async () => redisWatch.stop());
 
     // Jobs are validated from the catalog: the API builds no provider client and needs no
     // provider credential (workers hold those).
@@ -118,9 +131,11 @@ export async function startApi(config: Config, overrides: StartApiOverrides = {}
       });
       objectUrl ??= (bucket, key) => sink.objectUrl(bucket, key);
       readObject ??= async (bucket, key) => {
+        const abort = new AbortController();
+        const timer = setTimeout(() => abort.abort(), S3_READ_FIRST_BYTE_MS);
         try {
           const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }), {
-            abortSignal: AbortSignal.timeout(30_000),
+            abortSignal: abort.signal,
           });
           return {
             body: object.Body as Readable,
@@ -128,13 +143,22 @@ export async function startApi(config: Config, overrides: StartApiOverrides = {}
             contentLength: object.ContentLength,
           };
         } catch (error) {
-          if ((error as { name?: string }).name === 'NoSuchKey') return undefined;
+          const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+          if (e.name === 'NoSuchKey') return undefined;
+          const status = e.$metadata?.httpStatusCode;
+          // No answer at all (refused, reset, timed out) or a 5xx: S3 is down, not the request wrong.
+          if (status === undefined || status >= 500) {
+            logger.warn({ err: scrubSecrets(String((error as Error).message)) }, 's3: read failed');
+            throw new UnavailableError('S3 is unreachable; try again shortly');
+          }
           throw error;
+        } finally {
+          clearTimeout(timer);
         }
       };
       s3Ready ??= async () => {
         await s3.send(new HeadBucketCommand({ Bucket: config.s3.bucket }), {
-          abortSignal: AbortSignal.timeout(5_000),
+          abortSignal: AbortSignal.timeout(S3_READY_TIMEOUT_MS),
         });
       };
     }
@@ -168,8 +192,10 @@ export async function startApi(config: Config, overrides: StartApiOverrides = {}
       s3Ready,
       readObject,
       redisReady: async () => {
+        if (!redisWatch.up()) throw new Error(`connection ${redis.status}`);
         await redis.ping();
       },
+      redisUp: () => redisWatch.up(),
       logger,
       now: overrides.now,
     };

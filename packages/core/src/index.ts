@@ -20,6 +20,8 @@ export {
 } from './catalog.ts';
 export type { Clock } from './clock.ts';
 export { systemClock } from './clock.ts';
+export type { ConnectionWatch, ConnectionWatchOptions } from './connection-watch.ts';
+export { watchConnection } from './connection-watch.ts';
 export type { ErrorAction, ErrorClass, JobError, ProviderErrorOptions, RetryLimit } from './errors.ts';
 export { actionFor, CallAbortedError, isProviderError, ProviderError, parseRetryAfter } from './errors.ts';
 export { batchItemId, newBatchId, newJobId, parseBatchItemId } from './ids.ts';

@@ -3,8 +3,8 @@
  * never the machine's shared one), and S3 down for a minute (30 s in quick mode).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type PrivateRedis, startPrivateRedis } from '../../support/private-redis.ts';
 import { type ChaosStack, startChaos } from '../support/chaos-stack.ts';
-import { type PrivateRedis, startPrivateRedis } from '../support/private-redis.ts';
 import { QUICK, recordOutage } from '../support/tally.ts';
 
 export function outageScenarios(): void {

@@ -8,7 +8,7 @@ import type { ApiDeps } from '../deps.ts';
 import { scrubSecrets } from '../http-error.ts';
 
 /** Default time limit of each readiness check, in milliseconds. */
-export const READY_TIMEOUT_MS = 3_000;
+export const READY_TIMEOUT_MS = 900;
 
 function withTimeout(check: () => Promise<void>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;

@@ -1,7 +1,7 @@
 /**
- * A private `redis-server` for the Redis-restart scenario: its own free port and data folder, with
- * `appendonly yes`, so it can be stopped and started again without touching the machine's shared
- * Redis (which the other tests use and which has no persistence).
+ * A private `redis-server` for tests that stop, kill or restart Redis: its own free port and data
+ * folder, with `appendonly yes`, so it can be stopped and started again without touching the
+ * machine's shared Redis (which the other tests use and which has no persistence).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -11,22 +11,28 @@ import { join } from 'node:path';
 import { freePort } from '@genqueue/demo';
 import { Redis } from 'ioredis';
 
-/** A free TCP port on 127.0.0.1 (asked of the OS, then released). */
-
 /** A restartable Redis with AOF persistence. */
 export interface PrivateRedis {
   readonly port: number;
   readonly url: string;
   /** Stops the server gracefully (SIGTERM: Redis flushes the AOF and exits). */
   stop(): Promise<void>;
+  /** Kills the server (SIGKILL): with `appendfsync everysec` up to the last second of writes is lost. */
+  kill(): Promise<void>;
   /** Starts it again on the same port and data folder. */
   start(): Promise<void>;
   /** Stops it for good and deletes the data folder. */
   destroy(): Promise<void>;
 }
 
+/** Options of {@link startPrivateRedis}. */
+export interface PrivateRedisOptions {
+  /** Redis's `appendfsync`: `always` loses nothing on a kill, `everysec` (docker-compose's) up to a second. Default `always`. */
+  appendfsync?: 'always' | 'everysec';
+}
+
 /** Starts a private `redis-server --appendonly yes` and resolves once it answers PING. */
-export async function startPrivateRedis(): Promise<PrivateRedis> {
+export async function startPrivateRedis(options: PrivateRedisOptions = {}): Promise<PrivateRedis> {
   const dir = await mkdtemp(join(tmpdir(), 'genqueue-chaos-redis-'));
   const port = await freePort();
   const url = `redis://127.0.0.1:${port}`;
@@ -35,11 +41,21 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
   const start = async () => {
     child = spawn(
       'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--appendonly', 'yes', '--appendfsync', 'always'],
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--appendonly',
+        'yes',
+        '--appendfsync',
+        options.appendfsync ?? 'always',
+      ],
       { cwd: dir, stdio: 'ignore' },
     );
     // --dir is the cwd: Redis refuses some paths on the command line, never its working folder.
     const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    probe.on('error', () => undefined); // refused until the server listens: `connect()` rejects too
     const deadline = Date.now() + 15_000;
     for (;;) {
       try {
@@ -53,18 +69,20 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     }
     probe.disconnect();
   };
-  const stop = async () => {
+  const stopWith = async (signal: NodeJS.Signals) => {
     const running = child;
     child = undefined;
     if (!running || running.exitCode !== null) return;
-    running.kill('SIGTERM');
+    running.kill(signal);
     await once(running, 'exit');
   };
+  const stop = () => stopWith('SIGTERM');
   await start();
   return {
     port,
     url,
     stop,
+    kill: () => stopWith('SIGKILL'),
     start,
     async destroy() {
       if (child) {
