@@ -79,6 +79,8 @@ export function deploymentEnv(
     S3_SECRET_ACCESS_KEY: infra.s3.secretAccessKey,
     S3_FORCE_PATH_STYLE: 'true',
     SHUTDOWN_GRACE_MS: '2000',
+    // The simulator serves results from its own (loopback) address.
+    SINK_ALLOWED_HOSTS: new URL(sim.url).hostname,
     ...extra,
   };
 }

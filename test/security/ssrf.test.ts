@@ -6,7 +6,9 @@
  * `webhookUrl` of jobs and batches (JSON body, CSV and NDJSON query), input image URLs of jobs and
  * batch items (Kontext `image_list`, in items, defaults and CSV/NDJSON rows). Deliveries are checked
  * again at connect time, after DNS, so a receiver whose name later resolves to loopback (DNS
- * rebinding) gets nothing.
+ * rebinding) gets nothing. The sink's downloads of provider result URLs go through the same
+ * connect-time guard, every redirect hop included, with private hosts only as `SINK_ALLOWED_HOSTS`
+ * lists them.
  *
  * DNS is the only part replaced: the real guard (`checkUrl`, `createGuardedDispatcher`) runs with
  * an injected resolver, so names resolve the same way on every machine and nothing leaves it.
@@ -16,9 +18,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type ApiHandle, startApi } from '@genqueue/api';
 import { loadConfig } from '@genqueue/config';
+import { type Sink, SinkError, sinkFromSettings } from '@genqueue/sink';
 import { checkUrl, createGuardedDispatcher, deliverWebhook } from '@genqueue/webhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectRedis, deletePrefix, uniquePrefix } from '../support/redis.ts';
+import { startS3, type TestS3 } from '../support/s3.ts';
 import { send } from './support/http.ts';
 
 const TOKEN = 'ssrf-test-token-51c0d3';
@@ -375,5 +379,114 @@ describe('SSRF guard at connect time (webhook deliveries)', () => {
     expect(delivered.ok).toBe(true);
     expect(hits).toBe(1);
     await Promise.all([dispatcher.close(), open.close()]);
+  });
+});
+
+describe('SSRF guard at connect time (sink downloads of provider result URLs)', () => {
+  let files: Server;
+  let port: number;
+  let s3: TestS3;
+  const hits: string[] = [];
+  const PNG = Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    Buffer.alloc(64),
+  ]);
+
+  beforeAll(async () => {
+    s3 = await startS3({ bucket: 'ssrf-sink' });
+    files = createServer((req, res) => {
+      hits.push(req.url ?? '');
+      if (req.url === '/to-metadata') {
+        res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/' }).end();
+      } else if (req.url === '/to-other-loopback') {
+        res.writeHead(302, { location: `http://127.0.0.2:${port}/x.png` }).end();
+      } else {
+        res.writeHead(200, { 'content-type': 'image/png' }).end(PNG);
+      }
+    });
+    await new Promise<void>((resolve) => files.listen(0, '127.0.0.1', resolve));
+    port = (files.address() as AddressInfo).port;
+  });
+
+  afterAll(async () => {
+    await new Promise((resolve) => files.close(resolve));
+    await s3?.stop();
+  });
+
+  /** The sink as the worker builds it from `SINK_ALLOWED_HOSTS` (and `WEBHOOK_ALLOW_PRIVATE=false`). */
+  function sinkAllowing(allowedHosts: string) {
+    const config = loadConfig({ ...s3.env, SINK_ALLOWED_HOSTS: allowedHosts });
+    const dispatcher = createGuardedDispatcher({
+      allowPrivate: false,
+      allowed: config.s3.allowedHosts,
+      subject: 'result host',
+      hint: 'list it in SINK_ALLOWED_HOSTS if the provider serves results from a private address',
+      lookup,
+    });
+    return { sink: sinkFromSettings(config.s3, undefined, dispatcher).sink, dispatcher };
+  }
+
+  async function refusedStore(sink: Sink, url: string): Promise<SinkError> {
+    const error = await sink.store({ url, key: `refused/${hits.length}`, metadata: {} }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error, url).toBeInstanceOf(SinkError);
+    return error as SinkError;
+  }
+
+  it('refuses a result URL on a private host, and a redirect to one, for good and with the reason', async () => {
+    const { sink, dispatcher } = sinkAllowing(`127.0.0.1`);
+    const direct = [
+      'http://169.254.169.254/latest/meta-data/iam/',
+      'http://metadata.example.com/latest/meta-data/',
+      'http://10.0.0.5/x.png',
+      `http://localhost:${port}/x.png`,
+    ];
+    for (const url of direct) {
+      const error = await refusedStore(sink, url);
+      expect(error.code, url).toBe('unsafe_url');
+      expect(error.retryable, url).toBe(false);
+      expect(error.message, url).toMatch(/refused: result host .*(link-local|private|internal)/);
+      expect(error.message, url).toContain('SINK_ALLOWED_HOSTS');
+    }
+    // The allowed host answers, but each redirect hop is checked again when it connects.
+    hits.length = 0;
+    const metadata = await refusedStore(sink, `http://127.0.0.1:${port}/to-metadata`);
+    expect(metadata).toMatchObject({ code: 'unsafe_url', retryable: false });
+    expect(metadata.message).toContain('169.254.169.254');
+    const loopback = await refusedStore(sink, `http://127.0.0.1:${port}/to-other-loopback`);
+    expect(loopback).toMatchObject({ code: 'unsafe_url', retryable: false });
+    expect(loopback.message).toContain('127.0.0.2');
+    expect(hits).toEqual(['/to-metadata', '/to-other-loopback']);
+    counted.set('sink downloads', direct.length + 2);
+
+    // The listed host itself is fetched and stored.
+    const stored = await sink.store({
+      url: `http://127.0.0.1:${port}/x.png`,
+      key: 'allowed/0',
+      metadata: {},
+    });
+    expect(stored).toMatchObject({ key: 'allowed/0.png', bytes: PNG.length });
+    await Promise.all([sink.close(), dispatcher.close()]);
+  });
+
+  it('allows by host name, by network, and nothing without a list', async () => {
+    const byName = sinkAllowing('rebind.example.com');
+    // rebind.example.com resolves to 127.0.0.1 in this test's DNS: listed by name, fetched.
+    await expect(
+      byName.sink.store({ url: `http://rebind.example.com:${port}/x.png`, key: 'name/0', metadata: {} }),
+    ).resolves.toMatchObject({ bytes: PNG.length });
+    const byNetwork = sinkAllowing('127.0.0.0/8');
+    await expect(
+      byNetwork.sink.store({ url: `http://127.0.0.1:${port}/x.png`, key: 'net/0', metadata: {} }),
+    ).resolves.toMatchObject({ bytes: PNG.length });
+    const none = sinkAllowing('');
+    expect(await refusedStore(none.sink, `http://127.0.0.1:${port}/x.png`)).toMatchObject({
+      code: 'unsafe_url',
+      retryable: false,
+    });
+    for (const { sink, dispatcher } of [byName, byNetwork, none])
+      await Promise.all([sink.close(), dispatcher.close()]);
   });
 });

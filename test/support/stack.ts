@@ -99,6 +99,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     ACCOUNT_PROBE_INTERVAL_MS: '1000',
     SHUTDOWN_GRACE_MS: '2000',
     WEBHOOK_ALLOW_PRIVATE: 'true',
+    // The simulator serves results from its own (loopback) address.
+    SINK_ALLOWED_HOSTS: new URL(sim.url).hostname,
     ...(typeof options.env === 'function' ? options.env(sim) : options.env),
   };
   const config = loadConfig(env);

@@ -26,6 +26,8 @@ export const DEMO_PROVIDERS = Object.fromEntries(
       credentialVars: Object.keys(descriptor.credentials.shape).map(variable),
       simulatorEnv: (sim) => ({
         [`${descriptor.envPrefix}_BASE_URL`]: sim.url,
+        // The simulator serves results from its own (loopback) address: the sink may fetch there.
+        SINK_ALLOWED_HOSTS: new URL(sim.url).hostname,
         ...Object.fromEntries(
           Object.entries(sim.credentials).map(([field, value]) => [variable(field), value]),
         ),

@@ -124,7 +124,15 @@ export async function startWorker(config: Config, overrides: WorkerOverrides = {
     now: clock.now,
   });
   const queues = QueueSet.fromConfig(config, redis, [...accounts.keys()]);
-  const { sink } = sinkFromSettings(config.s3, logger);
+  // Result URLs come from the provider: downloads go through the same connect-time SSRF guard as
+  // webhooks (every redirect hop included), private hosts only as SINK_ALLOWED_HOSTS lists them.
+  const sinkDispatcher = createGuardedDispatcher({
+    allowPrivate: config.webhooks.allowPrivate,
+    allowed: config.s3.allowedHosts,
+    subject: 'result host',
+    hint: 'list it in SINK_ALLOWED_HOSTS if the provider serves results from a private address',
+  });
+  const { sink } = sinkFromSettings(config.s3, logger, sinkDispatcher);
   // Checked at connect time, after DNS, so a receiver that resolves to a private address later is refused.
   const webhookDispatcher =
     overrides.webhookDispatcher ??
@@ -272,6 +280,7 @@ export async function startWorker(config: Config, overrides: WorkerOverrides = {
       await context.slotSignal?.close();
       await context.metrics?.close(); // metrics: send what is buffered
       if (!overrides.webhookDispatcher) await webhookDispatcher.close();
+      await sinkDispatcher.close();
       await Promise.all([...adapters.values()].flatMap((m) => [...m.values()]).map((p) => p.close?.()));
       await redis.quit().catch(() => redis.disconnect());
       logger.info('worker stopped');

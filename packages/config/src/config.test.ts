@@ -41,6 +41,27 @@ describe('loadConfig', () => {
     expect(config.webhooks.retryScheduleMs).toEqual([0, 10, 20]);
   });
 
+  it('parses SINK_ALLOWED_HOSTS into host names and networks, and names a bad entry', () => {
+    expect(loadConfig({}).s3.allowedHosts).toEqual({ hostnames: [], networks: [] });
+    const config = loadConfig({
+      SINK_ALLOWED_HOSTS: 'Results.Proxy.Lan., 127.0.0.1, 10.0.0.0/8, ::1, [fd00::]/8, minio',
+    });
+    expect(config.s3.allowedHosts).toEqual({
+      hostnames: ['results.proxy.lan', 'minio'],
+      networks: [
+        { address: '127.0.0.1', prefix: 32 },
+        { address: '10.0.0.0', prefix: 8 },
+        { address: '::1', prefix: 128 },
+        { address: 'fd00::', prefix: 8 },
+      ],
+    });
+    for (const bad of ['10.0.0.0/33', 'http://x.example', 'a b', '10.0.0.1/8/1', 'host/8']) {
+      expect(() => loadConfig({ SINK_ALLOWED_HOSTS: bad }), bad).toThrow(
+        /SINK_ALLOWED_HOSTS.*not a host name/,
+      );
+    }
+  });
+
   it('lists every bad variable in one error', () => {
     let error: unknown;
     try {

@@ -5,6 +5,7 @@
  */
 
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import {
   credentialVariable,
   type ProviderAccount,
@@ -147,6 +148,42 @@ const redisEnv = {
     ),
 };
 
+const HOSTNAME =
+  /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*\.?$/i;
+
+/** Comma-separated host names, IP addresses and CIDR networks (`SINK_ALLOWED_HOSTS`). */
+const hostAllowList = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    const hostnames: string[] = [];
+    const networks: { address: string; prefix: number }[] = [];
+    for (const entry of (v ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)) {
+      const [address = '', prefixText, extra] = entry.replace(/^\[|\](?=\/|$)/g, '').split('/');
+      const family = isIP(address);
+      if (family !== 0 && extra === undefined) {
+        const max = family === 4 ? 32 : 128;
+        const prefix = prefixText === undefined ? max : Number(prefixText);
+        if (/^\d{1,3}$/.test(prefixText ?? String(max)) && prefix <= max) {
+          networks.push({ address, prefix });
+          continue;
+        }
+      } else if (prefixText === undefined && HOSTNAME.test(entry)) {
+        hostnames.push(entry.toLowerCase().replace(/\.$/, ''));
+        continue;
+      }
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${entry}" is not a host name, an IP address or a CIDR network (like 10.0.0.0/8)`,
+      });
+      return z.NEVER;
+    }
+    return { hostnames, networks };
+  });
+
 const envSchema = z.object({
   ...redisEnv,
   PORT: int(3000, 0, 65535),
@@ -207,6 +244,11 @@ const envSchema = z.object({
   S3_PRESIGN_TTL_SECONDS: int(86_400, 1, 604_800),
   SINK_MAX_BYTES: int(512 * 1024 * 1024, 1),
   SINK_ATTEMPTS: int(10, 1, 100),
+  /**
+   * Private result hosts the sink may download from (a provider or proxy serving results from a
+   * private address); every other private target is refused unless `WEBHOOK_ALLOW_PRIVATE`.
+   */
+  SINK_ALLOWED_HOSTS: hostAllowList,
 
   WEBHOOK_SECRET: z
     .string()
@@ -283,6 +325,8 @@ function buildConfig(env: z.infer<typeof envSchema>, providers: ParsedProviders)
       presignTtlSeconds: env.S3_PRESIGN_TTL_SECONDS,
       maxObjectBytes: env.SINK_MAX_BYTES,
       attempts: env.SINK_ATTEMPTS,
+      /** Private hosts the sink downloads from even without `WEBHOOK_ALLOW_PRIVATE` (`SINK_ALLOWED_HOSTS`). */
+      allowedHosts: env.SINK_ALLOWED_HOSTS,
     },
     webhooks: {
       secret: env.WEBHOOK_SECRET,

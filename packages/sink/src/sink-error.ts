@@ -8,6 +8,7 @@
  * - `empty`: the source has no bytes (retryable for downloads: a CDN may not have the file yet).
  * - `unsupported_source`: not an http(s) URL, a `data:` URL or base64.
  * - `invalid_data`: a `data:` URL or base64 string that cannot be decoded.
+ * - `unsafe_url`: the download's host (or a redirect's) is private and not allowed (SSRF guard).
  * - `s3`: the upload to S3 failed.
  */
 export type SinkErrorCode =
@@ -19,6 +20,7 @@ export type SinkErrorCode =
   | 'empty'
   | 'unsupported_source'
   | 'invalid_data'
+  | 'unsafe_url'
   | 's3';
 
 /** Options of {@link SinkError}. */

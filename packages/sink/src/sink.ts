@@ -51,7 +51,8 @@ export interface SinkOptions {
   maxBytes: number;
   /**
    * undici dispatcher for downloads (tests, proxies, an SSRF guard). Default: an `Agent` owned by
-   * the sink with `timeouts.connectMs`, closed by {@link Sink.close}. Redirects are followed on top.
+   * the sink with `timeouts.connectMs`, closed by {@link Sink.close}. Redirects are followed on
+   * top, each hop through this dispatcher, so a guard checks every hop's address when it connects.
    */
   dispatcher?: Dispatcher;
   /** Download time limits; each field defaults as in {@link DEFAULT_SINK_TIMEOUTS}. */
@@ -407,6 +408,15 @@ export class Sink {
 
   private downloadError(error: unknown, label: string, signal?: AbortSignal): SinkError {
     if (error instanceof SinkError) return error;
+    // The guarded dispatcher's refusal (`UnsafeUrlError` of `@genqueue/webhooks`), for the first
+    // hop or a redirect: the same URL is refused on every attempt.
+    if ((error as { name?: unknown } | undefined)?.name === 'UnsafeUrlError') {
+      return new SinkError(`download of ${label} refused: ${(error as Error).message}`, {
+        code: 'unsafe_url',
+        retryable: false,
+        cause: error,
+      });
+    }
     if (error instanceof TooLargeError) return tooLarge(label, this.options.maxBytes);
     if (signal?.aborted) {
       return new SinkError(`download of ${label} aborted`, {
@@ -472,8 +482,15 @@ export interface SinkSettings extends S3ClientSettings {
   presignTtlSeconds: number;
 }
 
-/** A Sink and its S3 client, as the configuration sets them up (API and workers alike). */
-export function sinkFromSettings(settings: SinkSettings, logger?: Logger): { sink: Sink; s3: S3Client } {
+/**
+ * A Sink and its S3 client, as the configuration sets them up (API and workers alike).
+ * `dispatcher`: what downloads go through; the workers pass the SSRF-guarded one.
+ */
+export function sinkFromSettings(
+  settings: SinkSettings,
+  logger?: Logger,
+  dispatcher?: Dispatcher,
+): { sink: Sink; s3: S3Client } {
   const s3 = createS3Client(settings);
   const sink = new Sink({
     s3,
@@ -482,6 +499,7 @@ export function sinkFromSettings(settings: SinkSettings, logger?: Logger): { sin
     publicUrl: settings.publicUrl,
     presignTtlSeconds: settings.presignTtlSeconds,
     logger,
+    ...(dispatcher ? { dispatcher } : {}),
   });
   return { sink, s3 };
 }

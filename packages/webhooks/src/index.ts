@@ -4,6 +4,7 @@ export { webhookRetryDelay } from './retry-delay.ts';
 export type { SignWebhookInput } from './sign.ts';
 export { signWebhook } from './sign.ts';
 export type {
+  AllowedHosts,
   CheckUrlOptions,
   GuardedDispatcherOptions,
   HostResolver,

@@ -7,7 +7,7 @@
  * host that later resolves to a private address (DNS rebinding) is still refused.
  */
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import { isIP } from 'node:net';
+import { BlockList, isIP, isIPv4 } from 'node:net';
 import { Agent, buildConnector } from 'undici';
 import { deniedRange, isInternalHostname } from './internal/address-policy.ts';
 
@@ -110,39 +110,95 @@ function bareHost(hostname: string): string {
     .toLowerCase();
 }
 
-function refuseLiteralOrName(host: string): void {
+function refuseLiteralOrName(host: string, policy: GuardPolicy = WEBHOOK_POLICY): void {
   if (isIP(host)) {
-    const range = deniedRange(host);
+    const range = policy.allowsAddress(host) ? undefined : deniedRange(host);
     if (range)
-      throw new UnsafeUrlError('private_address', `webhook host ${host} is a ${range} address; ${HINT}`);
+      throw new UnsafeUrlError(
+        'private_address',
+        `${policy.subject} ${host} is a ${range} address; ${policy.hint}`,
+      );
     return;
   }
-  if (isInternalHostname(host)) {
-    throw new UnsafeUrlError('private_name', `webhook host ${host} names an internal host; ${HINT}`);
+  if (isInternalHostname(host) && !policy.allowsName(host)) {
+    throw new UnsafeUrlError(
+      'private_name',
+      `${policy.subject} ${host} names an internal host; ${policy.hint}`,
+    );
   }
 }
 
-function refuseAddresses(host: string, addresses: readonly LookupAddress[]): void {
+function refuseAddresses(
+  host: string,
+  addresses: readonly LookupAddress[],
+  policy: GuardPolicy = WEBHOOK_POLICY,
+): void {
+  if (policy.allowsName(host)) return;
   for (const { address } of addresses) {
-    const range = deniedRange(address);
+    const range = policy.allowsAddress(address) ? undefined : deniedRange(address);
     if (range) {
       throw new UnsafeUrlError(
         'private_address',
-        `webhook host ${host} resolves to ${address}, a ${range} address; ${HINT}`,
+        `${policy.subject} ${host} resolves to ${address}, a ${range} address; ${policy.hint}`,
       );
     }
   }
+}
+
+/**
+ * Private hosts a dispatcher may reach all the same (`SINK_ALLOWED_HOSTS`, parsed by
+ * `@genqueue/config`): host names matched exactly (case-insensitive, no wildcard), and IP
+ * networks, a single address being a /32 or /128. A listed name is connected to whatever it
+ * resolves to; any other name only when every address it resolves to is public or in a network.
+ */
+export interface AllowedHosts {
+  hostnames: readonly string[];
+  networks: readonly { address: string; prefix: number }[];
 }
 
 /** Options of {@link createGuardedDispatcher}. */
 export interface GuardedDispatcherOptions {
   /** Allow loopback and private targets (`WEBHOOK_ALLOW_PRIVATE`). */
   allowPrivate: boolean;
+  /** Private hosts allowed even without `allowPrivate`. Default: none. */
+  allowed?: AllowedHosts;
+  /** What the refusal messages call the target. Default `webhook host`. */
+  subject?: string;
+  /** How to allow a refused target, appended to refusal messages. Default: the `WEBHOOK_ALLOW_PRIVATE` hint. */
+  hint?: string;
   /** TCP + TLS connect timeout, in milliseconds. Default 10 000. */
   connectTimeoutMs?: number;
   /** Default: the system resolver. */
   lookup?: HostResolver;
 }
+
+/** What a guard lets through besides public addresses, and how it words a refusal. */
+interface GuardPolicy {
+  allowsName(host: string): boolean;
+  allowsAddress(address: string): boolean;
+  subject: string;
+  hint: string;
+}
+
+function guardPolicy(options: Pick<GuardedDispatcherOptions, 'allowed' | 'subject' | 'hint'>): GuardPolicy {
+  const names = new Set((options.allowed?.hostnames ?? []).map((name) => bareHost(name)));
+  const networks = new BlockList();
+  for (const { address, prefix } of options.allowed?.networks ?? []) {
+    networks.addSubnet(address, prefix, isIPv4(address) ? 'ipv4' : 'ipv6');
+  }
+  return {
+    allowsName: (host) => names.has(host),
+    allowsAddress: (address) => {
+      const ip = address.replace(/^\[|\]$/g, '').replace(/%.*$/, '');
+      const family = isIP(ip);
+      return family !== 0 && networks.check(ip, family === 4 ? 'ipv4' : 'ipv6');
+    },
+    subject: options.subject ?? 'webhook host',
+    hint: options.hint ?? HINT,
+  };
+}
+
+const WEBHOOK_POLICY = guardPolicy({});
 
 /**
  * An undici `Agent` that refuses to connect to non-public addresses (unless `allowPrivate`).
@@ -154,18 +210,19 @@ export interface GuardedDispatcherOptions {
  */
 export function createGuardedDispatcher(options: GuardedDispatcherOptions): Agent {
   const resolver = options.lookup ?? systemResolver;
+  const policy = guardPolicy(options);
   const connector = buildConnector({
     timeout: options.connectTimeoutMs ?? 10_000,
     ...(options.allowPrivate && !options.lookup
       ? {}
-      : { lookup: guardedLookup(resolver, options.allowPrivate) }),
+      : { lookup: guardedLookup(resolver, options.allowPrivate, policy) }),
   });
   if (options.allowPrivate) return new Agent({ connect: connector });
   return new Agent({
     connect: (connectOptions, callback) => {
       const host = bareHost(connectOptions.hostname);
       try {
-        refuseLiteralOrName(host);
+        refuseLiteralOrName(host, policy);
       } catch (error) {
         callback(error as UnsafeUrlError, null);
         return;
@@ -178,7 +235,7 @@ export function createGuardedDispatcher(options: GuardedDispatcherOptions): Agen
 type LookupCallback = (error: Error | null, address: string | LookupAddress[], family?: number) => void;
 
 /** A `net.connect` lookup that resolves with `resolver` and refuses denied answers. */
-function guardedLookup(resolver: HostResolver, allowPrivate: boolean) {
+function guardedLookup(resolver: HostResolver, allowPrivate: boolean, policy: GuardPolicy) {
   return (
     hostname: string,
     lookupOptions: { all?: boolean; family?: number | string },
@@ -189,7 +246,7 @@ function guardedLookup(resolver: HostResolver, allowPrivate: boolean) {
         const host = bareHost(hostname);
         if (!allowPrivate) {
           try {
-            refuseAddresses(host, answers);
+            refuseAddresses(host, answers, policy);
           } catch (error) {
             callback(error as UnsafeUrlError, '');
             return;

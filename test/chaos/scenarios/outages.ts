@@ -32,10 +32,19 @@ export function outageScenarios(): void {
       await stack.waitFor(() => stack.sim.stats().accepted >= 4, 30_000, 'four submissions');
       await redis.stop();
       recordOutage('redis');
+      // Meanwhile the API answers 503 at once, never waiting on the connection.
+      const started = Date.now();
+      const refused = await stack.call('GET', `/v1/jobs/${ids[0]}`);
+      expect(refused.status).toBe(503);
+      expect(Date.now() - started).toBeLessThan(2_000);
       await new Promise((r) => setTimeout(r, QUICK ? 3_000 : 10_000));
       await redis.start();
       // The API answers again on its own connection.
-      await stack.waitFor(async () => (await stack.job(ids[0]!)).id === ids[0], 30_000, 'the API back');
+      await stack.waitFor(
+        async () => (await stack.call('GET', `/v1/jobs/${ids[0]}`)).status === 200,
+        30_000,
+        'the API back',
+      );
       await stack.check(ids, { timeoutMs: 120_000 });
       expect(stack.live()).toHaveLength(2);
     });

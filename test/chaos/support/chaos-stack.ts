@@ -115,6 +115,8 @@ export async function startChaos(options: ChaosOptions) {
     TRANSIENT_BACKOFF_MS: '200',
     ACCOUNT_PROBE_INTERVAL_MS: '1000',
     SHUTDOWN_GRACE_MS: '1000',
+    // The simulator serves results from its own (loopback) address.
+    SINK_ALLOWED_HOSTS: new URL(sim.url).hostname,
     ...options.env,
   };
   const config = loadConfig(env);
