@@ -3,8 +3,12 @@
  * real Redis, the simulator with three LiblibAI accounts over HTTP, each at 1 submission/s and 5 in
  * flight (002 §2.3: the limits are per account).
  */
+import { limiterKeyPrefix } from '@genqueue/core';
+import { AccountPool } from '@genqueue/limiter';
+import type { SimulatorOptions } from '@genqueue/simulator';
+import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Stack, startStack } from './support/stack.ts';
+import { type Stack, type StackOptions, startStack, TEST_TOKEN } from './support/stack.ts';
 
 let stack: Stack | undefined;
 
@@ -21,31 +25,93 @@ const ACCOUNTS = ['main', 'team2', 'team3'].map((id) => ({
   maxInFlight: 5,
 }));
 
+type GenqueueAccount = (typeof ACCOUNTS)[number] & { tags?: string[] };
+
+/**
+ * A stack whose simulator serves `ACCOUNTS` and whose API and workers are configured with
+ * `accounts` (default: the same), through `LIBLIB_ACCOUNTS`; no worker is started.
+ */
+function startPoolStack(options: {
+  sim: Omit<SimulatorOptions, 'accounts'>;
+  accounts?: GenqueueAccount[];
+  env?: Record<string, string>;
+}): Promise<Stack> {
+  const accounts = options.accounts ?? ACCOUNTS;
+  const stackOptions: StackOptions = {
+    sim: { accounts: ACCOUNTS, ...options.sim },
+    workers: 0,
+    env: (sim) => ({
+      // The stack's single-account variables, unset: both forms at once are a config error.
+      LIBLIB_ACCESS_KEY: '',
+      LIBLIB_SECRET_KEY: '',
+      LIBLIB_ACCOUNTS: JSON.stringify(accounts.map((a) => ({ ...a, baseUrl: sim.url }))),
+      ...options.env,
+    }),
+  };
+  return startStack(stackOptions);
+}
+
+/** The workers' pool of the stack's LiblibAI accounts, on the same keys (to read what it keeps). */
+function poolOf(stack: Stack): AccountPool {
+  return new AccountPool({
+    redis: stack.redis,
+    keyPrefix: limiterKeyPrefix(stack.prefix, 'liblib'),
+    accounts: ACCOUNTS.map(({ id, submitQps, maxInFlight }) => ({ id, submitQps, maxInFlight })),
+  });
+}
+
+/** Posts jobs and waits until every one has ended; answers their views in posting order. */
+async function runJobs(
+  stack: Stack,
+  prompts: string[],
+  timeoutMs: number,
+  extra: Record<string, unknown> = {},
+) {
+  const ids: string[] = [];
+  for (const prompt of prompts) {
+    const { status, body } = await stack.call<{ id: string }>('POST', '/v1/jobs', {
+      operation: 'kontext.text2img',
+      input: { prompt },
+      ...extra,
+    });
+    expect(status).toBe(202);
+    ids.push(body.id);
+  }
+  return stack.waitFor(
+    async () => {
+      const views = await Promise.all(ids.map((id) => stack.job(id)));
+      return views.every((j) => ['succeeded', 'failed', 'canceled'].includes(j.state)) ? views : undefined;
+    },
+    timeoutMs,
+    'every job to end',
+  );
+}
+
+/** One scrape of `/metrics`: the value of the series with exactly these labels (undefined if absent). */
+async function metric(
+  stack: Stack,
+  name: string,
+  labels: Record<string, string>,
+): Promise<number | undefined> {
+  const response = await request(`${stack.api.url}/metrics`, {
+    headers: { authorization: `Bearer ${TEST_TOKEN}` },
+  });
+  const text = await response.body.text();
+  const wanted = `${name}{${Object.entries(labels)
+    .map(([k, v]) => `${k}="${v}"`)
+    .join(',')}} `;
+  const line = text.split('\n').find((l) => l.startsWith(wanted));
+  return line === undefined ? undefined : Number(line.slice(wanted.length));
+}
+
 describe('account pools', () => {
   it('spreads 45 prompts over three accounts from two workers, within every account limit', async () => {
-    stack = await startStack({
-      sim: { accounts: ACCOUNTS, latencyMs: { min: 1_500, max: 3_000 } },
-      workers: 0,
-      env: (sim) => ({
-        // The stack's single-account variables, unset: both forms at once are a config error.
-        LIBLIB_ACCESS_KEY: '',
-        LIBLIB_SECRET_KEY: '',
-        LIBLIB_ACCOUNTS: JSON.stringify(ACCOUNTS.map((a) => ({ ...a, baseUrl: sim.url }))),
-      }),
-    });
+    stack = await startPoolStack({ sim: { latencyMs: { min: 1_500, max: 3_000 } } });
     const children = [stack.spawnWorker(), stack.spawnWorker()];
-    const ids: string[] = [];
-    for (let i = 0; i < 45; i++) ids.push(await stack.postJob('kontext.text2img', { prompt: `pool ${i}` }));
-    const jobs = await stack.waitFor(
-      async () => {
-        const views = await Promise.all(ids.map((id) => stack!.job(id)));
-        return views.every((j) => ['succeeded', 'failed', 'canceled'].includes(j.state)) ? views : undefined;
-      },
-      120_000,
-      'every job to end',
-    );
+    const prompts = Array.from({ length: 45 }, (_, i) => `pool ${i}`);
+    const jobs = await runJobs(stack, prompts, 120_000);
     for (const child of children) expect(child.exitCode).toBeNull();
-    expect(jobs.map((j) => j.state)).toEqual(ids.map(() => 'succeeded'));
+    expect(jobs.map((j) => j.state)).toEqual(prompts.map(() => 'succeeded'));
 
     const stats = stack.sim.stats();
     expect(stats.accepted).toBe(45);
@@ -64,23 +130,26 @@ describe('account pools', () => {
     // The job view names the account that submitted its task, and it is the task's owner at the simulator.
     const owners = new Map(stack.sim.tasks().map((t) => [t.id, t.account]));
     for (const job of jobs) expect(job.account).toBe(owners.get(job.providerTaskId!));
+
+    // Each account keeps what it submitted, the points it spent and its last balance.
+    const states = await poolOf(stack).accountStates();
+    for (const state of states) {
+      const mine = jobs.filter((j) => j.account === state.id);
+      expect({ id: state.id, submitted: state.submitted, points: state.pointsSpent }).toEqual({
+        id: state.id,
+        submitted: stats.accounts[state.id]!.accepted,
+        points: mine.reduce((sum, j) => sum + (j.pointsCost ?? 0), 0),
+      });
+      expect(state.pointsSpent).toBeGreaterThan(0);
+      // The simulator's balances fall with each task: the last one seen is the account's lowest.
+      expect(state.balance?.value).toBe(Math.min(...mine.map((j) => j.accountBalance!)));
+    }
   });
 
   it('sends a pinned job only to its account and a tags-restricted one only to accounts with the tags', async () => {
-    stack = await startStack({
-      sim: { accounts: ACCOUNTS, latencyMs: { min: 300, max: 600 } },
-      workers: 0,
-      env: (sim) => ({
-        LIBLIB_ACCESS_KEY: '',
-        LIBLIB_SECRET_KEY: '',
-        LIBLIB_ACCOUNTS: JSON.stringify(
-          ACCOUNTS.map((a) => ({
-            ...a,
-            baseUrl: sim.url,
-            ...(a.id === 'team3' ? { tags: ['lora-x'] } : {}),
-          })),
-        ),
-      }),
+    stack = await startPoolStack({
+      sim: { latencyMs: { min: 300, max: 600 } },
+      accounts: ACCOUNTS.map((a) => (a.id === 'team3' ? { ...a, tags: ['lora-x'] } : a)),
     });
     stack.spawnWorker();
     const post = (i: number, extra: Record<string, unknown>) =>
@@ -109,5 +178,129 @@ describe('account pools', () => {
     }
     expect(stack.sim.stats().accounts.main!.accepted).toBeLessThanOrEqual(3);
     expect(stack.sim.stats().duplicatePrompts).toBe(0);
+  });
+
+  it('pauses an account without points after its first refusal, probes it only at the interval, and resumes it once it has points', async () => {
+    const PROBE_MS = 1_500;
+    stack = await startPoolStack({
+      sim: { latencyMs: { min: 300, max: 600 } },
+      env: { ACCOUNT_PROBE_INTERVAL_MS: String(PROBE_MS) },
+    });
+    // team2 answers every submission with LiblibAI's "not enough points" (100021, 002 §13).
+    stack.sim.configureAccount('team2', { accountError: true });
+    stack.spawnWorker();
+    const started = Date.now();
+    const first = await runJobs(
+      stack,
+      Array.from({ length: 20 }, (_, i) => `empty ${i}`),
+      90_000,
+    );
+    const duration = Date.now() - started;
+    expect(first.map((j) => j.state)).toEqual(first.map(() => 'succeeded'));
+    expect(first.filter((j) => j.account === 'team2')).toEqual([]);
+
+    const log = stack.sim.stats().accounts.team2!.log;
+    expect(log.length).toBeGreaterThanOrEqual(2);
+    expect(log.every((s) => s.outcome === 'account-error')).toBe(true);
+    // Paused after the first refusal: every later submission to it is one probe per interval,
+    // counted from the previous probe's answer, so a full interval apart as the provider sees them.
+    const gaps = log.slice(1).map((s, i) => s.at - log[i]!.at);
+    for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(PROBE_MS);
+    expect(log.length).toBeLessThanOrEqual(Math.floor(duration / PROBE_MS) + 1);
+    // The other two carried everything, within their limits.
+    for (const id of ['main', 'team3']) {
+      const own = stack.sim.stats().accounts[id]!;
+      expect({ id, qps: own.qpsBreaches, inFlight: own.inFlightBreaches }).toEqual({
+        id,
+        qps: 0,
+        inFlight: 0,
+      });
+    }
+    const team2 = { provider: 'liblib', account: 'team2' };
+    expect(await metric(stack, 'genqueue_provider_account_paused', { ...team2, kind: 'account_error' })).toBe(
+      1,
+    );
+    expect(
+      await metric(stack, 'genqueue_provider_account_paused', {
+        provider: 'liblib',
+        account: 'main',
+        kind: 'account_error',
+      }),
+    ).toBe(0);
+    expect(await metric(stack, 'genqueue_provider_all_accounts_paused', { provider: 'liblib' })).toBe(0);
+    const pause = await poolOf(stack).pauseState('team2');
+    expect(pause).toMatchObject({ paused: true, manual: false, reason: expect.stringContaining('100021') });
+
+    // Points bought: the next probe succeeds and team2 takes its share again, by itself.
+    stack.sim.configureAccount('team2', { accountError: false });
+    const second = await runJobs(
+      stack,
+      Array.from({ length: 15 }, (_, i) => `refilled ${i}`),
+      90_000,
+    );
+    expect(second.map((j) => j.state)).toEqual(second.map(() => 'succeeded'));
+    expect(second.filter((j) => j.account === 'team2').length).toBeGreaterThanOrEqual(3);
+    expect(await poolOf(stack).pauseState('team2')).toEqual({ paused: false });
+    expect(await metric(stack, 'genqueue_provider_account_paused', { ...team2, kind: 'account_error' })).toBe(
+      0,
+    );
+    const own = stack.sim.stats().accounts.team2!;
+    expect({ qps: own.qpsBreaches, inFlight: own.inFlightBreaches }).toEqual({ qps: 0, inFlight: 0 });
+    expect(stack.sim.stats().duplicatePrompts).toBe(0);
+  });
+
+  it('never lets jobs pinned to a busy account hold back jobs another account can take now', async () => {
+    // main takes one task at a time, and each takes about 4 s: its pinned jobs queue behind each other.
+    stack = await startPoolStack({
+      sim: { latencyMs: { min: 4_000, max: 4_500 } },
+      accounts: ACCOUNTS.filter((a) => a.id !== 'team3').map((a) =>
+        a.id === 'main' ? { ...a, maxInFlight: 1 } : a,
+      ),
+    });
+    stack.spawnWorker();
+    const post = async (prompt: string, extra: Record<string, unknown> = {}) => {
+      const { status, body } = await stack!.call<{ id: string }>('POST', '/v1/jobs', {
+        operation: 'kontext.text2img',
+        input: { prompt },
+        ...extra,
+      });
+      expect(status).toBe(202);
+      return body.id;
+    };
+    const pinned: string[] = [];
+    for (let i = 0; i < 4; i++) pinned.push(await post(`pinned ${i}`, { account: 'main' }));
+    const free: string[] = [];
+    for (let i = 0; i < 5; i++) free.push(await post(`free ${i}`));
+
+    const views = await stack.waitFor(
+      async () => {
+        const all = await Promise.all([...pinned, ...free].map((id) => stack!.job(id)));
+        return all.every((j) => j.state === 'succeeded') ? all : undefined;
+      },
+      60_000,
+      'every job to succeed',
+    );
+    const submitted = (i: number) => Date.parse(views[i]!.submittedAt!);
+    const pinnedAt = pinned.map((_, i) => submitted(i)).sort((a, b) => a - b);
+    const freeAt = free.map((_, i) => submitted(pinned.length + i));
+    // Pinned jobs ran one after the other on main (each waited for the previous one's ~4 s).
+    expect(views.slice(0, pinned.length).every((j) => j.account === 'main')).toBe(true);
+    expect(pinnedAt[3]! - pinnedAt[0]!).toBeGreaterThanOrEqual(3 * 4_000);
+    // The free jobs did not wait for them: from the worker's first submission, team2 takes five at
+    // once, one a second, so all are submitted within about 4 s, long before main is done with its
+    // pinned queue. (Counted from the first submission: the worker process starts after the posts.)
+    const firstSubmission = Math.min(...pinnedAt, ...freeAt);
+    for (const at of freeAt) expect(at - firstSubmission).toBeLessThan(6_500);
+    expect(Math.max(...freeAt)).toBeLessThan(pinnedAt[3]!);
+    const stats = stack.sim.stats();
+    expect(stats.accounts.main!.maxInFlightObserved).toBe(1);
+    for (const id of ['main', 'team2']) {
+      const own = stats.accounts[id]!;
+      expect({ id, qps: own.qpsBreaches, inFlight: own.inFlightBreaches }).toEqual({
+        id,
+        qps: 0,
+        inFlight: 0,
+      });
+    }
   });
 });

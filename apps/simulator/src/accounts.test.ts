@@ -107,6 +107,14 @@ describe('simulator accounts', () => {
     });
     sim.configureAccount('team2', { accountError: false });
     expect((await team2.submit('d')).json?.code).toBe(0);
+    // Each account's submission log, in arrival order, by the simulator's clock.
+    const start = sim.stats().accounts.team2!.log[0]!.at;
+    expect(sim.stats().accounts.team2!.log).toEqual([
+      { at: start, outcome: 'account-error' },
+      { at: start + 1_000, outcome: 'account-error' },
+      { at: start + 2_000, outcome: 'accepted' },
+    ]);
+    expect(sim.stats().accounts.main!.log.map((s) => s.outcome)).toEqual(['accepted']);
     expect(() => sim.configureAccount('nobody', { accountError: true })).toThrow(/no simulator account/);
     expect(() => sim.configureAccount('team2', { maxInFlight: -1 })).toThrow();
   });

@@ -18,6 +18,7 @@ function zeroed(): AccountCounters {
     inFlightBreaches: 0,
     accountErrors: 0,
     maxInFlightObserved: 0,
+    log: [],
   };
 }
 

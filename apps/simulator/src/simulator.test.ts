@@ -204,6 +204,11 @@ describe('control API', () => {
 
     // The in-flight limit from the config applies at once.
     expect((await submit()).json?.code).toBe(100054);
+    // One account switched to answer with its account error, and back (the single account: default).
+    expect((await post('accounts/default', { accountError: true })).status).toBe(204);
+    expect((await post('accounts/nobody', { accountError: true })).status).toBe(400);
+    expect((await post('accounts/default', { accountError: 'yes' })).status).toBe(400);
+    expect((await post('accounts/default', { accountError: false })).status).toBe(204);
     expect((await post('reset', {})).status).toBe(204);
     expect(await (await control('stats')).json()).toMatchObject({
       accepted: 0,

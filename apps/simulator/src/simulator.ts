@@ -9,6 +9,8 @@
  * - `POST /__sim/config`  body: a `SimulatorOptions` patch → the live options (400 on a bad patch)
  * - `POST /__sim/faults`  body: a `Fault` → 204 (400 on a bad fault); `GET` lists queued faults,
  *   `DELETE` drops them
+ * - `POST /__sim/accounts/<id>` body: a `SimAccount` patch without `id`, e.g. `{"accountError": true}`
+ *   → 204 (like `configureAccount()`; 400 on a bad patch or an unknown account)
  * - `POST /__sim/reset`   → 204; zeroes the counters (like `resetStats()`)
  */
 import { randomInt } from 'node:crypto';
@@ -232,11 +234,16 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       const verdict = accounts.limitsOf(account.id).check(req.arrivedAt, tasks.inFlight(now(), account.id));
       if (verdict === 'qps') counters.qpsBreaches++;
       if (verdict === 'in-flight') counters.inFlightBreaches++;
+      if (verdict !== 'ok') own.log.push({ at: req.arrivedAt, outcome: verdict });
       return verdict;
     },
     accountError(req) {
       const account = accountOf(req);
-      if (account.accountError) accounts.countersOf(account.id).accountErrors++;
+      if (account.accountError) {
+        const own = accounts.countersOf(account.id);
+        own.accountErrors++;
+        own.log.push({ at: req.arrivedAt, outcome: 'account-error' });
+      }
       return account.accountError;
     },
     accept(input, req) {
@@ -247,6 +254,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       accounts.limitsOf(account.id).recordAccepted(req.arrivedAt);
       counters.accepted++;
       own.accepted++;
+      own.log.push({ at: req.arrivedAt, outcome: 'accepted' });
       own.maxInFlightObserved = Math.max(own.maxInFlightObserved, tasks.inFlight(at, account.id));
       if (input.prompt !== undefined) {
         const seen = counters.submissionsByPrompt[input.prompt] ?? 0;
@@ -340,9 +348,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         submissionsByPrompt: { ...counters.submissionsByPrompt },
         faultsInjected: { ...counters.faultsInjected },
         accounts: Object.fromEntries(
-          accounts
-            .list()
-            .map((a) => [a.id, { ...accounts.countersOf(a.id), inFlight: tasks.inFlight(now(), a.id) }]),
+          accounts.list().map((a) => {
+            const own = accounts.countersOf(a.id);
+            return [a.id, { ...own, log: [...own.log], inFlight: tasks.inFlight(now(), a.id) }];
+          }),
         ),
       };
     },
@@ -417,8 +426,15 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
           simulator.resetStats();
           res.writeHead(204).end();
           return;
-        default:
+        default: {
+          const account = /^POST \/__sim\/accounts\/([^/]+)$/.exec(route);
+          if (account) {
+            simulator.configureAccount(decodeURIComponent(account[1]!), await readJson());
+            res.writeHead(204).end();
+            return;
+          }
           return sendJson(res, 404, { error: `no control route ${route}` });
+        }
       }
     } catch (err) {
       const message =

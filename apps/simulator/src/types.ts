@@ -90,6 +90,18 @@ export interface SimAccount {
 /** An account with every default filled in. */
 export type ResolvedSimAccount = Required<SimAccount>;
 
+/**
+ * One submission that passed an account's auth, as the account saw it: `accepted` (a task),
+ * refused for its limits (`qps`, `in-flight`) or with the account error (`account-error`).
+ * Submissions refused for their body (invalid parameters, too few points for the cost) are not
+ * listed.
+ */
+export interface SimSubmission {
+  /** Arrival time, epoch ms. */
+  at: number;
+  outcome: 'accepted' | 'qps' | 'in-flight' | 'account-error';
+}
+
 /** Per-account counters in `SimulatorStats.accounts`. */
 export interface SimAccountStats {
   /** Submissions that passed this account's auth. */
@@ -101,6 +113,8 @@ export interface SimAccountStats {
   accountErrors: number;
   inFlight: number;
   maxInFlightObserved: number;
+  /** Every submission since the last reset, in arrival order (see `SimSubmission`). */
+  log: SimSubmission[];
 }
 
 /** Options of `startSimulator`. Every field can be changed at runtime with `configure()` except host/port/mode/now/seed. */

@@ -357,13 +357,16 @@ async function onSubmitError(
       await pool.pause(
         account,
         `${providerError.code ?? providerError.status ?? 'account'}: ${providerError.message}`,
+        { probeFailed: grant?.probe ?? false },
       );
       await ctx.store.deferSubmit(record.id);
       log.error(
         { code: providerError.code, status: providerError.status, account, probe: grant?.probe ?? false },
         `submit: account error, submissions to ${record.provider} account ${account} paused until a probe succeeds: ${providerError.message}`,
       );
-      return rateLimit(PAUSED_RECHECK_MS);
+      // Back to the queue at once: the gate now skips the paused account, so another account may
+      // take the job right away; when none can, the gate's own answer sets the wait.
+      return rateLimit(1);
     }
     case 'fail': {
       await failJob(ctx, record.id, providerError.toJobError());

@@ -319,6 +319,29 @@ describe('AccountPool, one account', () => {
     expect(await tryPastQps(pool, 'next')).toMatchObject({ granted: true, probe: false, inFlight: 2 });
   });
 
+  it('counts the next probe from a failed probe’s answer, never earlier, and only for a probe', async () => {
+    const { pool, redisNow } = setup({ probeIntervalMs: 800 });
+    await pool.pause('default', 'no points');
+    const first = await pool.pauseState('default');
+    if (!first.paused || first.manual) throw new Error('expected paused by an account error');
+    // Another refusal that was no probe (a submission granted before the pause): nothing moves.
+    await delay(50);
+    await pool.pause('default', 'no points', { probeFailed: false });
+    expect(await pool.pauseState('default')).toEqual(first);
+    // The probe's refusal came 50+ ms after the pause: the next probe is an interval after it.
+    await pool.pause('default', 'no points', { probeFailed: true });
+    const after = await pool.pauseState('default');
+    if (!after.paused || after.manual) throw new Error('expected paused');
+    const now = await redisNow();
+    expect(after.nextProbeAt).toBeGreaterThanOrEqual(first.nextProbeAt + 50);
+    expect(after.nextProbeAt).toBeLessThanOrEqual(now + 800);
+    expect(after).toMatchObject({ reason: first.reason, since: first.since });
+    // An operator's pause is never turned into a probed one.
+    await pool.pause('default', 'admin', { manual: true });
+    await pool.pause('default', 'no points', { probeFailed: true });
+    expect(await pool.pauseState('default')).toMatchObject({ paused: true, manual: true, reason: 'admin' });
+  });
+
   it('applies capacity and QPS to the probe, without spending it when denied', async () => {
     const { pool } = setup({ maxInFlight: 1, probeIntervalMs: 100 });
     const a = leaseOf(await tryPastQps(pool, 'a'));

@@ -407,16 +407,23 @@ export class AccountPool {
 
   /**
    * Pauses one account. An account error (`manual` false, the default) is idempotent (the first
-   * reason and time stay) and lets one probe through every `probeIntervalMs`; an operator's pause
-   * (`manual`) replaces it and lasts until `resume(account, { manual: true })`.
+   * reason and time stay) and lets one probe through every `probeIntervalMs`; with `probeFailed`
+   * (the error answered a probe) the next probe is due one interval after now, so probes are an
+   * interval apart at the provider however long each took. An operator's pause (`manual`)
+   * replaces it and lasts until `resume(account, { manual: true })`.
    */
-  async pause(account: string, reason: string, options: { manual?: boolean } = {}): Promise<void> {
+  async pause(
+    account: string,
+    reason: string,
+    options: { manual?: boolean; probeFailed?: boolean } = {},
+  ): Promise<void> {
     await this.call(
       'pause',
       this.keysOf(this.known(account)).pause,
       reason,
       this.probeIntervalMs,
       options.manual ? '1' : '0',
+      options.probeFailed ? '1' : '0',
     );
   }
 

@@ -263,9 +263,11 @@ return redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')
 `;
 
 /**
- * KEYS: pause. ARGV: reason, probeIntervalMs, manual (0|1). An account error pauses unless already
- * paused (the first reason and time stay); an operator's pause replaces any pause. Returns 1 when
- * the pause was written.
+ * KEYS: pause. ARGV: reason, probeIntervalMs, manual (0|1), probeFailed (0|1). An account error
+ * pauses unless already paused (the first reason and time stay); a failed probe's error also moves
+ * the next probe to one interval after this answer (never earlier), so probes reach the provider a
+ * full interval apart however long each took. An operator's pause replaces any pause. Returns 1
+ * when the pause was written.
  */
 export const PAUSE_LUA = `${NOW}
 if ARGV[3] == '1' then
@@ -274,6 +276,10 @@ if ARGV[3] == '1' then
   return 1
 end
 if redis.call('EXISTS', KEYS[1]) == 1 then
+  local nextProbeAt = tonumber(redis.call('HGET', KEYS[1], 'nextProbeAt') or '')
+  if ARGV[4] == '1' and nextProbeAt and nextProbeAt < now + tonumber(ARGV[2]) then
+    redis.call('HSET', KEYS[1], 'nextProbeAt', now + tonumber(ARGV[2]))
+  end
   return 0
 end
 redis.call('HSET', KEYS[1], 'reason', ARGV[1], 'since', now, 'nextProbeAt', now + tonumber(ARGV[2]))
