@@ -11,7 +11,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ensureRedis, startEmbeddedS3 } from '../apps/demo/src/embedded.ts';
+import { ensureRedis, startEmbeddedS3 } from '@genqueue/embedded';
 import type { Infra } from './lib/deployment.ts';
 import { type Figure, met, renderTable, type Skipped } from './lib/figures.ts';
 import { baseline } from './scenarios/baseline.ts';

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { loadConfig } from '@genqueue/config';
 import { createRedis, type RedisClient } from '@genqueue/core';
-import { answersPing, freePort } from '@genqueue/demo';
+import { answersPing, freePort } from '@genqueue/embedded';
 import { Queue, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 

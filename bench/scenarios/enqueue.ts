@@ -13,8 +13,8 @@ import {
   type RedisClient,
   silentLogger,
 } from '@genqueue/core';
+import { ensureRedis, freePort } from '@genqueue/embedded';
 import { createProviders } from '@genqueue/providers';
-import { ensureRedis, freePort } from '../../apps/demo/src/embedded.ts';
 import { type Deployment, deploy, type Infra } from '../lib/deployment.ts';
 import type { Figure } from '../lib/figures.ts';
 import type { RunOptions } from './throughput.ts';

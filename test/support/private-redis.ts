@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '@genqueue/demo';
+import { freePort } from '@genqueue/embedded';
 import { Redis } from 'ioredis';
 
 /** A restartable Redis with AOF persistence. */

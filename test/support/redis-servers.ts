@@ -11,7 +11,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort } from '@genqueue/demo';
+import { freePort } from '@genqueue/embedded';
 import { Redis } from 'ioredis';
 
 const run = promisify(execFile);

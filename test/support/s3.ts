@@ -12,7 +12,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
-import { S3RVER_CREDENTIALS, startS3rver } from '@genqueue/demo';
+import { S3RVER_CREDENTIALS, startS3rver } from '@genqueue/embedded';
 
 /** s3rver accepts any request signed with these (its documented default credentials). */
 export { S3RVER_CREDENTIALS };

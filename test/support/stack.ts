@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { type ApiHandle, startApi } from '@genqueue/api';
 import { type Config, loadConfig } from '@genqueue/config';
 import { createRedis, type JobView, type RedisClient, silentLogger } from '@genqueue/core';
-import { freePort } from '@genqueue/demo';
+import { freePort } from '@genqueue/embedded';
 import { type Simulator, type SimulatorOptions, startSimulator } from '@genqueue/simulator';
 import { startWorker, type WorkerHandle, type WorkerOverrides } from '@genqueue/worker';
 import { request } from 'undici';

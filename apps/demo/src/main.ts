@@ -14,11 +14,11 @@ import { startApi } from '@genqueue/api';
 import { downloadBatch, GenqueueClient, waitForBatch } from '@genqueue/cli';
 import { type Config, ConfigError, loadConfig } from '@genqueue/config';
 import { createLogger, createRedis, deleteKeysWithPrefix, silentLogger } from '@genqueue/core';
+import { ensureRedis, startEmbeddedS3 } from '@genqueue/embedded';
 import { isProviderName, PROVIDER_NAMES } from '@genqueue/providers';
 import { type Simulator, startSimulator } from '@genqueue/simulator';
 import { startWorker } from '@genqueue/worker';
 import { DEMO_PROMPTS, DEMO_PROVIDERS } from './demo-providers.ts';
-import { ensureRedis, startEmbeddedS3 } from './embedded.ts';
 
 const { values } = parseArgs({
   options: {

@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
-import { startS3rver } from '@genqueue/demo';
+import { startS3rver } from '@genqueue/embedded';
 import { S3RVER_CREDENTIALS } from '../../support/s3.ts';
 
 /** An s3rver with `stop()` / `start()`. */

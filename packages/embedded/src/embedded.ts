@@ -1,6 +1,6 @@
 /**
- * Embedded infrastructure for the demo and the benchmark: a Redis (the configured one if it
- * answers, else a private `redis-server` child), an in-process s3rver, and the provider simulator.
+ * Embedded infrastructure for the demo, the benchmark and the tests: a Redis (the configured one
+ * if it answers, else a private `redis-server` child) and an in-process s3rver.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
