@@ -13,7 +13,7 @@
  */
 import { loadConfig } from '@genqueue/config';
 import { createRedis, isTaskEnded } from '@genqueue/core';
-import { createProviders } from '@genqueue/providers';
+import { createAdapter, descriptorOf } from '@genqueue/providers';
 import { Worker } from 'bullmq';
 
 /** What each peer job answers: enough for the benchmark to measure it on the simulator's record. */
@@ -27,8 +27,10 @@ export const PEER_CONCURRENCY = 5;
 
 const config = loadConfig(process.env);
 const pollMs = Number(process.env.PEER_POLL_MS ?? 250);
-const provider = createProviders(config).get('liblib');
-if (!provider) throw new Error('the peer needs LIBLIB_ACCESS_KEY and LIBLIB_SECRET_KEY');
+// The peer uses one account, as a plain BullMQ user would: the first configured one.
+const account = config.accounts.liblib[0];
+if (!account) throw new Error('the peer needs LIBLIB_ACCESS_KEY and LIBLIB_SECRET_KEY');
+const provider = createAdapter(descriptorOf('liblib')!, account);
 const connection = createRedis(config.redis);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

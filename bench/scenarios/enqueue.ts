@@ -14,7 +14,7 @@ import {
   silentLogger,
 } from '@genqueue/core';
 import { ensureRedis, freePort } from '@genqueue/embedded';
-import { createProviders } from '@genqueue/providers';
+import { descriptorOf } from '@genqueue/providers';
 import { type Deployment, deploy, type Infra } from '../lib/deployment.ts';
 import type { Figure } from '../lib/figures.ts';
 import type { RunOptions } from './throughput.ts';
@@ -39,7 +39,6 @@ async function enqueue(d: Deployment, prompts: string[]): Promise<{ ms: number; 
   if (status !== 404)
     throw new Error(`POST /v1/batches answered ${status}: ${JSON.stringify(body).slice(0, 300)}`);
 
-  const providers = createProviders(d.config);
   const queues = new QueueSet({
     connection: d.redis,
     prefix: d.prefix,
@@ -56,7 +55,7 @@ async function enqueue(d: Deployment, prompts: string[]): Promise<{ ms: number; 
       {
         provider: 'liblib',
         operation: 'kontext.text2img',
-        spec: providers.get('liblib')!.operations['kontext.text2img']!,
+        spec: descriptorOf('liblib')!.operations['kontext.text2img']!,
         defaults: {},
         events: [],
         skipInvalid: false,
@@ -68,7 +67,6 @@ async function enqueue(d: Deployment, prompts: string[]): Promise<{ ms: number; 
     return { ms: performance.now() - direct, via: 'intakeBatch (no batch route yet)' };
   } finally {
     await queues.close();
-    await Promise.all([...providers.values()].map((p) => p.close?.()));
   }
 }
 

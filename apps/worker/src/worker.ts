@@ -66,8 +66,9 @@ export interface WorkerHandle {
 export async function startWorker(config: Config, overrides: WorkerOverrides = {}): Promise<WorkerHandle> {
   const logger = overrides.logger ?? createLogger({ level: config.logLevel, name: 'worker' });
   const clock = overrides.clock ?? systemClock;
-  const redis = createRedis(config.redis);
+  // Before connecting: a worker refused for its configuration leaves no connection behind.
   const accounts = providerAccounts(config, overrides.providers, { logger, now: clock.now });
+  const redis = createRedis(config.redis);
   if (accounts.size === 0) {
     logger.warn('no provider has credentials configured: this worker will only poll, store and deliver');
   }

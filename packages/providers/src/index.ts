@@ -5,19 +5,8 @@
  * operations, `createAdapter`) and its adapter (`<name>.ts`: the transport behind core's `Provider`
  * port). `descriptors.ts` lists them, one line each; everything else derives from that list.
  */
-import {
-  type AdapterIo,
-  credentialVariable,
-  type Provider,
-  type ProviderAccount,
-  type ProviderSettings,
-} from '@genqueue/core';
-import {
-  type CatalogDescriptor,
-  PROVIDER_CATALOG,
-  type ProviderName,
-  type ProvidersSettings,
-} from './catalog.ts';
+import type { AdapterIo, Provider, ProviderAccount, ProviderSettings } from '@genqueue/core';
+import type { CatalogDescriptor } from './catalog.ts';
 
 export type { CatalogDescriptor, CredentialsOf, ProviderName, ProvidersSettings } from './catalog.ts';
 export { descriptorOf, isProviderName, PROVIDER_CATALOG, PROVIDER_NAMES } from './catalog.ts';
@@ -27,29 +16,9 @@ export { createModelverseProvider } from './modelverse.ts';
 export { renderProviderTable } from './provider-table.ts';
 export { createReplicateProvider } from './replicate.ts';
 
-/** What `createProviders` reads of the configuration (`@genqueue/config`'s `Config`). */
-export interface ProvidersSource {
-  providers: ProvidersSettings;
-  enabledProviders: readonly ProviderName[];
-}
-
-/** A provider is enabled but its credentials are not set: a worker cannot serve it. */
+/** A provider is enabled but has no account: a worker cannot serve it. */
 export class MissingCredentialsError extends Error {
   override readonly name = 'MissingCredentialsError';
-}
-
-/**
- * Builds the `default` account's adapter of every enabled provider. Throws
- * `MissingCredentialsError` when an enabled provider has no credentials (`PROVIDERS` lists it but
- * its variables are not set).
- */
-export function createProviders(config: ProvidersSource, io: AdapterIo = {}): Map<string, Provider> {
-  const providers = new Map<string, Provider>();
-  for (const descriptor of PROVIDER_CATALOG) {
-    if (!config.enabledProviders.includes(descriptor.name)) continue;
-    providers.set(descriptor.name, createDefaultAdapter(descriptor, config.providers, io));
-  }
-  return providers;
 }
 
 /**
@@ -72,21 +41,6 @@ export function createAdapter(
 export function defaultAccount(settings: ProviderSettings): ProviderAccount | undefined {
   const { credentials, ...rest } = settings;
   return credentials ? { id: 'default', ...rest, credentials } : undefined;
-}
-
-function createDefaultAdapter(
-  descriptor: CatalogDescriptor,
-  settings: ProvidersSettings,
-  io: AdapterIo,
-): Provider {
-  const account = defaultAccount(settings[descriptor.name]);
-  if (!account) {
-    const variables = Object.keys(descriptor.credentials.shape)
-      .map((field) => credentialVariable(descriptor.envPrefix, field))
-      .join(', ');
-    throw new MissingCredentialsError(`provider ${descriptor.name} is enabled but ${variables} is not set`);
-  }
-  return createAdapter(descriptor, account, io);
 }
 
 export type { OperationListing, ProviderListing } from './operations-listing.ts';
