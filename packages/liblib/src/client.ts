@@ -19,6 +19,7 @@ import {
   LIBLIB_OPERATIONS,
   LIBLIB_STATUS_PATHS,
   LIBLIB_UPLOAD_SIGNATURE_PATH,
+  type LiblibImageLimit,
   type LiblibOperation,
   liblibStatusPath,
 } from './operations.ts';
@@ -71,6 +72,8 @@ export interface LiblibCallOptions {
 export interface LiblibUploadOptions extends LiblibCallOptions {
   /** Object name stem (≤ 100 characters; unsafe characters replaced). Default: the file name, or a content hash. */
   name?: string;
+  /** The field's own size and format bounds, tighter than the upload API's. Default: none. */
+  limit?: LiblibImageLimit;
 }
 
 /** A model version, as `/api/model/version/get` describes it (002 §4.1.2). */
@@ -213,7 +216,10 @@ export class LiblibClient {
     const op = this.#operation(operation);
     const parsed = op.schema.safeParse(input);
     if (!parsed.success) throw LiblibValidationError.fromZod(operation, parsed.error);
-    return mapImageFields(parsed.data, op.imageFields, (value) => this.upload(value, opts));
+    return mapImageFields(parsed.data, op.imageFields, (value, path) => {
+      const limit = op.imageLimits?.[path];
+      return this.upload(value, limit ? { ...opts, limit } : opts);
+    });
   }
 
   /**
@@ -253,6 +259,7 @@ export class LiblibClient {
     const resolved = await resolveImageSource(source, {
       allowLocalFiles: this.#allowLocalFiles,
       name: opts.name,
+      ...(opts.limit ? { limit: opts.limit } : {}),
     });
     if (resolved.kind === 'url') return resolved.url;
 

@@ -13,6 +13,8 @@ const p = (n: number) => 'x'.repeat(n);
 const MB = 1024 * 1024;
 /** A data URL whose base64 decodes to exactly `bytes` bytes. */
 const inline = (bytes: number) => `data:image/png;base64,${Buffer.alloc(bytes, 1).toString('base64')}`;
+const JPEG_DATA_URL = `data:image/jpeg;base64,${Buffer.from([0xff, 0xd8, 0xff, 0xe0, ...Array(16).fill(0)]).toString('base64')}`;
+const PNG_DATA_URL = `data:image/png;base64,${Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, ...Array(16).fill(0)]).toString('base64')}`;
 const unit = { sourceImage: URL1, preprocessor: 3, model: '6349e9dae8814084bd9c1585d335c24c' };
 
 type Row = [label: string, input: Record<string, unknown>];
@@ -248,6 +250,7 @@ const TABLE: Record<string, { valid: Row[]; invalid: Row[] }> = {
   'img1.inpaint': {
     valid: [
       ['image and mask', { prompt: 'a', imgCount: 1, image: URL1, mask: URL2 }],
+      ['inline JPEG image, PNG mask', { prompt: 'a', imgCount: 1, image: JPEG_DATA_URL, mask: PNG_DATA_URL }],
       [
         '4 MB inline image and mask',
         { prompt: 'a', imgCount: 1, image: inline(4 * MB), mask: inline(4 * MB) },
@@ -258,6 +261,8 @@ const TABLE: Record<string, { valid: Row[]; invalid: Row[] }> = {
       // 002 §6.2.2: image and mask ≤ 4 MB each.
       ['inline image over 4 MB', { prompt: 'a', imgCount: 1, image: inline(4 * MB + 1), mask: URL2 }],
       ['inline mask over 4 MB', { prompt: 'a', imgCount: 1, image: URL1, mask: inline(4 * MB + 1) }],
+      // 002 §6.2.2: the mask's format is png.
+      ['inline JPEG mask', { prompt: 'a', imgCount: 1, image: URL1, mask: JPEG_DATA_URL }],
     ],
   },
   'libdream.text2img': {

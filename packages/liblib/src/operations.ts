@@ -37,6 +37,16 @@ export const LIBLIB_STATUS_PATHS = {
 /** The upload-signature endpoint (LiblibAI file-upload document, see the digest). */
 export const LIBLIB_UPLOAD_SIGNATURE_PATH = '/api/generate/upload/signature';
 
+/** An image field's own bounds, tighter than the upload API's 10 MB and PNG / JPEG / WebP. */
+export interface LiblibImageLimit {
+  /** Largest image, in bytes. Default: the upload API's 10 MB. */
+  maxBytes?: number;
+  /** Formats the field takes. Default: PNG, JPEG and WebP. */
+  formats?: readonly ('png' | 'jpg' | 'webp')[];
+  /** The manual's section, for messages (e.g. `002 §6.2.2`). */
+  source: string;
+}
+
 /** One entry of the catalog. */
 export interface LiblibOperation {
   /** Request path, e.g. `/api/generate/kontext/text2img`. */
@@ -62,6 +72,11 @@ export interface LiblibOperation {
    * `controlNet[].sourceImage`, `*.inputs.image`.
    */
   imageFields: readonly string[];
+  /**
+   * Bounds of single image fields (by their path, e.g. `mask`), checked on the bytes before an
+   * inline or local image is uploaded. Inline images are also checked by the schema at arrival.
+   */
+  imageLimits?: Readonly<Record<string, LiblibImageLimit>>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -413,16 +428,40 @@ const img1Generate = z
   })
   .passthrough();
 
-/** 002 §6.2.2: IMG1 inpaint takes an image and a mask of at most 4 MB each. */
+/** 002 §6.2.2: IMG1 inpaint takes an image and a mask of at most 4 MB each; the mask is a png. */
 const IMG1_INPAINT_MAX_BYTES = 4 * 1024 * 1024;
+const IMG1_INPAINT_LIMITS = {
+  image: { maxBytes: IMG1_INPAINT_MAX_BYTES, source: '002 §6.2.2' },
+  mask: { maxBytes: IMG1_INPAINT_MAX_BYTES, formats: ['png'], source: '002 §6.2.2' },
+} as const satisfies Record<string, LiblibImageLimit>;
+
+/**
+ * False for an inline image recognizably another format than PNG (JPEG, WebP, GIF); true for a
+ * PNG, a URL, a path, or bytes the upload will judge.
+ */
+function inlineIsPngOrNotInline(value: string): boolean {
+  if (inlineImageBytes(value) === undefined) return true;
+  const trimmed = value.trim();
+  const payload = (/^data:/i.test(trimmed) ? trimmed.slice(trimmed.indexOf(',') + 1) : trimmed).replace(
+    /\s+/g,
+    '',
+  );
+  const head = Buffer.from(payload.slice(0, 16), /[-_]/.test(payload) ? 'base64url' : 'base64');
+  const jpeg = head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff;
+  const webp = head.toString('latin1', 0, 4) === 'RIFF' && head.toString('latin1', 8, 12) === 'WEBP';
+  const gif = head.toString('latin1', 0, 4) === 'GIF8';
+  return !(jpeg || webp || gif);
+}
 
 const img1Inpaint = z
   .object({
     templateUuid: fixedTemplate(LIBLIB_TEMPLATES.img1Inpaint),
     ...img1Base,
     image: inlineAtMost(IMG1_INPAINT_MAX_BYTES, '002 §6.2.2'),
-    // The mask must also be a PNG, white on black (002 §6.2.2); the provider checks the picture.
-    mask: inlineAtMost(IMG1_INPAINT_MAX_BYTES, '002 §6.2.2'),
+    // The mask is a png, white on black (002 §6.2.2); the provider checks the picture.
+    mask: inlineAtMost(IMG1_INPAINT_MAX_BYTES, '002 §6.2.2').refine(inlineIsPngOrNotInline, {
+      message: 'must be a PNG (002 §6.2.2)',
+    }),
   })
   .passthrough();
 
@@ -744,6 +783,7 @@ export const LIBLIB_OPERATIONS: Readonly<Record<string, LiblibOperation>> = Obje
     output: 'image',
     description: 'IMG1 inpaint: image plus a white-on-black mask (002 §6.2)',
     imageFields: ['image', 'mask'],
+    imageLimits: IMG1_INPAINT_LIMITS,
   },
   'libdream.text2img': {
     path: '/api/generate/libDream',

@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CUSTOM_IMG2IMG_TEMPLATES, CUSTOM_TEXT2IMG_TEMPLATES, LIBLIB_TEMPLATES } from '@genqueue/liblib';
 import { INITIAL_BALANCE, type SimulatorOptions } from '@genqueue/simulator';
 import { describe, expect, it } from 'vitest';
@@ -9,7 +12,7 @@ const REMOTE = 'https://liblibai-online.liblib.cloud/img/remote.png';
 
 const fixture = simulatorFixture({ mode: 'liblib', seed: 13 });
 
-async function setup(options: SimulatorOptions = {}) {
+async function setup(options: SimulatorOptions = {}, allowLocalFiles = false) {
   const sim = await fixture.start(options);
   const provider = fixture.own(
     createLiblibProvider({
@@ -17,6 +20,7 @@ async function setup(options: SimulatorOptions = {}) {
       accessKey: sim.options.accessKey,
       secretKey: sim.options.secretKey,
       timeouts: { connectMs: 2_000, requestMs: 3_000 },
+      allowLocalFiles,
     }),
   );
   return { sim, provider };
@@ -136,6 +140,49 @@ describe('the custom text-to-image prompt, required by 002 §4.2.1 / §11.1.2 an
     // The way through: the same job with a prompt.
     const { status } = await runToEnd(provider, 'custom.text2img', { width: 768, prompt: 'a lighthouse' });
     expect(status).toMatchObject({ state: 'succeeded' });
+  });
+});
+
+describe('IMG1 inpaint images (002 §6.2.2: at most 4 MB each, the mask a png)', () => {
+  const PNG_HEAD = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  const png = (size: number) => Buffer.concat([PNG_HEAD, Buffer.alloc(size - PNG_HEAD.length)]);
+  const jpeg = Buffer.from([0xff, 0xd8, 0xff, 0xe0, ...Array(60).fill(0)]);
+
+  it.each([
+    ['a local image over 4 MB', { image: png(4 * 1024 * 1024 + 1), mask: png(64) }, /at most 4194304 bytes/],
+    ['a local JPEG mask', { image: png(64), mask: jpeg }, /PNG only, got JPG/],
+  ])('refuses %s before uploading anything', async (_name, files, message) => {
+    const dir = await mkdtemp(join(tmpdir(), 'genqueue-img1-'));
+    try {
+      const image = join(dir, 'image.png');
+      const mask = join(dir, 'mask.bin');
+      await writeFile(image, files.image);
+      await writeFile(mask, files.mask);
+      const { sim, provider } = await setup({}, true);
+      const input = { prompt: 'a dog reading', imgCount: 1, image, mask };
+      const error = await providerError(provider.prepare!('img1.inpaint', input, ctx));
+      expect(error).toMatchObject({ errorClass: 'invalid_job', code: 'invalid_image' });
+      expect(error.message).toMatch(message);
+      expect(error.message).toContain('002 §6.2.2');
+      expect(sim.stats().submissions).toBe(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('uploads a 4 MB local image and a PNG mask, and runs to success', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'genqueue-img1-'));
+    try {
+      const image = join(dir, 'image.png');
+      const mask = join(dir, 'mask.png');
+      await writeFile(image, png(4 * 1024 * 1024));
+      await writeFile(mask, png(64));
+      const { provider } = await setup({}, true);
+      const { status } = await runToEnd(provider, 'img1.inpaint', { prompt: 'a', imgCount: 1, image, mask });
+      expect(status, JSON.stringify(status)).toMatchObject({ state: 'succeeded' });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

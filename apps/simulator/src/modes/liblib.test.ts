@@ -472,6 +472,33 @@ describe('liblib mode: upload', () => {
     });
   }
 
+  it('checks IMG1 inpaint images it holds as the provider would on download: ≤ 4 MB, a png mask (002 §6.2.2)', async () => {
+    const { api, clock } = await setup({ maxInFlight: 100, submitQps: 100 });
+    const upload = async (extension: string, bytes: Buffer) => {
+      const grant = (await api.post('/api/generate/upload/signature', { name: 'in', extension })).json!.data!;
+      const file = new Blob([bytes], { type: extension === 'png' ? 'image/png' : 'image/jpeg' });
+      expect((await ossForm(grant, [...signedFields(grant, false), ['file', file]])).status).toBe(204);
+      return `${grant.postUrl}/${grant.key}`;
+    };
+    const png = (size: number) =>
+      Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(size - 8)]);
+    const small = await upload('png', png(1024));
+    const big = await upload('png', png(4 * 1024 * 1024 + 1));
+    const jpeg = await upload('jpg', Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 0, 0, 0]));
+    const inpaint = (image: string, mask: string) => {
+      clock.advance(1000);
+      return api.post('/api/generate/smart-img1/inpaint', {
+        templateUuid: LIBLIB_TEMPLATES['/api/generate/smart-img1/inpaint'],
+        generateParams: { prompt: 'a', imgCount: 1, image, mask },
+      });
+    };
+    expect((await inpaint(small, small)).json?.code).toBe(0);
+    expect((await inpaint(jpeg, small)).json?.code).toBe(0);
+    expect((await inpaint(big, small)).json?.code).toBe(100030);
+    expect((await inpaint(small, big)).json?.code).toBe(100030);
+    expect((await inpaint(small, jpeg)).json).toMatchObject({ code: 100000, msg: 'mask must be a png' });
+  });
+
   it('rejects names and extensions the upload API does not take', async () => {
     const { api } = await setup();
     const path = '/api/generate/upload/signature';

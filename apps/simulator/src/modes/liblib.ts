@@ -21,6 +21,9 @@ import { LIBLIB_PARAM_RULES } from './liblib-rules.ts';
 /** Signatures are valid 5 minutes around the server's clock (002 §2.4.1). */
 export const SIGNATURE_WINDOW_MS = 5 * 60 * 1000;
 
+/** 002 §6.2.2: IMG1 inpaint's image and mask are at most 4 MB. */
+const IMG1_INPAINT_MAX_BYTES = 4 * 1024 * 1024;
+
 /** Points on a fresh account. */
 export const INITIAL_BALANCE = 100_000;
 
@@ -197,6 +200,7 @@ const MESSAGES: Record<number, string> = {
   429: '请求太多，请稍后重试',
   100000: '参数无效',
   100021: '用户积分不足',
+  100030: '图片地址无法访问，或大小超出限制',
   100051: '生图任务不存在',
   100052: '提示词中包含敏感内容，请修改',
   100054: '当前进行中任务数量已达到并发任务上限',
@@ -332,6 +336,7 @@ export const liblibMode: ModeFactory = (ctx: ModeContext): SimMode => {
       req.path,
       promptRequired,
     );
+    downloadCheck(req.path, params);
     const account = req.account!.id;
     if (balanceOf(account) < cost) throw new LiblibReply(100021);
     const task = ctx.accept(
@@ -356,6 +361,27 @@ export const liblibMode: ModeFactory = (ctx: ModeContext): SimMode => {
       return;
     }
     reply(res, 0, { generateUuid: task.id });
+  };
+
+  /**
+   * What the provider learns only by downloading an image, checked where the simulator holds the
+   * file (uploaded through its OSS): 002 §6.2.2, IMG1 inpaint's image and mask are "不超过4MB" and
+   * the mask is a png; too large is 100030 (002 §13: 大小超出限制).
+   */
+  const downloadCheck = (path: string, params: Record<string, unknown>) => {
+    if (path !== '/api/generate/smart-img1/inpaint') return;
+    for (const field of ['image', 'mask']) {
+      const value = params[field];
+      if (typeof value !== 'string' || !value.startsWith(`${ctx.url}/`)) continue;
+      const file = ctx.files.get(new URL(value).pathname);
+      if (!file) continue;
+      if (file.bytes.length > IMG1_INPAINT_MAX_BYTES) {
+        throw new LiblibReply(100030, `${field}: 图片大小不能大于4M`);
+      }
+      if (field === 'mask' && file.contentType !== 'image/png') {
+        throw new LiblibReply(100000, 'mask must be a png');
+      }
+    }
   };
 
   const status = async (req: SimRequest, res: ServerResponse): Promise<void> => {

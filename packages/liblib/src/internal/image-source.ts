@@ -20,6 +20,7 @@ import { basename, extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ProviderError } from '@genqueue/core';
 import { LIBLIB_PROVIDER } from '../errors.ts';
+import type { LiblibImageLimit } from '../operations.ts';
 
 /** 10 MB: the upload API's and the generation endpoints' per-image limit. */
 export const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
@@ -44,9 +45,10 @@ export const UPLOAD_CONTENT_TYPES: Readonly<Record<UploadExtension, string>> = {
 /** Resolves `source` (a string input or raw bytes). Throws `invalid_job` for unusable inputs. */
 export async function resolveImageSource(
   source: string | Buffer | Uint8Array,
-  options: { allowLocalFiles: boolean; name?: string },
+  options: { allowLocalFiles: boolean; name?: string; limit?: LiblibImageLimit },
 ): Promise<ImageSource> {
-  if (typeof source !== 'string') return fromBytes(Buffer.from(source), options.name);
+  const { limit } = options;
+  if (typeof source !== 'string') return fromBytes(Buffer.from(source), options.name, limit);
 
   const value = source.trim();
   if (/^https?:\/\//i.test(value)) return { kind: 'url', url: value };
@@ -54,13 +56,13 @@ export async function resolveImageSource(
   if (/^data:/i.test(value)) {
     const match = /^data:([^;,]*)((?:;[^;,]*)*?);base64,(.*)$/is.exec(value);
     if (!match) throw invalid('a data URL must be base64-encoded (data:image/png;base64,...)');
-    return fromBytes(Buffer.from(match[3]!.replace(/\s+/g, ''), 'base64'), options.name);
+    return fromBytes(Buffer.from(match[3]!.replace(/\s+/g, ''), 'base64'), options.name, limit);
   }
 
   const compact = value.replace(/\s+/g, '');
   if (compact.length >= 16 && /^[A-Za-z0-9+/_-]+={0,2}$/.test(compact)) {
     const bytes = Buffer.from(compact, /[-_]/.test(compact) ? 'base64url' : 'base64');
-    if (sniff(bytes) !== undefined) return fromBytes(bytes, options.name);
+    if (sniff(bytes) !== undefined) return fromBytes(bytes, options.name, limit);
   }
 
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value) && !/^file:\/\//i.test(value)) {
@@ -71,10 +73,14 @@ export async function resolveImageSource(
       'the image is not an http(s) URL, a data URL or base64, and this client does not read local files',
     );
   }
-  return fromFile(/^file:\/\//i.test(value) ? fileURLToPath(value) : value, options.name);
+  return fromFile(/^file:\/\//i.test(value) ? fileURLToPath(value) : value, options.name, limit);
 }
 
-async function fromFile(path: string, name: string | undefined): Promise<ImageSource> {
+async function fromFile(
+  path: string,
+  name: string | undefined,
+  limit: LiblibImageLimit | undefined,
+): Promise<ImageSource> {
   let size: number;
   try {
     const info = await stat(path);
@@ -83,20 +89,29 @@ async function fromFile(path: string, name: string | undefined): Promise<ImageSo
   } catch (cause) {
     throw invalid(`cannot read the local image file ${basename(path)}`, cause);
   }
-  if (size > MAX_UPLOAD_BYTES) throw tooLarge(size);
+  checkSize(size, limit);
   const bytes = await readFile(path).catch((cause: unknown) => {
     throw invalid(`cannot read the local image file ${basename(path)}`, cause);
   });
-  return fromBytes(bytes, name ?? basename(path, extname(path)));
+  return fromBytes(bytes, name ?? basename(path, extname(path)), limit);
 }
 
-function fromBytes(bytes: Buffer, name: string | undefined): ImageSource {
+function fromBytes(
+  bytes: Buffer,
+  name: string | undefined,
+  limit: LiblibImageLimit | undefined,
+): ImageSource {
   if (bytes.length === 0) throw invalid('the image is empty');
-  if (bytes.length > MAX_UPLOAD_BYTES) throw tooLarge(bytes.length);
+  checkSize(bytes.length, limit);
   const type = sniff(bytes);
   if (type !== 'png' && type !== 'jpg' && type !== 'webp') {
     throw invalid(
       `images to upload must be PNG, JPEG or WebP${type ? ` (got ${type.toUpperCase()})` : ' (the bytes are none of them)'}`,
+    );
+  }
+  if (limit?.formats && !limit.formats.includes(type)) {
+    throw invalid(
+      `this field takes ${limit.formats.map((f) => f.toUpperCase()).join(' or ')} only, got ${type.toUpperCase()} (${limit.source})`,
     );
   }
   return { kind: 'bytes', bytes, extension: type, name: uploadName(name, bytes) };
@@ -129,8 +144,16 @@ function uploadName(name: string | undefined, bytes: Buffer): string {
   return stem.slice(0, MAX_NAME_LENGTH);
 }
 
-function tooLarge(size: number): ProviderError {
-  return invalid(`the image is ${size} bytes; uploads take at most ${MAX_UPLOAD_BYTES} bytes (10 MB)`);
+/** The upload API's 10 MB, or the field's own smaller bound. */
+function checkSize(size: number, limit: LiblibImageLimit | undefined): void {
+  if (size > MAX_UPLOAD_BYTES) {
+    throw invalid(`the image is ${size} bytes; uploads take at most ${MAX_UPLOAD_BYTES} bytes (10 MB)`);
+  }
+  if (limit?.maxBytes !== undefined && size > limit.maxBytes) {
+    throw invalid(
+      `the image is ${size} bytes; this field takes at most ${limit.maxBytes} bytes (${limit.maxBytes / (1024 * 1024)} MB, ${limit.source})`,
+    );
+  }
 }
 
 function invalid(message: string, cause?: unknown): ProviderError {
