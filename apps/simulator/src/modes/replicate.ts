@@ -31,7 +31,13 @@ import type { TaskPhase, TaskRecord } from '../tasks.ts';
 /** How the mode answers a creation (read live from the options, so `configure` can change it). */
 export type ReplicateAnswerStyle = 'prediction' | 'openai';
 
-/** flux-kontext-dev's `aspect_ratio` values. */
+/**
+ * flux-kontext-dev's `aspect_ratio` values. 003's table names only the default
+ * (`match_input_image`); the list is the model's own page, which 003 gives as its official
+ * document (官方文档: https://replicate.com/black-forest-labs/flux-kontext-dev), as is
+ * `output_format`'s webp | jpg | png. The other bounds are 003's: guidance 0–10,
+ * num_inference_steps 4–50, output_quality 0–100, input_image jpeg / png / gif / webp.
+ */
 const ASPECT_RATIOS = new Set([
   'match_input_image',
   '1:1',
