@@ -656,6 +656,18 @@ describe('liblib mode: parameters checked from the manual', () => {
     ['/api/generate/video/kling/multiImg2video', { prompt: 'a', referenceImages: Array(7).fill(URL) }, true],
     ['/api/generate/video/kling/multiImg2video', { referenceImages: [URL] }, false], // prompt 必填 (§10.3.2)
     ['/api/generate/webui/img2img', { sourceImage: URL }, false], // prompt 必填 (002 §4.2.4)
+    // 002 §5.1.2 / §5.2.2 Kontext
+    [
+      '/api/generate/kontext/text2img',
+      { prompt: 'a', guidance_scale: 20, imgCount: 4, aspectRatio: '9:21' },
+      true,
+    ],
+    ['/api/generate/kontext/text2img', { prompt: 'a', guidance_scale: 20.5 }, false],
+    ['/api/generate/kontext/text2img', { prompt: 'a', guidance_scale: 0.5 }, false],
+    ['/api/generate/kontext/img2img', { prompt: 'a', image_list: Array(4).fill(URL) }, true],
+    ['/api/generate/kontext/img2img', { prompt: 'a', image_list: Array(5).fill(URL) }, false],
+    ['/api/generate/kontext/img2img', { prompt: 'a', model: 'pro', image_list: [URL, URL] }, false], // 暂不支持多图参考
+    ['/api/generate/kontext/img2img', { prompt: 'a', image_list: ['data:image/png;base64,AAAA'] }, false],
     // 002 §3.1.1 Star-3 text→image
     ['/api/generate/webui/text2img/ultra', { prompt: 'a', aspectRatio: 'portrait', imgCount: 4 }, true],
     [
