@@ -59,6 +59,15 @@ describe('account changes through the API', () => {
     };
     const a2Tasks = (after: number) => s.sim.tasks().filter((t) => t.account === 'a2' && t.createdAt > after);
 
+    // The API's one call to the provider, a model lookup, works with accounts configured as a list.
+    const uuid = '21df5d84cca74f7a885ba672b5a80d19';
+    const lookup = await s.call<{ model: { versionUuid: string } }>(
+      'GET',
+      `/v1/providers/liblib/models/${uuid}`,
+    );
+    expect(lookup.status, JSON.stringify(lookup.body)).toBe(200);
+    expect(lookup.body.model.versionUuid).toBe(uuid);
+
     const ids: string[] = [];
     for (let i = 0; i < JOBS; i++) ids.push(await s.postJob('kontext.text2img', { prompt: `change ${i}` }));
     await s.waitFor(async () => a2Tasks(0).length >= 3, 30_000, 'a2 to take work');

@@ -20,7 +20,7 @@ import {
   type RedisClient,
   watchConnection,
 } from '@genqueue/core';
-import { createAdapter, defaultAccount, descriptorOf, isProviderName } from '@genqueue/providers';
+import { createAdapter, descriptorOf, isProviderName } from '@genqueue/providers';
 import { createApp } from './app.ts';
 import type { ApiDeps, ReadObjectFn } from './deps.ts';
 import { type ApiErrorCode, scrubSecrets, UnavailableError } from './http-error.ts';
@@ -108,7 +108,8 @@ export async function startApi(config: Config, overrides: StartApiOverrides = {}
       overrides.modelLookup ??
       ((name: string) => {
         const descriptor = isProviderName(name) ? descriptorOf(name) : undefined;
-        const account = descriptor && defaultAccount(config.providers[descriptor.name]);
+        // The first configured account (`default` in the single-account form): a lookup is no task.
+        const account = descriptor && config.accounts[descriptor.name][0];
         if (!descriptor || !account) return undefined;
         let adapter = lookupAdapters.get(name);
         if (!adapter) {
