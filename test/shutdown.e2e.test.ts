@@ -73,3 +73,30 @@ describe('a worker shutting down mid-call', () => {
     expect((await stack.ended(id)).state).toBe('succeeded');
   });
 });
+
+describe('a worker whose processor never returns', () => {
+  it('still closes, within the grace period plus the force-close bound', async () => {
+    for (const worker of stack.workers.splice(0)) await worker.close();
+    let frozen = false;
+    // A hook that never resolves: the sink processor hangs there, deaf to the abort.
+    const worker = await stack.startWorker({
+      hooks: {
+        at: (point) => {
+          if (point !== 'stored') return;
+          frozen = true;
+          return new Promise<void>(() => undefined);
+        },
+      },
+    });
+    stack.workers.splice(stack.workers.indexOf(worker), 1);
+    const id = await post('a processor that never returns');
+    await stack.waitFor(async () => frozen, 20_000, 'the frozen processor');
+    const started = Date.now();
+    await worker.close();
+    // SHUTDOWN_GRACE_MS 300 + 2 s force-close bound (+ the disconnect's own bound, unused here).
+    expect(Date.now() - started).toBeLessThan(4_500);
+    // The job itself had succeeded before the freeze; its announcement is the outbox's to drain.
+    await stack.startWorker();
+    expect((await stack.ended(id)).state).toBe('succeeded');
+  });
+});

@@ -4,13 +4,6 @@ import { leaseOfRecord, type WorkerContext } from './context.ts';
 import { failJob, finishTask } from './task-end.ts';
 
 /**
- * The longest a provider task can live at the provider: LiblibAI times a task out 30 minutes after
- * it was created (002, task status 7); 5 minutes of margin. A task whose end genqueue could not see
- * keeps its slot this long after its submission.
- */
-const TASK_TIMEOUT_MS = 35 * 60_000;
-
-/**
  * A BullMQ job that failed for good for a reason the processor did not handle (a bug, Redis
  * trouble) must still end its genqueue job with a reason. Its slot is given back only when its
  * provider task is known to have ended: a poll job's failure says nothing about the task, which may
@@ -40,7 +33,9 @@ export async function recordFinalFailure(
         await finishTask(ctx, record, status);
         return;
       }
-      const held = Math.max(0, (record.submittedAt ?? ctx.clock.now()) + TASK_TIMEOUT_MS - ctx.clock.now());
+      // The longest a task can live at the provider (TASK_DEADLINE_MS): its slot stays taken till then.
+      const deadline = (record.submittedAt ?? ctx.clock.now()) + ctx.config.worker.taskDeadlineMs;
+      const held = Math.max(0, deadline - ctx.clock.now());
       await pool.refresh(lease, { ttlMs: Math.max(held, pool.leaseTtl, 1) });
       ctx.logger.warn(
         { jobId, account: lease.account, providerStatus: status?.providerStatus, heldMs: held },

@@ -22,6 +22,7 @@ import type { AccountPool, Lease } from '@genqueue/limiter';
 import { DelayedError, type Job } from 'bullmq';
 import { leaseOfRecord, providerOf, type WorkerContext } from './context.ts';
 import { nextPollDelay } from './poll-schedule.ts';
+import { failOverdueTask, isOverdue } from './reconciler.ts';
 import { cappedRetryAfter } from './retry-after.ts';
 import { requestSize, type TaskKind } from './task-durations.ts';
 import { failJob, finishTask, scheduleSink } from './task-end.ts';
@@ -104,6 +105,14 @@ export async function processPoll(
     return delay(ctx, pool, lease, job, token, wait);
   }
 
+  if (!isTaskEnded(status) && isOverdue(ctx, record)) {
+    log.warn(
+      { providerStatus: status.providerStatus },
+      'poll: task alive past TASK_DEADLINE_MS; job failed, slot freed',
+    );
+    await failOverdueTask(ctx, record);
+    return { taskId: record.providerTaskId, state: 'failed' };
+  }
   if (!isTaskEnded(status)) {
     rememberQuery(jobId, queryStarted); // metrics
     if (status.providerStatus !== record.providerStatus) {

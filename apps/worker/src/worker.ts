@@ -32,6 +32,7 @@ import type { WorkerContext, WorkerHooks } from './context.ts';
 import { recordFinalFailure } from './final-failure.ts';
 import { PauseWatch } from './pause-watch.ts';
 import { processPoll } from './poll-processor.ts';
+import { Reconciler } from './reconciler.ts';
 import { processSink } from './sink-processor.ts';
 import { SlotSignal } from './slot-signal.ts';
 import { processSubmit } from './submit-processor.ts';
@@ -40,6 +41,15 @@ import { processWebhook, WEBHOOK_CONCURRENCY, webhookBackoffStrategy } from './w
 
 /** How often a worker looks for outbox entries left by a crashed process. */
 const OUTBOX_SWEEP_INTERVAL_MS = 1_000;
+
+/**
+ * After the grace period and the abort, how long `close()` waits for processors to return before
+ * closing without them, in milliseconds. A processor that never returns (a hung call that ignores
+ * the abort, a bug) would otherwise hold `close()` for ever: BullMQ's `close(true)` answers the
+ * first `close()`'s promise, which waits for every active job. Its BullMQ job's lock then expires
+ * and another worker takes it.
+ */
+const FORCE_CLOSE_MS = 2_000;
 
 /** How often a healthy worker touches `WORKER_HEARTBEAT_FILE`. */
 const HEARTBEAT_INTERVAL_MS = 10_000;
@@ -59,6 +69,8 @@ export interface WorkerOverrides {
 
 export interface WorkerHandle {
   readonly context: WorkerContext;
+  /** This process's reconciler (it sweeps on its own; tests call `sweep()` to see a repair at once). */
+  readonly reconciler: Reconciler;
   /** Stops taking work, lets active calls finish within the grace period, then closes. */
   close(): Promise<void>;
 }
@@ -265,18 +277,39 @@ export async function startWorker(config: Config, overrides: WorkerOverrides = {
       });
   }, OUTBOX_SWEEP_INTERVAL_MS).unref();
 
+  const reconciler = new Reconciler(context, {
+    intervalMs: config.worker.reconcileIntervalMs,
+    staleMs: config.worker.reconcileStaleMs,
+  });
+  reconciler.start();
+
   return {
     context,
+    reconciler,
     async close() {
       clearInterval(sweep);
+      await reconciler.stop();
       if (heartbeat) clearInterval(heartbeat);
       context.slotSignal?.stop(); // submissions waiting for a slot give up now, not after their wait
       const grace = new Promise<void>((resolve) =>
         setTimeout(resolve, config.worker.shutdownGraceMs).unref(),
       );
-      await Promise.race([Promise.all(workers.map((w) => w.close())), grace]);
+      const closed = Promise.all(workers.map((w) => w.close()));
+      await Promise.race([closed, grace]);
       shutdown.abort(new Error('worker shutting down'));
-      await Promise.all(workers.map((w) => w.close(true)));
+      const forced = Promise.all(workers.map((w) => w.close(true)));
+      const stuck = await Promise.race([
+        forced.then(() => false),
+        new Promise<boolean>((resolve) => setTimeout(resolve, FORCE_CLOSE_MS, true).unref()),
+      ]);
+      if (stuck) {
+        logger.warn('worker: a processor did not return after the abort; closing without it');
+        // Their blocking connections would keep waiting on Redis otherwise.
+        await Promise.race([
+          Promise.all(workers.map((w) => w.disconnect().catch(() => undefined))),
+          new Promise((resolve) => setTimeout(resolve, FORCE_CLOSE_MS).unref()),
+        ]);
+      }
       await queues.close();
       await context.slotSignal?.close();
       await context.metrics?.close(); // metrics: send what is buffered

@@ -232,6 +232,15 @@ const envSchema = z.object({
   WORKER_HEARTBEAT_FILE: optionalString,
   POLL_CONCURRENCY: int(50, 1, 1000),
   SINK_CONCURRENCY: int(4, 1, 100),
+  /** How often one worker (under a Redis lock) looks for live jobs with nothing scheduled to move them. */
+  RECONCILE_INTERVAL_MS: int(60_000, 100),
+  /** A live job with no progress for this long is checked by the reconciler. */
+  RECONCILE_STALE_MS: int(300_000, 1),
+  /**
+   * A task the provider still reports alive this long after its submission fails (and frees its
+   * slot): LiblibAI times tasks out after 30 minutes (002 §4.3.1, status 7), plus 5 of margin.
+   */
+  TASK_DEADLINE_MS: int(35 * 60_000, 1_000),
 
   S3_ENDPOINT: url(),
   S3_REGION: z.string().optional().default('us-east-1'),
@@ -312,6 +321,9 @@ function buildConfig(env: z.infer<typeof envSchema>, providers: ParsedProviders)
       heartbeatFile: env.WORKER_HEARTBEAT_FILE,
       pollConcurrency: env.POLL_CONCURRENCY,
       sinkConcurrency: env.SINK_CONCURRENCY,
+      reconcileIntervalMs: env.RECONCILE_INTERVAL_MS,
+      reconcileStaleMs: env.RECONCILE_STALE_MS,
+      taskDeadlineMs: env.TASK_DEADLINE_MS,
     },
     jobRetentionSeconds: env.JOB_RETENTION_SECONDS,
     s3: {

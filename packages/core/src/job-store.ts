@@ -29,6 +29,7 @@
  * - `{p}:active`: ZSET of non-terminal job ids by their last progress (the reconciler's index).
  * - `{p}:webhooks:{ownerId}`: HASH delivery id → delivery record (JSON).
  * - `{p}:webhook-gone:{sha256(url)}`: STRING, a receiver URL that answered 410 Gone.
+ * - `{p}:lock:{name}`: STRING, a deployment-wide lock (`reconciler`) with its holder's token.
  * - `{p}:idem:{scope}:{key}`: STRING → job id, `{p}:idem-batch:{scope}:{key}`: HASH → batch id
  *   and request fingerprint, for `Idempotency-Key`.
  */
@@ -1029,6 +1030,28 @@ export class JobStore {
   /** Remembers that a receiver URL answered 410 Gone. `urlKey` is a digest of the URL (it may hold tokens). */
   async markWebhookUrlGone(urlKey: string, at: number, ttlSeconds: number): Promise<void> {
     await this.#redis.set(`${this.prefix}:webhook-gone:${urlKey}`, String(at), 'EX', ttlSeconds);
+  }
+
+  /**
+   * Takes the deployment-wide lock `name` for `ttlMs` (one reconciler sweep at a time): true when
+   * this caller holds it now. Held locks expire by themselves, so a dead holder never blocks.
+   */
+  async acquireLock(name: string, token: string, ttlMs: number): Promise<boolean> {
+    return (await this.#redis.set(this.lockKey(name), token, 'PX', ttlMs, 'NX')) === 'OK';
+  }
+
+  /** Gives back a lock taken with {@link acquireLock}, only if `token` still holds it. */
+  async releaseLock(name: string, token: string): Promise<void> {
+    await this.#redis.eval(
+      "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
+      1,
+      this.lockKey(name),
+      token,
+    );
+  }
+
+  private lockKey(name: string): string {
+    return `${this.prefix}:lock:${name}`;
   }
 
   /** Marks a batch canceled with a reason (budget, user). */

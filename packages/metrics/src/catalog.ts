@@ -111,6 +111,12 @@ export const REMOTE_METRICS = {
     type: 'counter',
     labelNames: ['retryable'],
   },
+  reconcilerRepairs: {
+    name: 'genqueue_reconciler_repairs_total',
+    help: 'Live jobs the reconciler found with nothing scheduled to move them, by repair: submit, poll or sink re-scheduled, or deadline (failed: the provider kept the task alive past TASK_DEADLINE_MS).',
+    type: 'counter',
+    labelNames: ['repair'],
+  },
 } as const satisfies Record<string, RemoteMetricSpec>;
 
 /** Key of a remote metric in {@link REMOTE_METRICS}. */

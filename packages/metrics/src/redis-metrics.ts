@@ -97,6 +97,11 @@ export class RedisMetrics {
     this.inc('sinkErrors', { retryable: String(retryable) });
   }
 
+  /** One job the reconciler repaired (see `reconcilerRepairs`). */
+  reconcilerRepair(repair: 'submit' | 'poll' | 'sink' | 'deadline'): void {
+    this.inc('reconcilerRepairs', { repair });
+  }
+
   /** One webhook delivery attempt's outcome. */
   webhookDelivered(outcome: WebhookOutcome): void {
     this.inc('webhookDeliveries', { outcome });
