@@ -4,6 +4,7 @@
  * any number of machines: the limits live in Redis.
  */
 
+import { setMaxListeners } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import type { AccountConfig, Config } from '@genqueue/config';
 import {
@@ -157,6 +158,9 @@ export async function startWorker(config: Config, overrides: WorkerOverrides = {
     logger.warn('WEBHOOK_SECRET is not set: webhook deliveries wait unsent (never unsigned) until it is');
   }
   const shutdown = new AbortController();
+  // Every running sink and poll listens to it (a download, its upload, its pipeline): the default
+  // limit of 10 listeners would warn of a leak at SINK_CONCURRENCY above 3.
+  setMaxListeners(0, shutdown.signal);
   const context: WorkerContext = {
     config,
     store,

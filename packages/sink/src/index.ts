@@ -1,5 +1,6 @@
 export type { ThumbnailSettings } from './internal/thumbnail.ts';
 export { DEFAULT_THUMBNAIL } from './internal/thumbnail.ts';
+export { BufferPool } from './internal/upload.ts';
 export type { S3ClientSettings } from './s3-client.ts';
 export { createS3Client } from './s3-client.ts';
 export type {

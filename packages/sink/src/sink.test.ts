@@ -1,6 +1,9 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import sharp from 'sharp';
@@ -310,6 +313,78 @@ describe('Sink.store over HTTP', () => {
     const error = await storeError(sink.store({ url, key: nextKey('nb'), metadata: {} }));
     expect(error).toMatchObject({ code: 's3', retryable: true });
   });
+});
+
+describe('Sink.store: each upload path byte for byte, and a download failing mid-stream', () => {
+  const MIB = 1024 * 1024;
+  let spoolDir: string;
+  const savedTmpdir = process.env.TMPDIR;
+  beforeAll(async () => {
+    // Spool files go to the temporary directory: a private one shows whether any is left behind.
+    spoolDir = await mkdtemp(join(tmpdir(), 'sink-spool-test-'));
+    process.env.TMPDIR = spoolDir;
+  });
+  afterAll(async () => {
+    if (savedTmpdir === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = savedTmpdir;
+    await rm(spoolDir, { recursive: true, force: true });
+  });
+
+  /** Serves `data` in 64 KiB writes, with or without content-length; `failAt` hangs up there. */
+  function serveInPieces(path: string, data: Buffer, knownLength: boolean, failAt?: number): string {
+    routes.set(path, (_req, res) => {
+      res.writeHead(200, {
+        'content-type': 'image/png',
+        ...(knownLength ? { 'content-length': data.length } : {}),
+      });
+      const end = failAt ?? data.length;
+      let at = 0;
+      const pump = () => {
+        while (at < end) {
+          const piece = data.subarray(at, Math.min(at + 64 * 1024, end));
+          at += piece.length;
+          if (!res.write(piece)) {
+            res.once('drain', pump);
+            return;
+          }
+        }
+        if (failAt === undefined) res.end();
+        else setTimeout(() => res.destroy(), 20);
+      };
+      pump();
+    });
+    return `${origin}${path}`;
+  }
+
+  const paths = [
+    { name: 'known length, small (one PUT from a pooled buffer)', bytes: MIB + 5, knownLength: true },
+    { name: 'known length, over 5 MiB (streamed multipart)', bytes: 6 * MIB + 1, knownLength: true },
+    { name: 'unknown length, over 5 MiB (spooled, then streamed)', bytes: 6 * MIB + 1, knownLength: false },
+  ];
+  for (const { name, bytes, knownLength } of paths) {
+    it(`stores a file of ${name}`, async () => {
+      const data = fileOf(PNG_HEAD, bytes);
+      const key = nextKey('path');
+      const url = serveInPieces(`/${testNumber}.png`, data, knownLength);
+      const stored = await newSink().store({ url, key, metadata: { seed: '7' } });
+      expect(stored).toMatchObject({ key: `${key}.png`, bytes, sha256: sha256(data) });
+      expect(sha256(await readObject(stored.key))).toBe(sha256(data));
+      const head = await s3.client.send(new HeadObjectCommand({ Bucket: s3.bucket, Key: stored.key }));
+      expect(head).toMatchObject({ ContentType: 'image/png', ContentLength: bytes, Metadata: { seed: '7' } });
+      expect(await readdir(spoolDir)).toEqual([]);
+    });
+
+    it(`fails as retryable and leaves no object when the download breaks mid-stream: ${name}`, async () => {
+      const data = fileOf(PNG_HEAD, bytes);
+      const key = nextKey('broken');
+      const url = serveInPieces(`/${testNumber}.png`, data, knownLength, Math.floor(bytes * 0.6));
+      const error = await storeError(newSink().store({ url, key, metadata: {} }));
+      expect(error).toMatchObject({ code: 'network', retryable: true });
+      const listing = await s3.client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: key }));
+      expect(listing.KeyCount ?? 0).toBe(0);
+      expect(await readdir(spoolDir)).toEqual([]);
+    });
+  }
 });
 
 describe('thumbnails', () => {

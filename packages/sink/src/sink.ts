@@ -1,7 +1,8 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { type Logger, silentLogger } from '@genqueue/core';
 import { Agent, type Dispatcher, interceptors, request } from 'undici';
 import {
@@ -20,7 +21,14 @@ import {
   SpoolFile,
   THUMBNAIL_SOURCE_TYPES,
   type ThumbnailSettings,
+  tempFilePath,
 } from './internal/thumbnail.ts';
+import {
+  type BufferPool,
+  type ObjectParams,
+  sharedBufferPool,
+  uploadKnownLength,
+} from './internal/upload.ts';
 import { createS3Client, type S3ClientSettings } from './s3-client.ts';
 import { SinkError } from './sink-error.ts';
 
@@ -63,10 +71,12 @@ export interface SinkOptions {
   publicUrl?: string;
   /** Validity of presigned URLs, in seconds (`S3_PRESIGN_TTL_SECONDS`). Default 86 400. */
   presignTtlSeconds?: number;
-  /** Multipart part size in bytes. Default 5 MiB, the S3 minimum; memory use grows with it. */
-  partSizeBytes?: number;
-  /** Parts uploaded concurrently. Default 2; each holds one part in memory. */
-  queueSize?: number;
+  /**
+   * Buffers for small files, sent with one PUT once read whole; larger files, or any file while
+   * every buffer is in use, are streamed as multipart uploads. Default: two of 4 MiB shared by
+   * every sink of the process.
+   */
+  bufferPool?: BufferPool;
   /** Redirects followed per download. Default 5. */
   maxRedirections?: number;
   /**
@@ -122,17 +132,20 @@ interface OpenedSource {
   label: string;
   /** A `data:` URL or base64: the same bytes on every attempt. */
   inline?: boolean;
+  /** Size in bytes, when known before reading (`content-length`, decoded inline data). */
+  length?: number;
 }
 
-const MIB = 1024 * 1024;
 const RETRYABLE_4XX = new Set([404, 408, 425, 429]);
 
 /**
  * Streams provider result files into S3-compatible storage.
  *
- * Nothing is buffered whole: the download is read as a stream, counted and hashed on the way, and
- * fed to a multipart upload that holds at most `queueSize` parts of `partSizeBytes` at a time;
- * backpressure from the upload pauses the download.
+ * Memory stays bounded whatever the file's size and the number of concurrent stores: the
+ * download is read as a stream, counted and hashed on the way, and piped into S3 with its length
+ * announced (backpressure from the upload pauses the download); only small files are read whole,
+ * into the reusable buffers of a process-wide pool. A download of unknown size is spooled to a
+ * temporary file first. An object appears under its key only once every byte arrived.
  */
 export class Sink {
   private readonly options: SinkOptions;
@@ -141,10 +154,12 @@ export class Sink {
   private readonly dispatcher: Dispatcher;
   private readonly ownedAgent?: Agent;
   private readonly thumbnails?: ThumbnailSettings;
+  private readonly pool: BufferPool;
   private presigner?: ObjectPresigner;
 
   constructor(options: SinkOptions) {
     this.options = options;
+    this.pool = options.bufferPool ?? sharedBufferPool;
     this.thumbnails =
       options.thumbnails === false ? undefined : { ...DEFAULT_THUMBNAIL, ...options.thumbnails };
     this.timeouts = { ...DEFAULT_SINK_TIMEOUTS, ...options.timeouts };
@@ -200,9 +215,6 @@ export class Sink {
     const key = `${source.key}${sniffed?.extension ?? '.bin'}`;
 
     const meter = new Meter(this.options.maxBytes);
-    // Images are spooled to a temporary file on their way to S3, and the thumbnail is made from
-    // that file once the upload is done: the original is never held in memory.
-    const spool = this.thumbnails && THUMBNAIL_SOURCE_TYPES.has(contentType) ? new SpoolFile() : undefined;
     async function* rest(): AsyncGenerator<Buffer> {
       try {
         if (headBuffer.length > 0) yield headBuffer;
@@ -217,53 +229,68 @@ export class Sink {
         await iterator.return?.();
       }
     }
-
-    const upload = new Upload({
-      client: this.options.s3,
-      params: {
-        Bucket: this.options.bucket,
-        Key: key,
-        Body: meter,
-        ContentType: contentType,
-        Metadata: encodeMetadata(source.metadata),
-      },
-      partSize: this.options.partSizeBytes ?? 5 * MIB,
-      queueSize: this.options.queueSize ?? 2,
-      leavePartsOnError: false,
-    });
-    let feedError: unknown;
+    const params: ObjectParams = {
+      Bucket: this.options.bucket,
+      Key: key,
+      ContentType: contentType,
+      Metadata: encodeMetadata(source.metadata),
+    };
     const streamOptions = source.signal ? { signal: source.signal } : {};
-    const feeding = (
-      spool ? pipeline(rest(), spool, meter, streamOptions) : pipeline(rest(), meter, streamOptions)
-    ).catch((error) => {
-      feedError = error;
-    });
-    const onAbort = () => void upload.abort().catch(() => undefined);
-    source.signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      await upload.done();
-    } catch (error) {
-      // The meter carries the download's error (or the size limit) when that side failed first;
-      // otherwise S3 failed and stopped reading, so tear the download down for the pipeline to settle.
-      const downloadFailure = meter.errored;
-      if (!downloadFailure) meter.destroy(new Error('upload failed'));
-      await feeding;
-      await spool?.discard();
-      if (downloadFailure || source.signal?.aborted) {
-        throw this.downloadError(downloadFailure ?? error, opened.label, source.signal);
+    const thumbnailWanted = this.thumbnails !== undefined && THUMBNAIL_SOURCE_TYPES.has(contentType);
+
+    // The thumbnail is made from a temporary file once the upload is done: the original is never
+    // held in memory.
+    let spool: { path: string; complete: boolean; discard(): Promise<void> } | undefined;
+    if (opened.length === undefined) {
+      // Size unknown (chunked): spool the whole body to a file first, then upload the file with
+      // its size known, so no upload part is ever buffered in memory.
+      const path = tempFilePath();
+      spool = { path, complete: true, discard: () => rm(path, { force: true }) };
+      try {
+        await pipeline(rest(), meter, createWriteStream(path, { flags: 'wx' }), streamOptions);
+      } catch (error) {
+        await spool.discard();
+        throw this.downloadError(error, opened.label, source.signal);
       }
-      throw new SinkError(`upload of ${key} to bucket ${this.options.bucket} failed: ${describe(error)}`, {
-        code: 's3',
-        retryable: true,
-        cause: error,
+      try {
+        await uploadKnownLength(this.options.s3, params, createReadStream(path), meter.bytes, {
+          pool: this.pool,
+          signal: source.signal,
+        });
+      } catch (error) {
+        await spool.discard();
+        throw this.uploadError(error, key, opened.label, source.signal);
+      }
+      if (!thumbnailWanted) await spool.discard();
+    } else {
+      const file = thumbnailWanted ? new SpoolFile() : undefined;
+      spool = file;
+      let feedError: unknown;
+      const feeding = (
+        file ? pipeline(rest(), file, meter, streamOptions) : pipeline(rest(), meter, streamOptions)
+      ).catch((error) => {
+        feedError = error;
       });
-    } finally {
-      source.signal?.removeEventListener('abort', onAbort);
-    }
-    await feeding;
-    if (feedError !== undefined) {
-      await spool?.discard();
-      throw this.downloadError(feedError, opened.label, source.signal);
+      try {
+        await uploadKnownLength(this.options.s3, params, meter, opened.length, {
+          pool: this.pool,
+          signal: source.signal,
+        });
+      } catch (error) {
+        // The meter carries the download's error (or the size limit) when that side failed first;
+        // otherwise S3 failed and stopped reading, so tear the download down for the pipeline to settle.
+        const downloadFailure = meter.errored;
+        if (!downloadFailure) meter.destroy(new Error('upload failed'));
+        await feeding;
+        await file?.discard();
+        if (downloadFailure) throw this.downloadError(downloadFailure, opened.label, source.signal);
+        throw this.uploadError(error, key, opened.label, source.signal);
+      }
+      await feeding;
+      if (feedError !== undefined) {
+        await file?.discard();
+        throw this.downloadError(feedError, opened.label, source.signal);
+      }
     }
 
     const stored: StoredObject = {
@@ -273,7 +300,7 @@ export class Sink {
       bytes: meter.bytes,
       sha256: meter.sha256(),
     };
-    if (spool) {
+    if (thumbnailWanted && spool) {
       const thumbnail = await this.thumbnailOf(spool, source.key, source.signal);
       if (thumbnail) stored.thumbnail = thumbnail;
     }
@@ -283,7 +310,7 @@ export class Sink {
 
   /** Makes and uploads the thumbnail of a spooled image, then deletes the spool file. */
   private async thumbnailOf(
-    spool: SpoolFile,
+    spool: { path: string; complete: boolean; discard(): Promise<void> },
     baseKey: string,
     signal: AbortSignal | undefined,
   ): Promise<StoredThumbnail | undefined> {
@@ -382,7 +409,12 @@ export class Sink {
       body.on('error', () => undefined).destroy();
       throw tooLarge(label, this.options.maxBytes, length);
     }
-    return { body, claimedType: source.contentTypeHint ?? headerValue(headers['content-type']), label };
+    return {
+      body,
+      claimedType: source.contentTypeHint ?? headerValue(headers['content-type']),
+      label,
+      ...(Number.isSafeInteger(length) && length >= 0 ? { length } : {}),
+    };
   }
 
   private openInline(decode: () => InlineData, label: string, source: SinkSource): OpenedSource {
@@ -403,7 +435,18 @@ export class Sink {
       claimedType: source.contentTypeHint ?? data.mediaType,
       label,
       inline: true,
+      length: data.bytes,
     };
+  }
+
+  /** An upload that failed: S3's fault (retryable), unless the caller aborted. */
+  private uploadError(error: unknown, key: string, label: string, signal?: AbortSignal): SinkError {
+    if (signal?.aborted) return this.downloadError(error, label, signal);
+    return new SinkError(`upload of ${key} to bucket ${this.options.bucket} failed: ${describe(error)}`, {
+      code: 's3',
+      retryable: true,
+      cause: error,
+    });
   }
 
   private downloadError(error: unknown, label: string, signal?: AbortSignal): SinkError {

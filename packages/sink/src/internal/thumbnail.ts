@@ -29,6 +29,11 @@ export const DEFAULT_THUMBNAIL: Readonly<ThumbnailSettings> = Object.freeze({
   maxInputPixels: 100_000_000,
 });
 
+/** A fresh path in the temporary directory for a spooled file (nothing is created). */
+export function tempFilePath(): string {
+  return path.join(tmpdir(), `genqueue-spool-${randomBytes(8).toString('hex')}`);
+}
+
 /**
  * A pass-through that copies every chunk into a temporary file, waiting for the file to take it
  * (so memory stays bounded by the stream's high-water marks, whatever the file's size). libvips
@@ -42,7 +47,7 @@ export class SpoolFile extends Transform {
 
   constructor() {
     super();
-    this.path = path.join(tmpdir(), `genqueue-thumb-${randomBytes(8).toString('hex')}`);
+    this.path = tempFilePath();
     this.file = createWriteStream(this.path, { flags: 'wx' });
     this.file.on('error', (error) => {
       // A full disk costs the thumbnail, never the stored image: the chunks keep flowing.
