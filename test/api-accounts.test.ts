@@ -144,6 +144,13 @@ describe('admin credentials on /v1/accounts', () => {
         expect(String(res.headers['www-authenticate']), what).toMatch(/^Bearer realm=.*Basic realm=/);
       }
     }
+    // Credentials come first on the whole subtree, before a malformed parameter or an unknown path.
+    expect((await call('PATCH', '/v1/accounts/liblib/%', {}, { paused: true })).status).toBe(401);
+    expect((await call('PATCH', '/v1/accounts/liblib/%', asAdmin, { paused: true })).status).toBe(400);
+    expect((await call('GET', '/v1/accounts/liblib', {})).status).toBe(401);
+    const unknown = await call('GET', '/v1/accounts/liblib', asAdmin);
+    expect(unknown.status).toBe(404);
+    expect(unknown.json.error.code).toBe('not_found');
     // None of those paused anything.
     expect((await account('liblib', 'main')).paused).toBe(false);
   });

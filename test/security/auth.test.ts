@@ -2,13 +2,14 @@
  * Nothing but the health probes answers without credentials: every `/v1` route, `/metrics`, and
  * all of Bull Board (the page, its API, and every static file it ships) answer 401 with a JSON
  * error and a challenge, for no credentials and for wrong ones (a token's prefix or extension, the
- * wrong scheme, the API token on the board). Real API on real Redis.
+ * wrong scheme, the API token on the board); the admin routes answer 403 to an API token. Real API
+ * on real Redis.
  */
 import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN, type Stack, startStack, TEST_TOKEN } from '../support/stack.ts';
+import { ADMIN, ADMIN_TOKEN, type Stack, startStack, TEST_TOKEN } from '../support/stack.ts';
 import { closeAgent, type RawRequest, send } from './support/http.ts';
 
 const METRICS_TOKEN = 'auth-suite-metrics-token-3e1f';
@@ -112,6 +113,52 @@ describe('credentials are required', () => {
     // The right token passes the same routes (so the 401s above are the credential check's).
     expect((await stack.call('GET', `/v1/jobs/${jobId}`)).status).toBe(200);
     expect((await stack.call('GET', `/v1/batches/${batchId}`)).status).toBe(200);
+  });
+
+  it('on the admin routes: 401 but for an admin credential, 403 for an API token', async () => {
+    const basic = (user: string, password: string) =>
+      `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+    const wrong = [
+      undefined,
+      `Bearer ${ADMIN_TOKEN.slice(0, -1)}`,
+      `Bearer ${ADMIN_TOKEN}0`,
+      `Bearer ${ADMIN_TOKEN.toUpperCase()}`,
+      `Bearer ${METRICS_TOKEN}`,
+      basic(ADMIN.user, `${ADMIN.password}x`),
+      basic(ADMIN.user, ''),
+      `Basic ${ADMIN_TOKEN}`,
+      ADMIN_TOKEN,
+    ];
+    const routes: [string, string, string?][] = [
+      ['GET', '/v1/accounts'],
+      ['PATCH', '/v1/accounts/liblib/default', '{"paused":true}'],
+      ['PATCH', '/v1/accounts/liblib/%', '{"paused":true}'],
+      ['GET', '/v1/accounts/liblib'],
+    ];
+    for (const [method, path, body] of routes) {
+      const headers: Record<string, string> = body ? { 'content-type': 'application/json' } : {};
+      for (const authorization of wrong) {
+        await expect401(
+          { method, path, headers: { ...headers, ...(authorization ? { authorization } : {}) }, body },
+          /^Bearer realm="genqueue admin"/,
+        );
+      }
+      const forbidden = await send(stack.api.url, {
+        method,
+        path,
+        headers: { ...headers, authorization: `Bearer ${TEST_TOKEN}` },
+        body,
+      });
+      expect(forbidden.status, `${method} ${path}`).toBe(403);
+    }
+    // None of the refused PATCHes paused the account; the admin token passes.
+    const listed = await send(stack.api.url, {
+      method: 'GET',
+      path: '/v1/accounts',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    expect(listed.status).toBe(200);
+    expect((listed.json as { accounts: { paused: boolean }[] }).accounts[0]!.paused).toBe(false);
   });
 
   it('on /metrics, where only METRICS_TOKEN is accepted', async () => {

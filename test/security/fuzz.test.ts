@@ -9,7 +9,7 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN, type Stack, startStack, TEST_TOKEN } from '../support/stack.ts';
+import { ADMIN, ADMIN_TOKEN, type Stack, startStack, TEST_TOKEN } from '../support/stack.ts';
 import {
   bodyHeaders,
   brokenJsonText,
@@ -769,6 +769,51 @@ describe.concurrent(`API fuzzer (${RUNS} requests per route)`, () => {
           expectStatus: creds === BASIC ? undefined : 401,
           lenient: creds === BASIC,
         })),
+    );
+  });
+
+  it('GET /v1/accounts and PATCH /v1/accounts/:provider/:id', async () => {
+    const change = fc.oneof(
+      {
+        weight: 6,
+        arbitrary: fc.record(
+          {
+            submitQps: fc.oneof(oddNumber, fc.constant(null), oddJson),
+            maxInFlight: fc.oneof(oddNumber, fc.constant(null), fc.integer({ min: 1, max: 1000 }), oddJson),
+            paused: fc.oneof(fc.boolean(), oddJson),
+          },
+          { requiredKeys: [] },
+        ),
+      },
+      { weight: 1, arbitrary: fc.dictionary(oddString, oddJson, { maxKeys: 4 }) },
+    );
+    await fuzzRoute(
+      'GET|PATCH /v1/accounts',
+      fc
+        .record({
+          patch: fc.boolean(),
+          provider: fc.oneof(fc.constantFrom('liblib', 'replicate', 'LIBLIB'), oddSegment),
+          id: fc.oneof(fc.constantFrom('default', 'main'), oddSegment),
+          query: oddQuery,
+          auth: auth(`Bearer ${ADMIN_TOKEN}`),
+          basic: fc.boolean(),
+          body: jsonishBody(change),
+        })
+        .map(({ patch, provider, id, query, auth: a, basic, body }) => {
+          // The admin's Basic credentials are as good as an admin token.
+          const header = a.right && basic ? BASIC : a.header;
+          return {
+            req: patch
+              ? {
+                  method: 'PATCH',
+                  path: `/v1/accounts/${provider}/${id}${query}`,
+                  headers: withAuth(body.headers, header),
+                  body: body.body,
+                }
+              : { method: 'GET', path: `/v1/accounts${query}`, headers: withAuth({}, header) },
+            expectStatus: a.right ? undefined : 401,
+          };
+        }),
     );
   });
 

@@ -16,7 +16,7 @@ import express, { type Request, type Response, Router } from 'express';
 import { z } from 'zod';
 import { requireAdmin } from '../auth.ts';
 import type { RouteDeps } from '../deps.ts';
-import { ApiError, type Issue, invalidRequest } from '../http-error.ts';
+import { ApiError, type Issue, invalidRequest, notFound } from '../http-error.ts';
 import { accountPools } from '../internal/account-pools.ts';
 import { zodIssues } from '../internal/request-checks.ts';
 
@@ -90,7 +90,11 @@ export function accountsRouter(deps: RouteDeps): Router {
     return pools;
   };
 
-  router.get('/accounts', admin, async (_req: Request, res: Response) => {
+  // The whole subtree is the admin's: credentials are checked before the route's parameters are
+  // decoded (a malformed one is a 400 only for an admin), and an unknown path under it is a 404.
+  router.use('/accounts', admin);
+
+  router.get('/accounts', async (_req: Request, res: Response) => {
     const accounts: AccountView[] = [];
     for (const [provider, pool] of poolsOf()) {
       for (const state of await pool.accountStates()) accounts.push(viewOf(provider, state));
@@ -100,7 +104,6 @@ export function accountsRouter(deps: RouteDeps): Router {
 
   router.patch(
     '/accounts/:provider/:id',
-    admin,
     express.json({ limit: '16kb' }),
     async (req: Request, res: Response) => {
       const { provider, id } = req.params as { provider: string; id: string };
@@ -128,5 +131,6 @@ export function accountsRouter(deps: RouteDeps): Router {
       res.json(viewOf(provider, state));
     },
   );
+  router.use('/accounts', notFound);
   return router;
 }
