@@ -44,6 +44,8 @@ interface Variant {
   bytes: number;
   count: number;
   env?: Record<string, string>;
+  /** Goal for the peak RSS growth, in MB. */
+  peakGoalMb: number;
 }
 
 async function measure(infra: Infra, variant: Variant): Promise<Figure[]> {
@@ -107,7 +109,7 @@ async function measure(infra: Infra, variant: Variant): Promise<Figure[]> {
         name: `worker peak RSS growth${hwmReset ? '' : ' (sampled)'}`,
         value: (peak - baseline) / MB,
         unit: 'MB',
-        target: { op: '<=', value: 32 },
+        target: { op: '<=', value: variant.peakGoalMb },
         digits: 1,
       },
       {
@@ -125,9 +127,16 @@ async function measure(infra: Infra, variant: Variant): Promise<Figure[]> {
 
 export async function sinkLarge(infra: Infra, { log }: RunOptions): Promise<Figure[]> {
   const variants: Variant[] = [
-    { label: '50 MB', bytes: 50 * MB, count: 1 },
-    { label: '500 MB', bytes: 500 * MB, count: 1 },
-    { label: '20 × 5 MB at once', bytes: 5 * MB, count: 20, env: { SINK_CONCURRENCY: '20' } },
+    { label: '50 MB', bytes: 50 * MB, count: 1, peakGoalMb: 32 },
+    { label: '500 MB', bytes: 500 * MB, count: 1, peakGoalMb: 32 },
+    // What one store holds live is a few stream buffers: half a megabyte more per concurrent one.
+    {
+      label: '20 × 5 MB at once',
+      bytes: 5 * MB,
+      count: 20,
+      env: { SINK_CONCURRENCY: '20' },
+      peakGoalMb: 32 + 20 * 0.5,
+    },
   ];
   const figures: Figure[] = [];
   for (const variant of variants) {
