@@ -107,7 +107,7 @@ describe('batches through the pipeline', () => {
     // Every job, in submission order, in pages of 100, with the same view as GET /v1/jobs/:id.
     const { items, pages } = await listAll(get, id, 'limit=100');
     expect(pages).toBe(3);
-    expect(items.map((j) => j.id)).toEqual(prompts.map((_, i) => `${id}-${i}`));
+    expect(items.map((j) => j.id)).toEqual(await stack.itemIds(id));
     expect(items.map((j) => j.input.prompt)).toEqual(prompts);
     const tally: Record<string, number> = {};
     for (const job of items) tally[job.state] = (tally[job.state] ?? 0) + 1;
@@ -456,9 +456,10 @@ describe('batch routes on the API alone', () => {
     expect(accepted.status).toBe(202);
     expect(accepted.body.total).toBe(2);
     const jobs = await jobsOf(accepted.body.id);
+    const [first, second] = await store.batchItemIds(accepted.body.id, 0, 2);
     expect(jobs.map((j) => [j.id, j.input.prompt, j.metadata])).toEqual([
-      [`${accepted.body.id}-0`, 'edit one', { sku: 'A' }],
-      [`${accepted.body.id}-1`, 'edit six', undefined],
+      [first, 'edit one', { sku: 'A' }],
+      [second, 'edit six', undefined],
     ]);
     expect(jobs[0]!.input).toMatchObject({ model: 'max' });
   });
@@ -543,7 +544,7 @@ describe('batch routes on the API alone', () => {
     const lastPage = await send<Page>('GET', `/v1/batches/${id}/jobs?state=succeeded&cursor=5000`);
     expect(lastPage.body).toEqual({ items: [], nextCursor: null });
     const queued = await send<Page>('GET', `/v1/batches/${id}/jobs?state=queued,running&cursor=5998`);
-    expect(queued.body.items.map((j) => j.id)).toEqual([`${id}-5998`, `${id}-5999`]);
+    expect(queued.body.items.map((j) => j.id)).toEqual(await store.batchItemIds(id, 5998, 6000));
     expect(queued.body.nextCursor).toBeNull();
     const unfiltered = await send<Page>('GET', `/v1/batches/${id}/jobs`);
     expect(unfiltered.body.items).toHaveLength(100);
@@ -582,7 +583,8 @@ describe('batch routes on the API alone', () => {
     });
     const id = created.body.id;
     const submit = queues.submitQueue('liblib');
-    expect(await submit.getJob(`${id}-3`)).toBeDefined();
+    const [fourth] = await store.batchItemIds(id, 3, 4);
+    expect(await submit.getJob(fourth!)).toBeDefined();
 
     const canceled = await send<{ id: string; canceled: number }>('POST', `/v1/batches/${id}/cancel`);
     expect(canceled).toEqual({ status: 202, body: { id, canceled: 10 } });
@@ -592,7 +594,7 @@ describe('batch routes on the API alone', () => {
     expect(view.finishedAt).toBeDefined();
     const jobs = await jobsOf(id);
     expect(jobs.every((j) => j.state === 'canceled' && j.error?.code === 'canceled')).toBe(true);
-    expect(await submit.getJob(`${id}-3`)).toBeUndefined();
+    expect(await submit.getJob(fourth!)).toBeUndefined();
 
     const again = await send<ErrorBody>('POST', `/v1/batches/${id}/cancel`);
     expect(again.status).toBe(409);

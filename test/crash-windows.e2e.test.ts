@@ -117,7 +117,7 @@ describe('crash windows', () => {
         .of('job.succeeded')
         .map((a) => a.dataId)
         .sort(),
-    ).toEqual([`${created.body.id}-0`, `${created.body.id}-1`].sort());
+    ).toEqual((await stack.itemIds(created.body.id)).sort());
   });
 
   it('cancels the rest of a batch whose budget was spent by a worker that died right then', async () => {

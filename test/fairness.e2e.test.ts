@@ -47,7 +47,7 @@ describe('fairness between batches', () => {
       prompts: ['fairness small 0', 'fairness small 1', 'fairness small 2'],
     });
     expect([single.status, small.status]).toEqual([202, 202]);
-    const laterIds = [single.body.id, ...[0, 1, 2].map((i) => `${small.body.id}-${i}`)];
+    const laterIds = [single.body.id, ...(await s.itemIds(small.body.id))];
 
     const later = await s.waitFor(
       async () => {

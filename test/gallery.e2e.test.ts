@@ -23,6 +23,9 @@ let browser: Browser;
 let context: BrowserContext;
 let page: Page;
 let batchId: string;
+let firstItem: string;
+/** The job id of the batch's item at `index`. */
+const item = async (index: number): Promise<string> => (await stack.itemIds(batchId))[index]!;
 
 const basic = (user: string, password: string) =>
   `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
@@ -112,6 +115,7 @@ describe('the gallery in Chromium', () => {
     prompts[4] = XSS_PROMPT;
     prompts.splice(10, 3, ...FORBIDDEN);
     batchId = await createBatch(prompts);
+    firstItem = await item(0);
 
     await page.goto(`${stack.api.url}/ui`);
     await page.locator(`a[href="/ui/batches/${batchId}"]`).waitFor();
@@ -158,7 +162,7 @@ describe('the gallery in Chromium', () => {
     const tile = page.locator('#t-4 .prompt');
     expect(await tile.innerText()).toBe(XSS_PROMPT);
     expect(await page.evaluate('window.__xss')).toBeUndefined();
-    await page.goto(`${stack.api.url}/ui/jobs/${batchId}-4`);
+    await page.goto(`${stack.api.url}/ui/jobs/${await item(4)}`);
     expect(await page.locator('pre.input').innerText()).toContain(XSS_PROMPT.replace(/"/g, '\\"'));
     expect(await page.evaluate('window.__xss')).toBeUndefined();
   });
@@ -173,7 +177,7 @@ describe('the gallery in Chromium', () => {
     expect(await page.locator('#grid .tile .error').first().innerText()).toMatch(/^100052: /);
     await shot('batch-failed');
 
-    const before = await Promise.all([10, 11, 12].map((i) => stack.job(`${batchId}-${i}`)));
+    const before = await Promise.all([10, 11, 12].map(async (i) => stack.job(await item(i))));
     expect(before.map((j) => j.state)).toEqual(['failed', 'failed', 'failed']);
     await page.click('button:has-text("Retry failed")');
     await page.waitForURL(`${stack.api.url}/ui/batches/${batchId}`);
@@ -212,7 +216,7 @@ describe('the gallery in Chromium', () => {
   });
 
   it("shows a job's input, times, outputs with key and sha256, and its BullMQ story", async () => {
-    const job = await stack.job(`${batchId}-0`);
+    const job = await stack.job(await item(0));
     await page.goto(`${stack.api.url}/ui/jobs/${job.id}`);
     const text = await page.locator('main').innerText();
     expect(text).toContain(job.providerTaskId!);
@@ -235,7 +239,7 @@ describe('the gallery in Chromium', () => {
 
 describe('Bull Board in Chromium', () => {
   it("shows a finished job's name, prompt excerpt and log lines", async () => {
-    const job: JobView = await stack.job(`${batchId}-1`);
+    const job: JobView = await stack.job(await item(1));
     const admin = await browser.newContext({
       httpCredentials: { username: ADMIN.user, password: ADMIN.password },
     });
@@ -285,7 +289,7 @@ describe('gallery credentials', () => {
       ['GET', `/ui/batches/${batchId}/tiles?indexes=0,1`],
       ['GET', `/ui/batches/${batchId}/results.jsonl`],
       ['GET', `/ui/batches/${batchId}/results.csv`],
-      ['GET', `/ui/jobs/${batchId}-0`],
+      ['GET', `/ui/jobs/${firstItem}`],
       ['GET', '/ui/static/gallery.js'],
       ['GET', '/ui/static/gallery.css'],
       ['GET', '/ui/no-such-page'],
@@ -303,7 +307,7 @@ describe('gallery credentials', () => {
   }
 
   it('answers 401 or the login page on every route and image without valid credentials', async () => {
-    const thumbKey = (await stack.job(`${batchId}-0`)).outputs[0]!.thumbnail!.key;
+    const thumbKey = (await stack.job(await item(0))).outputs[0]!.thumbnail!.key;
     const all = [...routes(), ['GET', `/ui/files/${thumbKey}`] as const];
     const wrong: Record<string, string>[] = [
       {},

@@ -86,11 +86,12 @@ describe('GET /v1/batches/:id/results.jsonl', () => {
     expect(lines.pop()).toBe('');
     const parsed = lines.map((line) => JSON.parse(line) as ResultLine);
     const views = await jobViews();
+    const ids = await stack.itemIds(batchId);
     expect(parsed).toHaveLength(COUNT);
     expect(parsed.map((l) => l.id)).toEqual(views.map((v) => v.id));
     for (const [i, line] of parsed.entries()) {
       const view = views[i]!;
-      expect(line.id).toBe(`${batchId}-${i}`);
+      expect(line.id).toBe(ids[i]);
       expect(line.state).toBe(view.state);
       expect(line.input).toEqual(view.input);
       expect(line.pointsCost).toBe(view.pointsCost);

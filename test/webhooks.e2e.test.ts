@@ -14,7 +14,6 @@ import { type ApiHandle, startApi } from '@genqueue/api';
 import { loadConfig } from '@genqueue/config';
 import {
   type BatchView,
-  batchItemId,
   intakeBatch,
   type JobState,
   type JobView,
@@ -446,7 +445,7 @@ describe('batch webhooks', () => {
       const quietArrivals = receiver.arrivals.filter((a) => a.path === '/quiet');
       expect(quietArrivals.map((a) => a.event.type)).toEqual(['batch.completed']);
       const data = quietArrivals[0]!.event.data as BatchView;
-      const jobs = await store.getJobs(Array.from({ length: 30 }, (_, i) => batchItemId(quiet.id, i)));
+      const jobs = await store.getJobs(await store.batchItemIds(quiet.id, 0, 30));
       const counts = Object.fromEntries([...TERMINAL_STATES, 'queued'].map((s) => [s, 0])) as Record<
         string,
         number
@@ -462,7 +461,7 @@ describe('batch webhooks', () => {
       expect(chattyArrivals.filter((a) => a.event.type === 'batch.completed')).toHaveLength(1);
       const perJob = chattyArrivals.filter((a) => a.event.type !== 'batch.completed');
       expect(perJob.map((a) => (a.event.data as JobView).id).sort()).toEqual(
-        Array.from({ length: 6 }, (_, i) => batchItemId(chatty.id, i)).sort(),
+        (await store.batchItemIds(chatty.id, 0, 6)).sort(),
       );
       expect(perJob.filter((a) => a.event.type === 'job.failed')).toHaveLength(1);
       expect(new Set(chattyArrivals.map((a) => a.id)).size).toBe(7);

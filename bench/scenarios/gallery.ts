@@ -12,7 +12,6 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { batchItemId } from '@genqueue/core';
 import { createS3Client, Sink } from '@genqueue/sink';
 import sharp from 'sharp';
 import { request } from 'undici';
@@ -41,9 +40,9 @@ async function seedBatch(d: Deployment, bucket: string, jobs: number): Promise<s
   if (status !== 202) throw new Error(`POST /v1/batches answered ${status}`);
   const batchId = body.id;
   for (let start = 0; start < jobs; start += 1_000) {
+    const ids = await d.store.batchItemIds(batchId, start, Math.min(jobs, start + 1_000));
     await Promise.all(
-      Array.from({ length: Math.min(1_000, jobs - start) }, (_, i) => {
-        const id = batchItemId(batchId, start + i);
+      ids.map((id, i) => {
         const key = `${batchId}/${id}/0`;
         // A fixture written straight into the record (the store's transitions would need the
         // whole pipeline to run): the fields a succeeded job's record holds.

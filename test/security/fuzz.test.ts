@@ -63,7 +63,7 @@ beforeAll(async () => {
     });
     expect(status).toBe(202);
     batchIds.push(body.id);
-    jobIds.push(`${body.id}-0`);
+    jobIds.push((await stack.itemIds(body.id))[0]!);
   }
 });
 

@@ -7,7 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { type ApiHandle, startApi } from '@genqueue/api';
 import { type Config, loadConfig } from '@genqueue/config';
-import { createRedis, type JobView, type RedisClient, silentLogger } from '@genqueue/core';
+import { createRedis, JobStore, type JobView, type RedisClient, silentLogger } from '@genqueue/core';
 import { freePort } from '@genqueue/embedded';
 import { type Simulator, type SimulatorOptions, startSimulator } from '@genqueue/simulator';
 import { startWorker, type WorkerHandle, type WorkerOverrides } from '@genqueue/worker';
@@ -60,6 +60,8 @@ export interface Stack {
     headers?: Record<string, string>,
   ): Promise<{ status: number; body: T }>;
   job(id: string): Promise<JobView>;
+  /** The job ids of a batch's items, in submission order. */
+  itemIds(batchId: string): Promise<string[]>;
   /** Posts one job and answers its id (expects 202). */
   postJob(operation: string, input: Record<string, unknown>): Promise<string>;
   /** Waits until the job is succeeded, failed or canceled, and answers its view. */
@@ -101,6 +103,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     WEBHOOK_ALLOW_PRIVATE: 'true',
     // The simulator serves results from its own (loopback) address.
     SINK_ALLOWED_HOSTS: new URL(sim.url).hostname,
+    // The suites try many wrong credentials from one address on purpose; the limit's own test sets it low.
+    AUTH_FAILURES_MAX: '100000',
     ...(typeof options.env === 'function' ? options.env(sim) : options.env),
   };
   const config = loadConfig(env);
@@ -151,6 +155,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       });
       const text = await response.body.text();
       return { status: response.statusCode, body: (text ? JSON.parse(text) : undefined) as never };
+    },
+    itemIds(batchId) {
+      const store = new JobStore({ redis, prefix: config.queuePrefix, retentionSeconds: 60 });
+      return store.batchItemIds(batchId, 0, 1_000_000);
     },
     async job(id) {
       const { status, body } = await stack.call<JobView>('GET', `/v1/jobs/${id}`);

@@ -2,26 +2,30 @@
  * The producer API as an express app, built from injected parts (no globals), so tests, the demo
  * and `main.ts` assemble it the same way. One router per concern under `routes/`.
  *
- * Routes: `GET /healthz`, `GET /readyz` (open); `/v1/*` (bearer token: jobs, batches, results,
- * `GET /v1/operations`, provider lookups); `/v1/accounts` (admin: Basic or an `ADMIN_TOKENS`
- * bearer); `/admin/queues` (Basic); `/ui` (the gallery: Basic,
- * bearer or its session cookie).
+ * Routes: `GET /healthz`, `GET /readyz` (open); `/v1/*` (bearer API key, per-route scopes: jobs,
+ * batches, results, `GET /v1/operations`, provider lookups); `/v1/accounts` and `/v1/admin/keys`
+ * (admin: Basic, an `ADMIN_TOKENS` bearer or an API key with the `admin` scope); `/admin/queues`
+ * (Basic); `/ui` (the gallery: Basic, bearer or its session cookie).
  */
 import { JobLifecycle } from '@genqueue/core';
 import express from 'express';
 import helmet from 'helmet';
+import { keyAuth } from './access.ts';
 import { adminRouter } from './admin.ts';
-import { bearerAuth } from './auth.ts';
 import type { ApiDeps, RouteDeps } from './deps.ts';
 import { errorMiddleware, notFound } from './http-error.ts';
 import { bodyBudget } from './internal/body-budget.ts';
 import { redisErrors, redisGate } from './internal/dependency-gate.ts';
+import { ApiKeyStore, KeyRing } from './key-ring.ts';
+import { TenantQuotas } from './quotas.ts';
+import { ApiRateLimiter } from './rate-limits.ts';
 import { accountsRouter } from './routes/accounts.ts';
 import { batchesRouter } from './routes/batches.ts';
 import { docsRouter } from './routes/docs.ts';
 import { galleryRouter } from './routes/gallery.ts';
 import { healthRouter } from './routes/health.ts';
 import { jobsRouter } from './routes/jobs.ts';
+import { keysRouter } from './routes/keys.ts';
 import { metricsRouter } from './routes/metrics.ts';
 import { operationsRouter } from './routes/operations.ts';
 import { providersRouter } from './routes/providers.ts';
@@ -43,8 +47,12 @@ export const BODY_BUDGET_BYTES = 3 * BODY_LIMIT;
 
 /** Builds the API app. It holds no resources of its own: closing is the caller's (see `startApi`). */
 export function createApp(apiDeps: ApiDeps): express.Express {
+  const { redis, config } = apiDeps;
   const deps: RouteDeps = {
     ...apiDeps,
+    keys: new KeyRing(config, new ApiKeyStore(redis, config.queuePrefix, apiDeps.now)),
+    quotas: new TenantQuotas(apiDeps.store, config.tenants, apiDeps.now),
+    authGuard: new ApiRateLimiter(redis, config.queuePrefix, config.rateLimits).guard(),
     lifecycle:
       apiDeps.lifecycle ??
       new JobLifecycle({
@@ -106,9 +114,10 @@ export function createApp(apiDeps: ApiDeps): express.Express {
   // Operators' routes take admin credentials (which need not be API tokens), so they come before
   // the API tokens' check; any other `/v1` path goes on to it.
   app.use('/v1', accountsRouter(deps));
+  app.use('/v1', keysRouter(deps));
 
   const v1 = express.Router();
-  v1.use(bearerAuth(deps.config.apiTokens));
+  v1.use(keyAuth(deps.keys, deps.authGuard));
   // Before the jobs' JSON parser: batches parse their own bodies (32 MB JSON, streamed CSV/NDJSON).
   v1.use(batchesRouter(deps));
   v1.use(resultsRouter(deps));

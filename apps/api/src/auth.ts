@@ -1,6 +1,7 @@
 /**
  * Authentication for the API (`/v1`, bearer tokens), for Bull Board (`/admin/queues`, Basic) and
- * for the admin routes (`requireAdmin`: the board's Basic credentials or an admin bearer token).
+ * for the admin routes (`requireAdmin`: the board's Basic credentials, an `ADMIN_TOKENS` bearer or
+ * an API key with the `admin` scope).
  *
  * Secrets are compared as SHA-256 digests with `crypto.timingSafeEqual`: digests have one length,
  * so neither the content nor the length of a configured secret leaks through response times, and
@@ -8,26 +9,13 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { isAdmin, type KeyRing } from './key-ring.ts';
 
 const digest = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
 
 /** Constant-time equality of two strings, whatever their lengths. */
 export function safeEqual(a: string, b: string): boolean {
   return timingSafeEqual(digest(a), digest(b));
-}
-
-/**
- * The idempotency scope of an API token: a hash, so Redis keys never hold the token itself.
- * 128 bits are plenty to keep two tokens' scopes apart.
- */
-export function tokenScope(token: string): string {
-  return createHash('sha256').update(`genqueue:idempotency:${token}`, 'utf8').digest('hex').slice(0, 32);
-}
-
-/** What the bearer middleware leaves in `res.locals` for the routes. */
-export interface AuthLocals {
-  /** `tokenScope` of the caller's token. */
-  tokenScope: string;
 }
 
 function unauthorized(res: Response, challenge: string, message: string): void {
@@ -38,9 +26,8 @@ function unauthorized(res: Response, challenge: string, message: string): void {
 }
 
 /**
- * Bearer-token middleware for `/v1`. With no configured token every request is refused: the API is
- * never open by accident (`startApi` generates a token when `API_TOKENS` is empty).
- * On success it sets `res.locals.tokenScope`.
+ * Bearer-token middleware for a fixed list of tokens (`/metrics`). With no token every request is
+ * refused. The API's own routes take API keys (`keyAuth` in `access.ts`).
  */
 export function bearerAuth(tokens: readonly string[]): RequestHandler {
   const digests = tokens.map(digest);
@@ -55,7 +42,6 @@ export function bearerAuth(tokens: readonly string[]): RequestHandler {
       unauthorized(res, 'Bearer error="invalid_token"', 'invalid bearer token');
       return;
     }
-    (res.locals as AuthLocals).tokenScope = tokenScope(match[1]!);
     next();
   };
 }
@@ -107,8 +93,11 @@ export interface AdminCredentials {
   password?: string;
   /** Admin bearer tokens (`ADMIN_TOKENS`). */
   tokens: readonly string[];
-  /** The API's own tokens (`API_TOKENS`): known callers, but not operators, so they get 403. */
-  apiTokens: readonly string[];
+  /**
+   * The API's keys: one with the `admin` scope is an operator; any other is a known caller
+   * without the right, so it gets 403.
+   */
+  keys: KeyRing;
 }
 
 /**
@@ -119,8 +108,9 @@ export interface AdminCredentials {
 type BearerRole = 'admin' | 'user' | 'unknown';
 
 /**
- * Middleware for the operator routes (`/v1/accounts`): lets through the Bull Board admin (HTTP
- * Basic) or a bearer token of `ADMIN_TOKENS`. A valid API token that is not an admin token gets
+ * Middleware for the operator routes (`/v1/accounts`, `/v1/admin/keys`): lets through the Bull
+ * Board admin (HTTP Basic), a bearer token of `ADMIN_TOKENS` or an API key with the `admin` scope:
+ * the one admin check of the API. A valid API key without that scope gets
  * `403 forbidden`; no or wrong credentials get `401`. With neither admin form configured every
  * request is refused: the routes are never open.
  */
@@ -130,16 +120,15 @@ export function requireAdmin(credentials: AdminCredentials): RequestHandler {
       ? { user: digest(credentials.user), password: digest(credentials.password) }
       : undefined;
   const adminDigests = credentials.tokens.map(digest);
-  const apiDigests = credentials.apiTokens.map(digest);
-  const roleOf = (token: string): BearerRole => {
-    // Both lists are always compared, so timing does not tell an API token from an admin one.
+  const roleOf = async (token: string): Promise<BearerRole> => {
+    // Both are always looked up, so timing does not tell an API key from an admin token.
     const admin = tokenIn(token, adminDigests);
-    const user = tokenIn(token, apiDigests);
-    return admin ? 'admin' : user ? 'user' : 'unknown';
+    const principal = await credentials.keys.authenticate(token);
+    return admin || (principal && isAdmin(principal)) ? 'admin' : principal ? 'user' : 'unknown';
   };
   const basicChallenge = basic ? ', Basic realm="genqueue admin", charset="UTF-8"' : '';
   const challenge = `Bearer realm="genqueue admin"${basicChallenge}`;
-  return (req: Request, res: Response, next: NextFunction) => {
+  return async (req: Request, res: Response, next: NextFunction) => {
     const header = req.get('authorization') ?? '';
     if (/^Basic /i.test(header)) {
       if (basic && basicMatches(header, basic)) {
@@ -158,7 +147,13 @@ export function requireAdmin(credentials: AdminCredentials): RequestHandler {
       );
       return;
     }
-    const role = roleOf(bearer[1]!);
+    let role: BearerRole;
+    try {
+      role = await roleOf(bearer[1]!);
+    } catch (error) {
+      next(error);
+      return;
+    }
     if (role === 'admin') {
       next();
       return;
@@ -167,7 +162,7 @@ export function requireAdmin(credentials: AdminCredentials): RequestHandler {
       res.status(403).json({
         error: {
           code: 'forbidden',
-          message: 'this route needs an admin credential; an API token is not one',
+          message: 'this route needs an admin credential; an API key without the admin scope is not one',
         },
       });
       return;

@@ -14,16 +14,20 @@ import type {
   QueueSet,
   RedisClient,
 } from '@genqueue/core';
+import type { AuthGuard } from './access.ts';
+import type { KeyRing } from './key-ring.ts';
+import type { TenantQuotas } from './quotas.ts';
 
 /** Everything the app needs from the outside world. */
 export interface ApiDeps {
-  /** Parsed once by the process; the app reads `apiTokens` and `admin`. */
+  /** Parsed once by the process; the app reads `apiTokens`, `apiKeys`, `tenants`, `rateLimits` and `admin`. */
   config: Config;
   store: JobStore;
   queues: QueueSet;
   /**
    * The deployment's Redis connection (ioredis), for what the API reads and writes outside BullMQ
-   * and the job store: the account pools' keys. Not the queues' `client`, which BullMQ wraps in an
+   * and the job store: the account pools' keys, the keys the admin routes create, the API's rate
+   * limits. Not the queues' `client`, which BullMQ wraps in an
    * adapter whose transactions take `hset(key, object)` only.
    */
   redis: RedisClient;
@@ -72,5 +76,10 @@ export type ReadObjectFn = (
   key: string,
 ) => Promise<{ body: Readable; contentType?: string; contentLength?: number } | undefined>;
 
-/** What the routers get: the app's deps with the one lifecycle every route shares. */
-export type RouteDeps = ApiDeps & { lifecycle: JobLifecycle };
+/** What the routers get: the app's deps with the parts every route shares. */
+export type RouteDeps = ApiDeps & {
+  lifecycle: JobLifecycle;
+  keys: KeyRing;
+  quotas: TenantQuotas;
+  authGuard: Required<AuthGuard>;
+};

@@ -13,6 +13,7 @@ import { listQuerySchema, uploadQuerySchema } from './internal/batch-query.ts';
 import { accountChangeSchema } from './routes/accounts.ts';
 import { batchBodySchema } from './routes/batches.ts';
 import { createJobBodySchema } from './routes/jobs.ts';
+import { createKeyBodySchema } from './routes/keys.ts';
 
 // Adds `.openapi()` to zod's prototypes (the generator reads its metadata); changes no parsing.
 extendZodWithOpenApi(z);
@@ -72,6 +73,7 @@ const JOB_VIEW: Json = {
   properties: {
     id: { type: 'string' },
     state: { $ref: '#/components/schemas/JobState' },
+    tenant: { type: 'string', description: 'whose job it is' },
     provider: { type: 'string' },
     operation: { type: 'string' },
     input: { type: 'object' },
@@ -96,6 +98,7 @@ const BATCH_VIEW: Json = {
   required: ['id', 'provider', 'operation', 'total', 'counts', 'done', 'pointsCost', 'createdAt'],
   properties: {
     id: { type: 'string' },
+    tenant: { type: 'string', description: 'whose batch it is' },
     provider: { type: 'string' },
     operation: { type: 'string' },
     total: { type: 'integer' },
@@ -183,11 +186,12 @@ const errors = (...statuses: number[]) =>
 const ERROR_MEANING: Record<number, string> = {
   400: 'invalid request: `issues` names every field at fault',
   401: 'missing or invalid credentials',
-  403: 'an API token, not an admin credential',
-  404: 'not found (or not yours)',
+  403: "the key lacks the route's scope (jobs:read, jobs:write or admin), or is not an admin credential",
+  404: "not found (or not yours: another tenant's ids answer 404 too)",
   409: 'conflict with the current state',
   413: 'too large',
   415: 'unsupported media type',
+  429: 'rate limited (rate_limited, with Retry-After) or out of tenant quota (tenant_queue_full, tenant_budget_spent)',
   503: 'Redis or S3 is down; retry later',
 };
 /**
@@ -248,7 +252,8 @@ export function openApiDocument(): Json {
   const bearer = registry.registerComponent('securitySchemes', 'bearer', {
     type: 'http',
     scheme: 'bearer',
-    description: 'one of API_TOKENS',
+    description:
+      'an API key: one of API_TOKENS (tenant default, every scope), of API_KEYS, or one created through /v1/admin/keys',
   });
   const basic = registry.registerComponent('securitySchemes', 'adminBasic', {
     type: 'http',
@@ -258,7 +263,7 @@ export function openApiDocument(): Json {
   const adminBearer = registry.registerComponent('securitySchemes', 'adminBearer', {
     type: 'http',
     scheme: 'bearer',
-    description: 'one of ADMIN_TOKENS',
+    description: 'one of ADMIN_TOKENS, or an API key with the admin scope',
   });
   registry.registerComponent('schemas', 'Error', ERROR);
   registry.registerComponent('schemas', 'JobState', STATE);
@@ -440,6 +445,56 @@ export function openApiDocument(): Json {
     security,
     request: { params: z.object({ provider: z.string(), modelId: z.string() }) },
     responses: { 200: json({ type: 'object' }, "the provider's answer"), ...errors(401, 404, 503) },
+  });
+  const KEY_VIEW: Json = {
+    type: 'object',
+    required: ['id', 'tenant', 'scopes', 'createdAt'],
+    properties: {
+      id: { type: 'string' },
+      tenant: { type: 'string' },
+      scopes: { type: 'array', items: { type: 'string', enum: ['jobs:write', 'jobs:read', 'admin'] } },
+      label: { type: 'string' },
+      createdAt: { type: 'string', format: 'date-time' },
+    },
+  };
+  registry.registerPath({
+    method: 'post',
+    path: '/v1/admin/keys',
+    summary: 'Create an API key for a tenant (admin scope); the key is in this answer only',
+    security: adminSecurity,
+    request: { body: { content: { 'application/json': { schema: createKeyBodySchema } } } },
+    responses: {
+      201: json(
+        {
+          ...KEY_VIEW,
+          required: ['key', ...(KEY_VIEW.required as string[])],
+          properties: { key: { type: 'string' }, ...(KEY_VIEW.properties as Json) },
+        },
+        'the new key',
+      ),
+      ...errors(400, 401, 403),
+    },
+  });
+  registry.registerPath({
+    method: 'get',
+    path: '/v1/admin/keys',
+    summary: 'The keys created through this route, without secrets (admin scope)',
+    security: adminSecurity,
+    responses: {
+      200: json(
+        { type: 'object', required: ['keys'], properties: { keys: { type: 'array', items: KEY_VIEW } } },
+        'the keys',
+      ),
+      ...errors(401, 403),
+    },
+  });
+  registry.registerPath({
+    method: 'delete',
+    path: '/v1/admin/keys/{id}',
+    summary: 'Revoke a key created through /v1/admin/keys (admin scope)',
+    security: adminSecurity,
+    request: { params: z.object({ id: z.string() }) },
+    responses: { 204: { description: 'revoked' }, ...errors(401, 403, 404) },
   });
   registry.registerPath({
     method: 'get',

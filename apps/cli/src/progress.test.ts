@@ -19,6 +19,7 @@ function batch(counts: Partial<Record<JobState, number>>, extra: Partial<BatchVi
   const total = Object.values(full).reduce((a, b) => a + b, 0);
   return {
     id: 'b_test',
+    tenant: 'default',
     provider: 'liblib',
     operation: 'kontext.text2img',
     total,

@@ -273,7 +273,8 @@ describe('processWebhook', () => {
   it('sends the batch view, counts and points, for batch.completed', async () => {
     answer = (res) => res.end();
     const batchId = `b_test${Date.now().toString(36)}`;
-    await store.writeBatchItems(batchId, 0, [{ input: { prompt: 'a' } }, { input: { prompt: 'b' } }]);
+    await store.writeBatchItems(batchId, [{ input: { prompt: 'a' } }, { input: { prompt: 'b' } }]);
+    const [first, second] = await store.batchItemIds(batchId, 0, 2);
     await store.commitBatch({
       id: batchId,
       provider: 'liblib',
@@ -285,9 +286,9 @@ describe('processWebhook', () => {
       createdAt: Date.now() - 1_000,
     });
     const outputs = [{ url: 'https://x.test/0.png', kind: 'image' as const }];
-    await store.taskEnded(`${batchId}-0`, 'storing', { pointsCost: 58, taskOutputs: outputs }, 58);
-    await store.stored(`${batchId}-0`, []);
-    await store.fail(`${batchId}-1`, { code: 'x', message: 'y' });
+    await store.taskEnded(first!, 'storing', { pointsCost: 58, taskOutputs: outputs }, 58);
+    await store.stored(first!, []);
+    await store.fail(second!, { code: 'x', message: 'y' });
     const finishedAt = (await store.getBatch(batchId))!.finishedAt!;
     const data: WebhookPayload = {
       deliveryId: `batch.completed.${batchId}.${finishedAt}`,

@@ -23,6 +23,13 @@ import {
   type ProvidersSettings,
 } from '@genqueue/providers';
 import { z } from 'zod';
+import {
+  type ApiKeyConfig,
+  type ApiRateLimits,
+  parseApiKeys,
+  parseTenants,
+  type TenantSettings,
+} from './tenants.ts';
 
 const bool = (fallback: boolean) =>
   z
@@ -188,6 +195,28 @@ const envSchema = z.object({
   ...redisEnv,
   PORT: int(3000, 0, 65535),
   API_TOKENS: list,
+  /** Keys of tenants with scopes, a JSON array (parsed by `parseApiKeys`, never echoed). */
+  API_KEYS: z.string().optional(),
+  /** Per-tenant quotas and weights, a JSON object (`parseTenants`). */
+  TENANTS: z.string().optional(),
+  /** Requests per second per API key (token bucket refill); 0 turns the limit off. */
+  API_RATE_PER_SECOND: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return 50;
+      const n = Number(v);
+      if (!Number.isFinite(n) || n < 0) {
+        ctx.addIssue({ code: 'custom', message: 'must be a number, 0 or more' });
+        return z.NEVER;
+      }
+      return n;
+    }),
+  /** Requests a key may make at once before `API_RATE_PER_SECOND` applies. */
+  API_RATE_BURST: int(500, 1, 1_000_000),
+  /** Failed authentications per source address per window; past it, attempts answer 429. */
+  AUTH_FAILURES_MAX: int(30, 1, 1_000_000),
+  AUTH_FAILURE_WINDOW_MS: int(60_000, 1_000, 86_400_000),
   ADMIN_USER: optionalString,
   ADMIN_PASSWORD: optionalString,
   /** Bearer tokens of the admin routes (`/v1/accounts`), comma-separated; not API tokens. */
@@ -282,13 +311,29 @@ const envSchema = z.object({
 
 export type Config = Readonly<ReturnType<typeof buildConfig>>;
 
-function buildConfig(env: z.infer<typeof envSchema>, providers: ParsedProviders) {
+/** What `loadConfig` parses beside the schema: tenants and their keys. */
+interface ParsedTenants {
+  apiKeys: ApiKeyConfig[];
+  tenants: Record<string, TenantSettings>;
+}
+
+function buildConfig(env: z.infer<typeof envSchema>, providers: ParsedProviders, tenancy: ParsedTenants) {
   return {
     redis: redisSettings(env),
     /** The BullMQ and job-store prefix, hash-tagged (`{genq}`); see `redisKeyLayout`. */
     queuePrefix: redisKeyLayout(env.QUEUE_PREFIX).queues,
     port: env.PORT,
     apiTokens: env.API_TOKENS,
+    /** `API_KEYS`: each key's tenant, SHA-256 and scopes (`API_TOKENS` are tenant `default`, every scope). */
+    apiKeys: tenancy.apiKeys,
+    /** `TENANTS`: quotas and weights by tenant name (absent tenants: weight 1, no quota). */
+    tenants: tenancy.tenants,
+    rateLimits: {
+      perKeyPerSecond: env.API_RATE_PER_SECOND,
+      perKeyBurst: env.API_RATE_BURST,
+      authFailures: env.AUTH_FAILURES_MAX,
+      authFailureWindowMs: env.AUTH_FAILURE_WINDOW_MS,
+    } satisfies ApiRateLimits,
     /**
      * Operators: Bull Board's Basic credentials (`user`, `password`), also accepted on the admin
      * routes, and the bearer `tokens` of the admin routes (`ADMIN_TOKENS`).
@@ -707,8 +752,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     }
   }
   const providers = parseProviders(env, problems);
+  const tenancy = {
+    apiKeys: parseApiKeys(env.API_KEYS, problems),
+    tenants: parseTenants(env.TENANTS, problems),
+  };
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
-  return deepFreeze(buildConfig(parsed.data, providers));
+  return deepFreeze(buildConfig(parsed.data, providers, tenancy));
 }
 
 function deepFreeze<T>(value: T): T {

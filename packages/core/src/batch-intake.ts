@@ -22,7 +22,7 @@
  * until they catch up: the least-served batch goes first.)
  */
 import { createHash } from 'node:crypto';
-import { newBatchId } from './ids.ts';
+import { DEFAULT_TENANT, newBatchId } from './ids.ts';
 import { checkUrlsBounded, findUrls, URL_CHECK_BOUNDS, type UrlCheckBounds } from './input-urls.ts';
 import type { JobStore } from './job-store.ts';
 import type { JobLifecycle } from './lifecycle.ts';
@@ -80,8 +80,15 @@ export interface BatchIntakeParams {
   checkUrl?: (url: string) => Promise<void>;
   /** Bounds of the URL checks. Default {@link URL_CHECK_BOUNDS}. */
   urlBounds?: UrlCheckBounds;
-  /** The request's `Idempotency-Key`, per token scope. */
+  /** The request's `Idempotency-Key`, per tenant. */
   idempotency?: { scope: string; key: string; ttlSeconds: number };
+  /** Whose batch it is. Default `default`. */
+  tenant?: string;
+  /**
+   * Called with the number of accepted items once they are known, before anything is written;
+   * throws to refuse the batch (a tenant's quota).
+   */
+  admit?: (total: number) => Promise<void>;
 }
 
 export type BatchIntakeResult =
@@ -155,13 +162,15 @@ export async function intakeBatch(
     if (existing) return replay(deps.store, existing, fingerprint, rejected);
   }
 
+  await params.admit?.(accepted.length);
   const id = newBatchId(now());
   for (let start = 0; start < accepted.length; start += CHUNK) {
-    await deps.store.writeBatchItems(id, start, accepted.slice(start, start + CHUNK));
+    await deps.store.writeBatchItems(id, accepted.slice(start, start + CHUNK));
   }
   const committed = await deps.store.commitBatch(
     {
       id,
+      tenant: params.tenant ?? DEFAULT_TENANT,
       provider: params.provider,
       operation: params.operation,
       defaults: params.defaults,

@@ -19,16 +19,25 @@ export function newBatchId(now = Date.now()): string {
 }
 
 /**
- * A batch item's job id is derived from the batch id and the item's position, so listing a batch
- * in submission order needs no index of its own.
+ * A batch item's job id: its batch's id and a random part, so one item's id says nothing of any
+ * other's (the batch id is in the item's view anyway). The batch keeps its items' order in a list
+ * of their random parts (`JobStore.batchItemIds`).
  */
-export function batchItemId(batchId: string, index: number): string {
-  return `${batchId}-${index}`;
+export function newBatchItemId(batchId: string): string {
+  return `${batchId}-${newBatchItemSuffix()}`;
 }
 
-/** The inverse of `batchItemId`, or undefined for a job posted alone. */
-export function parseBatchItemId(jobId: string): { batchId: string; index: number } | undefined {
-  const match = /^(b_[0-9a-z]+)-(\d+)$/.exec(jobId);
-  if (!match) return undefined;
-  return { batchId: match[1]!, index: Number(match[2]) };
+/** The random part of a batch item's id: 64 bits, hex. */
+export function newBatchItemSuffix(): string {
+  return randomBytes(8).toString('hex');
 }
+
+/** The batch id of a batch item's job id, or undefined for a job posted alone. */
+export function parseBatchItemId(jobId: string): { batchId: string; suffix: string } | undefined {
+  const match = /^(b_[0-9a-z]+)-([0-9a-f]{16})$/.exec(jobId);
+  if (!match) return undefined;
+  return { batchId: match[1]!, suffix: match[2]! };
+}
+
+/** The tenant of records written without one, and of `API_TOKENS`. */
+export const DEFAULT_TENANT = 'default';

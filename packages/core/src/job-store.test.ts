@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectRedis, deletePrefix, uniquePrefix } from '../../../test/support/redis.ts';
-import { batchItemId, newBatchId, newJobId } from './ids.ts';
+import { newBatchId, newJobId } from './ids.ts';
 import { JobStore, type OutboxItem, type TransitionResult } from './job-store.ts';
 
 let redis: Redis;
@@ -37,11 +37,19 @@ async function newJob(extra: { webhookUrl?: string } = {}): Promise<string> {
   return id;
 }
 
+/** Item ids by batch, as `writeBatchItems` drew them (in submission order). */
+const itemIds = new Map<string, string[]>();
+const batchItemId = (batchId: string, index: number): string => itemIds.get(batchId)![index]!;
+
+async function writeItems(batchId: string, items: { input: Record<string, unknown> }[]): Promise<void> {
+  await store.writeBatchItems(batchId, items);
+  itemIds.set(batchId, await store.batchItemIds(batchId, 0, items.length));
+}
+
 async function newBatch(total: number, extra: { maxPoints?: number; webhookUrl?: string } = {}) {
   const batchId = newBatchId();
-  await store.writeBatchItems(
+  await writeItems(
     batchId,
-    0,
     Array.from({ length: total }, (_, i) => ({ input: { prompt: `p${i}` } })),
   );
   const committed = await store.commitBatch({
@@ -259,7 +267,7 @@ describe('JobStore', () => {
 
   it('keeps the items of an uncommitted batch invisible and expiring', async () => {
     const batchId = newBatchId();
-    await store.writeBatchItems(batchId, 0, [{ input: { prompt: 'x' } }]);
+    await writeItems(batchId, [{ input: { prompt: 'x' } }]);
     expect(await store.getJob(batchItemId(batchId, 0))).toBeUndefined();
     expect(await redis.ttl(store.jobKey(batchItemId(batchId, 0)))).toBeGreaterThan(0);
   });

@@ -24,7 +24,13 @@
  *   provider, operation and defaults live once in the batch hash (memory per queued job).
  * - `{p}:batch:{id}`: HASH with the batch's settings and `n:{state}` counters.
  * - `{p}:batches`: ZSET batch id → creation time, newest last: the batch list. Entries whose
- *   batch has expired are dropped when a listing meets them.
+ *   batch has expired are dropped when a listing meets them. `{p}:batches:t:{tenant}`: the same,
+ *   of one tenant's batches.
+ * - `{p}:batch-items:{id}`: LIST of a batch's items' random id parts, in submission order; it
+ *   lives and expires with its batch.
+ * - `{p}:tenant-queued`: HASH tenant → how many of its jobs are `queued` (kept by every
+ *   transition, for the per-tenant cap).
+ * - `{p}:tenant-points:{YYYY-MM-DD}`: HASH tenant → provider points its jobs kept that UTC day.
  * - `{p}:outbox`: ZSET of outbox entries (JSON) by the time they become due for a sweep.
  * - `{p}:active`: ZSET of non-terminal job ids by their last progress (the reconciler's index).
  * - `{p}:webhooks:{ownerId}`: HASH delivery id → delivery record (JSON).
@@ -36,7 +42,7 @@
 import { createHash } from 'node:crypto';
 import { type JobTag, jobTag, type WebhookPayload } from './catalog.ts';
 import type { JobError } from './errors.ts';
-import { batchItemId, parseBatchItemId } from './ids.ts';
+import { DEFAULT_TENANT, newBatchItemSuffix, parseBatchItemId } from './ids.ts';
 import { canTransition, isTerminal, JOB_STATES, type JobState, TERMINAL_STATES } from './job-state.ts';
 import type { ProviderOutput } from './provider.ts';
 import type { RedisClient } from './redis-connection.ts';
@@ -59,6 +65,8 @@ export interface StoredOutput {
 export interface JobRecord {
   id: string;
   state: JobState;
+  /** Whose job it is: only this tenant's keys (and admin keys) see it. A batch item has its batch's. */
+  tenant: string;
   provider: string;
   operation: string;
   /** The job's input, batch defaults merged in. */
@@ -124,6 +132,8 @@ export interface StateChange {
 /** A batch as the store knows it. */
 export interface BatchRecord {
   id: string;
+  /** Whose batch it is. */
+  tenant: string;
   provider: string;
   operation: string;
   defaults: Record<string, unknown>;
@@ -179,6 +189,8 @@ type JobFields = Partial<
 /** What a new job needs. Batch items leave provider/operation to the batch. */
 export interface NewJob {
   id: string;
+  /** Omitted for batch items, which take the batch's. Default `default`. */
+  tenant?: string;
   provider?: string;
   operation?: string;
   input: Record<string, unknown>;
@@ -195,6 +207,8 @@ export interface NewJob {
 
 export interface NewBatch {
   id: string;
+  /** Whose batch it is. Default `default`. */
+  tenant?: string;
   provider: string;
   operation: string;
   defaults: Record<string, unknown>;
@@ -222,8 +236,17 @@ export interface IdempotencyClaim {
  */
 export type OutboxEntry =
   | { kind: 'webhook'; payload: WebhookPayload }
-  | { kind: 'submit'; provider: string; jobId: string; run?: number; priority?: number; tag?: JobTag }
-  | { kind: 'enqueueBatch'; batchId: string; provider: string; total: number }
+  | {
+      kind: 'submit';
+      provider: string;
+      jobId: string;
+      run?: number;
+      priority?: number;
+      tag?: JobTag;
+      /** The job's tenant, for its fair share (absent: `default`). */
+      tenant?: string;
+    }
+  | { kind: 'enqueueBatch'; batchId: string; provider: string; total: number; tenant?: string }
   | { kind: 'cancelBatch'; batchId: string; error: JobError };
 
 /** One outbox entry as stored: `member` is its identity in the outbox (pass it to `outboxDone`). */
@@ -306,7 +329,8 @@ const HISTORY_MAX_CHARS = 1_000;
 const TERMINAL_LUA_SET = `{${TERMINAL_STATES.map((s) => `${s}=true`).join(',')}}`;
 
 /**
- * KEYS: job, batch (or the job key again when the job has no batch), outbox, active index.
+ * KEYS: job, batch (or the job key again when the job has no batch), outbox, active index, the
+ * batch's item list (or the job key), tenant-queued counts, the day's tenant points.
  * ARGV[1]: JSON header {id, batchId?, to, from[], retention, now, grace, points?, unset[],
  *   outbox[] (encoded entries to write), budgetError?, withinBudget?}; ARGV[2..]: field/value pairs.
  * Returns {'ok', previous, batchCompleted, budgetReached, entry...} | {'refused', current} | {'missing'}
@@ -314,7 +338,7 @@ const TERMINAL_LUA_SET = `{${TERMINAL_STATES.map((s) => `${s}=true`).join(',')}}
  */
 const TRANSITION_LUA = `
 local h = cjson.decode(ARGV[1])
-local job, batch, outbox, active = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local job, batch, outbox, active, items, queued, points = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local cur = redis.call('HGET', job, 'state')
 if not cur then return {'missing'} end
 local allowed = false
@@ -354,6 +378,15 @@ if cur ~= to then
     history = entry
   end
   redis.call('HSET', job, 'history', history)
+  local tenant = redis.call('HGET', job, 'tenant')
+  if not tenant and hasBatch then tenant = redis.call('HGET', batch, 'tenant') end
+  tenant = tenant or '${DEFAULT_TENANT}'
+  if cur == 'queued' then redis.call('HINCRBY', queued, tenant, -1)
+  elseif to == 'queued' then redis.call('HINCRBY', queued, tenant, 1) end
+  if h.points then
+    redis.call('HINCRBYFLOAT', points, tenant, h.points)
+    redis.call('EXPIRE', points, 3 * 86400)
+  end
   if hasBatch then
     redis.call('HINCRBY', batch, 'n:' .. cur, -1)
     redis.call('HINCRBY', batch, 'n:' .. to, 1)
@@ -392,6 +425,7 @@ if cur ~= to then
       if done >= total and redis.call('HSETNX', batch, 'finishedAt', tostring(h.now)) == 1 then
         completed = 1
         redis.call('EXPIRE', batch, tonumber(h.retention))
+        redis.call('EXPIRE', items, tonumber(h.retention))
         local burl = redis.call('HGET', batch, 'webhookUrl')
         if burl then
           table.insert(entries, cjson.encode({kind='webhook', payload={
@@ -404,6 +438,7 @@ if cur ~= to then
     -- a retried job reopens its batch
     redis.call('HDEL', batch, 'finishedAt')
     redis.call('PERSIST', batch)
+    redis.call('PERSIST', items)
   end
 end
 for _, e in ipairs(entries) do redis.call('ZADD', outbox, h.now + h.grace, e) end
@@ -424,8 +459,9 @@ return 1
 
 /**
  * Creates a job with its submit entry in the outbox, and its `Idempotency-Key` when given, in one
- * step. KEYS: job, outbox, active, idempotency key (or the job key). ARGV: id, now, grace, ttl
- * ('' without a key), outbox entry, field/value pairs. Returns {'created'} or {'exists', id}.
+ * step. KEYS: job, outbox, active, idempotency key (or the job key), tenant-queued counts. ARGV:
+ * id, now, grace, ttl ('' without a key), outbox entry, tenant, field/value pairs.
+ * Returns {'created'} or {'exists', id}.
  */
 const CREATE_JOB_LUA = `
 if ARGV[4] ~= '' then
@@ -433,17 +469,20 @@ if ARGV[4] ~= '' then
   if existing then return {'exists', existing} end
   redis.call('SET', KEYS[4], ARGV[1], 'EX', tonumber(ARGV[4]))
 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 6))
+redis.call('HSET', KEYS[1], unpack(ARGV, 7))
+redis.call('HINCRBY', KEYS[5], ARGV[6], 1)
 redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
 redis.call('ZADD', KEYS[2], tonumber(ARGV[2]) + tonumber(ARGV[3]), ARGV[5])
 return {'created'}
 `;
 
 /**
- * Commits a batch whose items are written: the batch record, its place in the batch list, its
- * enqueue entry in the outbox and its `Idempotency-Key`, in one step. KEYS: batch, outbox,
- * idempotency hash (or the batch key), batch list. ARGV: batch id, now, grace, ttl ('' without a
- * key), fingerprint, outbox entry, createdAt, field/value pairs.
+ * Commits a batch whose items are written: the batch record, its place in the batch lists (all,
+ * and its tenant's), its item list made permanent, its enqueue entry in the outbox, its items
+ * counted as its tenant's queued jobs and its `Idempotency-Key`, in one step. KEYS: batch,
+ * outbox, idempotency hash (or the batch key), batch list, tenant's batch list, item list,
+ * tenant-queued counts. ARGV: batch id, now, grace, ttl ('' without a key), fingerprint, outbox
+ * entry, createdAt, tenant, total, field/value pairs.
  * Returns {'created'} or {'exists', batch id, fingerprint}.
  */
 const COMMIT_BATCH_LUA = `
@@ -453,8 +492,11 @@ if ARGV[4] ~= '' then
   redis.call('HSET', KEYS[3], 'batchId', ARGV[1], 'fingerprint', ARGV[5])
   redis.call('EXPIRE', KEYS[3], tonumber(ARGV[4]))
 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 8))
+redis.call('HSET', KEYS[1], unpack(ARGV, 10))
 redis.call('ZADD', KEYS[4], ARGV[7], ARGV[1])
+redis.call('ZADD', KEYS[5], ARGV[7], ARGV[1])
+redis.call('PERSIST', KEYS[6])
+redis.call('HINCRBY', KEYS[7], ARGV[8], tonumber(ARGV[9]))
 redis.call('ZADD', KEYS[2], tonumber(ARGV[2]) + tonumber(ARGV[3]), ARGV[6])
 return {'created'}
 `;
@@ -512,10 +554,10 @@ export class JobStore {
   constructor(options: JobStoreOptions) {
     const redis = options.redis;
     if (!('gqTransition' in redis)) {
-      redis.defineCommand('gqTransition', { numberOfKeys: 4, lua: TRANSITION_LUA });
+      redis.defineCommand('gqTransition', { numberOfKeys: 7, lua: TRANSITION_LUA });
       redis.defineCommand('gqUpdate', { numberOfKeys: 1, lua: UPDATE_LUA });
-      redis.defineCommand('gqCreateJob', { numberOfKeys: 4, lua: CREATE_JOB_LUA });
-      redis.defineCommand('gqCommitBatch', { numberOfKeys: 4, lua: COMMIT_BATCH_LUA });
+      redis.defineCommand('gqCreateJob', { numberOfKeys: 5, lua: CREATE_JOB_LUA });
+      redis.defineCommand('gqCommitBatch', { numberOfKeys: 7, lua: COMMIT_BATCH_LUA });
       redis.defineCommand('gqClaimOutbox', { numberOfKeys: 1, lua: CLAIM_OUTBOX_LUA });
     }
     this.#redis = redis as ScriptedRedis;
@@ -530,6 +572,18 @@ export class JobStore {
 
   batchKey(id: string): string {
     return `${this.prefix}:batch:${id}`;
+  }
+
+  private batchItemsKey(batchId: string): string {
+    return `${this.prefix}:batch-items:${batchId}`;
+  }
+
+  private get tenantQueuedKey(): string {
+    return `${this.prefix}:tenant-queued`;
+  }
+
+  private tenantPointsKey(at: number): string {
+    return `${this.prefix}:tenant-points:${new Date(at).toISOString().slice(0, 10)}`;
   }
 
   private get outboxKey(): string {
@@ -547,6 +601,7 @@ export class JobStore {
   private jobFields(job: NewJob): string[] {
     return encode({
       state: 'queued',
+      tenant: job.tenant,
       provider: job.provider,
       operation: job.operation,
       input: job.input,
@@ -572,6 +627,7 @@ export class JobStore {
       provider: job.provider,
       jobId: job.id,
       tag: jobTag({ ...job, operation: job.operation ?? '' }),
+      tenant: job.tenant ?? DEFAULT_TENANT,
     } satisfies OutboxEntry);
     const now = this.now();
     const reply = await this.#redis.gqCreateJob(
@@ -579,34 +635,58 @@ export class JobStore {
       this.outboxKey,
       this.activeKey,
       idempotency ? this.idempotencyKey(idempotency) : this.jobKey(job.id),
+      this.tenantQueuedKey,
       job.id,
       now,
       OUTBOX_GRACE_MS,
       idempotency ? idempotency.ttlSeconds : '',
       entry,
-      ...this.jobFields(job),
+      job.tenant ?? DEFAULT_TENANT,
+      ...this.jobFields({ ...job, tenant: job.tenant ?? DEFAULT_TENANT }),
     );
     if (reply[0] === 'exists') return { created: false, existingId: reply[1]! };
     return { created: true, outbox: [{ member: entry, entry: JSON.parse(entry) as OutboxEntry }] };
   }
 
   /**
-   * Writes batch items `start…` of a batch that is not committed yet. They expire unless the
-   * batch is committed and enqueued (`activateBatchItems`), so an intake that dies half-way
-   * leaves nothing that runs or stays.
+   * Writes the next items of a batch that is not committed yet, each under a new random id,
+   * appended to the batch's item list in the order given (call it chunk after chunk). They expire
+   * unless the batch is committed and enqueued (`activateBatchItems`), so an intake that dies
+   * half-way leaves nothing that runs or stays.
    */
   async writeBatchItems(
     batchId: string,
-    start: number,
     items: readonly Pick<NewJob, 'input' | 'metadata'>[],
   ): Promise<void> {
+    if (items.length === 0) return;
     const pipeline = this.#redis.pipeline();
-    for (const [offset, item] of items.entries()) {
-      const key = this.jobKey(batchItemId(batchId, start + offset));
+    const suffixes: string[] = [];
+    for (const item of items) {
+      const suffix = newBatchItemSuffix();
+      suffixes.push(suffix);
+      const key = this.jobKey(`${batchId}-${suffix}`);
       pipeline.hset(key, ...this.jobFields({ id: '', ...item }));
       pipeline.expire(key, UNCOMMITTED_ITEM_TTL_SECONDS);
     }
+    pipeline.rpush(this.batchItemsKey(batchId), ...suffixes);
+    pipeline.expire(this.batchItemsKey(batchId), UNCOMMITTED_ITEM_TTL_SECONDS);
     await pipeline.exec();
+  }
+
+  /** The job ids of a batch's items `start…end-1`, in submission order. */
+  async batchItemIds(batchId: string, start: number, end: number): Promise<string[]> {
+    if (end <= start) return [];
+    const suffixes = await this.#redis.lrange(this.batchItemsKey(batchId), start, end - 1);
+    return suffixes.map((suffix) => `${batchId}-${suffix}`);
+  }
+
+  /** The job ids of a batch's items at these positions (undefined past the end). */
+  async batchItemIdsAt(batchId: string, indexes: readonly number[]): Promise<(string | undefined)[]> {
+    if (indexes.length === 0) return [];
+    const pipeline = this.#redis.pipeline();
+    for (const index of indexes) pipeline.lindex(this.batchItemsKey(batchId), index);
+    const results = (await pipeline.exec()) ?? [];
+    return results.map(([, suffix]) => (typeof suffix === 'string' ? `${batchId}-${suffix}` : undefined));
   }
 
   /**
@@ -615,22 +695,27 @@ export class JobStore {
    * A key already used answers `{ existingId, fingerprint }` and writes nothing.
    */
   async commitBatch(
-    batch: NewBatch,
+    newBatch: NewBatch,
     idempotency?: IdempotencyClaim & { fingerprint: string },
   ): Promise<
     { created: true; outbox: OutboxItem[] } | { created: false; existingId: string; fingerprint: string }
   > {
+    const batch = { ...newBatch, tenant: newBatch.tenant ?? DEFAULT_TENANT };
     const entry = JSON.stringify({
       kind: 'enqueueBatch',
       batchId: batch.id,
       provider: batch.provider,
       total: batch.total,
+      tenant: batch.tenant,
     } satisfies OutboxEntry);
     const reply = await this.#redis.gqCommitBatch(
       this.batchKey(batch.id),
       this.outboxKey,
       idempotency ? this.batchIdempotencyKey(idempotency) : this.batchKey(batch.id),
       this.batchesKey(),
+      this.batchesKey(batch.tenant),
+      this.batchItemsKey(batch.id),
+      this.tenantQueuedKey,
       batch.id,
       this.now(),
       OUTBOX_GRACE_MS,
@@ -638,8 +723,11 @@ export class JobStore {
       idempotency?.fingerprint ?? '',
       entry,
       batch.createdAt,
+      batch.tenant,
+      batch.total,
       ...encode({
         id: batch.id,
+        tenant: batch.tenant,
         provider: batch.provider,
         operation: batch.operation,
         input: batch.defaults,
@@ -657,17 +745,21 @@ export class JobStore {
     return { created: true, outbox: [{ member: entry, entry: JSON.parse(entry) as OutboxEntry }] };
   }
 
-  /** Makes items `start…end-1` of a committed batch permanent and visible to the reconciler. */
-  async activateBatchItems(batchId: string, start: number, end: number): Promise<void> {
+  /**
+   * Makes items `start…end-1` of a committed batch permanent and visible to the reconciler.
+   * Returns their ids, in submission order.
+   */
+  async activateBatchItems(batchId: string, start: number, end: number): Promise<string[]> {
+    const ids = await this.batchItemIds(batchId, start, end);
     const pipeline = this.#redis.pipeline();
     const now = this.now();
-    for (let index = start; index < end; index++) {
-      const id = batchItemId(batchId, index);
+    for (const id of ids) {
       pipeline.persist(this.jobKey(id));
       // NX: an item that already moved on keeps its own progress time (or its absence, if terminal)
       pipeline.zadd(this.activeKey, 'NX', now, id);
     }
     await pipeline.exec();
+    return ids;
   }
 
   /** The batch id an `Idempotency-Key` was committed with, and its request fingerprint. */
@@ -688,16 +780,22 @@ export class JobStore {
     return `${this.prefix}:idem-batch:${claim.scope}:${digest}`;
   }
 
-  private batchesKey(): string {
-    return `${this.prefix}:batches`;
+  private batchesKey(tenant?: string): string {
+    return tenant === undefined ? `${this.prefix}:batches` : `${this.prefix}:batches:t:${tenant}`;
   }
 
   /**
-   * Batches newest first: `count` of them after skipping `offset`, and whether more follow.
-   * Batches that expired since they were listed are dropped from the list on the way.
+   * Batches newest first (of one tenant, or of all): `count` of them after skipping `offset`, and
+   * whether more follow. Batches that expired since they were listed are dropped from the list on
+   * the way.
    */
-  async listBatches(offset: number, count: number): Promise<{ batches: BatchRecord[]; more: boolean }> {
-    const ids = await this.#redis.zrevrange(this.batchesKey(), offset, offset + count);
+  async listBatches(
+    offset: number,
+    count: number,
+    tenant?: string,
+  ): Promise<{ batches: BatchRecord[]; more: boolean }> {
+    const list = this.batchesKey(tenant);
+    const ids = await this.#redis.zrevrange(list, offset, offset + count);
     const pipeline = this.#redis.pipeline();
     for (const id of ids.slice(0, count)) pipeline.hgetall(this.batchKey(id));
     const results = (await pipeline.exec()) ?? [];
@@ -708,7 +806,7 @@ export class JobStore {
       if (raw?.id) batches.push(decodeBatch(raw));
       else gone.push(id);
     }
-    if (gone.length) await this.#redis.zrem(this.batchesKey(), ...gone);
+    if (gone.length) await this.#redis.zrem(list, ...gone);
     return { batches, more: ids.length > count };
   }
 
@@ -871,6 +969,7 @@ export class JobStore {
 
   private async transition(id: string, spec: TransitionSpec): Promise<TransitionResult> {
     const batchId = parseBatchItemId(id)?.batchId;
+    const now = this.now();
     const header = {
       id,
       ...(batchId ? { batchId } : {}),
@@ -878,7 +977,7 @@ export class JobStore {
       // a named transition lists where it may start; staying in a state only where it says so
       from: spec.from.filter((from) => from === spec.to || canTransition(from, spec.to)),
       retention: this.retentionSeconds,
-      now: this.now(),
+      now,
       grace: OUTBOX_GRACE_MS,
       ...(spec.points ? { points: String(spec.points) } : {}),
       unset: spec.unset ?? [],
@@ -891,6 +990,9 @@ export class JobStore {
       batchId ? this.batchKey(batchId) : this.jobKey(id),
       this.outboxKey,
       this.activeKey,
+      batchId ? this.batchItemsKey(batchId) : this.jobKey(id),
+      this.tenantQueuedKey,
+      this.tenantPointsKey(now),
       JSON.stringify(header),
       ...encode(spec.fields ?? {}),
     );
@@ -1054,6 +1156,16 @@ export class JobStore {
     return `${this.prefix}:lock:${name}`;
   }
 
+  /** How many of the tenant's jobs are `queued` now. */
+  async tenantQueued(tenant: string): Promise<number> {
+    return Math.max(0, Number(await this.#redis.hget(this.tenantQueuedKey, tenant)) || 0);
+  }
+
+  /** Provider points the tenant's jobs kept in the UTC day of `at` (epoch ms). */
+  async tenantPointsOn(tenant: string, at: number): Promise<number> {
+    return Number(await this.#redis.hget(this.tenantPointsKey(at), tenant)) || 0;
+  }
+
   /** Marks a batch canceled with a reason (budget, user). */
   async setBatchCanceledReason(id: string, reason: string): Promise<void> {
     await this.#redis.hsetnx(this.batchKey(id), 'canceledReason', reason);
@@ -1080,6 +1192,7 @@ function decodeJob(id: string, raw: Record<string, string>, batch: BatchRecord |
   return {
     id,
     state: raw.state as JobState,
+    tenant: raw.tenant ?? batch?.tenant ?? DEFAULT_TENANT,
     provider: raw.provider ?? batch?.provider ?? 'unknown',
     operation: raw.operation ?? batch?.operation ?? 'unknown',
     input: batch ? { ...batch.defaults, ...ownInput } : ownInput,
@@ -1129,6 +1242,7 @@ function decodeBatch(raw: Record<string, string>): BatchRecord {
   ) as Record<JobState, number>;
   return {
     id: raw.id!,
+    tenant: raw.tenant ?? DEFAULT_TENANT,
     provider: raw.provider!,
     operation: raw.operation!,
     defaults: json<Record<string, unknown>>(raw.input, {}),

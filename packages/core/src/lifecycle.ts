@@ -14,7 +14,6 @@
 import { batchItemPriority } from './batch-intake.ts';
 import { jobTag } from './catalog.ts';
 import type { JobError } from './errors.ts';
-import { batchItemId } from './ids.ts';
 import { isTerminal, type JobState } from './job-state.ts';
 import {
   bullJobId,
@@ -120,8 +119,7 @@ export class JobLifecycle {
       case 'enqueueBatch':
         for (let start = 0; start < entry.total; start += BATCH_CHUNK) {
           const end = Math.min(entry.total, start + BATCH_CHUNK);
-          await this.store.activateBatchItems(entry.batchId, start, end);
-          const ids = Array.from({ length: end - start }, (_, i) => batchItemId(entry.batchId, start + i));
+          const ids = await this.store.activateBatchItems(entry.batchId, start, end);
           const jobs = await this.store.getJobs(ids);
           await this.queues.enqueueSubmit(
             entry.provider,
@@ -178,7 +176,7 @@ export class JobLifecycle {
     await this.store.setBatchCanceledReason(batchId, reason.message);
     let touched = 0;
     for (let start = 0; start < batch.total; start += BATCH_CHUNK) {
-      const jobs = await this.store.getJobs(chunkIds(batchId, start, batch.total));
+      const jobs = await this.store.getJobs(await this.chunkIds(batchId, start, batch.total));
       for (const job of jobs) {
         // A storing job has succeeded at the provider and its points are spent: canceling it
         // would only throw its paid result away (the job that reached a budget is one of them).
@@ -203,7 +201,7 @@ export class JobLifecycle {
     if (!batch) return 0;
     const written: OutboxItem[] = [];
     for (let start = 0; start < batch.total; start += BATCH_CHUNK) {
-      const jobs = await this.store.getJobs(chunkIds(batchId, start, batch.total));
+      const jobs = await this.store.getJobs(await this.chunkIds(batchId, start, batch.total));
       for (const [offset, job] of jobs.entries()) {
         if (job?.state !== 'failed') continue;
         const result = await this.store.retry(job, priorityOf(start + offset));
@@ -214,10 +212,8 @@ export class JobLifecycle {
     this.logger.info({ batchId, requeued: written.length }, 'batch:retried');
     return written.length;
   }
-}
 
-function chunkIds(batchId: string, start: number, total: number): string[] {
-  return Array.from({ length: Math.min(BATCH_CHUNK, total - start) }, (_, i) =>
-    batchItemId(batchId, start + i),
-  );
+  private chunkIds(batchId: string, start: number, total: number): Promise<string[]> {
+    return this.store.batchItemIds(batchId, start, Math.min(total, start + BATCH_CHUNK));
+  }
 }

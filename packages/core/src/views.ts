@@ -32,6 +32,8 @@ export interface WebhookView {
 export interface JobView {
   id: string;
   state: JobState;
+  /** Whose job it is. */
+  tenant: string;
   provider: string;
   operation: string;
   input: Record<string, unknown>;
@@ -55,6 +57,8 @@ export interface JobView {
 
 export interface BatchView {
   id: string;
+  /** Whose batch it is. */
+  tenant: string;
   provider: string;
   operation: string;
   total: number;
@@ -137,6 +141,7 @@ export async function toJobView(
   return {
     id: job.id,
     state: job.state,
+    tenant: job.tenant,
     provider: job.provider,
     operation: job.operation,
     input: job.input,
@@ -170,6 +175,7 @@ export function toBatchView(
   }
   return {
     id: batch.id,
+    tenant: batch.tenant,
     provider: batch.provider,
     operation: batch.operation,
     total: batch.total,

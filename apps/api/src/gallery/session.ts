@@ -1,20 +1,26 @@
 /**
- * Who may see the gallery: the Bull Board admin (HTTP Basic, `ADMIN_USER`/`ADMIN_PASSWORD`), a
- * caller with an API token (`Authorization: Bearer`), or a browser that signed in with an API
- * token on the login form and holds its session cookie.
+ * Who may see the gallery: the Bull Board admin (HTTP Basic, `ADMIN_USER`/`ADMIN_PASSWORD`), who
+ * sees every tenant's work; a caller with an API key holding `jobs:read` (`Authorization:
+ * Bearer`), who sees its tenant's (every tenant's with `admin`); or a browser that signed in with
+ * such a key on the login form and holds its session cookie. Canceling and retrying from the
+ * gallery needs `jobs:write`, as through the API.
  *
- * The cookie never holds the token. It holds the token's scope (a hash), an expiry and an
- * HMAC-SHA256 of both keyed by the token itself: any API process can check it without shared
- * state, and removing a token from `API_TOKENS` ends its sessions. It is `HttpOnly` (no script
- * reads it), `SameSite=Strict` (no other site's request carries it) and limited to `/ui`.
+ * The cookie never holds the key. It holds the key's id, an expiry and an HMAC-SHA256 of both
+ * keyed by the key's SHA-256 (which the server keeps, and the key's holder can compute): any API
+ * process can check it without shared state, and removing or revoking a key ends its sessions.
+ * It is `HttpOnly` (no script reads it), `SameSite=Strict` (no other site's request carries it)
+ * and limited to `/ui`.
  *
  * Every POST must also come from a gallery page: the browser's `Sec-Fetch-Site` must say
  * `same-origin`, or, from a client that sends none, `Origin` (else `Referer`) must name this host. That
  * covers Basic credentials too, which browsers attach to cross-site requests whatever SameSite says.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { DEFAULT_TENANT } from '@genqueue/core';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { safeEqual, tokenScope } from '../auth.ts';
+import { readScopeOf } from '../access.ts';
+import { safeEqual } from '../auth.ts';
+import { hasScope, type KeyRing, type Principal } from '../key-ring.ts';
 import type { ReadScope } from '../reads.ts';
 
 /** Name of the session cookie. */
@@ -27,21 +33,23 @@ export const GALLERY_PATH = '/ui';
 /** What the gallery's auth leaves in `res.locals`. */
 export interface GalleryLocals {
   readScope: ReadScope;
+  /** Whether the caller may cancel and retry (`jobs:write`, or the board's admin). */
+  canWrite: boolean;
 }
 
 /** Credentials the gallery accepts. */
 export interface GalleryCredentials {
-  apiTokens: readonly string[];
+  keys: KeyRing;
   admin: { user?: string; password?: string };
 }
 
-const sign = (token: string, payload: string) =>
-  createHmac('sha256', token).update(payload).digest('base64url');
+const sign = (digest: string, payload: string) =>
+  createHmac('sha256', digest).update(payload).digest('base64url');
 
-/** The cookie value for a sign-in with `token` at `now` (epoch ms). */
-export function sessionValue(token: string, now: number): string {
-  const payload = `${tokenScope(token)}.${Math.floor(now / 1000) + SESSION_TTL_SECONDS}`;
-  return `${payload}.${sign(token, payload)}`;
+/** The cookie value for a sign-in with the key of `principal` at `now` (epoch ms). */
+export function sessionValue(principal: Principal, now: number): string {
+  const payload = `${principal.keyId}.${Math.floor(now / 1000) + SESSION_TTL_SECONDS}`;
+  return `${payload}.${sign(principal.digest, payload)}`;
 }
 
 /** The `Set-Cookie` header that signs a browser in (or out, with `value` empty). */
@@ -50,20 +58,27 @@ export function sessionCookie(value: string): string {
   return `${SESSION_COOKIE}=${value}; Path=${GALLERY_PATH}; Max-Age=${age}; HttpOnly; SameSite=Strict`;
 }
 
-/** The token one of whose sessions `value` is, if it is valid and unexpired at `now`. */
-export function sessionToken(value: string, tokens: readonly string[], now: number): string | undefined {
-  const [scope, expires, mac] = value.split('.');
-  if (!scope || !expires || !mac || !/^\d{1,12}$/.test(expires)) return undefined;
+/** The principal one of whose sessions `value` is, if it is valid and unexpired at `now`. */
+export async function sessionPrincipal(
+  value: string,
+  keys: KeyRing,
+  now: number,
+): Promise<Principal | undefined> {
+  const [id, expires, mac] = value.split('.');
+  if (!id || !expires || !mac || !/^k_[0-9a-f]{24}$/.test(id) || !/^\d{1,12}$/.test(expires))
+    return undefined;
   if (Number(expires) * 1000 <= now) return undefined;
-  let found: string | undefined;
-  for (const token of tokens) {
-    const expected = Buffer.from(sign(token, `${scope}.${expires}`));
-    const given = Buffer.from(mac);
-    // Every token is tried, so timing does not say which one matched.
-    if (expected.length === given.length && timingSafeEqual(expected, given) && tokenScope(token) === scope)
-      found = token;
-  }
-  return found;
+  const principal = await keys.byId(id);
+  if (!principal) return undefined;
+  const expected = Buffer.from(sign(principal.digest, `${id}.${expires}`));
+  const given = Buffer.from(mac);
+  return expected.length === given.length && timingSafeEqual(expected, given) ? principal : undefined;
+}
+
+/** What a signed-in key may do in the gallery, or undefined when it may not read. */
+function localsOf(principal: Principal | undefined): GalleryLocals | undefined {
+  if (!principal || !hasScope(principal, 'jobs:read')) return undefined;
+  return { readScope: readScopeOf(principal), canWrite: hasScope(principal, 'jobs:write') };
 }
 
 function cookieOf(req: Request, name: string): string | undefined {
@@ -74,12 +89,12 @@ function cookieOf(req: Request, name: string): string | undefined {
   return undefined;
 }
 
-/** The caller's read scope, or undefined without valid credentials. */
-export function galleryScope(
+/** What the caller may do, or undefined without valid credentials. */
+export async function galleryAccess(
   req: Request,
   credentials: GalleryCredentials,
   now: number,
-): ReadScope | undefined {
+): Promise<GalleryLocals | undefined> {
   const authorization = req.get('authorization') ?? '';
   const basic = /^Basic[ ]+([A-Za-z0-9+/=]+)\s*$/i.exec(authorization);
   const { user, password } = credentials.admin;
@@ -88,17 +103,24 @@ export function galleryScope(
     const colon = decoded.indexOf(':');
     const userOk = safeEqual(colon >= 0 ? decoded.slice(0, colon) : '', user);
     const passwordOk = safeEqual(colon >= 0 ? decoded.slice(colon + 1) : '', password);
-    if (colon >= 0 && userOk && passwordOk) return { via: 'admin' };
+    if (colon >= 0 && userOk && passwordOk) {
+      return { readScope: { tenant: DEFAULT_TENANT, admin: true }, canWrite: true };
+    }
   }
   const bearer = /^Bearer[ ]+([^\s]+)\s*$/i.exec(authorization);
   if (bearer) {
-    let ok = false;
-    for (const token of credentials.apiTokens) ok = safeEqual(bearer[1]!, token) || ok;
-    if (ok) return { via: 'token' };
+    const access = localsOf(await credentials.keys.authenticate(bearer[1]!));
+    if (access) return access;
   }
   const cookie = cookieOf(req, SESSION_COOKIE);
-  if (cookie && sessionToken(cookie, credentials.apiTokens, now)) return { via: 'token' };
+  if (cookie) return localsOf(await sessionPrincipal(cookie, credentials.keys, now));
   return undefined;
+}
+
+/** The principal of a key given on the login form, if it may read the gallery. */
+export async function loginPrincipal(keys: KeyRing, key: string): Promise<Principal | undefined> {
+  const principal = key ? await keys.authenticate(key) : undefined;
+  return principal && localsOf(principal) ? principal : undefined;
 }
 
 /**
@@ -106,10 +128,16 @@ export function galleryScope(
  * the login form; anything else answers 401.
  */
 export function requireGalleryAuth(credentials: GalleryCredentials, now: () => number): RequestHandler {
-  return (req: Request, res: Response, next: NextFunction) => {
-    const scope = galleryScope(req, credentials, now());
-    if (scope) {
-      (res.locals as GalleryLocals).readScope = scope;
+  return async (req: Request, res: Response, next: NextFunction) => {
+    let access: GalleryLocals | undefined;
+    try {
+      access = await galleryAccess(req, credentials, now());
+    } catch (error) {
+      next(error);
+      return;
+    }
+    if (access) {
+      Object.assign(res.locals, access);
       next();
       return;
     }

@@ -81,7 +81,7 @@ function changeIssues(error: z.ZodError): Issue[] {
 export function accountsRouter(deps: RouteDeps): Router {
   const router = Router();
   const { config } = deps;
-  const admin = requireAdmin({ ...config.admin, apiTokens: config.apiTokens });
+  const admin = requireAdmin({ ...config.admin, keys: deps.keys });
   // Built on first use: defining the pools' scripts needs no Redis round trip, but tests and
   // processes that never call these routes need no pools at all.
   let pools: Map<string, AccountPool> | undefined;

@@ -30,20 +30,17 @@ import {
   type BatchIntakeResult,
   type BatchItem,
   type BatchRecord,
-  batchItemId,
   batchItemPriority,
   findUrls,
   intakeBatch,
   isBatchDone,
-  type JobRecord,
   nestsDeeperThan,
   type RejectedRow,
   toBatchView,
-  toJobView,
 } from '@genqueue/core';
 import express, { type Request, type Response, Router } from 'express';
 import { z } from 'zod';
-import type { AuthLocals } from '../auth.ts';
+import { idempotencyScopeOf, principalOf, readScopeOf, requireScope } from '../access.ts';
 import type { RouteDeps } from '../deps.ts';
 import { ApiError, type Issue, invalidRequest } from '../http-error.ts';
 import { coerceCell, type FieldSchemas, inputFieldSchemas } from '../internal/batch-coerce.ts';
@@ -70,6 +67,7 @@ import {
   zodIssues,
 } from '../internal/request-checks.ts';
 import { requireWebhookSecret } from '../internal/webhook-config.ts';
+import { Reads } from '../reads.ts';
 
 /** Most items one batch may hold. */
 export const MAX_BATCH_ITEMS = 50_000;
@@ -81,10 +79,6 @@ export const MAX_UPLOAD_BYTES = 64 * 1024 * 1024;
 export const MAX_LIST_SCAN = 5_000;
 /** Most URLs checked in a batch's `defaults`. */
 const MAX_DEFAULT_URLS = 64;
-/** Item records read per round trip when listing. */
-const LIST_CHUNK = 500;
-
-const BATCH_ID = /^b_[0-9a-z]{16,40}$/;
 const NDJSON_TYPES = [
   'application/x-ndjson',
   'application/ndjson',
@@ -169,6 +163,9 @@ export function batchesRouter(deps: RouteDeps): Router {
     // After the URL checks, so a refused URL is reported by field whatever the server's setup.
     if (settings.webhookUrl) requireWebhookSecret(deps.config);
 
+    const principal = principalOf(res);
+    // Refuse early when the tenant is already out of quota, before reading a large upload.
+    await deps.quotas.admit(principal.tenant, 0);
     const result = await intakeBatch(
       { store: deps.store, lifecycle, now },
       {
@@ -183,11 +180,13 @@ export function batchesRouter(deps: RouteDeps): Router {
         skipInvalid: settings.skipInvalid,
         maxItems: MAX_BATCH_ITEMS,
         checkUrl: deps.checkUrl,
+        tenant: principal.tenant,
+        admit: (total) => deps.quotas.admit(principal.tenant, total),
         ...(idempotencyKey === undefined
           ? {}
           : {
               idempotency: {
-                scope: (res.locals as AuthLocals).tokenScope,
+                scope: idempotencyScopeOf(principal),
                 key: idempotencyKey,
                 ttlSeconds: IDEMPOTENCY_TTL_SECONDS,
               },
@@ -209,19 +208,24 @@ export function batchesRouter(deps: RouteDeps): Router {
     }
   }
 
-  router.post('/batches', express.json({ limit: BATCH_JSON_LIMIT }), async (req: Request, res: Response) => {
-    if (req.is('application/json')) {
-      await createFromJson(req, res);
-    } else if (req.is('text/csv') || req.is(NDJSON_TYPES)) {
-      await createFromUpload(req, res);
-    } else {
-      throw new ApiError(
-        415,
-        'unsupported_media_type',
-        'send the batch as application/json, text/csv or application/x-ndjson',
-      );
-    }
-  });
+  router.post(
+    '/batches',
+    requireScope('jobs:write'),
+    express.json({ limit: BATCH_JSON_LIMIT }),
+    async (req: Request, res: Response) => {
+      if (req.is('application/json')) {
+        await createFromJson(req, res);
+      } else if (req.is('text/csv') || req.is(NDJSON_TYPES)) {
+        await createFromUpload(req, res);
+      } else {
+        throw new ApiError(
+          415,
+          'unsupported_media_type',
+          'send the batch as application/json, text/csv or application/x-ndjson',
+        );
+      }
+    },
+  );
 
   async function createFromJson(req: Request, res: Response): Promise<void> {
     const query = parseJsonBodyQuery(req.query as Record<string, unknown>);
@@ -286,57 +290,62 @@ export function batchesRouter(deps: RouteDeps): Router {
     }
   }
 
-  router.get('/batches/:id', async (req: Request<{ id: string }>, res: Response) => {
-    const batch = await findBatch(req.params.id);
-    const webhooks = await deps.store.listWebhooks(batch.id);
-    res.json(toBatchView(batch, { now: now(), webhooks }));
-  });
+  router.get(
+    '/batches/:id',
+    requireScope('jobs:read'),
+    async (req: Request<{ id: string }>, res: Response) => {
+      const batch = await findBatch(res, req.params.id);
+      const webhooks = await deps.store.listWebhooks(batch.id);
+      res.json(toBatchView(batch, { now: now(), webhooks }));
+    },
+  );
 
-  router.get('/batches/:id/jobs', async (req: Request<{ id: string }>, res: Response) => {
-    const { states, limit, start } = parseListQuery(req.query as Record<string, unknown>);
-    const batch = await findBatch(req.params.id);
-    // Without a filter a page reads exactly `limit` items; with one it reads until the page is
-    // full or MAX_LIST_SCAN items were examined, and the cursor says where to go on.
-    const scanEnd = Math.min(batch.total, start + (states ? MAX_LIST_SCAN : limit));
-    const found: JobRecord[] = [];
-    let next = start;
-    while (next < scanEnd && found.length < limit) {
-      const size = Math.min(states ? LIST_CHUNK : limit, scanEnd - next);
-      const ids = Array.from({ length: size }, (_, i) => batchItemId(batch.id, next + i));
-      const jobs = await deps.store.getJobs(ids);
-      for (const job of jobs) {
-        next++;
-        // Records of finished items expire after the retention time; they are skipped.
-        if (job && (!states || states.has(job.state))) found.push(job);
-        if (found.length === limit) break;
-      }
-    }
-    const items = await Promise.all(
-      found.map(async (job) =>
-        toJobView(job, { objectUrl: deps.objectUrl, webhooks: await deps.store.listWebhooks(job.id) }),
-      ),
-    );
-    res.json({ items, nextCursor: next < batch.total ? String(next) : null });
-  });
+  router.get(
+    '/batches/:id/jobs',
+    requireScope('jobs:read'),
+    async (req: Request<{ id: string }>, res: Response) => {
+      const { states, limit, start } = parseListQuery(req.query as Record<string, unknown>);
+      const batch = await findBatch(res, req.params.id);
+      // Without a filter a page reads exactly `limit` items; with one it reads until the page is
+      // full or MAX_LIST_SCAN items were examined, and the cursor says where to go on. Records of
+      // finished items expire after the retention time; they are skipped.
+      const r = reads(res);
+      const page = await r.batchJobs(batch, { start, limit, states, maxScan: MAX_LIST_SCAN });
+      const items = await Promise.all(page.jobs.map((job) => r.view(job, { webhooks: true })));
+      res.json({ items, nextCursor: page.next === undefined ? null : String(page.next) });
+    },
+  );
 
-  router.post('/batches/:id/cancel', async (req: Request<{ id: string }>, res: Response) => {
-    const batch = await findBatch(req.params.id);
-    if (isBatchDone(batch)) throw new ApiError(409, 'conflict', 'batch already done');
-    const canceled = await lifecycle.cancelBatch(batch.id, {
-      code: 'canceled',
-      message: 'batch canceled by user',
-    });
-    res.status(202).json({ id: batch.id, canceled });
-  });
+  router.post(
+    '/batches/:id/cancel',
+    requireScope('jobs:write'),
+    async (req: Request<{ id: string }>, res: Response) => {
+      const batch = await findBatch(res, req.params.id);
+      if (isBatchDone(batch)) throw new ApiError(409, 'conflict', 'batch already done');
+      const canceled = await lifecycle.cancelBatch(batch.id, {
+        code: 'canceled',
+        message: 'batch canceled by user',
+      });
+      res.status(202).json({ id: batch.id, canceled });
+    },
+  );
 
-  router.post('/batches/:id/retry', async (req: Request<{ id: string }>, res: Response) => {
-    const batch = await findBatch(req.params.id);
-    const requeued = await lifecycle.retryBatch(batch.id, batchItemPriority);
-    res.status(202).json({ id: batch.id, requeued });
-  });
+  router.post(
+    '/batches/:id/retry',
+    requireScope('jobs:write'),
+    async (req: Request<{ id: string }>, res: Response) => {
+      const batch = await findBatch(res, req.params.id);
+      const requeued = await lifecycle.retryBatch(batch.id, batchItemPriority);
+      res.status(202).json({ id: batch.id, requeued });
+    },
+  );
 
-  async function findBatch(id: string): Promise<BatchRecord> {
-    const batch = BATCH_ID.test(id) ? await deps.store.getBatch(id) : undefined;
+  function reads(res: Response): Reads {
+    return new Reads(deps.store, deps.objectUrl, readScopeOf(principalOf(res)));
+  }
+
+  async function findBatch(res: Response, id: string): Promise<BatchRecord> {
+    const batch = await reads(res).batch(id);
     if (!batch) throw new ApiError(404, 'not_found', 'batch not found');
     return batch;
   }

@@ -14,7 +14,6 @@
 import { pipeline } from 'node:stream/promises';
 import {
   type BatchRecord,
-  batchItemId,
   batchItemPriority,
   isBatchDone,
   type JobRecord,
@@ -25,7 +24,6 @@ import {
 import express, { type Request, type RequestHandler, type Response, Router } from 'express';
 import helmet from 'helmet';
 import { ADMIN_BASE_PATH } from '../admin.ts';
-import { safeEqual } from '../auth.ts';
 import type { RouteDeps } from '../deps.ts';
 import { GALLERY_CSS, GALLERY_JS } from '../gallery/assets.ts';
 import { type Html, html } from '../gallery/html.ts';
@@ -44,6 +42,7 @@ import {
 } from '../gallery/pages.ts';
 import {
   type GalleryLocals,
+  loginPrincipal,
   requireGalleryAuth,
   safeNext,
   sameOriginPosts,
@@ -112,7 +111,7 @@ function intParam(raw: unknown, fallback: number, max: number): number {
 export function galleryRouter(deps: RouteDeps): Router {
   const router = Router();
   const now = deps.now ?? Date.now;
-  const credentials = { apiTokens: deps.config.apiTokens, admin: deps.config.admin };
+  const credentials = { keys: deps.keys, admin: deps.config.admin };
   const boardOn = Boolean(deps.config.admin.user && deps.config.admin.password);
   const notFound = (res: Response, what: string) =>
     send(res, layout('Not found', html`<h1>Not found</h1><p>No such ${what}.</p>`), 404);
@@ -132,16 +131,17 @@ export function galleryRouter(deps: RouteDeps): Router {
     '/ui/login',
     loginCsp,
     express.urlencoded({ extended: false, limit: '8kb' }),
-    (req: Request, res: Response) => {
+    async (req: Request, res: Response) => {
       const token = typeof req.body?.token === 'string' ? req.body.token.trim() : '';
       const next = safeNext(req.body?.next);
-      let match: string | undefined;
-      for (const candidate of deps.config.apiTokens) if (safeEqual(token, candidate)) match = candidate;
-      if (!match) {
+      if (!(await deps.authGuard.before(req, res))) return;
+      const principal = await loginPrincipal(deps.keys, token);
+      if (!principal) {
+        await deps.authGuard.failed(req);
         send(res, loginPage({ next, error: 'That API token is not valid here.' }), 401);
         return;
       }
-      res.set('Set-Cookie', sessionCookie(sessionValue(match, now()))).redirect(303, next);
+      res.set('Set-Cookie', sessionCookie(sessionValue(principal, now()))).redirect(303, next);
     },
   );
   router.post('/ui/logout', (_req: Request, res: Response) => {
@@ -181,7 +181,7 @@ export function galleryRouter(deps: RouteDeps): Router {
       limit: GRID_PAGE,
       states: filter.states,
     });
-    const tiles = page.jobs.map((job) => ({ job, index: indexOf(job) }));
+    const tiles = page.jobs.map((job, n) => ({ job, index: page.indexes[n]! }));
     if (req.query.fragment === '1') {
       send(res, grid(batch.id, tiles, { next: page.next, filter: filter.label }));
       return;
@@ -203,9 +203,8 @@ export function galleryRouter(deps: RouteDeps): Router {
       .map(Number)
       .filter((i) => i < batch.total)
       .slice(0, MAX_TILE_REFRESH);
-    const reads = readsOf(deps, res);
-    const jobs = await Promise.all(indexes.map((i) => reads.job(batchItemId(batch.id, i))));
-    send(res, html`${jobs.flatMap((job, n) => (job ? [tile(job, indexes[n]!)] : []))}`);
+    const tiles = await readsOf(deps, res).batchJobsAt(batch, indexes);
+    send(res, html`${tiles.map(({ job, index }) => tile(job, index))}`);
   });
 
   router.get(
@@ -227,7 +226,7 @@ export function galleryRouter(deps: RouteDeps): Router {
 
   router.post('/ui/batches/:id/cancel', async (req: Request<{ id: string }>, res: Response) => {
     const batch = await batchOr404(req, res);
-    if (!batch) return;
+    if (!batch || !writable(res)) return;
     if (!isBatchDone(batch)) {
       await deps.lifecycle.cancelBatch(batch.id, { code: 'canceled', message: 'batch canceled by user' });
     }
@@ -236,7 +235,7 @@ export function galleryRouter(deps: RouteDeps): Router {
 
   router.post('/ui/batches/:id/retry', async (req: Request<{ id: string }>, res: Response) => {
     const batch = await batchOr404(req, res);
-    if (!batch) return;
+    if (!batch || !writable(res)) return;
     await deps.lifecycle.retryBatch(batch.id, batchItemPriority);
     res.redirect(303, `/ui/batches/${batch.id}`);
   });
@@ -290,8 +289,11 @@ export function galleryRouter(deps: RouteDeps): Router {
   return router;
 }
 
-function indexOf(job: JobRecord): number {
-  return Number(job.id.slice(job.id.lastIndexOf('-') + 1));
+/** Whether the caller may cancel and retry; answers 403 when not. */
+function writable(res: Response): boolean {
+  if ((res.locals as GalleryLocals).canWrite) return true;
+  res.status(403).type('text/plain').send('this key may only read (it lacks the jobs:write scope)');
+  return false;
 }
 
 /**

@@ -14,11 +14,10 @@ import {
   type JobState,
   nestsDeeperThan,
   newJobId,
-  toJobView,
 } from '@genqueue/core';
 import { type Request, type Response, Router } from 'express';
 import { z } from 'zod';
-import type { AuthLocals } from '../auth.ts';
+import { idempotencyScopeOf, principalOf, readScopeOf, requireScope } from '../access.ts';
 import type { ApiDeps, RouteDeps } from '../deps.ts';
 import { ApiError, invalidRequest } from '../http-error.ts';
 import {
@@ -33,19 +32,13 @@ import {
   zodIssues,
 } from '../internal/request-checks.ts';
 import { requireWebhookSecret } from '../internal/webhook-config.ts';
+import { Reads } from '../reads.ts';
 
 export { IDEMPOTENCY_TTL_SECONDS, MAX_METADATA_BYTES };
 /** Most URLs checked per request; each may cost a DNS lookup. */
 export const MAX_URLS_PER_JOB = 64;
 /** Deepest object/array nesting accepted in a body. */
 export const MAX_BODY_DEPTH = 32;
-// `j_…` for jobs posted alone, `b_…-<index>` for batch items (core ids.ts).
-const JOB_ID = /^(?:j_[0-9a-z]{16,40}|b_[0-9a-z]{16,40}-\d{1,7})$/;
-
-/** Whether `id` looks like a genqueue job id (anything else is a 404 without a Redis read). */
-export function isJobId(id: string): boolean {
-  return JOB_ID.test(id);
-}
 
 const jsonObject = z.record(z.unknown());
 
@@ -81,7 +74,7 @@ export function jobsRouter(deps: RouteDeps): Router {
   const router = Router();
   const now = deps.now ?? Date.now;
 
-  router.post('/jobs', async (req: Request, res: Response) => {
+  router.post('/jobs', requireScope('jobs:write'), async (req: Request, res: Response) => {
     if (req.is('application/json') === false) {
       throw new ApiError(415, 'unsupported_media_type', 'send the body as application/json');
     }
@@ -111,7 +104,8 @@ export function jobsRouter(deps: RouteDeps): Router {
     // After the URL checks, so a refused URL is reported by field whatever the server's setup.
     if (webhookUrl) requireWebhookSecret(deps.config);
 
-    const scope = (res.locals as AuthLocals).tokenScope;
+    const principal = principalOf(res);
+    await deps.quotas.admit(principal.tenant, 1);
     const createdAt = now();
     const id = newJobId(createdAt);
     // The record, its submit entry in the outbox and the key are written in one step: a crash
@@ -119,6 +113,7 @@ export function jobsRouter(deps: RouteDeps): Router {
     const created = await deps.store.createJob(
       {
         id,
+        tenant: principal.tenant,
         provider: providerName,
         operation,
         input,
@@ -131,10 +126,10 @@ export function jobsRouter(deps: RouteDeps): Router {
       },
       idempotencyKey === undefined
         ? undefined
-        : { scope, key: idempotencyKey, ttlSeconds: IDEMPOTENCY_TTL_SECONDS },
+        : { scope: idempotencyScopeOf(principal), key: idempotencyKey, ttlSeconds: IDEMPOTENCY_TTL_SECONDS },
     );
     if (!created.created) {
-      await replay(deps, res, created.existingId, { provider: providerName, operation, input });
+      await replay(reads(res), res, created.existingId, { provider: providerName, operation, input });
       return;
     }
     await deps.lifecycle.drain(created.outbox);
@@ -142,44 +137,52 @@ export function jobsRouter(deps: RouteDeps): Router {
     res.status(202).json({ id, state: 'queued' satisfies JobState });
   });
 
-  router.get('/jobs/:id', async (req: Request<{ id: string }>, res: Response) => {
-    const job = await findJob(deps, req.params.id);
-    const webhooks = await deps.store.listWebhooks(job.id);
-    res.json(await toJobView(job, { objectUrl: deps.objectUrl, webhooks }));
+  router.get('/jobs/:id', requireScope('jobs:read'), async (req: Request<{ id: string }>, res: Response) => {
+    const r = reads(res);
+    const job = await findJob(r, req.params.id);
+    res.json(await r.view(job, { webhooks: true }));
   });
 
-  router.post('/jobs/:id/cancel', async (req: Request<{ id: string }>, res: Response) => {
-    const job = await findJob(deps, req.params.id);
-    if (isTerminal(job.state)) throw new ApiError(409, 'conflict', `job already ${job.state}`);
-    // The lifecycle cancels a queued job at once (and announces it, completing its batch if it was
-    // the last); a running one is flagged for the worker, which cancels it at the provider.
-    const state = await deps.lifecycle.cancel(job.id, { code: 'canceled', message: 'canceled by user' });
-    if (state === undefined) throw new ApiError(404, 'not_found', `no job ${job.id}`);
-    if (state !== 'canceled' && isTerminal(state))
-      throw new ApiError(409, 'conflict', `job already ${state}`);
-    deps.logger.info(
-      { jobId: job.id, state },
-      state === 'canceled' ? 'job:canceled' : 'job:cancel-requested',
-    );
-    res.status(202).json({ id: job.id, state });
-  });
+  router.post(
+    '/jobs/:id/cancel',
+    requireScope('jobs:write'),
+    async (req: Request<{ id: string }>, res: Response) => {
+      const job = await findJob(reads(res), req.params.id);
+      if (isTerminal(job.state)) throw new ApiError(409, 'conflict', `job already ${job.state}`);
+      // The lifecycle cancels a queued job at once (and announces it, completing its batch if it was
+      // the last); a running one is flagged for the worker, which cancels it at the provider.
+      const state = await deps.lifecycle.cancel(job.id, { code: 'canceled', message: 'canceled by user' });
+      if (state === undefined) throw new ApiError(404, 'not_found', `no job ${job.id}`);
+      if (state !== 'canceled' && isTerminal(state))
+        throw new ApiError(409, 'conflict', `job already ${state}`);
+      deps.logger.info(
+        { jobId: job.id, state },
+        state === 'canceled' ? 'job:canceled' : 'job:cancel-requested',
+      );
+      res.status(202).json({ id: job.id, state });
+    },
+  );
+
+  function reads(res: Response): Reads {
+    return new Reads(deps.store, deps.objectUrl, readScopeOf(principalOf(res)));
+  }
 
   return router;
 }
 
-async function findJob(deps: ApiDeps, id: string): Promise<JobRecord> {
-  const job = isJobId(id) ? await deps.store.getJob(id) : undefined;
+async function findJob(reads: Reads, id: string): Promise<JobRecord> {
+  const job = await reads.job(id);
   if (!job) throw new ApiError(404, 'not_found', 'job not found');
   return job;
 }
 
 async function replay(
-  deps: ApiDeps,
+  reads: Reads,
   res: Response,
   existingId: string,
   request: { provider: string; operation: string; input: Record<string, unknown> },
 ): Promise<void> {
-  const existing = await deps.store.getJob(existingId);
+  const existing = await reads.job(existingId);
   if (!existing) {
     // The key outlived its job's record (retention shorter than the key's TTL).
     throw new ApiError(409, 'conflict', 'the job of this Idempotency-Key no longer exists');
@@ -203,7 +206,7 @@ async function replay(
  * API knows the accounts' ids and tags from the configuration, never their secrets.
  */
 function checkAccountFilter(
-  config: RouteDeps['config'],
+  config: ApiDeps['config'],
   provider: string,
   account: string | undefined,
   tags: readonly string[] | undefined,
