@@ -147,7 +147,7 @@ describe('genqueue CLI', () => {
     const some = await cli(['jobs', txtBatch, '--limit', '3']);
     const lines = some.stdout.trim().split('\n');
     expect(lines).toHaveLength(3);
-    for (const line of lines) expect(line).toMatch(new RegExp(`^${txtBatch}-\\d+  succeeded   \\S+\\.png$`));
+    for (const line of lines) expect(line).toMatch(new RegExp(`^${txtBatch}-[0-9a-f]{16}  succeeded   \\S+\\.png$`));
   });
 
   it('exits 1 when a job fails, lists it, and retry requeues it', async () => {
@@ -167,7 +167,8 @@ describe('genqueue CLI', () => {
     const id = result.stdout.trim();
 
     const failed = await cli(['jobs', id, '--state', 'failed']);
-    expect(failed.stdout).toMatch(new RegExp(`^${id}-1  failed      100052: `));
+    const second = (await stack.itemIds(id))[1];
+    expect(failed.stdout).toMatch(new RegExp(`^${second}  failed      100052: `));
 
     const retry = await cli(['retry', id]);
     expect(retry).toMatchObject({

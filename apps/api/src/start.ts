@@ -6,10 +6,11 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex, Readable } from 'node:stream';
-import type { Config } from '@genqueue/config';
+import { type Config, tenantWeights } from '@genqueue/config';
 import {
   createLogger,
   createRedis,
+  FairShare,
   JobLifecycle,
   JobStore,
   type Logger,
@@ -185,7 +186,12 @@ export async function startApi(config: Config, overrides: StartApiOverrides = {}
       store,
       queues,
       redis,
-      lifecycle: new JobLifecycle({ store, queues, logger }),
+      lifecycle: new JobLifecycle({
+        store,
+        queues,
+        logger,
+        fairShare: new FairShare({ redis, prefix: config.queuePrefix, ...tenantWeights(config.tenants) }),
+      }),
       providers,
       modelLookup,
       objectUrl,

@@ -198,6 +198,8 @@ export async function processSubmit(
     if (started.reason === 'budget_spent') return cancelOverBudget(ctx, job, jobId);
     return; // canceled in the meantime
   }
+  // The fair share's virtual time follows what is being submitted (`fair-share.ts`).
+  await ctx.lifecycle.fairShare?.served(record.provider, job.opts.priority).catch(() => undefined);
 
   let result: SubmitResult;
   const submitStarted = performance.now(); // metrics

@@ -6,12 +6,13 @@
 
 import { setMaxListeners } from 'node:events';
 import { writeFile } from 'node:fs/promises';
-import type { AccountConfig, Config } from '@genqueue/config';
+import { type AccountConfig, type Config, tenantWeights } from '@genqueue/config';
 import {
   type AdapterIo,
   type Clock,
   createLogger,
   createRedis,
+  FairShare,
   JobLifecycle,
   JobStore,
   type Logger,
@@ -164,7 +165,12 @@ export async function startWorker(config: Config, overrides: WorkerOverrides = {
   const context: WorkerContext = {
     config,
     store,
-    lifecycle: new JobLifecycle({ store, queues, logger }),
+    lifecycle: new JobLifecycle({
+      store,
+      queues,
+      logger,
+      fairShare: new FairShare({ redis, prefix: config.queuePrefix, ...tenantWeights(config.tenants) }),
+    }),
     queues,
     adapters,
     pools,

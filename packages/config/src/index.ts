@@ -5,4 +5,4 @@
 export type { AccountConfig, Config, ProvidersConfig } from './config.ts';
 export { ConfigError, loadConfig, STANDARD_WEBHOOK_SCHEDULE_MS } from './config.ts';
 export type { ApiKeyConfig, ApiRateLimits, Scope, TenantSettings } from './tenants.ts';
-export { DEFAULT_TENANT, keyDigest, SCOPES, TENANT_NAME, tenantSettings } from './tenants.ts';
+export { DEFAULT_TENANT, keyDigest, SCOPES, TENANT_NAME, tenantSettings, tenantWeights } from './tenants.ts';

@@ -157,11 +157,11 @@ export function parseTenants(raw: string | undefined, problems: Problem[]): Reco
     return {};
   }
   const tenants: Record<string, TenantSettings> = {};
-  for (const [name, value] of Object.entries(parsed as Record<string, unknown>)) {
+  for (const [index, [name, value]] of Object.entries(parsed as Record<string, unknown>).entries()) {
     if (!TENANT_NAME.test(name)) {
       problems.push({
         variable,
-        message: `tenant #${Object.keys(tenants).length + 1}: name must be 1 to 64 letters, digits, _ or -`,
+        message: `tenant #${index + 1}: name must be 1 to 64 letters, digits, _ or -`,
       });
       continue;
     }
@@ -184,6 +184,17 @@ export function parseTenants(raw: string | undefined, problems: Problem[]): Reco
 
 function withoutUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** The tenants' weights as the fair share takes them (`FairShare` in `@genqueue/core`). */
+export function tenantWeights(tenants: Readonly<Record<string, TenantSettings>>): {
+  weightOf: (tenant: string) => number;
+  maxWeight: number;
+} {
+  return {
+    weightOf: (tenant) => tenantSettings(tenants, tenant).weight,
+    maxWeight: Math.max(1, ...Object.values(tenants).map((t) => t.weight)),
+  };
 }
 
 /** A tenant's settings, the defaults (weight 1, no quota) when `TENANTS` does not name it. */

@@ -24,6 +24,8 @@ export type { ConnectionWatch, ConnectionWatchOptions } from './connection-watch
 export { watchConnection } from './connection-watch.ts';
 export type { ErrorAction, ErrorClass, JobError, ProviderErrorOptions, RetryLimit } from './errors.ts';
 export { actionFor, CallAbortedError, isProviderError, ProviderError, parseRetryAfter } from './errors.ts';
+export type { FairShareOptions } from './fair-share.ts';
+export { FairShare } from './fair-share.ts';
 export { DEFAULT_TENANT, newBatchId, newBatchItemId, newJobId, parseBatchItemId } from './ids.ts';
 export type { FoundUrl, UrlCheckBounds } from './input-urls.ts';
 export { checkUrlsBounded, findUrls, nestsDeeperThan, URL_CHECK_BOUNDS } from './input-urls.ts';

@@ -962,6 +962,7 @@ export class JobStore {
           run,
           ...(priority ? { priority } : {}),
           tag: jobTag({ ...job, run }),
+          tenant: job.tenant,
         },
       ],
     });

@@ -14,6 +14,7 @@
 import { batchItemPriority } from './batch-intake.ts';
 import { jobTag } from './catalog.ts';
 import type { JobError } from './errors.ts';
+import type { FairShare } from './fair-share.ts';
 import { isTerminal, type JobState } from './job-state.ts';
 import {
   bullJobId,
@@ -29,6 +30,11 @@ export interface JobLifecycleOptions {
   store: JobStore;
   queues: QueueSet;
   logger: Logger;
+  /**
+   * Assigns submit priorities by tenant share (`fair-share.ts`). Without it, priorities are
+   * per batch only (item i has priority i + 1, single jobs none), as with a single tenant.
+   */
+  fairShare?: FairShare;
 }
 
 /** How many batch items are read (or enqueued) per round trip when a batch is canceled, retried or enqueued. */
@@ -41,11 +47,14 @@ export class JobLifecycle {
   private readonly store: JobStore;
   private readonly queues: QueueSet;
   private readonly logger: Logger;
+  /** The fair-share priorities, when the process has them (see {@link JobLifecycleOptions}). */
+  readonly fairShare?: FairShare;
 
   constructor(options: JobLifecycleOptions) {
     this.store = options.store;
     this.queues = options.queues;
     this.logger = options.logger;
+    this.fairShare = options.fairShare;
   }
 
   /**
@@ -72,11 +81,18 @@ export class JobLifecycle {
       if (await this.attempt([item], () => this.execute(item.entry))) done++;
     }
     for (const [provider, list] of submits) {
-      const jobs = list.map(({ entry }) => {
-        const submit = entry as Extract<OutboxEntry, { kind: 'submit' }>;
-        return { jobId: submit.jobId, run: submit.run, priority: submit.priority, tag: submit.tag };
-      });
-      if (await this.attempt(list, () => this.queues.enqueueSubmit(provider, jobs))) done += list.length;
+      const enqueue = async () => {
+        const jobs = [];
+        for (const { entry } of list) {
+          const submit = entry as Extract<OutboxEntry, { kind: 'submit' }>;
+          const priority = this.fairShare
+            ? await this.fairShare.single(provider, submit.tenant, submit.jobId)
+            : submit.priority;
+          jobs.push({ jobId: submit.jobId, run: submit.run, priority, tag: submit.tag });
+        }
+        await this.queues.enqueueSubmit(provider, jobs);
+      };
+      if (await this.attempt(list, enqueue)) done += list.length;
     }
     return done;
   }
@@ -116,7 +132,10 @@ export class JobLifecycle {
         });
         return;
       }
-      case 'enqueueBatch':
+      case 'enqueueBatch': {
+        const priorityOf = this.fairShare
+          ? await this.fairShare.batch(entry.provider, entry.tenant, entry.batchId, entry.total)
+          : batchItemPriority;
         for (let start = 0; start < entry.total; start += BATCH_CHUNK) {
           const end = Math.min(entry.total, start + BATCH_CHUNK);
           const ids = await this.store.activateBatchItems(entry.batchId, start, end);
@@ -125,12 +144,13 @@ export class JobLifecycle {
             entry.provider,
             ids.map((jobId, i) => ({
               jobId,
-              priority: batchItemPriority(start + i),
+              priority: priorityOf(start + i),
               ...(jobs[i] ? { tag: jobTag(jobs[i]!) } : {}),
             })),
           );
         }
         return;
+      }
       case 'cancelBatch':
         await this.cancelBatch(entry.batchId, entry.error);
         return;

@@ -1,0 +1,194 @@
+/**
+ * Fair share between tenants, one level above the fairness between batches (see `batch-intake.ts`).
+ *
+ * Every submission's BullMQ priority is a virtual time, assigned when it is enqueued; the submit
+ * queue serves the lowest first. Within a tenant, an item's place is today's round-robin between
+ * its batches: item i of a batch is in round i + 1, the tenant's single jobs (and retried jobs) form
+ * one more stream, one per round. Across tenants, a tenant's rounds are spread by its weight: the
+ * virtual time of an item is
+ *
+ *   base + step × (the tenant's items in rounds up to the item's, this stream's included)
+ *
+ * where `step` is (largest weight) / (the tenant's weight), and `base` is the virtual time at which
+ * the tenant last started from nothing queued. So several tenants with work queued advance at
+ * rates proportional to their weights however many batches each holds, a tenant arriving late
+ * starts where the others are now (it gets no credit for the time it was idle, and does not
+ * starve them), and within a tenant a newer batch catches up with an older one as before. The
+ * virtual time (`v`) is the largest priority a worker has started; it starts again from 0 when
+ * nothing is queued. With one tenant and no history every priority is what it was without tenants.
+ *
+ * Keys: `{p}:fair:{provider}` (HASH: `v`) and `{p}:fair:{provider}:t:{tenant}` (HASH: `base`,
+ * `singles`, `sizes` (JSON array of the sizes of the tenant's batches in its current busy period),
+ * `snap:{batch id}` (what a batch's priorities were computed from, so a batch enqueued twice after a
+ * crash gets the same ones)). The tenant-queued counts are the job store's.
+ *
+ * Approximations, by design: priorities are fixed when a job is enqueued, so a tenant's batch
+ * posted while its older batch runs takes its rounds from the snapshot of that moment; a queue never
+ * empty for millions of rounds reaches BullMQ's largest priority and is then served in arrival
+ * order.
+ */
+import { MAX_PRIORITY } from './batch-intake.ts';
+import { DEFAULT_TENANT } from './ids.ts';
+import type { RedisClient } from './redis-connection.ts';
+
+/** Batches remembered per tenant busy period; older ones stop counting (they are mostly done). */
+const MAX_REMEMBERED_BATCHES = 200;
+/** A tenant's fair-share state outlives its last activity by this long, in seconds. */
+const STATE_TTL_SECONDS = 7 * 86_400;
+
+/**
+ * KEYS: provider hash, tenant hash, tenant-queued counts. ARGV: tenant, 'batch' | 'single',
+ * stream id, own (how many of the tenant's queued jobs this stream is). Returns the JSON snapshot
+ * {base, sizes, singles} the priorities are computed from; for a single, `singles` counts the
+ * singles before it.
+ */
+const ASSIGN_LUA = `
+local tenant, kind, stream, own = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+if kind == 'batch' then
+  local snap = redis.call('HGET', KEYS[2], 'snap:' .. stream)
+  if snap then return snap end
+end
+local queued = tonumber(redis.call('HGET', KEYS[3], tenant) or '0')
+local v = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
+if queued - own <= 0 or redis.call('EXISTS', KEYS[2]) == 0 then
+  -- nothing of the tenant's was waiting: it starts afresh, at the current virtual time
+  local total = 0
+  for _, n in ipairs(redis.call('HVALS', KEYS[3])) do total = total + math.max(0, tonumber(n) or 0) end
+  if total - own <= 0 then
+    v = 0
+    redis.call('HSET', KEYS[1], 'v', 0)
+  end
+  redis.call('DEL', KEYS[2])
+  redis.call('HSET', KEYS[2], 'base', v, 'singles', 0, 'sizes', '[]')
+end
+redis.call('EXPIRE', KEYS[2], ${STATE_TTL_SECONDS})
+local base = tonumber(redis.call('HGET', KEYS[2], 'base'))
+local singles = tonumber(redis.call('HGET', KEYS[2], 'singles'))
+local sizes = cjson.decode(redis.call('HGET', KEYS[2], 'sizes'))
+local snap = cjson.encode({base = base, sizes = sizes, singles = singles})
+if kind == 'single' then
+  redis.call('HSET', KEYS[2], 'singles', singles + 1)
+  return snap
+end
+table.insert(sizes, own)
+if #sizes > ${MAX_REMEMBERED_BATCHES} then table.remove(sizes, 1) end
+redis.call('HSET', KEYS[2], 'sizes', cjson.encode(sizes), 'snap:' .. stream, snap)
+return snap
+`;
+
+/** KEYS: provider hash. ARGV: a started priority. Raises `v` to it. */
+const SERVED_LUA = `
+local v = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
+if tonumber(ARGV[1]) > v then redis.call('HSET', KEYS[1], 'v', ARGV[1]) end
+return 1
+`;
+
+interface Snapshot {
+  base: number;
+  sizes: number[];
+  singles: number;
+}
+
+type ScriptedRedis = RedisClient & {
+  gqFairAssign(...args: (string | number)[]): Promise<string>;
+  gqFairServed(...args: (string | number)[]): Promise<number>;
+};
+
+export interface FairShareOptions {
+  redis: RedisClient;
+  /** The queue prefix, e.g. `{genq}`. */
+  prefix: string;
+  /** A tenant's weight (relative share). Default: 1 for every tenant. */
+  weightOf?: (tenant: string) => number;
+  /** The largest weight of any tenant (the step of that tenant is 1). Default 1. */
+  maxWeight?: number;
+}
+
+/** Assigns submit priorities by tenant share, batch round-robin within a tenant. */
+export class FairShare {
+  readonly #redis: ScriptedRedis;
+  private readonly prefix: string;
+  private readonly weightOf: (tenant: string) => number;
+  private readonly maxWeight: number;
+
+  constructor(options: FairShareOptions) {
+    const redis = options.redis;
+    if (!('gqFairAssign' in redis)) {
+      redis.defineCommand('gqFairAssign', { numberOfKeys: 3, lua: ASSIGN_LUA });
+      redis.defineCommand('gqFairServed', { numberOfKeys: 1, lua: SERVED_LUA });
+    }
+    this.#redis = redis as ScriptedRedis;
+    this.prefix = options.prefix;
+    this.weightOf = options.weightOf ?? (() => 1);
+    this.maxWeight = options.maxWeight ?? 1;
+  }
+
+  private step(tenant: string): number {
+    return this.maxWeight / Math.max(1e-6, this.weightOf(tenant));
+  }
+
+  private async assign(
+    provider: string,
+    tenant: string,
+    kind: 'batch' | 'single',
+    stream: string,
+    own: number,
+  ) {
+    const raw = await this.#redis.gqFairAssign(
+      `${this.prefix}:fair:${provider}`,
+      `${this.prefix}:fair:${provider}:t:${tenant}`,
+      `${this.prefix}:tenant-queued`,
+      tenant,
+      kind,
+      stream,
+      own,
+    );
+    const parsed = JSON.parse(raw) as { base: number; sizes: unknown; singles: number };
+    // cjson writes an empty array as {}
+    return {
+      ...parsed,
+      sizes: Array.isArray(parsed.sizes) ? (parsed.sizes as number[]) : [],
+    } satisfies Snapshot;
+  }
+
+  /**
+   * The priorities of a batch's items: `priorityOf(index)`. The same batch asked again (its
+   * enqueue repeated after a crash) gets the same priorities.
+   */
+  async batch(
+    provider: string,
+    tenant: string | undefined,
+    batchId: string,
+    total: number,
+  ): Promise<(index: number) => number> {
+    const who = tenant ?? DEFAULT_TENANT;
+    const snap = await this.assign(provider, who, 'batch', batchId, total);
+    const step = this.step(who);
+    return (index) => {
+      const round = index + 1;
+      let items = round + Math.min(round, snap.singles);
+      for (const size of snap.sizes) items += Math.min(round, size);
+      return clamp(snap.base + Math.ceil(items * step));
+    };
+  }
+
+  /** The priority of a job posted alone (or retried): the next one of its tenant's singles. */
+  async single(provider: string, tenant: string | undefined, jobId: string): Promise<number> {
+    const who = tenant ?? DEFAULT_TENANT;
+    const snap = await this.assign(provider, who, 'single', jobId, 1);
+    const round = snap.singles + 1;
+    let items = round;
+    for (const size of snap.sizes) items += Math.min(round, size);
+    return clamp(snap.base + Math.ceil(items * this.step(who)));
+  }
+
+  /** A worker started a submission of this priority: the virtual time is at least there. */
+  async served(provider: string, priority: number | undefined): Promise<void> {
+    if (!priority) return;
+    await this.#redis.gqFairServed(`${this.prefix}:fair:${provider}`, priority);
+  }
+}
+
+function clamp(priority: number): number {
+  return Math.max(1, Math.min(MAX_PRIORITY, priority));
+}
