@@ -147,7 +147,8 @@ describe('genqueue CLI', () => {
     const some = await cli(['jobs', txtBatch, '--limit', '3']);
     const lines = some.stdout.trim().split('\n');
     expect(lines).toHaveLength(3);
-    for (const line of lines) expect(line).toMatch(new RegExp(`^${txtBatch}-[0-9a-f]{16}  succeeded   \\S+\\.png$`));
+    for (const line of lines)
+      expect(line).toMatch(new RegExp(`^${txtBatch}-[0-9a-f]{16}  succeeded   \\S+\\.png$`));
   });
 
   it('exits 1 when a job fails, lists it, and retry requeues it', async () => {
