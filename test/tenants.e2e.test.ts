@@ -102,9 +102,10 @@ beforeAll(async () => {
   owned.b = await post(KEY.b, 'b');
   for (const tenant of ['a', 'b'] as const) {
     const o = owned[tenant];
-    await stack.ended(o.job);
     await stack.waitFor(
-      async () => (await call<BatchView>(KEY.admin, 'GET', `/v1/batches/${o.batch}`)).body.done,
+      async () =>
+        (await call<JobView>(KEY.admin, 'GET', `/v1/jobs/${o.job}`)).body.state === 'succeeded' &&
+        (await call<BatchView>(KEY.admin, 'GET', `/v1/batches/${o.batch}`)).body.done,
       30_000,
       `${tenant}'s batch`,
     );

@@ -13,7 +13,10 @@
  * the tenant last started from nothing queued. So several tenants with work queued advance at
  * rates proportional to their weights however many batches each holds, a tenant arriving late
  * starts where the others are now (it gets no credit for the time it was idle, and does not
- * starve them), and within a tenant a newer batch catches up with an older one as before. The
+ * starve them), and within a tenant a newer batch catches up with an older one as before. A single
+ * job posted while no other tenant has work queued takes no priority: it goes first, as without
+ * tenants (so a tenant alone keeps today's order; one that floods single jobs while alone is not
+ * overtaken by those a later tenant posts: large amounts of work belong in batches). The
  * virtual time (`v`) is the largest priority a worker has started; it starts again from 0 when
  * nothing is queued. With one tenant and no history every priority is what it was without tenants.
  *
@@ -68,6 +71,13 @@ local sizes = cjson.decode(redis.call('HGET', KEYS[2], 'sizes'))
 local snap = cjson.encode({base = base, sizes = sizes, singles = singles})
 if kind == 'single' then
   redis.call('HSET', KEYS[2], 'singles', singles + 1)
+  -- alone (no other tenant has work queued), a single job goes first, as without tenants
+  local others = 0
+  local counts = redis.call('HGETALL', KEYS[3])
+  for i = 1, #counts, 2 do
+    if counts[i] ~= tenant then others = others + math.max(0, tonumber(counts[i + 1]) or 0) end
+  end
+  if others == 0 then return 'first' end
   return snap
 end
 table.insert(sizes, own)
@@ -143,6 +153,7 @@ export class FairShare {
       stream,
       own,
     );
+    if (raw === 'first') return undefined;
     const parsed = JSON.parse(raw) as { base: number; sizes: unknown; singles: number };
     // cjson writes an empty array as {}
     return {
@@ -162,7 +173,7 @@ export class FairShare {
     total: number,
   ): Promise<(index: number) => number> {
     const who = tenant ?? DEFAULT_TENANT;
-    const snap = await this.assign(provider, who, 'batch', batchId, total);
+    const snap = (await this.assign(provider, who, 'batch', batchId, total))!;
     const step = this.step(who);
     return (index) => {
       const round = index + 1;
@@ -172,10 +183,15 @@ export class FairShare {
     };
   }
 
-  /** The priority of a job posted alone (or retried): the next one of its tenant's singles. */
-  async single(provider: string, tenant: string | undefined, jobId: string): Promise<number> {
+  /**
+   * The priority of a job posted alone (or retried): the next one of its tenant's singles. None
+   * (served before every prioritized job, as without tenants) while no other tenant has work
+   * queued.
+   */
+  async single(provider: string, tenant: string | undefined, jobId: string): Promise<number | undefined> {
     const who = tenant ?? DEFAULT_TENANT;
     const snap = await this.assign(provider, who, 'single', jobId, 1);
+    if (!snap) return undefined;
     const round = snap.singles + 1;
     let items = round;
     for (const size of snap.sizes) items += Math.min(round, size);
