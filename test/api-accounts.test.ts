@@ -232,6 +232,34 @@ describe('GET /v1/accounts', () => {
   });
 });
 
+describe('an API given the accounts without their credentials', () => {
+  it('lists them, takes pins to them and refuses pins to others', async () => {
+    const bare = await start({
+      API_TOKENS: API_TOKEN,
+      ADMIN_TOKENS: ADMIN_TOKEN,
+      LIBLIB_ACCOUNTS: JSON.stringify([{ id: 'main' }, { id: 'team2', maxInFlight: 2, tags: ['lora-x'] }]),
+    });
+    const listed = await call('GET', '/v1/accounts', asAdmin, undefined, bare);
+    expect(listed.json.accounts.map((a: AccountView) => [a.id, a.limits.maxInFlight, a.tags])).toEqual([
+      ['main', 5, []],
+      ['team2', 2, ['lora-x']],
+    ]);
+    const post = async (extra: Record<string, unknown>) => {
+      const res = await request(`${bare.url}/v1/jobs`, {
+        method: 'POST',
+        headers: { ...bearer(API_TOKEN), 'content-type': 'application/json' },
+        body: JSON.stringify({ operation: 'kontext.text2img', input: { prompt: 'p' }, ...extra }),
+      });
+      return { status: res.statusCode, text: await res.body.text() };
+    };
+    expect((await post({ account: 'team2' })).status).toBe(202);
+    expect((await post({ accountTags: ['lora-x'] })).status).toBe(202);
+    const refused = await post({ account: 'nobody' });
+    expect(refused.status).toBe(400);
+    expect(refused.text).toContain('account');
+  });
+});
+
 describe('PATCH /v1/accounts/:provider/:id', () => {
   it("changes the limits a worker's next grant applies, and null goes back to the configured ones", async () => {
     const pool = workerPool();

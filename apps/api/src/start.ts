@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex, Readable } from 'node:stream';
-import { type Config, tenantWeights } from '@genqueue/config';
+import { type Config, hasCredentials, tenantWeights } from '@genqueue/config';
 import {
   createLogger,
   createRedis,
@@ -109,8 +109,9 @@ export async function startApi(config: Config, overrides: StartApiOverrides = {}
       overrides.modelLookup ??
       ((name: string) => {
         const descriptor = isProviderName(name) ? descriptorOf(name) : undefined;
-        // The first configured account (`default` in the single-account form): a lookup is no task.
-        const account = descriptor && config.accounts[descriptor.name][0];
+        // The first configured account that has credentials (`default` in the single-account form):
+        // a lookup is no task.
+        const account = descriptor && config.accounts[descriptor.name].find(hasCredentials);
         if (!descriptor || !account) return undefined;
         let adapter = lookupAdapters.get(name);
         if (!adapter) {

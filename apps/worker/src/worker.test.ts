@@ -17,4 +17,14 @@ describe('startWorker', () => {
       'provider liblib is enabled but has no account (LIBLIB_ACCOUNTS or its credential variables)',
     );
   });
+
+  it('refuses an account given without credentials (the API may know it so; a worker submits with it)', async () => {
+    const config = loadConfig({
+      LIBLIB_ACCOUNTS: JSON.stringify([{ id: 'main', accessKey: 'ak', secretKey: 'sk' }, { id: 'team2' }]),
+      LOG_LEVEL: 'silent',
+    });
+    await expect(startWorker(config, { logger: silentLogger() })).rejects.toThrow(
+      'provider liblib: account team2 has no credentials',
+    );
+  });
 });

@@ -6,7 +6,7 @@
 
 import { setMaxListeners } from 'node:events';
 import { writeFile } from 'node:fs/promises';
-import { type AccountConfig, type Config, tenantWeights } from '@genqueue/config';
+import { type AccountConfig, type Config, hasCredentials, tenantWeights } from '@genqueue/config';
 import {
   type AdapterIo,
   type Clock,
@@ -357,6 +357,12 @@ function providerAccounts(
     if (list.length === 0) {
       throw new MissingCredentialsError(
         `provider ${name} is enabled but has no account (${descriptor.envPrefix}_ACCOUNTS or its credential variables)`,
+      );
+    }
+    const bare = list.filter((account) => !hasCredentials(account)).map((account) => account.id);
+    if (bare.length > 0) {
+      throw new MissingCredentialsError(
+        `provider ${name}: account ${bare.join(', ')} has no credentials (a worker submits with them)`,
       );
     }
     result.set(

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from './config.ts';
+import { ConfigError, hasCredentials, loadConfig } from './config.ts';
 
 const SECRET = 'sk-very-secret-value';
 
@@ -103,6 +103,22 @@ describe('provider accounts', () => {
     writeFileSync(file, JSON.stringify({ modelverse: [{ id: 'f', apiKey: 'k' }] }));
     expect(problemsOf({ MODELVERSE_ACCOUNTS: accounts, GENQUEUE_ACCOUNTS_FILE: file })).toMatch(
       /MODELVERSE_ACCOUNTS and GENQUEUE_ACCOUNTS_FILE \(modelverse\)/,
+    );
+  });
+
+  it('takes entries without any credential field, for a process that submits nothing (the API)', () => {
+    const config = loadConfig({
+      LIBLIB_ACCOUNTS: JSON.stringify([{ id: 'main' }, { id: 'team2', maxInFlight: 2, tags: ['lora-x'] }]),
+    });
+    expect(config.accounts.liblib.map((a) => [a.id, a.credentials, a.limits.maxInFlight, a.tags])).toEqual([
+      ['main', {}, 5, []],
+      ['team2', {}, 2, ['lora-x']],
+    ]);
+    expect(config.accounts.liblib.map(hasCredentials)).toEqual([false, false]);
+    expect(config.enabledProviders).toEqual(['liblib']);
+    // A misspelt credential field is not taken for "no credentials".
+    expect(problemsOf({ LIBLIB_ACCOUNTS: JSON.stringify([{ id: 'main', acessKey: SECRET }]) })).toMatch(
+      /account "main", field acessKey: unknown field/,
     );
   });
 

@@ -467,7 +467,10 @@ function providerVariables(descriptor: CatalogDescriptor) {
   } as const;
 }
 
-/** One configured account of a provider: what its adapter takes, plus how the pool prefers it. */
+/**
+ * One configured account of a provider: what its adapter takes, plus how the pool prefers it.
+ * `credentials` is empty for an entry given without any credential field (see `hasCredentials`).
+ */
 export interface AccountConfig extends ProviderAccount {
   /** Ties between accounts with as many free slots go to the higher weight. */
   weight: number;
@@ -684,7 +687,11 @@ function parseAccountList(
     problems.push({ variable, message: `${label} must be a non-empty array of accounts` });
     return [];
   }
-  const entry = z.object({ ...descriptor.credentials.shape, ...accountFields }).strict();
+  const credentialFields = Object.keys(descriptor.credentials.shape);
+  const withCredentials = z.object({ ...descriptor.credentials.shape, ...accountFields }).strict();
+  // An entry with no credential field at all describes the account for a process that submits
+  // nothing (the API: ids, limits and tags, for pins and the accounts routes); a worker refuses it.
+  const withoutCredentials = z.object(accountFields).strict();
   const seen = new Set<string>();
   const accounts: AccountConfig[] = [];
   raw.forEach((item, index) => {
@@ -696,7 +703,11 @@ function parseAccountList(
     const duplicate = id !== undefined && seen.has(id);
     if (id !== undefined) seen.add(id);
     if (duplicate) problems.push({ variable, message: `${where}${who}, field id: used by two accounts` });
-    const parsed = entry.safeParse(item);
+    const described =
+      item !== null &&
+      typeof item === 'object' &&
+      credentialFields.every((field) => !(field in (item as Record<string, unknown>)));
+    const parsed = (described ? withoutCredentials : withCredentials).safeParse(item);
     if (!parsed.success) {
       for (const issue of parsed.error.issues) {
         const field =
@@ -740,6 +751,14 @@ function parseAccountList(
     });
   });
   return accounts;
+}
+
+/**
+ * Whether an account can submit: an `<PREFIX>_ACCOUNTS` entry may leave out every credential field
+ * for processes that only need to know the account (the API); workers refuse such an account.
+ */
+export function hasCredentials(account: Pick<ProviderAccount, 'credentials'>): boolean {
+  return Object.keys(account.credentials).length > 0;
 }
 
 /** Parses the environment once. Throws `ConfigError` listing each bad variable. */
