@@ -3,9 +3,9 @@
  * real Redis, the simulator with three LiblibAI accounts over HTTP, each at 1 submission/s and 5 in
  * flight (002 §2.3: the limits are per account).
  */
-import { limiterKeyPrefix } from '@genqueue/core';
+import { JobStore, limiterKeyPrefix } from '@genqueue/core';
 import { AccountPool } from '@genqueue/limiter';
-import type { SimulatorOptions } from '@genqueue/simulator';
+import { OSS_BUCKET_PATH, renderPng, type SimulatorOptions } from '@genqueue/simulator';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Stack, type StackOptions, startStack, TEST_TOKEN } from './support/stack.ts';
@@ -301,6 +301,46 @@ describe('account pools', () => {
         qps: 0,
         inFlight: 0,
       });
+    }
+  });
+
+  it('uploads a job’s input files with an account it may use and that is live, never a broken first account', async () => {
+    stack = await startPoolStack({ sim: { latencyMs: { min: 200, max: 400 } } });
+    // main's secret was rotated at the provider: every call genqueue signs for main is refused
+    // (401, an account error), the upload-signature call as well as a submission.
+    stack.sim.configureAccount('main', { secretKey: 'rotated-secret' });
+    stack.spawnWorker();
+    const image = (key: string) => `data:image/png;base64,${renderPng(key, 8, 8).toString('base64')}`;
+    const post = async (prompt: string, extra: Record<string, unknown> = {}) => {
+      const { status, body } = await stack!.call<{ id: string }>('POST', '/v1/jobs', {
+        operation: 'kontext.img2img',
+        input: { prompt, image_list: [image(prompt)] },
+        ...extra,
+      });
+      expect(status).toBe(202);
+      return body.id;
+    };
+    // A job pinned to team3 uploads with team3, the account that submits it.
+    const pinned = await post('pinned upload', { account: 'team3' });
+    const free = [await post('free upload 1'), await post('free upload 2'), await post('free upload 3')];
+    const views = await Promise.all([pinned, ...free].map((id) => stack!.ended(id, 60_000)));
+    expect(views.map((v) => [v.state, v.error])).toEqual(views.map(() => ['succeeded', undefined]));
+    expect(views[0]!.account).toBe('team3');
+    for (const view of views) expect(view.account).not.toBe('main');
+    const accounts = stack.sim.stats().accounts;
+    expect(accounts.main!.uploads).toBe(0);
+    expect(accounts.team3!.uploads).toBeGreaterThanOrEqual(1);
+    expect(accounts.team2!.uploads + accounts.team3!.uploads).toBe(4);
+    // The broken account was paused by its refusal, not retried for every job.
+    expect(await poolOf(stack).pauseState('main')).toMatchObject({ paused: true, manual: false });
+    // Each input was uploaded whole, to the provider's public OSS URL that any account's
+    // submission may name.
+    const store = new JobStore({ redis: stack.redis, prefix: stack.prefix, retentionSeconds: 60 });
+    for (const [i, id] of [pinned, ...free].entries()) {
+      const url = ((await store.getJob(id))?.preparedInput?.image_list as string[])[0]!;
+      expect(url.startsWith(`${stack.sim.url}${OSS_BUCKET_PATH}/`)).toBe(true);
+      const prompt = i === 0 ? 'pinned upload' : `free upload ${i}`;
+      expect(stack.sim.imageBytes(url)?.equals(renderPng(prompt, 8, 8))).toBe(true);
     }
   });
 });

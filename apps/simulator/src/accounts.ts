@@ -17,6 +17,7 @@ function zeroed(): AccountCounters {
     qpsBreaches: 0,
     inFlightBreaches: 0,
     accountErrors: 0,
+    uploads: 0,
     maxInFlightObserved: 0,
     log: [],
   };

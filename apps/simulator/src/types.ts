@@ -111,6 +111,11 @@ export interface SimAccountStats {
   inFlightBreaches: number;
   /** Submissions answered with the account error. */
   accountErrors: number;
+  /**
+   * Upload signatures granted to this account (LiblibAI mode). The uploaded file is public at its
+   * URL: any account's submission may name it.
+   */
+  uploads: number;
   inFlight: number;
   maxInFlightObserved: number;
   /** Every submission since the last reset, in arrival order (see `SimSubmission`). */

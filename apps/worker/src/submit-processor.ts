@@ -30,7 +30,7 @@ import {
   type SubmitResult,
   type TaskStatus,
 } from '@genqueue/core';
-import { type Lease, NoMatchingAccountError } from '@genqueue/limiter';
+import { type AccountFilter, type AccountPool, type Lease, NoMatchingAccountError } from '@genqueue/limiter';
 import { ANY_ACCOUNT, type SubmissionOutcome } from '@genqueue/metrics';
 import { type Job, UnrecoverableError } from 'bullmq';
 import { leaseOfRecord, providerOf, type WorkerContext } from './context.ts';
@@ -110,27 +110,44 @@ export async function processSubmit(
     throw new UnrecoverableError(message);
   }
 
+  // A pinned or tag-restricted job may only use its accounts; it must never hold back the queue's
+  // other jobs, which another account may take now.
+  const filter = {
+    ...(record.accountPin ? { account: record.accountPin } : {}),
+    ...(record.accountTags?.length ? { tags: record.accountTags } : {}),
+  };
+  const restricted = filter.account !== undefined || filter.tags !== undefined;
+
+  // Input files are uploaded before the grant, so a slow upload holds neither a slot nor a QPS
+  // turn: by an account the job may use, live, with the most free slots (the gate's own first
+  // choice, so usually the one that submits it). LiblibAI's uploads are public OSS URLs (the
+  // upload document: inputs must be public URLs), so another account may submit the job.
   let input = record.preparedInput ?? parsed.data;
-  if (descriptor.capabilities.needsUpload && provider.prepare && !record.preparedInput) {
+  let prepared = !(descriptor.capabilities.needsUpload && provider.prepare) || !!record.preparedInput;
+  const prepare = async (account: string, granted?: { lease: Lease; probe: boolean }) => {
+    const { provider: uploader } = providerOf(ctx, record.provider, account);
     try {
-      input = await provider.prepare(record.operation, parsed.data, { jobId, signal: ctx.shutdownSignal });
+      input = await uploader.prepare!(record.operation, parsed.data, { jobId, signal: ctx.shutdownSignal });
     } catch (error) {
-      throw await onSubmitError(ctx, job, record, error, rateLimit);
+      if (granted) await pool.release(granted.lease);
+      throw await onSubmitError(ctx, job, record, error, rateLimit, {
+        account,
+        probe: granted?.probe ?? false,
+      });
     }
     await ctx.store.savePreparedInput(jobId, input);
+    prepared = true;
+  };
+  if (!prepared) {
+    const uploader = await uploadAccount(pool, filter);
+    // Every account it may use is paused: only a probe's grant says which one to try (below).
+    if (uploader) await prepare(uploader);
   }
 
   // The QPS turn stays open until the request is known to have reached the provider, so the next
   // submission arrives a full window after this one however long this worker takes between the
   // grant and the send: a polled provider's quick answer ends it; a synchronous provider, whose
   // answer only comes with the images, ends it once the request is written (`requestSent`).
-  // A pinned or tag-restricted job may only wait for its accounts; it must never hold back the
-  // queue's other jobs, which another account may take now.
-  const filter = {
-    ...(record.accountPin ? { account: record.accountPin } : {}),
-    ...(record.accountTags?.length ? { tags: record.accountTags } : {}),
-  };
-  const restricted = filter.account !== undefined || filter.tags !== undefined;
   const acquire = async () => {
     try {
       return await pool.tryAcquire(jobId, { holdTurn: true, ...filter });
@@ -181,6 +198,8 @@ export async function processSubmit(
   }
   const { lease } = gate;
   ctx.pauseWatch?.granted(provider.name);
+  // A probe of an account while every other was paused: it uploads the job's files itself.
+  if (!prepared) await prepare(lease.account, { lease, probe: gate.probe });
 
   if (record.submitStartedAt) {
     log.warn(
@@ -218,7 +237,10 @@ export async function processSubmit(
     ctx.metrics?.providerRequest(provider.name, lease.account, 'submit', performance.now() - submitStarted);
     ctx.metrics?.submission(provider.name, lease.account, submissionOutcome(error), 'provider');
     await pool.release(lease);
-    throw await onSubmitError(ctx, job, record, error, rateLimit, { lease, probe: gate.probe });
+    throw await onSubmitError(ctx, job, record, error, rateLimit, {
+      account: lease.account,
+      probe: gate.probe,
+    });
   }
 
   // Save the task id first: from here on the job is never submitted again. The turn ends in the
@@ -303,6 +325,27 @@ async function handOverToPolling(ctx: WorkerContext, record: JobRecord): Promise
   });
 }
 
+/**
+ * The account that uploads a job's input files before its grant: of those the job may use, one
+ * that is not paused, with the most free slots (ties: configuration order). Undefined when every
+ * one is paused, or none matches (the gate then fails the job).
+ */
+async function uploadAccount(pool: AccountPool, filter: AccountFilter): Promise<string | undefined> {
+  let allowed: Set<string>;
+  try {
+    allowed = new Set(pool.candidates(filter).map((a) => a.id));
+  } catch (error) {
+    if (error instanceof NoMatchingAccountError) return undefined;
+    throw error;
+  }
+  const live = (await pool.accountStates()).filter((s) => allowed.has(s.id) && !s.pause.paused);
+  const free = (s: (typeof live)[number]) => s.maxInFlight - s.inFlight;
+  return live.reduce<(typeof live)[number] | undefined>(
+    (best, s) => (!best || free(s) > free(best) ? s : best),
+    undefined,
+  )?.id;
+}
+
 /** metrics: how a refused submission counts, by the limit the provider said was hit. */
 function submissionOutcome(error: unknown): Exclude<SubmissionOutcome, 'accepted'> {
   if (error instanceof CallAbortedError) return 'aborted';
@@ -317,7 +360,8 @@ async function onSubmitError(
   record: JobRecord,
   error: unknown,
   rateLimit: RateLimitFn,
-  grant?: { lease: Lease; probe: boolean },
+  /** The account whose call failed, and whether that call was its probe. */
+  grant?: { account: string; probe: boolean },
 ): Promise<Error> {
   const log = ctx.logger.child({ jobId: record.id, provider: record.provider });
   if (error instanceof CallAbortedError) {
@@ -354,8 +398,7 @@ async function onSubmitError(
     }
     case 'pause_provider': {
       const { pool } = providerOf(ctx, record.provider);
-      // An account error during `prepare` comes before any grant: it names the first account.
-      const account = grant?.lease.account ?? pool.accounts[0]!.id;
+      const account = grant?.account ?? pool.accounts[0]!.id;
       await pool.pause(
         account,
         `${providerError.code ?? providerError.status ?? 'account'}: ${providerError.message}`,

@@ -480,6 +480,7 @@ export const liblibMode: ModeFactory = (ctx: ModeContext): SimMode => {
       contentType: UPLOAD_TYPES[ext]!,
     };
     grants.set(key, grant);
+    ctx.accounts.countersOf(req.account!.id).uploads++;
     const postUrl = `${ctx.url}${OSS_BUCKET_PATH}`;
     const data =
       ctx.options.uploadSpelling === 'lower'
