@@ -17,6 +17,7 @@ import { type Figure, met, renderTable, type Skipped } from './lib/figures.ts';
 import { baseline } from './scenarios/baseline.ts';
 import { enqueueBatches } from './scenarios/enqueue.ts';
 import { galleryAndResults, thumbnailCost } from './scenarios/gallery.ts';
+import { accountPool } from './scenarios/pool.ts';
 import { sinkLarge } from './scenarios/sink.ts';
 import { inFlightBound, qpsBound, type RunOptions, realDefaults } from './scenarios/throughput.ts';
 import { webhookDelay } from './scenarios/webhooks.ts';
@@ -33,6 +34,7 @@ const SCENARIOS: Record<string, { title: string; run: Scenario }> = {
   '7': { title: 'webhooks', run: webhookDelay },
   '8': { title: 'gallery and results.jsonl, 50,000 jobs', run: galleryAndResults },
   '9': { title: 'sink thumbnail', run: thumbnailCost },
+  '10': { title: 'account pool of 1, 2 and 4 accounts', run: accountPool },
 };
 
 function parseArgs(argv: string[]): { quick: boolean; only: string[] } {
@@ -40,7 +42,7 @@ function parseArgs(argv: string[]): { quick: boolean; only: string[] } {
   const at = argv.findIndex((a) => a === '--only' || a.startsWith('--only='));
   const list = at < 0 ? undefined : argv[at]!.includes('=') ? argv[at]!.split('=')[1] : argv[at + 1];
   const only = list ? list.split(',').map((s) => s.trim()) : Object.keys(SCENARIOS);
-  for (const key of only) if (!SCENARIOS[key]) throw new Error(`unknown scenario ${key}; use 1–9`);
+  for (const key of only) if (!SCENARIOS[key]) throw new Error(`unknown scenario ${key}; use 1–10`);
   return { quick, only };
 }
 

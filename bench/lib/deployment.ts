@@ -130,11 +130,17 @@ export async function stopProcesses(children: readonly ChildProcess[]): Promise<
 
 export async function deploy(
   infra: Infra,
-  options: { label: string; sim: SimulatorOptions; env?: Record<string, string> },
+  options: {
+    label: string;
+    sim: SimulatorOptions;
+    /** Extra environment; a function gets the started simulator (its URL, for `<P>_ACCOUNTS`). */
+    env?: Record<string, string> | ((sim: Simulator) => Record<string, string>);
+  },
 ): Promise<Deployment> {
   const sim = await startSimulator(options.sim);
   const prefix = benchPrefix(options.label);
-  const env = deploymentEnv(infra, sim, prefix, options.env);
+  const extra = typeof options.env === 'function' ? options.env(sim) : options.env;
+  const env = deploymentEnv(infra, sim, prefix, extra);
   const config = loadConfig(env);
   const redis = createRedis(config.redis);
   const api = await startApi(config, { host: '127.0.0.1', port: 0, logger: silentLogger(), redis });
