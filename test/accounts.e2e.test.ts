@@ -337,7 +337,8 @@ describe('account pools', () => {
     // submission may name.
     const store = new JobStore({ redis: stack.redis, prefix: stack.prefix, retentionSeconds: 60 });
     for (const [i, id] of [pinned, ...free].entries()) {
-      const url = ((await store.getJob(id))?.preparedInput?.image_list as string[])[0]!;
+      const list = (await store.getJob(id))?.preparedInput?.image_list as string[] | undefined;
+      const url = list?.[0] ?? '';
       expect(url.startsWith(`${stack.sim.url}${OSS_BUCKET_PATH}/`)).toBe(true);
       const prompt = i === 0 ? 'pinned upload' : `free upload ${i}`;
       expect(stack.sim.imageBytes(url)?.equals(renderPng(prompt, 8, 8))).toBe(true);
