@@ -200,11 +200,10 @@ export async function accountPool(infra: Infra, { quick, log }: RunOptions): Pro
       },
       {
         scenario,
-        name: 'images per hour at real scale',
+        name: `images per hour at real scale (ceiling ${Math.round((s.ceiling / SCALE) * 3_600)})`,
         value: realPerHour,
         unit: '/h',
         digits: 0,
-        note: `ceiling ${Math.round((k * MAX_IN_FLIGHT * 3_600) / (s.generation * SCALE))}/h`,
       },
       breachesFigure(scenario, run.breaches),
       {
