@@ -2,8 +2,8 @@
  * Commander argument parsers: they throw `InvalidArgumentError`, which commander prints as
  * `error: option '--x <n>' argument 'y' is invalid. …` and exits with the usage code.
  */
-// The pure job-state module only: the CLI must not load BullMQ or ioredis (core's index does).
-import { JOB_STATES, type JobState } from '@genqueue/core/job-state';
+// The pure model, not @genqueue/core: the CLI must not load BullMQ or ioredis.
+import { JOB_STATES, type JobState } from '@genqueue/model';
 import { InvalidArgumentError } from 'commander';
 
 /** A parser of integers in `[min, max]`. */

@@ -22,11 +22,17 @@
  * until they catch up: the least-served batch goes first.)
  */
 import { createHash } from 'node:crypto';
-import { DEFAULT_TENANT, newBatchId } from './ids.ts';
-import { checkUrlsBounded, findUrls, URL_CHECK_BOUNDS, type UrlCheckBounds } from './input-urls.ts';
+import type { OperationSpec } from '@genqueue/model';
+import {
+  checkUrlsBounded,
+  DEFAULT_TENANT,
+  findUrls,
+  newBatchId,
+  URL_CHECK_BOUNDS,
+  type UrlCheckBounds,
+} from '@genqueue/model';
 import type { JobStore } from './job-store.ts';
 import type { JobLifecycle } from './lifecycle.ts';
-import type { OperationSpec } from './provider.ts';
 
 /** BullMQ's highest priority value. */
 export const MAX_PRIORITY = 2_097_152;

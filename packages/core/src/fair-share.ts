@@ -30,8 +30,9 @@
  * empty for millions of rounds reaches BullMQ's largest priority and is then served in arrival
  * order.
  */
+
+import { DEFAULT_TENANT } from '@genqueue/model';
 import { MAX_PRIORITY } from './batch-intake.ts';
-import { DEFAULT_TENANT } from './ids.ts';
 import type { RedisClient } from './redis-connection.ts';
 
 /** Batches remembered per tenant busy period; older ones stop counting (they are mostly done). */

@@ -1,3 +1,69 @@
+// The pure definitions (job states, the job catalog, errors, the provider port, ids) live in
+// @genqueue/model, which loads neither ioredis nor BullMQ; they are re-exported here so that a
+// process importing the runtime gets both from one name.
+export type {
+  AdapterIo,
+  CallContext,
+  Clock,
+  ErrorAction,
+  ErrorClass,
+  FoundUrl,
+  JobError,
+  JobPayload,
+  JobState,
+  JobTag,
+  OperationSpec,
+  Provider,
+  ProviderAccount,
+  ProviderCapabilities,
+  ProviderDescription,
+  ProviderDescriptor,
+  ProviderErrorOptions,
+  ProviderLimits,
+  ProviderOperations,
+  ProviderOutput,
+  ProviderSettings,
+  RetryLimit,
+  SinkPayload,
+  SubmitResult,
+  TaskStatus,
+  UrlCheckBounds,
+  WebhookPayload,
+} from '@genqueue/model';
+export {
+  actionFor,
+  CallAbortedError,
+  canTransition,
+  checkUrlsBounded,
+  credentialVariable,
+  DEFAULT_TENANT,
+  defineProvider,
+  findUrls,
+  isProviderError,
+  isTaskEnded,
+  isTerminal,
+  JOB_OPTIONS,
+  JOB_STATES,
+  jobPayloadSchema,
+  jobTag,
+  nestsDeeperThan,
+  newBatchId,
+  newBatchItemId,
+  newJobId,
+  PROMPT_EXCERPT_CHARS,
+  ProviderError,
+  parseBatchItemId,
+  parseRetryAfter,
+  promptExcerpt,
+  QUEUE,
+  sinkPayloadSchema,
+  submitQueueName,
+  systemClock,
+  TERMINAL_STATES,
+  TRANSITIONS,
+  URL_CHECK_BOUNDS,
+  webhookPayloadSchema,
+} from '@genqueue/model';
 export type {
   BatchIntakeParams,
   BatchIntakeResult,
@@ -6,31 +72,10 @@ export type {
   RejectedRow,
 } from './batch-intake.ts';
 export { batchItemPriority, intakeBatch, MAX_PRIORITY } from './batch-intake.ts';
-export type { JobPayload, JobTag, SinkPayload, WebhookPayload } from './catalog.ts';
-export {
-  JOB_OPTIONS,
-  jobPayloadSchema,
-  jobTag,
-  PROMPT_EXCERPT_CHARS,
-  promptExcerpt,
-  QUEUE,
-  sinkPayloadSchema,
-  submitQueueName,
-  webhookPayloadSchema,
-} from './catalog.ts';
-export type { Clock } from './clock.ts';
-export { systemClock } from './clock.ts';
 export type { ConnectionWatch, ConnectionWatchOptions } from './connection-watch.ts';
 export { watchConnection } from './connection-watch.ts';
-export type { ErrorAction, ErrorClass, JobError, ProviderErrorOptions, RetryLimit } from './errors.ts';
-export { actionFor, CallAbortedError, isProviderError, ProviderError, parseRetryAfter } from './errors.ts';
 export type { FairShareOptions } from './fair-share.ts';
 export { FairShare } from './fair-share.ts';
-export { DEFAULT_TENANT, newBatchId, newBatchItemId, newJobId, parseBatchItemId } from './ids.ts';
-export type { FoundUrl, UrlCheckBounds } from './input-urls.ts';
-export { checkUrlsBounded, findUrls, nestsDeeperThan, URL_CHECK_BOUNDS } from './input-urls.ts';
-export type { JobState } from './job-state.ts';
-export { canTransition, isTerminal, JOB_STATES, TERMINAL_STATES, TRANSITIONS } from './job-state.ts';
 export type {
   AcceptedTask,
   BatchRecord,
@@ -51,26 +96,6 @@ export type { JobLifecycleOptions } from './lifecycle.ts';
 export { JobLifecycle } from './lifecycle.ts';
 export type { Logger } from './logger.ts';
 export { createLogger, REDACT_PATHS, silentLogger } from './logger.ts';
-export type {
-  CallContext,
-  OperationSpec,
-  Provider,
-  ProviderOutput,
-  SubmitResult,
-  TaskStatus,
-} from './provider.ts';
-export { isTaskEnded } from './provider.ts';
-export type {
-  AdapterIo,
-  ProviderAccount,
-  ProviderCapabilities,
-  ProviderDescription,
-  ProviderDescriptor,
-  ProviderLimits,
-  ProviderOperations,
-  ProviderSettings,
-} from './provider-descriptor.ts';
-export { credentialVariable, defineProvider } from './provider-descriptor.ts';
 export type { QueueConfig, QueueSetOptions } from './queues.ts';
 export { QueueSet } from './queues.ts';
 export type {

@@ -1,7 +1,7 @@
+import { newBatchId, newJobId } from '@genqueue/model';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectRedis, deletePrefix, uniquePrefix } from '../../../test/support/redis.ts';
-import { newBatchId, newJobId } from './ids.ts';
 import { JobStore, type OutboxItem, type TransitionResult } from './job-store.ts';
 
 let redis: Redis;

@@ -40,11 +40,20 @@
  *   and request fingerprint, for `Idempotency-Key`.
  */
 import { createHash } from 'node:crypto';
-import { type JobTag, jobTag, type WebhookPayload } from './catalog.ts';
-import type { JobError } from './errors.ts';
-import { DEFAULT_TENANT, newBatchItemSuffix, parseBatchItemId } from './ids.ts';
-import { canTransition, isTerminal, JOB_STATES, type JobState, TERMINAL_STATES } from './job-state.ts';
-import type { ProviderOutput } from './provider.ts';
+import type { JobError, ProviderOutput } from '@genqueue/model';
+import {
+  canTransition,
+  DEFAULT_TENANT,
+  isTerminal,
+  JOB_STATES,
+  type JobState,
+  type JobTag,
+  jobTag,
+  newBatchItemSuffix,
+  parseBatchItemId,
+  TERMINAL_STATES,
+  type WebhookPayload,
+} from '@genqueue/model';
 import type { RedisClient } from './redis-connection.ts';
 
 /** One stored result file. */

@@ -11,11 +11,10 @@
  * already terminal. So each terminal event is announced exactly once, whatever dies when.
  */
 
+import type { JobError } from '@genqueue/model';
+import { isTerminal, type JobState, jobTag } from '@genqueue/model';
 import { batchItemPriority } from './batch-intake.ts';
-import { jobTag } from './catalog.ts';
-import type { JobError } from './errors.ts';
 import type { FairShare } from './fair-share.ts';
-import { isTerminal, type JobState } from './job-state.ts';
 import {
   bullJobId,
   type JobStore,

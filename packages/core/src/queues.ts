@@ -2,7 +2,7 @@
  * The BullMQ queues of one deployment, created from the catalog, and the one way to put a job
  * into the pipeline (`enqueueSubmit`), shared by the API's single-job, batch and retry routes.
  */
-import { type ConnectionOptions, Queue } from 'bullmq';
+
 import {
   JOB_OPTIONS,
   type JobPayload,
@@ -11,7 +11,8 @@ import {
   type SinkPayload,
   submitQueueName,
   type WebhookPayload,
-} from './catalog.ts';
+} from '@genqueue/model';
+import { type ConnectionOptions, Queue } from 'bullmq';
 import { bullJobId } from './job-store.ts';
 
 export interface QueueSetOptions {
