@@ -23,6 +23,7 @@ export type {
   ProviderOperations,
   ProviderOutput,
   ProviderSettings,
+  RedisKeyLayout,
   RetryLimit,
   SinkPayload,
   SubmitResult,
@@ -42,10 +43,10 @@ export {
   isProviderError,
   isTaskEnded,
   isTerminal,
-  JOB_OPTIONS,
   JOB_STATES,
   jobPayloadSchema,
   jobTag,
+  limiterKeyPrefix,
   nestsDeeperThan,
   newBatchId,
   newBatchItemId,
@@ -56,6 +57,7 @@ export {
   parseRetryAfter,
   promptExcerpt,
   QUEUE,
+  redisKeyLayout,
   sinkPayloadSchema,
   submitQueueName,
   systemClock,
@@ -76,6 +78,7 @@ export type { ConnectionWatch, ConnectionWatchOptions } from './connection-watch
 export { watchConnection } from './connection-watch.ts';
 export type { FairShareOptions } from './fair-share.ts';
 export { FairShare } from './fair-share.ts';
+export { JOB_OPTIONS } from './job-options.ts';
 export type {
   AcceptedTask,
   BatchRecord,
@@ -107,7 +110,6 @@ export type {
   RedisSingleSettings,
 } from './redis-connection.ts';
 export { createRedis } from './redis-connection.ts';
-export type { RedisKeyLayout } from './redis-keys.ts';
-export { deleteKeysWithPrefix, limiterKeyPrefix, masters, redisKeyLayout } from './redis-keys.ts';
+export { deleteKeysWithPrefix, masters } from './redis-keys.ts';
 export type { AccountView, BatchView, JobView, ObjectUrlFn, OutputView, WebhookView } from './views.ts';
 export { toBatchView, toJobView } from './views.ts';

@@ -4,7 +4,6 @@
  */
 
 import {
-  JOB_OPTIONS,
   type JobPayload,
   type JobTag,
   QUEUE,
@@ -13,6 +12,7 @@ import {
   type WebhookPayload,
 } from '@genqueue/model';
 import { type ConnectionOptions, Queue } from 'bullmq';
+import { JOB_OPTIONS } from './job-options.ts';
 import { bullJobId } from './job-store.ts';
 
 export interface QueueSetOptions {

@@ -1,8 +1,8 @@
 import { loadConfig } from '@genqueue/config';
+import { limiterKeyPrefix, redisKeyLayout } from '@genqueue/model';
 import { Cluster, Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { createRedis } from './redis-connection.ts';
-import { limiterKeyPrefix, redisKeyLayout } from './redis-keys.ts';
 
 describe('createRedis', () => {
   it('connects to one server with the URL, and the separate credentials win over the URL', () => {

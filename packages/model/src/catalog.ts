@@ -1,6 +1,7 @@
 /**
- * The job catalog (conventions §2): every queue's name, payload schema and default job options.
- * The API validates before it enqueues; processors parse what they dequeue.
+ * The job catalog (conventions §2): every queue's name and payload schema. The API validates before
+ * it enqueues; processors parse what they dequeue. The queues' default BullMQ job options are
+ * `JOB_OPTIONS` in @genqueue/core, beside the queues, so that this package never loads BullMQ.
  *
  * Queues:
  * - `submit-<provider>`: one per provider, so a paused or rate-limited account never holds up
@@ -13,7 +14,6 @@
  * delivery id), so adding the same job twice is a no-op, and the job record in the job store is the
  * source of truth.
  */
-import type { JobsOptions } from 'bullmq';
 import { z } from 'zod';
 
 export const QUEUE = {
@@ -94,35 +94,3 @@ export const webhookPayloadSchema = z.object({
   url: z.string().url(),
 });
 export type WebhookPayload = z.infer<typeof webhookPayloadSchema>;
-
-/** Finished BullMQ jobs are dropped quickly: the job store keeps the record users see. */
-const removeFinished = {
-  removeOnComplete: { count: 1000 },
-  removeOnFail: { count: 5000 },
-} satisfies JobsOptions;
-
-export const JOB_OPTIONS = {
-  /** Attempts are spent only by transient errors; retry-later answers never use one. */
-  submit: (attempts: number, backoffMs: number): JobsOptions => ({
-    ...removeFinished,
-    attempts,
-    backoff: { type: 'exponential', delay: backoffMs, jitter: 0.5 },
-  }),
-  /** Poll jobs re-delay themselves while a task runs; attempts only count unexpected errors. */
-  poll: { ...removeFinished, attempts: 50, backoff: { type: 'exponential', delay: 1_000, jitter: 0.5 } },
-  sink: (attempts: number): JobsOptions => ({
-    ...removeFinished,
-    attempts,
-    backoff: { type: 'exponential', delay: 2_000, jitter: 0.5 },
-  }),
-  /**
-   * Webhook jobs stay a week after completion: their ids are the delivery ids, so a second add of
-   * the same event (after a crash) is refused by BullMQ instead of delivering twice.
-   */
-  webhook: (attempts: number): JobsOptions => ({
-    removeOnComplete: { age: 7 * 86_400 },
-    removeOnFail: { age: 7 * 86_400 },
-    attempts,
-    backoff: { type: 'webhook' },
-  }),
-} as const;

@@ -1,6 +1,5 @@
 export type { JobPayload, JobTag, SinkPayload, WebhookPayload } from './catalog.ts';
 export {
-  JOB_OPTIONS,
   jobPayloadSchema,
   jobTag,
   PROMPT_EXCERPT_CHARS,
@@ -26,6 +25,8 @@ export type { FoundUrl, UrlCheckBounds } from './input-urls.ts';
 export { checkUrlsBounded, findUrls, nestsDeeperThan, URL_CHECK_BOUNDS } from './input-urls.ts';
 export type { JobState } from './job-state.ts';
 export { canTransition, isTerminal, JOB_STATES, TERMINAL_STATES, TRANSITIONS } from './job-state.ts';
+export type { RedisKeyLayout } from './key-layout.ts';
+export { limiterKeyPrefix, redisKeyLayout } from './key-layout.ts';
 export type {
   CallContext,
   OperationSpec,
