@@ -2,7 +2,7 @@
  * The provider catalog: every descriptor of `descriptors.ts`, by name, and the types derived from
  * it. Importing it builds no client and needs no credential.
  */
-import type { ProviderDescriptor, ProviderSettings } from '@genqueue/core';
+import type { ProviderDescriptor, ProviderSettings } from '@genqueue/model';
 import * as descriptors from './descriptors.ts';
 
 type Descriptors = typeof descriptors;

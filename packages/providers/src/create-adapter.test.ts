@@ -1,6 +1,5 @@
 import { type Config, loadConfig } from '@genqueue/config';
-import { type Provider, ProviderError } from '@genqueue/core';
-import { startSimulator } from '@genqueue/simulator';
+import { type Provider, ProviderError } from '@genqueue/model';
 import { describe, expect, it } from 'vitest';
 import { createAdapter, descriptorOf, type ProviderName } from './index.ts';
 import { startScriptedServer } from './internal/scripted-server.ts';
@@ -14,16 +13,15 @@ function adapterOf(config: Config, name: ProviderName): Provider {
 
 describe('createAdapter', () => {
   it('gives up on a hung LiblibAI call after LIBLIB_TIMEOUT_MS, as a transient error', async () => {
-    const sim = await startSimulator({ latencyMs: { min: 100, max: 100 } });
+    const hung = await startScriptedServer(() => ({ delayMs: 5_000, body: {} }));
     const config = loadConfig({
-      LIBLIB_BASE_URL: sim.url,
-      LIBLIB_ACCESS_KEY: sim.options.accessKey,
-      LIBLIB_SECRET_KEY: sim.options.secretKey,
+      LIBLIB_BASE_URL: hung.url,
+      LIBLIB_ACCESS_KEY: 'access',
+      LIBLIB_SECRET_KEY: 'secret',
       LIBLIB_TIMEOUT_MS: '300',
     });
     const liblib = adapterOf(config, 'liblib');
     try {
-      sim.inject({ kind: 'hang', endpoint: 'submit' });
       const error = await liblib
         .submit('kontext.text2img', { prompt: 'a hung call' }, { jobId: 'j_1' })
         .catch((e: unknown) => e);
@@ -32,7 +30,7 @@ describe('createAdapter', () => {
       expect((error as Error).message).toMatch(/300 ms/);
     } finally {
       await liblib.close?.();
-      await sim.close();
+      await hung.close();
     }
   });
 

@@ -5,7 +5,7 @@
  * operations, `createAdapter`) and its adapter (`<name>.ts`: the transport behind core's `Provider`
  * port). `descriptors.ts` lists them, one line each; everything else derives from that list.
  */
-import type { AdapterIo, Provider, ProviderAccount, ProviderSettings } from '@genqueue/core';
+import type { AdapterIo, Provider, ProviderAccount, ProviderSettings } from '@genqueue/model';
 import type { CatalogDescriptor } from './catalog.ts';
 
 export type { CatalogDescriptor, CredentialsOf, ProviderName, ProvidersSettings } from './catalog.ts';
@@ -14,6 +14,7 @@ export { createLiblibProvider } from './liblib.ts';
 export { createLiblibV1Provider } from './liblib-v1.ts';
 export { createModelverseProvider } from './modelverse.ts';
 export { renderProviderTable } from './provider-table.ts';
+export type { ReplicateProviderOptions } from './replicate.ts';
 export { createReplicateProvider } from './replicate.ts';
 
 /** A provider is enabled but has no account: a worker cannot serve it. */

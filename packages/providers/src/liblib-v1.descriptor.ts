@@ -2,7 +2,7 @@
  * liblib-v1: LiblibAI's Bearer-token custom-model / Kontext API (000, 001). Polled
  * (`GET /v1/tasks/{task_id}`, 000 §4.1.5), no cancel, images go inline (URL or base64).
  */
-import { defineProvider } from '@genqueue/core';
+import { defineProvider } from '@genqueue/model';
 import { z } from 'zod';
 import { createLiblibV1Provider, liblibV1Operations } from './liblib-v1.ts';
 

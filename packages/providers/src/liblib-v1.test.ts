@@ -1,8 +1,8 @@
-import type { Provider } from '@genqueue/core';
+import type { Provider } from '@genqueue/model';
 import { afterEach, describe, expect, it } from 'vitest';
-import { providerError } from './internal/conformance.ts';
 import { type ScriptedAnswer, type ScriptedServer, startScriptedServer } from './internal/scripted-server.ts';
 import { createLiblibV1Provider, liblibV1ErrorFor, liblibV1Operations } from './liblib-v1.ts';
+import { providerError } from './testing.ts';
 
 const API_KEY = 'sk-liblib-v1-secret-value';
 const ctx = { jobId: 'job-1' };

@@ -11,9 +11,10 @@
  * The specs do not document the text2img/img2img distinction on the wire (both post to the same
  * path): the operation only selects the schema, and the body is the parsed input as is.
  */
-import type { CallContext, OperationSpec, Provider, SubmitResult, TaskStatus } from '@genqueue/core';
-import { ProviderError, parseRetryAfter } from '@genqueue/core';
+
 import { classifyLiblibCode } from '@genqueue/liblib';
+import type { CallContext, OperationSpec, Provider, SubmitResult, TaskStatus } from '@genqueue/model';
+import { ProviderError, parseRetryAfter } from '@genqueue/model';
 import {
   type AdapterIoOptions,
   asRecord,

@@ -3,8 +3,9 @@
  * endpoint is queried), no cancel endpoint, uploads inline and local image inputs itself to the
  * vendor's OSS. Limits: 1 submission per second and 5 tasks in progress per account (002 §2.3).
  */
-import { defineProvider } from '@genqueue/core';
+
 import { DEFAULT_LIBLIB_BASE_URL } from '@genqueue/liblib';
+import { defineProvider } from '@genqueue/model';
 import { z } from 'zod';
 import { createLiblibProvider, liblibOperations } from './liblib.ts';
 

@@ -1,5 +1,5 @@
-import { ProviderError } from '@genqueue/core';
 import { LIBLIB_OPERATIONS, sign } from '@genqueue/liblib';
+import { ProviderError } from '@genqueue/model';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ScriptedAnswer, type ScriptedServer, startScriptedServer } from './internal/scripted-server.ts';
 import { createLiblibProvider } from './liblib.ts';

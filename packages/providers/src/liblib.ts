@@ -6,8 +6,7 @@
  * maps the port's shapes and makes sure nothing but `ProviderError` escapes (the client's
  * `LiblibValidationError` becomes an `invalid_job` error).
  */
-import type { CallContext, OperationSpec, Provider, SubmitResult, TaskStatus } from '@genqueue/core';
-import { CallAbortedError, isProviderError, ProviderError } from '@genqueue/core';
+
 import {
   LIBLIB_GENERATION_OPERATIONS,
   LIBLIB_OPERATIONS,
@@ -16,6 +15,8 @@ import {
   type LiblibClientOptions,
   LiblibValidationError,
 } from '@genqueue/liblib';
+import type { CallContext, OperationSpec, Provider, SubmitResult, TaskStatus } from '@genqueue/model';
+import { CallAbortedError, isProviderError, ProviderError } from '@genqueue/model';
 
 /** The operations a job can ask of LiblibAI: every generation of the catalog (not `model.version`). */
 export const liblibOperations: Readonly<Record<string, OperationSpec>> = Object.freeze(

@@ -3,7 +3,7 @@
  * comes when the images are done, so the request lasts as long as the generation (hence the long
  * default timeout). No cancel; images go inline.
  */
-import { defineProvider } from '@genqueue/core';
+import { defineProvider } from '@genqueue/model';
 import { z } from 'zod';
 import { createModelverseProvider, modelverseOperations } from './modelverse.ts';
 

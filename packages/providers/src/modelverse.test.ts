@@ -1,6 +1,5 @@
-import type { Provider } from '@genqueue/core';
+import type { Provider } from '@genqueue/model';
 import { afterEach, describe, expect, it } from 'vitest';
-import { providerError } from './internal/conformance.ts';
 import { type ScriptedAnswer, type ScriptedServer, startScriptedServer } from './internal/scripted-server.ts';
 import {
   createModelverseProvider,
@@ -8,6 +7,7 @@ import {
   modelverseErrorFor,
   modelverseOperations,
 } from './modelverse.ts';
+import { providerError } from './testing.ts';
 
 const KEY = 'mv-secret-api-key-value';
 const ctx = { jobId: 'job-1' };

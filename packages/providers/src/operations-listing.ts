@@ -3,7 +3,7 @@
  * operation with its description and its input schema as JSON Schema, generated from the zod
  * schemas that validate jobs, so the listing cannot drift from what the API accepts.
  */
-import type { OperationSpec, ProviderOperations } from '@genqueue/core';
+import type { OperationSpec, ProviderOperations } from '@genqueue/model';
 import { zodToJsonSchema } from 'zod-to-json-schema';
 
 /** One operation as listed. */

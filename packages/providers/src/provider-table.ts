@@ -2,7 +2,7 @@
  * The README's provider table, rendered from the catalog. A test keeps the README's copy (between
  * `<!-- providers:begin -->` and `<!-- providers:end -->`) equal to it.
  */
-import { credentialVariable } from '@genqueue/core';
+import { credentialVariable } from '@genqueue/model';
 import { type CatalogDescriptor, PROVIDER_CATALOG } from './catalog.ts';
 
 const code = (text: string | number) => `\`${text}\``;

@@ -3,7 +3,7 @@
  * (`GET /v1/predictions/{id}`), cancelable (`POST /v1/predictions/{id}/cancel`), images go as data
  * URLs.
  */
-import { defineProvider } from '@genqueue/core';
+import { defineProvider } from '@genqueue/model';
 import { z } from 'zod';
 import {
   createReplicateProvider,

@@ -1,9 +1,8 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Provider } from '@genqueue/core';
+import type { Provider } from '@genqueue/model';
 import { afterEach, describe, expect, it } from 'vitest';
-import { providerError } from './internal/conformance.ts';
 import { type ScriptedAnswer, type ScriptedServer, startScriptedServer } from './internal/scripted-server.ts';
 import {
   createReplicateProvider,
@@ -12,6 +11,7 @@ import {
   type ReplicateProviderOptions,
   replicateErrorFor,
 } from './replicate.ts';
+import { providerError } from './testing.ts';
 
 const TOKEN = 'r8_replicate_secret_token';
 const MODEL = 'black-forest-labs/flux-kontext-dev';

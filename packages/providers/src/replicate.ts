@@ -29,8 +29,8 @@ import type {
   ProviderOutput,
   SubmitResult,
   TaskStatus,
-} from '@genqueue/core';
-import { ProviderError, parseRetryAfter } from '@genqueue/core';
+} from '@genqueue/model';
+import { ProviderError, parseRetryAfter } from '@genqueue/model';
 import {
   type AdapterIoOptions,
   asRecord,

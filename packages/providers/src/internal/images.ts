@@ -5,7 +5,7 @@
 import { readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ProviderError } from '@genqueue/core';
+import { ProviderError } from '@genqueue/model';
 
 /** The image content type of some bytes by their magic number, or undefined. */
 export function sniffImageType(bytes: Uint8Array): string | undefined {

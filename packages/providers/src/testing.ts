@@ -1,19 +1,17 @@
 /**
- * Test helpers for the adapter ↔ simulator conformance tests: a simulator per test, drive a task to
- * its end through the `Provider` port only, and fetch an output's bytes (http(s) or `data:` URL).
+ * `@genqueue/providers/testing`: helpers for tests of adapters, whatever serves them (a scripted
+ * server or the simulator): drive a task to its end through the `Provider` port only, fetch an
+ * output's bytes (http(s) or `data:` URL), and catch the `ProviderError` a call must throw.
  */
 
 import {
   type CallContext,
   isTaskEnded,
   type Provider,
-  type ProviderDescriptor,
   ProviderError,
   type TaskStatus,
-} from '@genqueue/core';
-import { type Simulator, type SimulatorOptions, startSimulator } from '@genqueue/simulator';
-import { afterEach } from 'vitest';
-import { descriptorOf } from '../catalog.ts';
+} from '@genqueue/model';
+import { descriptorOf } from './catalog.ts';
 
 /** Submits and, for polled providers, polls until the task ends. Answers the task id and end status. */
 export async function runToEnd(
@@ -67,66 +65,4 @@ export async function until(condition: () => boolean, timeoutMs = 10_000): Promi
     if (Date.now() - start > timeoutMs) throw new Error('condition not met in time');
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
-}
-
-/** Something a test opened and `afterEach` must close (an adapter, a client). */
-interface Closable {
-  close?(): Promise<void>;
-}
-
-/**
- * A simulator per test, and the adapters built on it, all closed after each test. `start` merges
- * `defaults` (fast tasks, loose limits) with the test's own options; `own` registers what to close.
- */
-export function simulatorFixture(defaults: SimulatorOptions) {
-  let sim: Simulator | undefined;
-  const owned: Closable[] = [];
-  const closeSimulator = async () => {
-    await sim?.close();
-    sim = undefined;
-  };
-  afterEach(async () => {
-    for (const item of owned.splice(0)) await item.close?.();
-    await closeSimulator();
-  });
-  return {
-    async start(options: SimulatorOptions = {}): Promise<Simulator> {
-      sim = await startSimulator({
-        latencyMs: { min: 20, max: 60 },
-        submitQps: 100,
-        maxInFlight: 20,
-        ...defaults,
-        ...options,
-      });
-      return sim;
-    },
-    own<T extends Closable>(item: T): T {
-      owned.push(item);
-      return item;
-    },
-    /** Closes the simulator now (its sockets too), e.g. to end a request it holds. */
-    closeSimulator,
-  };
-}
-
-/**
- * An adapter of `descriptor` on `sim`, built by its own `createAdapter` as the worker builds it,
- * with the simulator's credentials unless others are given. Calls time out after `timeoutMs`.
- */
-export function adapterOn(
-  descriptor: ProviderDescriptor,
-  sim: Simulator,
-  options: { credentials?: Record<string, string>; timeoutMs?: number } = {},
-): Provider {
-  return descriptor.createAdapter(
-    {
-      id: 'conformance',
-      baseUrl: sim.url,
-      credentials: descriptor.credentials.parse(options.credentials ?? sim.credentials),
-      limits: descriptor.defaults.limits,
-      timeoutMs: options.timeoutMs ?? 3_000,
-      options: descriptor.options.parse({}),
-    },
-    {},
-  );
 }

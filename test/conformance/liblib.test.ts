@@ -5,13 +5,16 @@
  * The simulator is strict where the provider is (signatures, nonces, status endpoints, image URLs),
  * so a client that drifts from the wire format fails here rather than in production.
  */
-import { isTaskEnded, type TaskStatus } from '@genqueue/core';
+
 import {
   LIBLIB_OPERATIONS,
   LIBLIB_TEMPLATES,
   LiblibClient,
   type LiblibClientOptions,
 } from '@genqueue/liblib';
+import { isTaskEnded, type TaskStatus } from '@genqueue/model';
+import { createLiblibProvider, descriptorOf } from '@genqueue/providers';
+import { outputBytes, providerError, runToEnd } from '@genqueue/providers/testing';
 import {
   INITIAL_BALANCE,
   OSS_BUCKET_PATH,
@@ -20,10 +23,10 @@ import {
   type SimulatorOptions,
 } from '@genqueue/simulator';
 import { describe, expect, it } from 'vitest';
-import { outputBytes, providerError, runToEnd, simulatorFixture } from './internal/conformance.ts';
-import { describeProviderConformance } from './internal/conformance-suite.ts';
-import { liblib } from './liblib.descriptor.ts';
-import { createLiblibProvider } from './liblib.ts';
+import { simulatorFixture } from './fixture.ts';
+import { describeProviderConformance } from './suite.ts';
+
+const liblib = descriptorOf('liblib');
 
 const ACCESS_KEY = 'sim-access-key';
 const SECRET_KEY = 'sim-secret-key';

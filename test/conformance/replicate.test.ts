@@ -1,9 +1,11 @@
+import { createReplicateProvider, descriptorOf, type ReplicateProviderOptions } from '@genqueue/providers';
+import { outputBytes, providerError, runToEnd } from '@genqueue/providers/testing';
 import type { SimulatorOptions } from '@genqueue/simulator';
 import { describe, expect, it } from 'vitest';
-import { outputBytes, providerError, runToEnd, simulatorFixture } from './internal/conformance.ts';
-import { describeProviderConformance, ONE_429_FOR_BOTH_LIMITS } from './internal/conformance-suite.ts';
-import { replicate } from './replicate.descriptor.ts';
-import { createReplicateProvider, type ReplicateProviderOptions } from './replicate.ts';
+import { simulatorFixture } from './fixture.ts';
+import { describeProviderConformance, ONE_429_FOR_BOTH_LIMITS } from './suite.ts';
+
+const replicate = descriptorOf('replicate');
 
 const MODEL = 'black-forest-labs/flux-kontext-dev';
 const ctx = { jobId: 'job-c' };

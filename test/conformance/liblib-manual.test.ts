@@ -2,10 +2,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CUSTOM_IMG2IMG_TEMPLATES, CUSTOM_TEXT2IMG_TEMPLATES, LIBLIB_TEMPLATES } from '@genqueue/liblib';
+import { createLiblibProvider } from '@genqueue/providers';
+import { providerError, runToEnd } from '@genqueue/providers/testing';
 import { INITIAL_BALANCE, type SimulatorOptions } from '@genqueue/simulator';
 import { describe, expect, it } from 'vitest';
-import { providerError, runToEnd, simulatorFixture } from './internal/conformance.ts';
-import { createLiblibProvider } from './liblib.ts';
+import { simulatorFixture } from './fixture.ts';
 
 const ctx = { jobId: 'job-manual' };
 const REMOTE = 'https://liblibai-online.liblib.cloud/img/remote.png';

@@ -1,15 +1,11 @@
+import { descriptorOf } from '@genqueue/providers';
+import { outputBytes, providerError, runToEnd, until } from '@genqueue/providers/testing';
 import type { SimulatorOptions } from '@genqueue/simulator';
 import { describe, expect, it } from 'vitest';
-import {
-  adapterOn,
-  outputBytes,
-  providerError,
-  runToEnd,
-  simulatorFixture,
-  until,
-} from './internal/conformance.ts';
-import { describeProviderConformance, ONE_429_FOR_BOTH_LIMITS } from './internal/conformance-suite.ts';
-import { modelverse } from './modelverse.descriptor.ts';
+import { adapterOn, simulatorFixture } from './fixture.ts';
+import { describeProviderConformance, ONE_429_FOR_BOTH_LIMITS } from './suite.ts';
+
+const modelverse = descriptorOf('modelverse');
 
 const DEV = 'black-forest-labs/flux.1-dev';
 const PRO = 'black-forest-labs/flux-kontext-pro';

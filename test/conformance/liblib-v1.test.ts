@@ -1,8 +1,11 @@
+import { descriptorOf } from '@genqueue/providers';
+import { providerError, runToEnd } from '@genqueue/providers/testing';
 import type { SimulatorOptions } from '@genqueue/simulator';
 import { describe, expect, it } from 'vitest';
-import { adapterOn, providerError, runToEnd, simulatorFixture } from './internal/conformance.ts';
-import { describeProviderConformance } from './internal/conformance-suite.ts';
-import { liblibV1 } from './liblib-v1.descriptor.ts';
+import { adapterOn, simulatorFixture } from './fixture.ts';
+import { describeProviderConformance } from './suite.ts';
+
+const liblibV1 = descriptorOf('liblib-v1');
 
 const ctx = { jobId: 'job-c' };
 const T2I = { prompt: 'a red fox', model_id: 'kontext-1' };

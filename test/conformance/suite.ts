@@ -8,12 +8,13 @@
  * to what the simulator serves; the error class of each injected transport fault, on submit and
  * on status; cancel where the provider can; and retry-later in every form the provider uses,
  * injected and by really outrunning the account's limits, each saying which limit it hit.
- * What only one provider does stays in its own `*.conformance.test.ts`.
+ * What only one provider does stays in its own `test/conformance/<name>.test.ts`.
  */
-import { type ErrorClass, isTaskEnded, type ProviderDescriptor, type RetryLimit } from '@genqueue/core';
+import { type ErrorClass, isTaskEnded, type ProviderDescriptor, type RetryLimit } from '@genqueue/model';
+import { outputBytes, providerError, runToEnd, until } from '@genqueue/providers/testing';
 import type { Fault, SimulatorMode, SimulatorOptions } from '@genqueue/simulator';
 import { describe, expect, it } from 'vitest';
-import { adapterOn, outputBytes, providerError, runToEnd, simulatorFixture, until } from './conformance.ts';
+import { adapterOn, simulatorFixture } from './fixture.ts';
 
 /** One operation's examples. */
 export interface OperationExamples {
