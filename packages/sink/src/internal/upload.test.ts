@@ -105,6 +105,20 @@ describe('uploadKnownLength', () => {
     client.destroy();
   });
 
+  it('keeps a pooled buffer after a body that failed before its request started', async () => {
+    const pool = new BufferPool(MIB, 1);
+    const buffer = pool.take()!;
+    pool.release(buffer);
+    async function* failing(): AsyncGenerator<Buffer> {
+      yield Buffer.alloc(10);
+      throw new Error('connection reset');
+    }
+    await expect(
+      uploadKnownLength(s3.client, params(nextKey('kept')), failing(), 100, { pool }),
+    ).rejects.toThrow('connection reset');
+    expect(pool.take()).toBe(buffer);
+  });
+
   for (const [name, pool] of [
     ['a pooled buffer', () => new BufferPool(4 * MIB, 1)],
     ['a streamed part', () => new BufferPool(4 * MIB, 0)],

@@ -93,7 +93,8 @@ export async function uploadKnownLength(
 ): Promise<void> {
   const buffer = length <= options.pool.bufferBytes ? options.pool.take() : undefined;
   if (buffer) {
-    let reusable = false;
+    // Only a request that failed may still hold the buffer; a body that failed never reached one.
+    let reusable = true;
     try {
       let filled = 0;
       for await (const chunk of body) {
@@ -102,6 +103,7 @@ export async function uploadKnownLength(
         filled += chunk.length;
       }
       if (filled !== length) throw new LengthMismatchError(`${filled} bytes of ${length}`);
+      reusable = false;
       await s3.send(
         new PutObjectCommand({ ...params, Body: buffer.subarray(0, length), ContentLength: length }),
         { abortSignal: options.signal },
