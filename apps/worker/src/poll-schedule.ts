@@ -48,8 +48,12 @@ export function nextPollDelay(
   const { minMs, maxMs, denseMs, windowQueries } = schedule;
   if (durations.length < MIN_SAMPLES) return ageBasedDelay(elapsedMs, minMs, maxMs);
   const [lowQ, highQ] = WINDOW_QUANTILES;
-  const start = quantile(durations, lowQ);
-  const end = quantile(durations, highQ);
+  // n durations leave about 2 ÷ (n + 1) of all tasks ending outside their range (the expected
+  // share beyond the extreme order statistics), which a short history makes a tenth or more: the
+  // window reaches one mean gap between samples beyond the quantiles on either side.
+  const gap = (durations[durations.length - 1]! - durations[0]!) / (durations.length - 1);
+  const start = quantile(durations, lowQ) - gap;
+  const end = quantile(durations, highQ) + gap;
   if (elapsedMs >= end) return ageBasedDelay(elapsedMs, minMs, maxMs);
   const clamp = (ms: number) => Math.round(Math.min(maxMs, Math.max(denseMs, ms)));
   // Far from the likely end: land the next query where the window begins.
