@@ -1,4 +1,5 @@
 import { S3Client } from '@aws-sdk/client-s3';
+import { type Logger, silentLogger } from '@genqueue/core';
 
 /** Settings of {@link createS3Client}; they mirror `config.s3` of `@genqueue/core`. */
 export interface S3ClientSettings {
@@ -19,8 +20,12 @@ export interface S3ClientSettings {
  * (flexible checksums sent as aws-chunked trailers on streamed bodies) is not understood by
  * s3rver and some S3-compatible stores, which then store the chunk framing inside the object.
  * AWS S3 and MinIO accept both, so this is safe everywhere.
+ *
+ * The SDK's warnings go to `logger` (default: silent) instead of the console. Its warning that
+ * a request with a streamed body failed and cannot be retried is logged at debug: the sink
+ * streams result bodies on purpose and reports and retries such a failure itself.
  */
-export function createS3Client(settings: S3ClientSettings): S3Client {
+export function createS3Client(settings: S3ClientSettings, logger: Logger = silentLogger()): S3Client {
   // genqueue runs on Node 20 on purpose; the SDK's notice that future releases will need Node 22
   // would otherwise print on every process start. An explicit setting by the user wins.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -32,5 +37,17 @@ export function createS3Client(settings: S3ClientSettings): S3Client {
     forcePathStyle,
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
+    logger: {
+      trace: () => undefined,
+      debug: () => undefined,
+      info: () => undefined,
+      warn: (...content: unknown[]) => {
+        const message = content.map(String).join(' ');
+        if (message.includes('non-retryable streaming request')) logger.debug({ sdk: message }, 'S3 SDK');
+        else logger.warn({ sdk: message }, 'S3 SDK');
+      },
+      // Every failed command, with its input (bodies included): the sink reports failures itself.
+      error: () => undefined,
+    },
   });
 }

@@ -6,9 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { pino } from 'pino';
 import sharp from 'sharp';
 import { request } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startS3, type TestS3 } from '../../../test/support/s3.ts';
 import { createS3Client, Sink, SinkError } from './index.ts';
 
@@ -560,5 +561,40 @@ describe('createS3Client', () => {
     });
     expect(sha256(await readObject(stored.key))).toBe(sha256(data));
     client.destroy();
+  });
+
+  it("sends the SDK's messages to the logger, not the console, when a streamed upload fails", async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) });
+    const client = createS3Client(
+      {
+        endpoint: s3.endpoint,
+        region: 'us-east-1',
+        accessKeyId: 'S3RVER',
+        secretAccessKey: 'S3RVER',
+        forcePathStyle: true,
+      },
+      logger,
+    );
+    const data = fileOf(PNG_HEAD, 6 * 1024 * 1024);
+    routes.set('/breaks.png', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'image/png', 'content-length': data.length });
+      res.write(data.subarray(0, 2 * 1024 * 1024), () => setTimeout(() => res.destroy(), 50));
+    });
+    const warn = vi.spyOn(console, 'warn');
+    try {
+      const error = await storeError(
+        newSink({ s3: client }).store({ url: `${origin}/breaks.png`, key: nextKey('breaks'), metadata: {} }),
+      );
+      expect(error).toMatchObject({ code: 'network', retryable: true });
+      expect(warn).not.toHaveBeenCalled();
+      const sdk = lines.map((line) => JSON.parse(line)).filter((entry) => entry.msg === 'S3 SDK');
+      expect(sdk).toEqual([
+        expect.objectContaining({ level: 20, sdk: expect.stringContaining('non-retryable') }),
+      ]);
+    } finally {
+      warn.mockRestore();
+      client.destroy();
+    }
   });
 });

@@ -534,7 +534,7 @@ export function sinkFromSettings(
   logger?: Logger,
   dispatcher?: Dispatcher,
 ): { sink: Sink; s3: S3Client } {
-  const s3 = createS3Client(settings);
+  const s3 = createS3Client(settings, logger);
   const sink = new Sink({
     s3,
     bucket: settings.bucket,
