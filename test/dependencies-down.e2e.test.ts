@@ -98,6 +98,9 @@ describe('Redis killed under the API', () => {
     const ready = await call('GET', '/readyz');
     expect(ready).toMatchObject({ status: 503, body: { ok: false, down: ['redis'] } });
     expect(ready.ms).toBeLessThan(1_000);
+    console.log(
+      `Redis down: POST /v1/jobs 503 in ${posted.ms} ms, GET ${read.ms} ms, /readyz ${ready.ms} ms`,
+    );
 
     // ioredis keeps reconnecting (and failing) meanwhile: one line says so, not one per attempt.
     await new Promise((resolve) => setTimeout(resolve, 1_500));

@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '@genqueue/embedded';
@@ -21,6 +21,15 @@ export interface PrivateRedis {
   kill(): Promise<void>;
   /** Starts it again on the same port and data folder. */
   start(): Promise<void>;
+  /**
+   * Copies the AOF as it is on disk now. {@link restoreSnapshot} after a kill puts it back: the
+   * server then comes back as a machine that lost power at the snapshot would (its last writes
+   * gone, an AOF prefix kept). A SIGKILL of the process alone loses nothing even with
+   * `appendfsync everysec`: Redis writes the AOF before it answers, and the kernel keeps it.
+   */
+  snapshot(): Promise<void>;
+  /** Replaces the AOF by the last {@link snapshot}; call it while the server is stopped. */
+  restoreSnapshot(): Promise<void>;
   /** Stops it for good and deletes the data folder. */
   destroy(): Promise<void>;
 }
@@ -83,6 +92,14 @@ export async function startPrivateRedis(options: PrivateRedisOptions = {}): Prom
     url,
     stop,
     kill: () => stopWith('SIGKILL'),
+    async snapshot() {
+      await rm(join(dir, 'snapshot'), { recursive: true, force: true });
+      await cp(join(dir, 'appendonlydir'), join(dir, 'snapshot'), { recursive: true });
+    },
+    async restoreSnapshot() {
+      await rm(join(dir, 'appendonlydir'), { recursive: true, force: true });
+      await cp(join(dir, 'snapshot'), join(dir, 'appendonlydir'), { recursive: true });
+    },
     start,
     async destroy() {
       if (child) {

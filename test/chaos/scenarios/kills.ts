@@ -111,6 +111,7 @@ export function killScenarios(): void {
     beforeAll(async () => {
       stack = await startChaos({
         name: 'random kills',
+        webhooks: true,
         sim: {
           submitQps: 5,
           maxInFlight: 5,
@@ -135,8 +136,18 @@ export function killScenarios(): void {
       };
       await Promise.all([stack.spawnWorker().ready, stack.spawnWorker().ready]);
       const ids: string[] = [];
+      const single: string[] = [];
+      const batches: string[] = [];
       for (let round = 0; round < rounds; round++) {
-        ids.push(...(await stack.post(2 + Math.floor(random() * 3), `r${round}`)));
+        const posted = await stack.post(2 + Math.floor(random() * 3), `r${round}`);
+        ids.push(...posted);
+        single.push(...posted);
+        if (round % 4 === 1) {
+          // Batches too: each must announce batch.completed exactly once, whichever worker dies.
+          const batch = await stack.postBatch(3, `r${round} batch`);
+          ids.push(...batch.ids);
+          batches.push(batch.batchId);
+        }
         await new Promise((r) => setTimeout(r, 200 + random() * 2_300));
         // Mostly a worker that is up and working; now and then one still booting.
         const live = stack.live();
@@ -151,6 +162,8 @@ export function killScenarios(): void {
       expect(views.every((v) => TERMINAL_OR_SUBMITTED.has(v.state) || v.state === 'queued')).toBe(true);
       // A kill can land in the accept window by chance (README, "the one window"): allowed, counted.
       await stack.check(ids, { timeoutMs: 180_000, allowKillWindowDuplicates: true });
+      // One terminal webhook per job and one batch.completed per batch, under one delivery id each.
+      await stack.checkAnnouncements(single, batches);
     });
   });
 }

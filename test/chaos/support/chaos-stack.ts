@@ -10,12 +10,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { type ApiHandle, startApi } from '@genqueue/api';
 import { loadConfig } from '@genqueue/config';
-import { type JobView, silentLogger } from '@genqueue/core';
+import { batchItemId, type JobView, silentLogger } from '@genqueue/core';
 import { type Simulator, type SimulatorOptions, startSimulator } from '@genqueue/simulator';
 import { Redis } from 'ioredis';
 import { request } from 'undici';
@@ -58,6 +60,20 @@ export interface ChaosOptions {
   env?: Record<string, string>;
   /** A Redis other than the shared test one (the restart scenario's private server). */
   redisUrl?: string;
+  /**
+   * Start a webhook receiver on 127.0.0.1 (and sign deliveries): `post` and `postBatch` then ask
+   * for webhooks, and `checkAnnouncements` asserts each terminal event arrived under one id.
+   */
+  webhooks?: boolean;
+}
+
+/** One webhook request the receiver got. */
+export interface Arrival {
+  /** `webhook-id`: the same for every attempt of one delivery. */
+  id: string;
+  type: string;
+  /** The job or batch the event is about. */
+  subject: string;
 }
 
 /** What `check()` expects of a scenario. */
@@ -73,6 +89,11 @@ export interface CheckExpectations {
    * the suite's SIGKILLs: a random kill that landed in the accept window. Default false.
    */
   allowKillWindowDuplicates?: boolean;
+  /**
+   * Record duplicates and limit breaches without asserting them (a scenario that measures what a
+   * loss of Redis writes costs). Jobs must still all end, intact. Default false.
+   */
+  measureOnly?: boolean;
 }
 
 /** A running chaos deployment; see {@link startChaos}. */
@@ -89,6 +110,8 @@ export async function startChaos(options: ChaosOptions) {
     ...options.sim,
   });
   const s3: RestartableS3 = await startRestartableS3();
+  const arrivals: Arrival[] = [];
+  const receiver = options.webhooks ? await startReceiver(arrivals) : undefined;
   const prefix = uniquePrefix('chaos');
   const redisUrl = options.redisUrl ?? TEST_REDIS_URL;
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
@@ -117,6 +140,15 @@ export async function startChaos(options: ChaosOptions) {
     SHUTDOWN_GRACE_MS: '1000',
     // The simulator serves results from its own (loopback) address.
     SINK_ALLOWED_HOSTS: new URL(sim.url).hostname,
+    ...(receiver
+      ? {
+          WEBHOOK_SECRET: `whsec_${Buffer.from('chaos-webhook-secret-0123456789').toString('base64')}`,
+          // The receiver listens on loopback.
+          WEBHOOK_ALLOW_PRIVATE: 'true',
+          // Retries a second apart, not the Standard Webhooks hours: a killed attempt comes back soon.
+          WEBHOOK_RETRY_SCHEDULE_MS: '0,1000,1000,1000,1000,1000',
+        }
+      : {}),
     ...options.env,
   };
   const config = loadConfig(env);
@@ -235,12 +267,74 @@ export async function startChaos(options: ChaosOptions) {
         const { status, body } = await call<{ id: string }>('POST', '/v1/jobs', {
           operation: 'kontext.text2img',
           input: { prompt },
+          ...(receiver ? { webhookUrl: `${receiver.url}/hook` } : {}),
         });
         expect(status, `POST /v1/jobs for "${prompt}"`).toBe(202);
         ids.push(body.id);
         prompts.set(body.id, prompt);
       }
       return ids;
+    },
+
+    /** Posts a batch of `count` Kontext prompts `<label> <i>`; returns its id and its items' ids. */
+    async postBatch(count: number, label: string): Promise<{ batchId: string; ids: string[] }> {
+      const list = Array.from({ length: count }, (_, i) => `${name} ${label} ${i}`);
+      const { status, body } = await call<{ id: string }>('POST', '/v1/batches', {
+        operation: 'kontext.text2img',
+        prompts: list,
+        ...(receiver ? { webhookUrl: `${receiver.url}/hook` } : {}),
+      });
+      expect(status, `POST /v1/batches "${label}"`).toBe(202);
+      const ids = list.map((prompt, i) => {
+        const id = batchItemId(body.id, i);
+        prompts.set(id, prompt);
+        return id;
+      });
+      return { batchId: body.id, ids };
+    },
+
+    /** What the webhook receiver got so far. */
+    arrivals: (): readonly Arrival[] => arrivals,
+
+    /**
+     * Waits until every job and batch was announced, then asserts each was announced under exactly
+     * one delivery id: one terminal `job.*` per job, one `batch.completed` per batch (a receiver may
+     * see one id twice when a worker died during the HTTP attempt; Standard Webhooks dedupes on it).
+     */
+    async checkAnnouncements(
+      jobIds: string[],
+      batchIds: string[],
+      options: { timeoutMs?: number; measureOnly?: boolean } = {},
+    ): Promise<{ requests: number; deliveryIds: number; announcedTwice: number }> {
+      const { timeoutMs = 60_000 } = options;
+      const idsOf = (type: (t: string) => boolean, subject: string) =>
+        new Set(arrivals.filter((a) => type(a.type) && a.subject === subject).map((a) => a.id));
+      const isJob = (t: string) => t.startsWith('job.');
+      const isBatch = (t: string) => t === 'batch.completed';
+      await stack.waitFor(
+        () =>
+          jobIds.every((id) => idsOf(isJob, id).size > 0) &&
+          batchIds.every((id) => idsOf(isBatch, id).size > 0),
+        timeoutMs,
+        'every job and batch announced',
+      );
+      // Late duplicates (an outbox entry drained twice) would come within a sweep or two.
+      await new Promise((r) => setTimeout(r, 3_000));
+      const twice = [
+        ...jobIds.filter((id) => idsOf(isJob, id).size !== 1),
+        ...batchIds.filter((id) => idsOf(isBatch, id).size !== 1),
+      ];
+      const repeats = arrivals.length - new Set(arrivals.map((a) => a.id)).size;
+      console.log(
+        `${name}: ${arrivals.length} webhook requests, ${new Set(arrivals.map((a) => a.id)).size} delivery ids, ${repeats} repeated attempts, ${twice.length} announced under two ids`,
+      );
+      if (!options.measureOnly)
+        expect(twice, `${name}: announced under more than one delivery id`).toEqual([]);
+      return {
+        requests: arrivals.length,
+        deliveryIds: new Set(arrivals.map((a) => a.id)).size,
+        announcedTwice: twice.length,
+      };
     },
 
     async job(id: string): Promise<JobView> {
@@ -352,6 +446,13 @@ export async function startChaos(options: ChaosOptions) {
           );
         }
       }
+      if (expectations.measureOnly) {
+        console.log(
+          `${name}: ${stats.duplicatePrompts} duplicate(s), ${stats.qpsBreaches} QPS and ${stats.inFlightBreaches} in-flight breach(es)`,
+        );
+        stack.checkWorkers();
+        return;
+      }
       expect(stats.qpsBreaches, `${name}: QPS breaches`).toBe(0);
       expect(stats.inFlightBreaches, `${name}: in-flight breaches`).toBe(0);
       // Every prompt reached the provider at least once when it succeeded; extra acceptances are
@@ -404,6 +505,7 @@ export async function startChaos(options: ChaosOptions) {
         if (!exited) w.child.kill('SIGKILL');
       }
       await api.close();
+      await receiver?.stop();
       await deletePrefix(redis, prefix).catch(() => undefined);
       redis.disconnect();
       await sim.close();
@@ -411,4 +513,32 @@ export async function startChaos(options: ChaosOptions) {
     },
   };
   return stack;
+}
+
+/** A webhook receiver answering 200 to everything, recording each request's id, type and subject. */
+async function startReceiver(arrivals: Arrival[]) {
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      try {
+        const event = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+          type: string;
+          data: { id: string };
+        };
+        arrivals.push({ id: String(req.headers['webhook-id']), type: event.type, subject: event.data.id });
+      } catch {
+        // not a delivery
+      }
+      res.writeHead(200).end('ok');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    async stop() {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
 }
