@@ -384,6 +384,36 @@ describe('batch routes on the API alone', () => {
     expect((await send('GET', '/v1/batches/b_00000000000000000000')).status).toBe(404);
   });
 
+  it('takes Idempotency-Key: the same request replays the first batch (200), another is 422', async () => {
+    const post = async (body: unknown, key: string) => {
+      const response = await request(`${api.url}/v1/batches`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${TOKEN}`,
+          'content-type': 'application/json',
+          'idempotency-key': key,
+        },
+        body: JSON.stringify(body),
+      });
+      return {
+        status: response.statusCode,
+        headers: response.headers,
+        body: (await response.body.json()) as { id?: string; total?: number; error?: { code: string } },
+      };
+    };
+    const key = `batch-key-${prefix}`;
+    const body = { operation: 'kontext.text2img', prompts: ['idempotent one', 'idempotent two'] };
+    const first = await post(body, key);
+    expect(first.status).toBe(202);
+    const again = await post(body, key);
+    expect(again).toMatchObject({ status: 200, body: { id: first.body.id, total: 2 } });
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    const changed = await post({ ...body, prompts: ['something else'] }, key);
+    expect(changed).toMatchObject({ status: 422, body: { error: { code: 'idempotency_key_reused' } } });
+    // One batch, its two items queued once.
+    expect((await jobsOf(String(first.body.id))).map((j) => j.state)).toEqual(['queued', 'queued']);
+  });
+
   it('reads NDJSON: envelopes and bare inputs, blank lines, and bad lines as bad rows', async () => {
     const lines = [
       '{"input":{"prompt":"enveloped"},"metadata":{"n":1}}',
