@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { type ApiHandle, startApi } from '@genqueue/api';
 import { loadConfig } from '@genqueue/config';
-import { batchItemId, type JobView, silentLogger } from '@genqueue/core';
+import { type JobView, silentLogger } from '@genqueue/core';
 import { type Simulator, type SimulatorOptions, startSimulator } from '@genqueue/simulator';
 import { Redis } from 'ioredis';
 import { request } from 'undici';
@@ -285,10 +285,11 @@ export async function startChaos(options: ChaosOptions) {
         ...(receiver ? { webhookUrl: `${receiver.url}/hook` } : {}),
       });
       expect(status, `POST /v1/batches "${label}"`).toBe(202);
-      const ids = list.map((prompt, i) => {
-        const id = batchItemId(body.id, i);
-        prompts.set(id, prompt);
-        return id;
+      const page = await call<{ items: JobView[] }>('GET', `/v1/batches/${body.id}/jobs?limit=${count}`);
+      expect(page.body.items).toHaveLength(count);
+      const ids = page.body.items.map((item) => {
+        prompts.set(item.id, String(item.input.prompt));
+        return item.id;
       });
       return { batchId: body.id, ids };
     },
