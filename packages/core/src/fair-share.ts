@@ -2,33 +2,30 @@
  * Fair share between tenants, one level above the fairness between batches (see `batch-intake.ts`).
  *
  * Every submission's BullMQ priority is a virtual time, assigned when it is enqueued; the submit
- * queue serves the lowest first. Within a tenant, an item's place is today's round-robin between
- * its batches: item i of a batch is in round i + 1, the tenant's single jobs (and retried jobs) form
- * one more stream, one per round. Across tenants, a tenant's rounds are spread by its weight: the
- * virtual time of an item is
- *
- *   base + step × (the tenant's items in rounds up to the item's, this stream's included)
- *
- * where `step` is (largest weight) / (the tenant's weight), and `base` is the virtual time at which
- * the tenant last started from nothing queued. So several tenants with work queued advance at
- * rates proportional to their weights however many batches each holds, a tenant arriving late
- * starts where the others are now (it gets no credit for the time it was idle, and does not
- * starve them), and within a tenant a newer batch catches up with an older one as before. A single
- * job posted while no other tenant has work queued takes no priority: it goes first, as without
- * tenants (so a tenant alone keeps today's order; one that floods single jobs while alone is not
- * overtaken by those a later tenant posts: large amounts of work belong in batches). The
- * virtual time (`v`) is the largest priority a worker has started; it starts again from 0 when
- * nothing is queued. With one tenant and no history every priority is what it was without tenants.
+ * queue serves the lowest first. `step` is (largest weight) / (the tenant's weight), so tenants
+ * with work queued advance at rates proportional to their weights:
+ * - A tenant that starts from nothing queued starts at the current virtual time `v` (the largest
+ *   priority a worker has started; 0 again when nothing is queued): it gets no credit for the time
+ *   it was idle, and the others are not starved while it catches up.
+ * - While a tenant is the only one with work queued, its batches keep today's round-robin: item i
+ *   of a batch is in round i + 1 and its virtual time is base + step × (the tenant's items in
+ *   rounds up to its own), so a newer batch catches up with an older one; its single jobs take no
+ *   priority and go first, as without tenants.
+ * - While other tenants have work queued too, a tenant's new batch comes after its own queued work
+ *   (virtual times from the last it was given, step apart), so posting more batches never takes
+ *   turns from the others; its single jobs take the next place of its own stream of singles.
+ * With one tenant and no history every priority is what it was without tenants.
  *
  * Keys: `{p}:fair:{provider}` (HASH: `v`) and `{p}:fair:{provider}:t:{tenant}` (HASH: `base`,
- * `singles`, `sizes` (JSON array of the sizes of the tenant's batches in its current busy period),
- * `snap:{batch id}` (what a batch's priorities were computed from, so a batch enqueued twice after a
- * crash gets the same ones)). The tenant-queued counts are the job store's.
+ * `last`, `singles`, `sizes` (JSON array of the sizes of the tenant's batches in its current busy
+ * period), `snap:{batch id}` (what a batch's priorities were computed from, so a batch enqueued
+ * twice after a crash gets the same ones)). The tenant-queued counts are the job store's.
  *
- * Approximations, by design: priorities are fixed when a job is enqueued, so a tenant's batch
- * posted while its older batch runs takes its rounds from the snapshot of that moment; a queue never
- * empty for millions of rounds reaches BullMQ's largest priority and is then served in arrival
- * order.
+ * Approximations, by design: priorities are fixed when a job is enqueued. A tenant's batches
+ * posted while it was alone keep their round-robin places when another tenant arrives, so for a
+ * while that tenant gets more than its share (about ln(batches) times); a tenant that floods
+ * single jobs while alone is served before a later tenant's work; a queue never empty for millions
+ * of rounds reaches BullMQ's largest priority and is then served in arrival order.
  */
 
 import { DEFAULT_TENANT } from '@genqueue/model';
@@ -42,48 +39,68 @@ const STATE_TTL_SECONDS = 7 * 86_400;
 
 /**
  * KEYS: provider hash, tenant hash, tenant-queued counts. ARGV: tenant, 'batch' | 'single',
- * stream id, own (how many of the tenant's queued jobs this stream is). Returns the JSON snapshot
- * {base, sizes, singles} the priorities are computed from; for a single, `singles` counts the
- * singles before it.
+ * stream id, own (how many of the tenant's queued jobs this stream is), step. Returns 'first' (a
+ * single job that takes no priority) or the JSON snapshot the priorities are computed from:
+ * {mode = 'rounds', base, sizes, singles} (a single's `singles` counts the singles before it) or
+ * {mode = 'after', start} (item i gets start + (i + 1) × step).
  */
 const ASSIGN_LUA = `
-local tenant, kind, stream, own = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+local tenant, kind, stream, own, step = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
 if kind == 'batch' then
   local snap = redis.call('HGET', KEYS[2], 'snap:' .. stream)
   if snap then return snap end
 end
 local queued = tonumber(redis.call('HGET', KEYS[3], tenant) or '0')
+local others = 0
+local counts = redis.call('HGETALL', KEYS[3])
+for i = 1, #counts, 2 do
+  if counts[i] ~= tenant then others = others + math.max(0, tonumber(counts[i + 1]) or 0) end
+end
 local v = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
-if queued - own <= 0 or redis.call('EXISTS', KEYS[2]) == 0 then
-  -- nothing of the tenant's was waiting: it starts afresh, at the current virtual time
-  local total = 0
-  for _, n in ipairs(redis.call('HVALS', KEYS[3])) do total = total + math.max(0, tonumber(n) or 0) end
-  if total - own <= 0 then
+local fresh = queued - own <= 0 or redis.call('EXISTS', KEYS[2]) == 0
+if fresh then
+  -- nothing of the tenant's was waiting: it starts afresh, at the current virtual time (from 0
+  -- again when nobody has anything waiting)
+  if others == 0 then
     v = 0
     redis.call('HSET', KEYS[1], 'v', 0)
   end
   redis.call('DEL', KEYS[2])
-  redis.call('HSET', KEYS[2], 'base', v, 'singles', 0, 'sizes', '[]')
+  redis.call('HSET', KEYS[2], 'base', v, 'singles', 0, 'sizes', '[]', 'last', v)
 end
 redis.call('EXPIRE', KEYS[2], ${STATE_TTL_SECONDS})
 local base = tonumber(redis.call('HGET', KEYS[2], 'base'))
 local singles = tonumber(redis.call('HGET', KEYS[2], 'singles'))
+local last = tonumber(redis.call('HGET', KEYS[2], 'last'))
 local sizes = cjson.decode(redis.call('HGET', KEYS[2], 'sizes'))
-local snap = cjson.encode({base = base, sizes = sizes, singles = singles})
+local function items(round, extra)
+  local c = round + math.min(round, extra)
+  for _, n in ipairs(sizes) do c = c + math.min(round, n) end
+  return c
+end
 if kind == 'single' then
   redis.call('HSET', KEYS[2], 'singles', singles + 1)
   -- alone (no other tenant has work queued), a single job goes first, as without tenants
-  local others = 0
-  local counts = redis.call('HGETALL', KEYS[3])
-  for i = 1, #counts, 2 do
-    if counts[i] ~= tenant then others = others + math.max(0, tonumber(counts[i + 1]) or 0) end
-  end
   if others == 0 then return 'first' end
-  return snap
+  local tag = math.max(v + 1, base + math.ceil(items(singles + 1, 0) * step))
+  redis.call('HSET', KEYS[2], 'last', math.max(last, tag))
+  return cjson.encode({mode = 'rounds', base = base, sizes = sizes, singles = singles})
+end
+local snap
+if fresh or others == 0 then
+  -- alone, or new: round-robin with the tenant's other batches, the newest catching up
+  snap = cjson.encode({mode = 'rounds', base = base, sizes = sizes, singles = singles})
+  last = math.max(last, base + math.ceil(items(own, singles) * step))
+else
+  -- others are waiting too: the tenant's new batch comes after the tenant's own queued work,
+  -- so the share of the others does not shrink
+  local start = math.max(last, v)
+  snap = cjson.encode({mode = 'after', start = start})
+  last = start + math.ceil(own * step)
 end
 table.insert(sizes, own)
 if #sizes > ${MAX_REMEMBERED_BATCHES} then table.remove(sizes, 1) end
-redis.call('HSET', KEYS[2], 'sizes', cjson.encode(sizes), 'snap:' .. stream, snap)
+redis.call('HSET', KEYS[2], 'sizes', cjson.encode(sizes), 'snap:' .. stream, snap, 'last', last)
 return snap
 `;
 
@@ -94,11 +111,9 @@ if tonumber(ARGV[1]) > v then redis.call('HSET', KEYS[1], 'v', ARGV[1]) end
 return 1
 `;
 
-interface Snapshot {
-  base: number;
-  sizes: number[];
-  singles: number;
-}
+type Snapshot =
+  | { mode: 'rounds'; base: number; sizes: number[]; singles: number }
+  | { mode: 'after'; start: number };
 
 type ScriptedRedis = RedisClient & {
   gqFairAssign(...args: (string | number)[]): Promise<string>;
@@ -144,7 +159,7 @@ export class FairShare {
     kind: 'batch' | 'single',
     stream: string,
     own: number,
-  ) {
+  ): Promise<Snapshot | undefined> {
     const raw = await this.#redis.gqFairAssign(
       `${this.prefix}:fair:${provider}`,
       `${this.prefix}:fair:${provider}:t:${tenant}`,
@@ -153,14 +168,13 @@ export class FairShare {
       kind,
       stream,
       own,
+      this.step(tenant),
     );
     if (raw === 'first') return undefined;
-    const parsed = JSON.parse(raw) as { base: number; sizes: unknown; singles: number };
+    const parsed = JSON.parse(raw) as Snapshot & { sizes?: unknown };
+    if (parsed.mode === 'after') return parsed;
     // cjson writes an empty array as {}
-    return {
-      ...parsed,
-      sizes: Array.isArray(parsed.sizes) ? (parsed.sizes as number[]) : [],
-    } satisfies Snapshot;
+    return { ...parsed, sizes: Array.isArray(parsed.sizes) ? (parsed.sizes as number[]) : [] };
   }
 
   /**
@@ -176,6 +190,7 @@ export class FairShare {
     const who = tenant ?? DEFAULT_TENANT;
     const snap = (await this.assign(provider, who, 'batch', batchId, total))!;
     const step = this.step(who);
+    if (snap.mode === 'after') return (index) => clamp(snap.start + Math.ceil((index + 1) * step));
     return (index) => {
       const round = index + 1;
       let items = round + Math.min(round, snap.singles);
@@ -193,10 +208,15 @@ export class FairShare {
     const who = tenant ?? DEFAULT_TENANT;
     const snap = await this.assign(provider, who, 'single', jobId, 1);
     if (!snap) return undefined;
+    if (snap.mode === 'after') return clamp(snap.start + Math.ceil(this.step(who)));
     const round = snap.singles + 1;
     let items = round;
     for (const size of snap.sizes) items += Math.min(round, size);
-    return clamp(snap.base + Math.ceil(items * this.step(who)));
+    return clamp(Math.max(await this.virtualTime(provider), snap.base + Math.ceil(items * this.step(who))));
+  }
+
+  private async virtualTime(provider: string): Promise<number> {
+    return Number(await this.#redis.hget(`${this.prefix}:fair:${provider}`, 'v')) + 1 || 1;
   }
 
   /** A worker started a submission of this priority: the virtual time is at least there. */
