@@ -67,7 +67,7 @@ export interface StartApiOverrides {
 export interface ApiHandle {
   /** Base URL, e.g. `http://127.0.0.1:3000`. */
   url: string;
-  /** The token generated because `API_TOKENS` was empty; undefined when tokens were configured. */
+  /** The token generated because neither `API_TOKENS` nor `API_KEYS` was set; undefined otherwise. */
   generatedToken?: string;
   /** The tokens the API accepts. */
   tokens: readonly string[];
@@ -81,7 +81,7 @@ export async function startApi(config: Config, overrides: StartApiOverrides = {}
   const cleanups: (() => Promise<unknown>)[] = [];
 
   let generatedToken: string | undefined;
-  if (config.apiTokens.length === 0) {
+  if (config.apiTokens.length === 0 && config.apiKeys.length === 0) {
     // Never open: a fresh token each start, shown once to whoever started the process.
     generatedToken = `gq_${randomBytes(24).toString('base64url')}`;
     (overrides.announceToken ?? announceOnStderr)(generatedToken);
