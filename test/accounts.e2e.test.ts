@@ -45,9 +45,6 @@ function startPoolStack(options: {
       LIBLIB_ACCESS_KEY: '',
       LIBLIB_SECRET_KEY: '',
       LIBLIB_ACCOUNTS: JSON.stringify(accounts.map((a) => ({ ...a, baseUrl: sim.url }))),
-      // These tests read every job's view every 50 ms (up to 900 requests a second), far past the
-      // API's per-key rate limit, which is not what they test.
-      API_RATE_PER_SECOND: '0',
       ...options.env,
     }),
   };

@@ -101,6 +101,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     ACCOUNT_PROBE_INTERVAL_MS: '1000',
     SHUTDOWN_GRACE_MS: '2000',
     WEBHOOK_ALLOW_PRIVATE: 'true',
+    // Tests read job views every 50 ms, for many jobs at once: far past the API's per-key rate
+    // limit, which only its own suite (test/security/rate-limits.test.ts) exercises.
+    API_RATE_PER_SECOND: '0',
     // The simulator serves results from its own (loopback) address.
     SINK_ALLOWED_HOSTS: new URL(sim.url).hostname,
     // The suites try many wrong credentials from one address on purpose; the limit's own test sets it low.
