@@ -100,11 +100,6 @@ describe('replicate adapter', () => {
     const p = createReplicateProvider({ apiToken: TOKEN });
     expect(p.name).toBe('replicate');
     expect(Object.keys(p.operations)).toEqual([MODEL]);
-    const extended = createReplicateProvider({
-      apiToken: TOKEN,
-      extraModels: ['black-forest-labs/flux-schnell'],
-    });
-    expect(Object.keys(extended.operations)).toEqual([MODEL, 'black-forest-labs/flux-schnell']);
   });
 
   it('creates a prediction under a proxy prefix and polls it on our own base, never on urls.get', async () => {

@@ -84,11 +84,6 @@ export interface ReplicateProviderOptions extends AdapterIoOptions {
    * Default: unset, local paths are refused as `invalid_job`.
    */
   localFileRoot?: string;
-  /**
-   * More models to expose as operations (`owner/name`), with a permissive schema (`prompt`
-   * optional, everything passes through). Default: none.
-   */
-  extraModels?: readonly string[];
 }
 
 /** `aspect_ratio` values of flux-kontext-dev (`match_input_image` is the default). */
@@ -133,10 +128,7 @@ export const fluxKontextDevSchema = z
   })
   .passthrough();
 
-/** Schema of models added through `extraModels`: anything goes; the provider validates. */
-const genericModelSchema = z.object({ prompt: z.string().min(1).optional() }).passthrough();
-
-/** Operations always present: the model name is the operation name. */
+/** The operations, one per model: the model name is the operation name. */
 export const replicateOperations = {
   'black-forest-labs/flux-kontext-dev': {
     schema: fluxKontextDevSchema,
@@ -335,15 +327,7 @@ export function createReplicateProvider(options: ReplicateProviderOptions): Prov
   });
   const errorFor = (response: JsonResponse & { text: string }) => replicateErrorFor(response, now());
 
-  const operations: Record<string, OperationSpec> = { ...replicateOperations };
-  for (const model of options.extraModels ?? []) {
-    if (!/^[\w.-]+\/[\w.-]+$/.test(model)) throw new RangeError(`extraModels: "${model}" is not owner/name`);
-    operations[model] ??= {
-      schema: genericModelSchema,
-      output: 'image',
-      description: `${model} on Replicate`,
-    };
-  }
+  const operations: Record<string, OperationSpec> = replicateOperations;
 
   function modelPath(operation: string): string {
     if (!Object.hasOwn(operations, operation)) {
