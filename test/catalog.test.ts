@@ -3,7 +3,7 @@
  * and its simulator mode, its example runs end to end against that mode, and the lists that cannot
  * be derived at run time (the simulator's modes, the README's table) miss no provider.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { credentialVariable, defineProvider, isTaskEnded, type ProviderAccount } from '@genqueue/core';
 import {
   type CatalogDescriptor,
@@ -38,6 +38,15 @@ function composeBlock(name: string): string {
   return match[1]!;
 }
 
+/** Whether `test/conformance/<name>.test.ts` runs the shared suite on the provider. */
+function runsConformance(name: string): boolean {
+  const file = new URL(`./conformance/${name}.test.ts`, import.meta.url);
+  return (
+    existsSync(file) &&
+    new RegExp(`describeProviderConformance\\(\\w+, '${name}',`).test(readFileSync(file, 'utf8'))
+  );
+}
+
 /** The providers of `catalog` that a list which is not derived at run time misses. */
 function gapsOf(catalog: readonly CatalogDescriptor[]): string[] {
   const rows = readmeTable();
@@ -51,6 +60,9 @@ function gapsOf(catalog: readonly CatalogDescriptor[]): string[] {
       ? []
       : [`${d.name}: no simulator mode in apps/simulator/src/modes/registry.ts`]),
     ...(rows.includes(`| \`${d.name}\`:`) ? [] : [`${d.name}: not in the README's provider table`]),
+    ...(runsConformance(d.name)
+      ? []
+      : [`${d.name}: no test/conformance/${d.name}.test.ts running the shared suite`]),
   ]);
 }
 
@@ -139,7 +151,7 @@ describe('the provider catalog', () => {
     expect(shared).toMatch(/^ {2}PROVIDERS: \$\{PROVIDERS:-liblib\}$/m);
   });
 
-  it('finds a fifth provider that has no simulator mode, README row or worker secret', () => {
+  it('finds a fifth provider that has no simulator mode, README row, worker secret or conformance run', () => {
     const fake = defineProvider({
       name: 'fake',
       envPrefix: 'FAKE',
@@ -164,6 +176,7 @@ describe('the provider catalog', () => {
       'fake: docker-compose.yml gives the workers no FAKE_API_KEY',
       'fake: no simulator mode in apps/simulator/src/modes/registry.ts',
       "fake: not in the README's provider table",
+      'fake: no test/conformance/fake.test.ts running the shared suite',
     ]);
   });
 
