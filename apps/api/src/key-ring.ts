@@ -144,8 +144,8 @@ export class KeyRing {
 
   constructor(
     config: Pick<Config, 'apiTokens' | 'apiKeys'>,
-    /** Keys created through the admin routes; without it only configured keys are accepted. */
-    readonly stored?: ApiKeyStore,
+    /** Keys created through the admin routes. */
+    readonly stored: ApiKeyStore,
   ) {
     // What a token could do before tenants: its own (the only) tenant's work. Operators' routes
     // take an admin credential, which an API token is not.
@@ -170,14 +170,14 @@ export class KeyRing {
   async byDigest(digest: string): Promise<Principal | undefined> {
     const configured = this.#configured.get(digest);
     if (configured) return { ...configured, keyId: keyIdOf(digest), digest };
-    const stored = await this.stored?.byDigest(digest);
+    const stored = await this.stored.byDigest(digest);
     if (!stored) return undefined;
     return { tenant: stored.tenant, scopes: new Set(stored.scopes), keyId: stored.id, digest };
   }
 
   /** The principal of the key with this id (gallery sessions name keys by id). */
   async byId(id: string): Promise<Principal | undefined> {
-    const digest = this.#configuredIds.get(id) ?? (await this.stored?.digestOf(id));
+    const digest = this.#configuredIds.get(id) ?? (await this.stored.digestOf(id));
     return digest ? this.byDigest(digest) : undefined;
   }
 }

@@ -86,8 +86,8 @@ export class ApiRateLimiter {
     return {
       before: async (req, res) => {
         const key = this.failKey(req);
-        const [count, ttl] = await Promise.all([this.#redis.get(key), this.#redis.pttl(key)]);
-        if (Number(count) < this.limits.authFailures) return true;
+        if (Number(await this.#redis.get(key)) < this.limits.authFailures) return true;
+        const ttl = await this.#redis.pttl(key);
         tooMany(
           res,
           ttl > 0 ? ttl : this.limits.authFailureWindowMs,

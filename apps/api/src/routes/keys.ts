@@ -32,15 +32,11 @@ export function keysRouter(deps: RouteDeps): Router {
   const admin = requireAdmin({ ...deps.config.admin, keys: deps.keys });
   // Logs name the key that acted (never a secret); Basic and ADMIN_TOKENS are "admin".
   const actor = (res: Response) => (res.locals as Partial<AccessLocals>).principal?.keyId ?? 'admin';
-  const stored = () => {
-    if (!deps.keys.stored) throw new ApiError(404, 'not_found', 'this API keeps no keys of its own');
-    return deps.keys.stored;
-  };
 
   router.post('/admin/keys', admin, express.json({ limit: '16kb' }), async (req: Request, res: Response) => {
     const body = createKeyBodySchema.safeParse(req.body);
     if (!body.success) throw invalidRequest(zodIssues(body.error));
-    const { key, view } = await stored().create(body.data);
+    const { key, view } = await deps.keys.stored.create(body.data);
     deps.logger.info({ keyId: view.id, tenant: view.tenant, by: actor(res) }, 'key:created');
     res
       .status(201)
@@ -49,11 +45,11 @@ export function keysRouter(deps: RouteDeps): Router {
   });
 
   router.get('/admin/keys', admin, async (_req: Request, res: Response) => {
-    res.json({ keys: await stored().list() });
+    res.json({ keys: await deps.keys.stored.list() });
   });
 
   router.delete('/admin/keys/:id', admin, async (req: Request<{ id: string }>, res: Response) => {
-    const revoked = /^k_[0-9a-f]{24}$/.test(req.params.id) && (await stored().revoke(req.params.id));
+    const revoked = /^k_[0-9a-f]{24}$/.test(req.params.id) && (await deps.keys.stored.revoke(req.params.id));
     if (!revoked) throw new ApiError(404, 'not_found', 'no such stored key');
     deps.logger.info({ keyId: req.params.id, by: actor(res) }, 'key:revoked');
     res.status(204).end();
