@@ -1,7 +1,8 @@
 /**
  * What the workspace's packages may import. `packages/*` are libraries and never load an app
  * (`apps/*` are processes); `@genqueue/model` holds the pure definitions and loads neither ioredis
- * nor BullMQ, so the CLI and the provider clients can use them without the Redis runtime.
+ * nor BullMQ, so the CLI and the provider clients can use them without the Redis runtime, and the
+ * CLI loads neither when it runs.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -41,7 +42,82 @@ function graphOf(entry: string): { files: string[]; external: Map<string, string
   return { files, external };
 }
 
+/** The module specifiers a file loads when it runs: type-only imports and re-exports left out. */
+function runtimeSpecifiersOf(file: string): string[] {
+  const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest);
+  const specs: string[] = [];
+  const visit = (node: ts.Node): void => {
+    if (ts.isImportDeclaration(node) && ts.isStringLiteral(node.moduleSpecifier)) {
+      const clause = node.importClause;
+      const bindings = clause?.namedBindings;
+      const typesOnly =
+        clause !== undefined &&
+        (clause.isTypeOnly ||
+          (!clause.name &&
+            bindings !== undefined &&
+            ts.isNamedImports(bindings) &&
+            bindings.elements.every((e) => e.isTypeOnly)));
+      if (!typesOnly) specs.push(node.moduleSpecifier.text);
+    } else if (
+      ts.isExportDeclaration(node) &&
+      node.moduleSpecifier &&
+      ts.isStringLiteral(node.moduleSpecifier)
+    ) {
+      if (!node.isTypeOnly) specs.push(node.moduleSpecifier.text);
+    } else if (
+      ts.isCallExpression(node) &&
+      node.expression.kind === ts.SyntaxKind.ImportKeyword &&
+      node.arguments[0] &&
+      ts.isStringLiteral(node.arguments[0])
+    ) {
+      specs.push(node.arguments[0].text);
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return specs;
+}
+
+/** The source file of a workspace specifier (`@genqueue/providers/testing`), from its package's exports. */
+function workspaceFile(spec: string): string {
+  const [scope, name, ...rest] = spec.split('/');
+  const dir = join(ROOT, 'node_modules', scope!, name!);
+  const { exports } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+    exports: Record<string, string>;
+  };
+  return join(dir, exports[['.', ...rest].join('/')]!);
+}
+
+/** The third-party modules a process loads from `entry`, following relative and workspace imports. */
+function loadedBy(entry: string): Map<string, string> {
+  const seen = new Set<string>();
+  const external = new Map<string, string>();
+  const pending = [entry];
+  while (pending.length > 0) {
+    const file = pending.pop()!;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    for (const spec of runtimeSpecifiersOf(file)) {
+      if (spec.startsWith('.')) pending.push(resolve(dirname(file), spec));
+      else if (spec.startsWith('@genqueue/')) pending.push(workspaceFile(spec));
+      else if (!external.has(spec)) external.set(spec, relative(ROOT, file));
+    }
+  }
+  return external;
+}
+
 describe('package boundaries', () => {
+  it('runs the CLI without loading ioredis or BullMQ', () => {
+    const loaded = loadedBy(join(ROOT, 'apps/cli/src/main.ts'));
+    expect([...loaded.keys()]).toContain('commander');
+    const forbidden = [...loaded].filter(([spec]) => /^(ioredis|bullmq)/.test(spec));
+    expect(forbidden.map(([spec, file]) => `${file} loads ${spec}`)).toEqual([]);
+    // The walk sees the Redis runtime where it is loaded.
+    expect([...loadedBy(join(ROOT, 'apps/worker/src/main.ts')).keys()]).toEqual(
+      expect.arrayContaining(['ioredis', 'bullmq']),
+    );
+  });
+
   it('keeps ioredis, BullMQ and the other workspace packages out of the model', () => {
     const { files, external } = graphOf(join(ROOT, 'packages/model/src/index.ts'));
     // Every source file of the model is part of its public graph, so none hides outside the walk.

@@ -6,7 +6,7 @@
  * and their messages never contain the token.
  */
 import type { Readable } from 'node:stream';
-import type { AccountView, BatchView, JobState, JobView } from '@genqueue/core';
+import type { AccountView, BatchView, JobState, JobView } from '@genqueue/model';
 import type { ProviderListing } from '@genqueue/providers';
 import { type Dispatcher, request } from 'undici';
 import { ApiConnectionError, type ApiIssue, ApiResponseError, redactUrl } from './errors.ts';

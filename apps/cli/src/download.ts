@@ -12,7 +12,7 @@ import { mkdir, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { OutputView } from '@genqueue/core';
+import type { OutputView } from '@genqueue/model';
 import type { GenqueueClient } from './client.ts';
 
 /** One output to fetch. */

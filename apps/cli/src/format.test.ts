@@ -1,4 +1,4 @@
-import type { JobView } from '@genqueue/core';
+import type { JobView } from '@genqueue/model';
 import { describe, expect, it } from 'vitest';
 import { ApiConnectionError, ApiResponseError, CliError } from './errors.ts';
 import { formatBytes, formatError, formatJobLine, formatRejected } from './format.ts';

@@ -1,7 +1,7 @@
 /**
  * Pure text formatting for the commands' output: API errors, rejected rows, job lines, sizes.
  */
-import type { JobView } from '@genqueue/core';
+import type { JobView } from '@genqueue/model';
 import type { RejectedRow } from './client.ts';
 import { type ApiConnectionError, type ApiIssue, ApiResponseError, CliError } from './errors.ts';
 

@@ -1,4 +1,4 @@
-import { JOB_STATES } from '@genqueue/core';
+import { JOB_STATES } from '@genqueue/model';
 import { InvalidArgumentError } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { commaList, httpUrl, integerIn, jobState, positiveNumber } from './option-parsers.ts';

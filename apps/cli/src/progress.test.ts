@@ -1,4 +1,4 @@
-import type { BatchView, JobState } from '@genqueue/core';
+import type { BatchView, JobState } from '@genqueue/model';
 import { describe, expect, it } from 'vitest';
 import { formatDuration, formatOutcome, formatProgress, formatStatus, progressCounts } from './progress.ts';
 

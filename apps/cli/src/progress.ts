@@ -3,7 +3,7 @@
  * `status` summary and the closing verdict. No I/O and no clock of their own (`now` is passed in),
  * so they are unit-tested as tables.
  */
-import type { BatchView } from '@genqueue/core';
+import type { BatchView } from '@genqueue/model';
 
 /** Options of `formatProgress`. */
 export interface ProgressOptions {

@@ -2,7 +2,7 @@
  * `--wait`: polls `GET /v1/batches/:id` until the batch is done, showing the progress bar on
  * stderr (redrawn in place on a terminal, one line every few seconds otherwise, e.g. in CI logs).
  */
-import type { BatchView } from '@genqueue/core';
+import type { BatchView } from '@genqueue/model';
 import type { GenqueueClient } from './client.ts';
 import { type CliContext, nowOf, sleepOf } from './context.ts';
 import { ApiConnectionError, ApiResponseError } from './errors.ts';

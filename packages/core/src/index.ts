@@ -18,18 +18,13 @@ export { FairShare } from './fair-share.ts';
 export { JOB_OPTIONS } from './job-options.ts';
 export type {
   AcceptedTask,
-  BatchRecord,
   IdempotencyClaim,
-  JobRecord,
   JobStoreOptions,
   NewBatch,
   NewJob,
   OutboxEntry,
   OutboxItem,
-  StateChange,
-  StoredOutput,
   TransitionResult,
-  WebhookDeliveryRecord,
 } from './job-store.ts';
 export { BUDGET_EXCEEDED, bullJobId, isBatchDone, JobStore, OUTBOX_GRACE_MS } from './job-store.ts';
 export type { JobLifecycleOptions } from './lifecycle.ts';
@@ -48,5 +43,3 @@ export type {
 } from './redis-connection.ts';
 export { createRedis } from './redis-connection.ts';
 export { deleteKeysWithPrefix, masters } from './redis-keys.ts';
-export type { AccountView, BatchView, JobView, ObjectUrlFn, OutputView, WebhookView } from './views.ts';
-export { toBatchView, toJobView } from './views.ts';

@@ -47,3 +47,6 @@ export type {
   ProviderSettings,
 } from './provider-descriptor.ts';
 export { credentialVariable, defineProvider } from './provider-descriptor.ts';
+export type { BatchRecord, JobRecord, StateChange, StoredOutput, WebhookDeliveryRecord } from './records.ts';
+export type { AccountView, BatchView, JobView, ObjectUrlFn, OutputView, WebhookView } from './views.ts';
+export { toBatchView, toJobView } from './views.ts';

@@ -1,4 +1,4 @@
-import type { AccountView } from '@genqueue/core';
+import type { AccountView } from '@genqueue/model';
 import { describe, expect, it } from 'vitest';
 import { accountState, formatAccounts } from './accounts.ts';
 

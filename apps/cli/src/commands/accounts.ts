@@ -6,7 +6,7 @@
  * Both need an admin credential: `--token`, else `GENQUEUE_ADMIN_TOKEN`, else `GENQUEUE_TOKEN`
  * (which then must be one of the server's `ADMIN_TOKENS`).
  */
-import type { AccountView } from '@genqueue/core';
+import type { AccountView } from '@genqueue/model';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { AccountChange } from '../client.ts';
 import { type CliContext, clientFor, type GlobalOptions } from '../context.ts';

@@ -1,5 +1,5 @@
 /** `genqueue jobs <batchId>`: lists a batch's jobs, page after page. */
-import type { JobState } from '@genqueue/core';
+import type { JobState } from '@genqueue/model';
 import { Command } from 'commander';
 import { type CliContext, clientFor, type GlobalOptions } from '../context.ts';
 import { formatJobLine } from '../format.ts';

@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
-import type { JobView } from '@genqueue/core';
+import type { JobView } from '@genqueue/model';
 import { Command } from 'commander';
 import { type CliContext, clientFor, type GlobalOptions, sleepOf } from '../context.ts';
 import { alreadyPresent, fetchOutput, targetPath } from '../download.ts';

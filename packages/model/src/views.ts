@@ -2,9 +2,9 @@
  * The job and batch views: what `GET /v1/jobs/:id`, `GET /v1/batches/:id` and webhook bodies show.
  * Built in one place so the API and the webhooks never disagree.
  */
-import type { JobError } from '@genqueue/model';
-import { type JobState, TERMINAL_STATES } from '@genqueue/model';
-import type { BatchRecord, JobRecord, WebhookDeliveryRecord } from './job-store.ts';
+import type { JobError } from './errors.ts';
+import { type JobState, TERMINAL_STATES } from './job-state.ts';
+import type { BatchRecord, JobRecord, WebhookDeliveryRecord } from './records.ts';
 
 export interface OutputView {
   bucket: string;
