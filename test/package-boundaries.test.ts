@@ -107,11 +107,20 @@ function loadedBy(entry: string): Map<string, string> {
 }
 
 describe('package boundaries', () => {
-  it('runs the CLI without loading ioredis or BullMQ', () => {
+  it('runs the CLI and loads the provider clients without ioredis or BullMQ', () => {
     const loaded = loadedBy(join(ROOT, 'apps/cli/src/main.ts'));
     expect([...loaded.keys()]).toContain('commander');
     const forbidden = [...loaded].filter(([spec]) => /^(ioredis|bullmq)/.test(spec));
     expect(forbidden.map(([spec, file]) => `${file} loads ${spec}`)).toEqual([]);
+    // Nor do the provider clients, the sink or the webhook sender: they are libraries of HTTP calls.
+    for (const pkg of ['providers', 'provider-http', 'liblib', 'sink', 'webhooks']) {
+      const theirs = [...loadedBy(join(ROOT, 'packages', pkg, 'src/index.ts'))];
+      expect(
+        theirs
+          .filter(([spec]) => /^(ioredis|bullmq)/.test(spec))
+          .map(([spec, file]) => `${file} loads ${spec}`),
+      ).toEqual([]);
+    }
     // The walk sees the Redis runtime where it is loaded.
     expect([...loadedBy(join(ROOT, 'apps/worker/src/main.ts')).keys()]).toEqual(
       expect.arrayContaining(['ioredis', 'bullmq']),

@@ -4,7 +4,7 @@
  * stale), and one log line when it goes down and one when it is back, however many reconnect
  * attempts fail in between.
  */
-import type { Logger } from './logger.ts';
+import type { Logger } from '@genqueue/model';
 import type { RedisClient } from './redis-connection.ts';
 
 /** Options of {@link watchConnection}. */

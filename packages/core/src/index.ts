@@ -29,8 +29,6 @@ export type {
 export { BUDGET_EXCEEDED, bullJobId, isBatchDone, JobStore, OUTBOX_GRACE_MS } from './job-store.ts';
 export type { JobLifecycleOptions } from './lifecycle.ts';
 export { JobLifecycle } from './lifecycle.ts';
-export type { Logger } from './logger.ts';
-export { createLogger, REDACT_PATHS, silentLogger } from './logger.ts';
 export type { QueueConfig, QueueSetOptions } from './queues.ts';
 export { QueueSet } from './queues.ts';
 export type {

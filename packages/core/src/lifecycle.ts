@@ -11,7 +11,7 @@
  * already terminal. So each terminal event is announced exactly once, whatever dies when.
  */
 
-import type { JobError } from '@genqueue/model';
+import type { JobError, Logger } from '@genqueue/model';
 import { isTerminal, type JobState, jobTag } from '@genqueue/model';
 import { batchItemPriority } from './batch-intake.ts';
 import type { FairShare } from './fair-share.ts';
@@ -22,7 +22,6 @@ import {
   type OutboxItem,
   type TransitionResult,
 } from './job-store.ts';
-import type { Logger } from './logger.ts';
 import type { QueueSet } from './queues.ts';
 
 export interface JobLifecycleOptions {

@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CallAbortedError, type ErrorClass, ProviderError } from '@genqueue/core';
+import { CallAbortedError, type ErrorClass, ProviderError } from '@genqueue/model';
 import { Agent } from 'undici';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LiblibClient, type LiblibClientOptions } from './client.ts';

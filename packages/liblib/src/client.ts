@@ -7,7 +7,7 @@
  * decides what a class means (a retried submission could create a second task).
  */
 import { randomUUID } from 'node:crypto';
-import { type Logger, ProviderError, parseRetryAfter, type TaskStatus } from '@genqueue/core';
+import { type Logger, ProviderError, parseRetryAfter, type TaskStatus } from '@genqueue/model';
 import { createHttpClient, type HttpClient, type HttpTimeouts, header } from '@genqueue/provider-http';
 import type { Dispatcher } from 'undici';
 import { z } from 'zod';

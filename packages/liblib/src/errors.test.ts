@@ -1,4 +1,4 @@
-import { actionFor, type ErrorClass } from '@genqueue/core';
+import { actionFor, type ErrorClass } from '@genqueue/model';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { classifyLiblibCode, LIBLIB_ERROR_CODES, LiblibValidationError, liblibCodeError } from './errors.ts';

@@ -5,7 +5,7 @@
  * or as a nonzero `code` in a `200` envelope `{code, msg, data}`. Both go through
  * {@link classifyLiblibCode}, so the pipeline never sees a provider code.
  */
-import { ProviderError } from '@genqueue/core';
+import { ProviderError } from '@genqueue/model';
 import { classifyStatus, type StatusVerdict } from '@genqueue/provider-http';
 import type { z } from 'zod';
 

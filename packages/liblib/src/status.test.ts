@@ -1,4 +1,4 @@
-import { ProviderError, type TaskStatus } from '@genqueue/core';
+import { ProviderError, type TaskStatus } from '@genqueue/model';
 import { describe, expect, it } from 'vitest';
 import { normalizeLiblibStatus } from './status.ts';
 

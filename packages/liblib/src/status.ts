@@ -7,7 +7,7 @@
  * points refunded). `percentCompleted` is never looked at: the manual says it is not implemented
  * for most endpoints, and clients that waited for it to reach 1 hung.
  */
-import { ProviderError, type ProviderOutput, type TaskStatus } from '@genqueue/core';
+import { ProviderError, type ProviderOutput, type TaskStatus } from '@genqueue/model';
 import { z } from 'zod';
 import { LIBLIB_PROVIDER } from './errors.ts';
 

@@ -27,6 +27,8 @@ export type { JobState } from './job-state.ts';
 export { canTransition, isTerminal, JOB_STATES, TERMINAL_STATES, TRANSITIONS } from './job-state.ts';
 export type { RedisKeyLayout } from './key-layout.ts';
 export { limiterKeyPrefix, redisKeyLayout } from './key-layout.ts';
+export type { Logger } from './logger.ts';
+export { createLogger, REDACT_PATHS, silentLogger } from './logger.ts';
 export type {
   CallContext,
   OperationSpec,

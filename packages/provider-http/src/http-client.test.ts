@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CallAbortedError, ProviderError } from '@genqueue/core';
+import { CallAbortedError, ProviderError } from '@genqueue/model';
 import { Agent, buildConnector } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createHttpClient, type HttpClientOptions, NOT_SENT_CODES } from './http-client.ts';

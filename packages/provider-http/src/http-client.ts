@@ -18,7 +18,7 @@ import {
   ProviderError,
   type ProviderErrorOptions,
   silentLogger,
-} from '@genqueue/core';
+} from '@genqueue/model';
 import { Agent, type Dispatcher, request } from 'undici';
 
 /** Timeouts of one provider's HTTP calls. */

@@ -1,4 +1,4 @@
-import type { ErrorClass } from '@genqueue/core';
+import type { ErrorClass } from '@genqueue/model';
 import { describe, expect, it } from 'vitest';
 import { classifyStatus } from './status-class.ts';
 

@@ -3,7 +3,7 @@
  * codes (LiblibAI's 100054 and the rest of 002 §13, Modelverse's `error.code`) are layered on top
  * by each adapter; a status the provider gives no code for falls back to this table.
  */
-import type { ErrorClass, RetryLimit } from '@genqueue/core';
+import type { ErrorClass, RetryLimit } from '@genqueue/model';
 
 /** A status's class, and for `retry_later` the limit it stands for. */
 export interface StatusVerdict {

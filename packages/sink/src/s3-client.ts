@@ -1,7 +1,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
-import { type Logger, silentLogger } from '@genqueue/core';
+import { type Logger, silentLogger } from '@genqueue/model';
 
-/** Settings of {@link createS3Client}; they mirror `config.s3` of `@genqueue/core`. */
+/** Settings of {@link createS3Client}; they mirror `config.s3` of `@genqueue/config`. */
 export interface S3ClientSettings {
   /** Custom endpoint (MinIO, s3rver, R2, ...). Absent for AWS S3. */
   endpoint?: string;

@@ -3,7 +3,7 @@ import { rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { type Logger, silentLogger } from '@genqueue/core';
+import { type Logger, silentLogger } from '@genqueue/model';
 import { Agent, type Dispatcher, interceptors, request } from 'undici';
 import {
   decodeBase64,

@@ -1,4 +1,4 @@
-import { parseRetryAfter } from '@genqueue/core';
+import { parseRetryAfter } from '@genqueue/model';
 import { type Dispatcher, request } from 'undici';
 import { signWebhook } from './sign.ts';
 import { parseWebhookUrl, UnsafeUrlError } from './url-guard.ts';

@@ -18,7 +18,7 @@ import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ProviderError } from '@genqueue/core';
+import { ProviderError } from '@genqueue/model';
 import { LIBLIB_PROVIDER } from '../errors.ts';
 import type { LiblibImageLimit } from '../operations.ts';
 

@@ -3,7 +3,7 @@ import { type Logger, pino } from 'pino';
 export type { Logger } from 'pino';
 
 /**
- * Paths redacted from every log line. Secrets never reach logs (brief: security by default):
+ * Paths redacted from every log line. Secrets never reach logs:
  * credentials are never logged on purpose, and these paths catch them if an object carrying
  * them is logged by accident.
  */
