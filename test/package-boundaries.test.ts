@@ -25,23 +25,6 @@ function sourcesIn(dir: string): string[] {
     .map((name) => join(dir, name));
 }
 
-/** The files reached from `entry` through relative imports, and the bare specifiers they name. */
-function graphOf(entry: string): { files: string[]; external: Map<string, string> } {
-  const files: string[] = [];
-  const external = new Map<string, string>();
-  const pending = [entry];
-  while (pending.length > 0) {
-    const file = pending.pop()!;
-    if (files.includes(file)) continue;
-    files.push(file);
-    for (const spec of specifiersOf(file)) {
-      if (spec.startsWith('.')) pending.push(resolve(dirname(file), spec));
-      else if (!external.has(spec)) external.set(spec, relative(ROOT, file));
-    }
-  }
-  return { files, external };
-}
-
 /** The module specifiers a file loads when it runs: type-only imports and re-exports left out. */
 function runtimeSpecifiersOf(file: string): string[] {
   const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest);
@@ -88,22 +71,34 @@ function workspaceFile(spec: string): string {
   return join(dir, exports[['.', ...rest].join('/')]!);
 }
 
-/** The third-party modules a process loads from `entry`, following relative and workspace imports. */
-function loadedBy(entry: string): Map<string, string> {
-  const seen = new Set<string>();
+/**
+ * The files reached from `entry` and the third-party specifiers they name: through relative
+ * imports, and with `workspace` through `@genqueue/*` too, reading each file with `read`.
+ */
+function graphOf(
+  entry: string,
+  read: (file: string) => string[] = specifiersOf,
+  workspace = false,
+): { files: string[]; external: Map<string, string> } {
+  const files = new Set<string>();
   const external = new Map<string, string>();
   const pending = [entry];
   while (pending.length > 0) {
     const file = pending.pop()!;
-    if (seen.has(file)) continue;
-    seen.add(file);
-    for (const spec of runtimeSpecifiersOf(file)) {
+    if (files.has(file)) continue;
+    files.add(file);
+    for (const spec of read(file)) {
       if (spec.startsWith('.')) pending.push(resolve(dirname(file), spec));
-      else if (spec.startsWith('@genqueue/')) pending.push(workspaceFile(spec));
+      else if (workspace && spec.startsWith('@genqueue/')) pending.push(workspaceFile(spec));
       else if (!external.has(spec)) external.set(spec, relative(ROOT, file));
     }
   }
-  return external;
+  return { files: [...files], external };
+}
+
+/** The third-party modules a process loads from `entry`. */
+function loadedBy(entry: string): Map<string, string> {
+  return graphOf(entry, runtimeSpecifiersOf, true).external;
 }
 
 describe('package boundaries', () => {
