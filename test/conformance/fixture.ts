@@ -53,7 +53,12 @@ export function simulatorFixture(defaults: SimulatorOptions) {
 export function adapterOn(
   descriptor: ProviderDescriptor,
   sim: Simulator,
-  options: { credentials?: Record<string, string>; timeoutMs?: number } = {},
+  options: {
+    credentials?: Record<string, string>;
+    timeoutMs?: number;
+    /** The provider's own options as the environment gives them (`{ preferWait: '5' }`). */
+    settings?: Record<string, string>;
+  } = {},
 ): Provider {
   return descriptor.createAdapter(
     {
@@ -62,7 +67,7 @@ export function adapterOn(
       credentials: descriptor.credentials.parse(options.credentials ?? sim.credentials),
       limits: descriptor.defaults.limits,
       timeoutMs: options.timeoutMs ?? 3_000,
-      options: descriptor.options.parse({}),
+      options: descriptor.options.parse(options.settings ?? {}),
     },
     {},
   );

@@ -2,7 +2,7 @@ import { createReplicateProvider, descriptorOf, type ReplicateProviderOptions } 
 import { outputBytes, providerError, runToEnd } from '@genqueue/providers/testing';
 import type { SimulatorOptions } from '@genqueue/simulator';
 import { describe, expect, it } from 'vitest';
-import { simulatorFixture } from './fixture.ts';
+import { adapterOn, simulatorFixture } from './fixture.ts';
 import { describeProviderConformance, ONE_429_FOR_BOTH_LIMITS } from './suite.ts';
 
 const replicate = descriptorOf('replicate');
@@ -71,6 +71,15 @@ describe('replicate adapter ↔ simulator: specific', () => {
     const { sim, provider } = await setup({}, { preferWait: 5 });
     const result = await provider.submit(MODEL, INPUT, ctx);
     expect(result.status?.state).toBe('succeeded');
+    expect(sim.stats().statusQueries).toBe(0);
+  });
+
+  it('sends Prefer: wait from REPLICATE_PREFER_WAIT, and none by default', async () => {
+    const sim = await fixture.start();
+    const waiting = fixture.own(adapterOn(replicate, sim, { settings: { preferWait: '5' } }));
+    expect((await waiting.submit(MODEL, INPUT, ctx)).status?.state).toBe('succeeded');
+    const polled = fixture.own(adapterOn(replicate, sim));
+    expect((await polled.submit(MODEL, INPUT, ctx)).status).toBeUndefined();
     expect(sim.stats().statusQueries).toBe(0);
   });
 

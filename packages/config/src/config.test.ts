@@ -147,10 +147,14 @@ describe('loadConfig', () => {
   });
 
   it("reads a provider's own options by its prefix, with the descriptor's defaults and bounds", () => {
-    expect(loadConfig({}).providers.replicate.options).toEqual({ submitTimeoutMs: 300_000 });
-    expect(loadConfig({ REPLICATE_SUBMIT_TIMEOUT_MS: '1000' }).providers.replicate.options).toEqual({
-      submitTimeoutMs: 1_000,
-    });
+    expect(loadConfig({}).providers.replicate.options).toEqual({ submitTimeoutMs: 300_000, preferWait: 0 });
+    expect(
+      loadConfig({ REPLICATE_SUBMIT_TIMEOUT_MS: '1000', REPLICATE_PREFER_WAIT: '5' }).providers.replicate
+        .options,
+    ).toEqual({ submitTimeoutMs: 1_000, preferWait: 5 });
+    expect(() => loadConfig({ REPLICATE_PREFER_WAIT: '61' })).toThrow(
+      /REPLICATE_PREFER_WAIT: must be from 0 to 60/,
+    );
     expect(() => loadConfig({ REPLICATE_SUBMIT_TIMEOUT_MS: '10' })).toThrow(
       /REPLICATE_SUBMIT_TIMEOUT_MS: must be at least 1000/,
     );

@@ -36,6 +36,17 @@ export const replicate = defineProvider({
       .min(1_000, 'must be at least 1000')
       .max(3_600_000, 'must be at most 3600000')
       .default(REPLICATE_DEFAULT_SUBMIT_TIMEOUT_MS),
+    /**
+     * `REPLICATE_PREFER_WAIT`: seconds a submission asks Replicate to hold its answer
+     * (`Prefer: wait=N`, 1 to 60) so that a fast prediction answers with its outputs and is never
+     * polled. Default 0: no header, answer at once, then poll.
+     */
+    preferWait: z.coerce
+      .number()
+      .int('must be an integer')
+      .min(0, 'must be from 0 to 60')
+      .max(60, 'must be from 0 to 60')
+      .default(0),
   }),
   defaults: {
     baseUrl: REPLICATE_DEFAULT_BASE_URL,
@@ -60,6 +71,7 @@ export const replicate = defineProvider({
       baseUrl: account.baseUrl,
       apiToken: account.credentials.apiToken,
       submitTimeoutMs: account.options.submitTimeoutMs,
+      preferWait: account.options.preferWait || undefined,
       timeouts: { requestMs: account.timeoutMs },
       ...io,
     }),
