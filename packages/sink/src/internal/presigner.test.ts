@@ -54,6 +54,27 @@ describe('ObjectPresigner', () => {
     });
   }
 
+  it('signs each second with its own date, and new credentials as soon as the client has them', async () => {
+    let now = AT;
+    // Temporary credentials that expire within the SDK's refresh window: it asks again every time.
+    const expiring = (id: string) => ({
+      accessKeyId: id,
+      secretAccessKey: `secret-${id}`,
+      expiration: new Date(Date.now() + 60_000),
+    });
+    let credentials = expiring('AKID1');
+    const s3 = new S3Client({ region: 'us-east-1', credentials: async () => credentials });
+    const presigner = new ObjectPresigner(s3, 60, () => now);
+    const first = new URL(await presigner.url('b', 'k.png'));
+    now += 1_000;
+    const second = new URL(await presigner.url('b', 'k.png'));
+    expect(first.searchParams.get('X-Amz-Date')).toBe('20261202T010203Z');
+    expect(second.searchParams.get('X-Amz-Date')).toBe('20261202T010204Z');
+    credentials = expiring('AKID2');
+    const third = new URL(await presigner.url('b', 'k.png'));
+    expect(third.searchParams.get('X-Amz-Credential')).toMatch(/^AKID2\//);
+  });
+
   it('refuses a validity SigV4 cannot sign', () => {
     const s3 = client({});
     expect(() => new ObjectPresigner(s3, 0)).toThrow(RangeError);

@@ -33,6 +33,14 @@ const MAX_EXPIRES_SECONDS = 7 * 24 * 3600;
 export class ObjectPresigner {
   private readonly bases = new Map<string, Promise<BucketBase>>();
   private signingKey?: { scope: string; secret: string; key: Buffer };
+  private lastQuery?: {
+    second: number;
+    region: string;
+    credentials: object;
+    amzDate: string;
+    scope: string;
+    query: string;
+  };
 
   constructor(
     private readonly s3: S3Client,
@@ -51,10 +59,36 @@ export class ObjectPresigner {
   async url(bucket: string, key: string): Promise<string> {
     const base = await this.baseOf(bucket);
     const credentials = await this.s3.config.credentials();
-    const amzDate = new Date(this.now()).toISOString().replace(/[-:]|\.\d{3}/g, '');
-    const date = amzDate.slice(0, 8);
-    const scope = `${date}/${base.region}/s3/aws4_request`;
+    const { amzDate, scope, query } = this.queryFor(base.region, credentials);
     const path = `${base.pathPrefix}/${encodeKey(key)}`;
+    const canonicalRequest = `GET\n${path}\n${query}\nhost:${base.host}\n\nhost\nUNSIGNED-PAYLOAD`;
+    const stringToSign = `AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${sha256Hex(canonicalRequest)}`;
+    const signature = createHmac('sha256', this.keyFor(scope, credentials.secretAccessKey))
+      .update(stringToSign)
+      .digest('hex');
+    return `${base.origin}${path}?${query}&X-Amz-Signature=${signature}`;
+  }
+
+  /**
+   * The signed query of every URL of one second, region and set of credentials (all but the
+   * signature), kept until one of them changes: a results file signs thousands a second.
+   */
+  private queryFor(
+    region: string,
+    credentials: { accessKeyId: string; sessionToken?: string },
+  ): { amzDate: string; scope: string; query: string } {
+    const second = Math.floor(this.now() / 1000);
+    const cached = this.lastQuery;
+    if (
+      cached &&
+      cached.second === second &&
+      cached.region === region &&
+      cached.credentials === credentials
+    ) {
+      return cached;
+    }
+    const amzDate = new Date(second * 1000).toISOString().replace(/[-:]|\.\d{3}/g, '');
+    const scope = `${amzDate.slice(0, 8)}/${region}/s3/aws4_request`;
     // Already in canonical order (sorted by name) and encoding.
     let query =
       'X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Content-Sha256=UNSIGNED-PAYLOAD' +
@@ -62,12 +96,8 @@ export class ObjectPresigner {
       `&X-Amz-Date=${amzDate}&X-Amz-Expires=${this.expiresInSeconds}`;
     if (credentials.sessionToken) query += `&X-Amz-Security-Token=${uriEncode(credentials.sessionToken)}`;
     query += '&X-Amz-SignedHeaders=host';
-    const canonicalRequest = `GET\n${path}\n${query}\nhost:${base.host}\n\nhost\nUNSIGNED-PAYLOAD`;
-    const stringToSign = `AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${sha256Hex(canonicalRequest)}`;
-    const signature = createHmac('sha256', this.keyFor(scope, credentials.secretAccessKey))
-      .update(stringToSign)
-      .digest('hex');
-    return `${base.origin}${path}?${query}&X-Amz-Signature=${signature}`;
+    this.lastQuery = { second, region, credentials, amzDate, scope, query };
+    return this.lastQuery;
   }
 
   /** The SigV4 signing key of one day, region and secret: four HMACs, kept until one of them changes. */
@@ -129,5 +159,7 @@ function uriEncode(value: string): string {
 
 /** An S3 key as a URL path: each segment encoded, the slashes kept (S3 does not double-encode). */
 function encodeKey(key: string): string {
+  // genqueue's own keys (ids, indexes, extensions) need no escaping: skip the per-segment work.
+  if (/^[A-Za-z0-9\-._~/]*$/.test(key)) return key;
   return key.split('/').map(uriEncode).join('/');
 }
