@@ -1,6 +1,7 @@
 /**
- * The API while Redis or S3 is down: a private `redis-server` killed under a running API, and a
- * real s3rver stopped. Every call answers `503` with `Retry-After` within 2 s, `/readyz` within
+ * The API while Redis or S3 is down: a private `redis-server` killed under a running API, the same
+ * server stopped with SIGSTOP (it keeps its connections open and answers nothing, as in a network
+ * partition), and a real s3rver stopped. Every call answers `503` with `Retry-After` within 2 s, `/readyz` within
  * 1 s, the log says once that Redis is down and once that it is back, and the API recovers by itself.
  */
 import { Writable } from 'node:stream';
@@ -151,5 +152,70 @@ describe('S3 stopped under the API', () => {
     await s3.start();
     expect((await call('GET', '/readyz')).status).toBe(200);
     expect((await call('GET', `/ui/files/${key}`)).status).toBe(404);
+  });
+});
+
+describe('Redis hung (SIGSTOP) under the API', () => {
+  it('answers 503 within 2 s, also to a request already waiting, /readyz within 1 s, and loses nothing after SIGCONT', async () => {
+    const before = await call('POST', '/v1/jobs', JOB);
+    expect(before.status).toBe(202);
+    const downBefore = said('redis: unreachable');
+    const backBefore = said('redis: reachable again');
+
+    redis.pause();
+    try {
+      // Sent before the probe can have noticed: its command is on the wire, unanswered.
+      const waiting = await call('POST', '/v1/jobs', JOB);
+      expect(waiting).toMatchObject({
+        status: 503,
+        retryAfter: '5',
+        body: { error: { code: 'unavailable' } },
+      });
+      expect(waiting.ms).toBeLessThan(2_000);
+
+      // By now the probe has marked Redis down: the gate answers without sending a command.
+      const posted = await call('POST', '/v1/jobs', JOB);
+      expect(posted).toMatchObject({
+        status: 503,
+        retryAfter: '5',
+        body: { error: { code: 'unavailable' } },
+      });
+      expect(posted.ms).toBeLessThan(500);
+      const read = await call('GET', `/v1/jobs/${before.body.id}`);
+      expect(read).toMatchObject({ status: 503, retryAfter: '5' });
+      expect(read.ms).toBeLessThan(500);
+      const ready = await call('GET', '/readyz');
+      expect(ready).toMatchObject({ status: 503, body: { ok: false, down: ['redis'] } });
+      expect(ready.ms).toBeLessThan(1_000);
+      console.log(
+        `Redis hung: waiting POST 503 in ${waiting.ms} ms, POST ${posted.ms} ms, GET ${read.ms} ms, /readyz ${ready.ms} ms`,
+      );
+
+      // The probe keeps getting no answer meanwhile: one line says so, not one per PING.
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      expect(said('redis: unreachable') - downBefore).toBe(1);
+    } finally {
+      redis.resume();
+    }
+
+    const deadline = Date.now() + 15_000;
+    let again = await call('POST', '/v1/jobs', JOB);
+    while (again.status !== 202 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      again = await call('POST', '/v1/jobs', JOB);
+    }
+    expect(again.status).toBe(202);
+    expect((await call('GET', '/readyz')).status).toBe(200);
+    // What was accepted before the hang, and after it, is there.
+    expect(await call('GET', `/v1/jobs/${before.body.id}`)).toMatchObject({
+      status: 200,
+      body: { id: before.body.id, state: 'queued' },
+    });
+    expect(await call('GET', `/v1/jobs/${again.body.id}`)).toMatchObject({
+      status: 200,
+      body: { id: again.body.id },
+    });
+    expect(said('redis: reachable again') - backBefore).toBe(1);
+    expect(said('redis: unreachable') - downBefore).toBe(1);
   });
 });

@@ -19,6 +19,10 @@ export interface PrivateRedis {
   stop(): Promise<void>;
   /** Kills the server (SIGKILL): with `appendfsync everysec` up to the last second of writes is lost. */
   kill(): Promise<void>;
+  /** Stops the process with SIGSTOP: connections stay open and nothing answers, as in a partition. */
+  pause(): void;
+  /** Lets a paused process go on (SIGCONT). */
+  resume(): void;
   /** Starts it again on the same port and data folder. */
   start(): Promise<void>;
   /**
@@ -92,6 +96,8 @@ export async function startPrivateRedis(options: PrivateRedisOptions = {}): Prom
     url,
     stop,
     kill: () => stopWith('SIGKILL'),
+    pause: () => child?.kill('SIGSTOP'),
+    resume: () => child?.kill('SIGCONT'),
     async snapshot() {
       await rm(join(dir, 'snapshot'), { recursive: true, force: true });
       await cp(join(dir, 'appendonlydir'), join(dir, 'snapshot'), { recursive: true });

@@ -31,6 +31,19 @@ import { type ApiErrorCode, scrubSecrets, UnavailableError } from './http-error.
  * and the gallery answers 503. The body then streams for as long as it takes.
  */
 const S3_READ_FIRST_BYTE_MS = 2_000;
+/**
+ * The API's Redis liveness probe: a PING every 500 ms, down when one has no answer after 1 s. A
+ * stopped or partitioned Redis keeps the connection open and ioredis `ready`; the probe is what
+ * lets new requests get 503 at once.
+ */
+const REDIS_PROBE = { intervalMs: 500, timeoutMs: 1_000 };
+/**
+ * The longest the API waits for one Redis command, in milliseconds, so a request that was already
+ * waiting when Redis hung answers 503 within 2 s. The heaviest legitimate command, measured during
+ * the intake of a 50,000-prompt batch (a 1,000-item pipeline's commands, the outbox's scripts),
+ * came back within 276-503 ms at load 2-3 on 2 cores.
+ */
+const REDIS_COMMAND_TIMEOUT_MS = 1_500;
 /** Time limit of the `/readyz` S3 check, in milliseconds (the probe answers within 1 s). */
 const S3_READY_TIMEOUT_MS = 900;
 
@@ -89,11 +102,16 @@ export async function startApi(config: Config, overrides: StartApiOverrides = {}
   }
 
   try {
-    // A command retries once after a broken connection, then fails: the API answers 503 rather
-    // than hold the client until Redis is back (workers wait for ever instead).
-    const redis = overrides.redis ?? createRedis(config.redis, { maxRetriesPerRequest: 1 });
+    // A command retries once after a broken connection, then fails, and fails after
+    // REDIS_COMMAND_TIMEOUT_MS when no answer comes: the API answers 503 rather than hold the
+    // client until Redis is back (workers wait for ever instead). The queues' commands (Queue.add
+    // and the rest) go through this same connection: BullMQ duplicates only for blocking commands,
+    // which queues never send.
+    const redis =
+      overrides.redis ??
+      createRedis(config.redis, { maxRetriesPerRequest: 1, commandTimeout: REDIS_COMMAND_TIMEOUT_MS });
     if (!overrides.redis) cleanups.unshift(() => redis.quit().catch(() => redis.disconnect()));
-    const redisWatch = watchConnection(redis, { logger });
+    const redisWatch = watchConnection(redis, { logger, probe: REDIS_PROBE });
     cleanups.unshift(async () => redisWatch.stop());
 
     // Jobs are validated from the catalog: the API builds no provider client and needs no

@@ -56,6 +56,11 @@ export interface CreateRedisOptions {
   retryStrategy?: (times: number) => number | null;
   /** `CLIENT SETNAME`, shown in `CLIENT LIST`. */
   connectionName?: string;
+  /**
+   * ioredis's `commandTimeout`: a command with no answer after this many ms fails with `Command
+   * timed out` (the reply, if it comes later, is still matched to it). Default: none.
+   */
+  commandTimeout?: number;
 }
 
 /**
@@ -76,6 +81,7 @@ export function createRedis(settings: RedisSettings, options: CreateRedisOptions
     ...(options.connectTimeout === undefined ? {} : { connectTimeout: options.connectTimeout }),
     ...(options.retryStrategy ? { retryStrategy: options.retryStrategy } : {}),
     ...(options.connectionName ? { connectionName: options.connectionName } : {}),
+    ...(options.commandTimeout === undefined ? {} : { commandTimeout: options.commandTimeout }),
     ...(settings.username ? { username: settings.username } : {}),
     ...(settings.password ? { password: settings.password } : {}),
     ...(tls ? { tls } : {}),
