@@ -1,7 +1,9 @@
 /**
  * The provider catalog and what derives from it: every descriptor is consistent with its adapter
- * and its simulator mode, its example runs end to end against that mode, and the lists that cannot
- * be derived at run time (the simulator's modes, the README's table) miss no provider.
+ * and its simulator mode, its example runs end to end against that mode, and what is not derived
+ * at run time (each provider's mode file, the README's generated table, its conformance run) exists
+ * for every provider. docker-compose.yml names no provider: the workers read every credential from
+ * one env file.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { credentialVariable, defineProvider, isTaskEnded, type ProviderAccount } from '@genqueue/core';
@@ -10,10 +12,9 @@ import {
   type CredentialsOf,
   createAdapter,
   PROVIDER_CATALOG,
-  type ProviderName,
   renderProviderTable,
 } from '@genqueue/providers';
-import { type ModeEntry, modes, startSimulator } from '@genqueue/simulator';
+import { loadMode, type ModeEntry, modeFile, modes, startSimulator } from '@genqueue/simulator';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { DEMO_PROVIDERS } from '../apps/demo/src/demo-providers.ts';
@@ -30,13 +31,24 @@ function readmeTable(): string {
   return match[1]!;
 }
 
-/** A top-level block of docker-compose.yml (`x-provider-secrets:` ... up to the next blank line). */
+/** A top-level block of docker-compose.yml (`x-genqueue-env:` ... up to the next blank line). */
 function composeBlock(name: string): string {
   const text = readFileSync(COMPOSE, 'utf8');
   const match = new RegExp(`^${name}:.*\n((?:  .*\n)+)`, 'm').exec(text);
   if (!match) throw new Error(`docker-compose.yml has no ${name} block`);
   return match[1]!;
 }
+
+/** One service of docker-compose.yml, from `  <name>:` up to the next service or top-level key. */
+function composeService(name: string): string {
+  const text = readFileSync(COMPOSE, 'utf8');
+  const match = new RegExp(`^  ${name}:\n((?:(?: {4}.*)?\n)+)`, 'm').exec(text);
+  if (!match) throw new Error(`docker-compose.yml has no service ${name}`);
+  return match[1]!;
+}
+
+/** The file docker-compose.yml's workers (and only they) read provider credentials from. */
+const PROVIDERS_ENV_FILE = /^ {4}env_file:\n {6}- path: \.\/providers\.env\n {8}required: false$/m;
 
 /** Whether `test/conformance/<name>.test.ts` runs the shared suite on the provider. */
 function runsConformance(name: string): boolean {
@@ -47,23 +59,31 @@ function runsConformance(name: string): boolean {
   );
 }
 
-/** The providers of `catalog` that a list which is not derived at run time misses. */
-function gapsOf(catalog: readonly CatalogDescriptor[]): string[] {
+/** Whether the simulator loads a mode for provider `name` from its mode file. */
+async function hasMode(name: string): Promise<boolean> {
+  return loadMode(name).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** What a provider of `catalog` lacks among the pieces that are files, not derived lists. */
+async function gapsOf(catalog: readonly CatalogDescriptor[]): Promise<string[]> {
   const rows = readmeTable();
-  const workerSecrets = composeBlock('x-provider-secrets');
-  return catalog.flatMap((d) => [
-    ...Object.keys(d.credentials.shape)
-      .map((field) => credentialVariable(d.envPrefix, field))
-      .filter((variable) => !workerSecrets.includes(`  ${variable}: \${${variable}:-}`))
-      .map((variable) => `${d.name}: docker-compose.yml gives the workers no ${variable}`),
-    ...(Object.hasOwn(modes, d.name)
-      ? []
-      : [`${d.name}: no simulator mode in apps/simulator/src/modes/registry.ts`]),
-    ...(rows.includes(`| \`${d.name}\`:`) ? [] : [`${d.name}: not in the README's provider table`]),
-    ...(runsConformance(d.name)
-      ? []
-      : [`${d.name}: no test/conformance/${d.name}.test.ts running the shared suite`]),
-  ]);
+  const gaps = await Promise.all(
+    catalog.map(async (d) => [
+      ...((await hasMode(d.name))
+        ? []
+        : [`${d.name}: no simulator mode, ${modeFile(d.name)} exporting \`mode\``]),
+      ...(rows.includes(`| \`${d.name}\`:`)
+        ? []
+        : [`${d.name}: not in the README's provider table (run \`npm run docs:providers\`)`]),
+      ...(runsConformance(d.name)
+        ? []
+        : [`${d.name}: no test/conformance/${d.name}.test.ts running the shared suite`]),
+    ]),
+  );
+  return gaps.flat();
 }
 
 function accountFor(descriptor: CatalogDescriptor, baseUrl: string, credentials: Record<string, string>) {
@@ -136,22 +156,29 @@ describe('the provider catalog', () => {
     expect(Object.keys(DEMO_PROVIDERS).sort()).toEqual(PROVIDER_CATALOG.map((d) => d.name).sort());
   });
 
-  it("keeps the README's provider table equal to the catalog's", () => {
-    // To update: replace the section with the output of `renderProviderTable()`.
-    expect(readmeTable()).toBe(renderProviderTable());
-    expect(gapsOf(PROVIDER_CATALOG)).toEqual([]);
+  it("keeps the README's provider table equal to the catalog's", async () => {
+    expect(readmeTable(), 'README.md is stale: run `npm run docs:providers`').toBe(renderProviderTable());
+    expect(await gapsOf(PROVIDER_CATALOG)).toEqual([]);
   });
 
-  it('gives provider credentials to the workers only in docker-compose.yml', () => {
-    const shared = composeBlock('x-genqueue-env');
+  it('loads one simulator mode per provider of the catalog, from its mode file', () => {
+    expect(Object.keys(modes)).toEqual(PROVIDER_CATALOG.map((d) => d.name));
+  });
+
+  it('gives provider credentials to the workers only, from providers.env, naming no provider', () => {
+    const compose = readFileSync(COMPOSE, 'utf8');
     const variables = PROVIDER_CATALOG.flatMap((d) =>
       Object.keys(d.credentials.shape).map((field) => credentialVariable(d.envPrefix, field)),
     );
-    expect(variables.filter((variable) => shared.includes(variable))).toEqual([]);
-    expect(shared).toMatch(/^ {2}PROVIDERS: \$\{PROVIDERS:-liblib\}$/m);
+    // No per-credential line to keep: a new provider's credentials reach the workers unlisted.
+    expect(variables.filter((variable) => compose.includes(variable))).toEqual([]);
+    expect(composeService('worker')).toMatch(PROVIDERS_ENV_FILE);
+    expect(composeService('api')).not.toMatch(/env_file|providers\.env/);
+    expect(composeBlock('x-genqueue-env')).not.toMatch(/env_file|providers\.env/);
+    expect(composeBlock('x-genqueue-env')).toMatch(/^ {2}PROVIDERS: \$\{PROVIDERS:-liblib\}$/m);
   });
 
-  it('finds a fifth provider that has no simulator mode, README row, worker secret or conformance run', () => {
+  it('finds what a fifth provider added only to the catalog still lacks: its mode file, README row and conformance run', async () => {
     const fake = defineProvider({
       name: 'fake',
       envPrefix: 'FAKE',
@@ -172,28 +199,26 @@ describe('the provider catalog', () => {
         throw new Error('never built');
       },
     });
-    expect(gapsOf([...PROVIDER_CATALOG, fake as unknown as CatalogDescriptor])).toEqual([
-      'fake: docker-compose.yml gives the workers no FAKE_API_KEY',
-      'fake: no simulator mode in apps/simulator/src/modes/registry.ts',
-      "fake: not in the README's provider table",
+    // New files (`fake.descriptor.ts`, `fake.ts`, `modes/fake.mode.ts`, `test/conformance/fake.test.ts`),
+    // one line in descriptors.ts and `npm run docs:providers` are all it takes: no registry entry,
+    // and docker-compose passes FAKE_API_KEY from providers.env without a line of its own.
+    expect(await gapsOf([...PROVIDER_CATALOG, fake as unknown as CatalogDescriptor])).toEqual([
+      'fake: no simulator mode, apps/simulator/src/modes/fake.mode.ts exporting `mode`',
+      "fake: not in the README's provider table (run `npm run docs:providers`)",
       'fake: no test/conformance/fake.test.ts running the shared suite',
     ]);
+    expect(renderProviderTable([...PROVIDER_CATALOG, fake as unknown as CatalogDescriptor])).toContain(
+      '| `fake`: a provider added to the catalog and nowhere else | `FAKE_API_KEY` |',
+    );
   });
 
-  it('refuses, at compile time, a mode list that misses a provider or takes other credentials', () => {
-    // `npm run typecheck` compiles this file: each directive fails the build if its line compiles.
-    // @ts-expect-error `modelverse` is missing
-    const modesWithoutOne: { readonly [N in ProviderName]: ModeEntry<CredentialsOf<N>> } = {
-      liblib: modes.liblib,
-      'liblib-v1': modes['liblib-v1'],
-      replicate: modes.replicate,
-    };
+  it('refuses, at compile time, a mode that takes other credentials than its provider', () => {
+    // `npm run typecheck` compiles this file: the directive fails the build if its line compiles.
     const wrongCredentials: ModeEntry<CredentialsOf<'replicate'>> = {
       create: modes.replicate.create,
       // @ts-expect-error replicate's credential is `apiToken`, not `apiKey`
       credentials: (o) => ({ apiKey: o.token }),
     };
-    expect(Object.keys(modesWithoutOne)).not.toContain('modelverse');
     expect(Object.keys(wrongCredentials.credentials(startOptions))).toEqual(['apiKey']);
   });
 });

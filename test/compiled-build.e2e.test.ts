@@ -1,14 +1,18 @@
 /**
  * The production build: `scripts/build.mjs` (what `npm run build` runs) compiles every app with
  * esbuild, and the compiled API and two compiled worker processes (plain node, no tsx) run a batch
- * to the end, every image stored and the provider's limits kept. The compiled CLI answers `--help`.
+ * to the end, every image stored and the provider's limits kept. The compiled CLI answers `--help`,
+ * and the compiled simulator serves every provider's mode (modes are loaded by name, so the bundle
+ * must hold each `modes/<name>.mode.ts`).
  * It builds into its own folder under .data/, so it never leaves a build in apps/<app>/dist that
  * `npm run api|worker` and the `genqueue` command would then prefer to the sources.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { promisify } from 'node:util';
+import { PROVIDER_NAMES } from '@genqueue/providers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectBatchStored, postBatch } from './support/cluster-batch.ts';
 import { type Stack, startStack } from './support/stack.ts';
@@ -56,4 +60,43 @@ describe('the compiled build', () => {
     expect(stdout).toMatch(/^Usage: genqueue/);
     expect(stdout).toMatch(/submit/);
   });
+
+  it.each(PROVIDER_NAMES.map((name) => [name]))(
+    'serves the %s mode from the compiled simulator',
+    async (name) => {
+      const child = spawn(
+        process.execPath,
+        [`${OUT}/apps/simulator/dist/main.js`, '--mode', name, '--port', '0'],
+        {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+      });
+      child.stderr.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+      });
+      try {
+        const url = await new Promise<string>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`no listening line: ${output}`)), 15_000);
+          child.stdout.on('data', () => {
+            const match = new RegExp(`simulator \\(${name}\\) listening on (\\S+)`).exec(output);
+            if (match) {
+              clearTimeout(timer);
+              resolve(match[1]!);
+            }
+          });
+          child.once('exit', (code) => reject(new Error(`exited ${code}: ${output}`)));
+        });
+        const stats = await fetch(`${url}/__sim/stats`);
+        expect(stats.status).toBe(200);
+      } finally {
+        const exited = once(child, 'exit');
+        child.kill('SIGTERM');
+        await exited;
+      }
+    },
+  );
 });

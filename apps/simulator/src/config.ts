@@ -5,7 +5,7 @@
  * | --- | --- | --- |
  * | `--host` | `SIM_HOST` | listen address (default 127.0.0.1) |
  * | `--port` | `SIM_PORT` | port (default 8787; 0 = random) |
- * | `--mode` | `SIM_MODE` | provider wire format, one of `modes/registry.ts` (default liblib) |
+ * | `--mode` | `SIM_MODE` | provider wire format, one per catalog provider (`modes/<name>.mode.ts`; default liblib) |
  * | `--access-key` / `--secret-key` | `SIM_ACCESS_KEY` / `SIM_SECRET_KEY` | LiblibAI keys |
  * | `--token` | `SIM_TOKEN` | bearer token of the other modes |
  * | `--qps` | `SIM_SUBMIT_QPS` | submissions per second |

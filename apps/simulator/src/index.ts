@@ -7,6 +7,7 @@ export { FAULT_KINDS, FaultInjector, type RequestEndpoint } from './faults.ts';
 export { type LimitSettings, type LimitVerdict, SubmissionLimits } from './limits.ts';
 export {
   type ModeContext,
+  type ModeEntry,
   type ModeFactory,
   Reply,
   type SimMode,
@@ -20,8 +21,8 @@ export {
   liblibMode,
   OSS_BUCKET_PATH,
   SIGNATURE_WINDOW_MS,
-} from './modes/liblib.ts';
-export { type ModeEntry, modes } from './modes/registry.ts';
+} from './modes/liblib.mode.ts';
+export { loadMode, modeFile, modes } from './modes/registry.ts';
 export { type EncodePngOptions, encodePng, PNG_SIGNATURE, pngChunk, renderMp4, renderPng } from './png.ts';
 export { OUTPUT_TTL_MS, startSimulator } from './simulator.ts';
 export type { StatsCounters } from './stats.ts';

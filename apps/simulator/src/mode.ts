@@ -107,3 +107,13 @@ export class Reply extends Error {
 export function retryAfterHeader(status: number): Record<string, string> {
   return status === 429 ? { 'retry-after': '1' } : {};
 }
+
+/**
+ * What each `modes/<provider name>.mode.ts` exports as `mode`: how to build the mode, and which
+ * credentials it accepts (typed per provider with `satisfies ModeEntry<CredentialsOf<'<name>'>>`).
+ */
+export interface ModeEntry<Credentials = Readonly<Record<string, string>>> {
+  create: ModeFactory;
+  /** The credentials the simulator accepts, by the provider's credential field names. */
+  credentials(options: ResolvedSimulatorOptions): Credentials;
+}

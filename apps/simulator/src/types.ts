@@ -12,7 +12,7 @@
  */
 import type { ProviderName } from '@genqueue/providers';
 
-/** The wire formats the simulator speaks: one per provider of the catalog (see `modes/registry.ts`). */
+/** The wire formats the simulator speaks: one per provider of the catalog (each from `modes/<name>.mode.ts`, see `modes/registry.ts`). */
 export type SimulatorMode = ProviderName;
 
 /** Kinds of injectable faults. */

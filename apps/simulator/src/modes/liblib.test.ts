@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { decodePng, liblibCaller, manualClock } from '../internal/test-support.ts';
 import { startSimulator } from '../simulator.ts';
 import type { Simulator, SimulatorOptions } from '../types.ts';
-import { INITIAL_BALANCE, LIBLIB_SUBMIT_PATHS, LIBLIB_TEMPLATES, OSS_BUCKET_PATH } from './liblib.ts';
+import { INITIAL_BALANCE, LIBLIB_SUBMIT_PATHS, LIBLIB_TEMPLATES, OSS_BUCKET_PATH } from './liblib.mode.ts';
 import { LIBLIB_PARAM_RULES } from './liblib-rules.ts';
 
 const KONTEXT = '/api/generate/kontext/text2img';

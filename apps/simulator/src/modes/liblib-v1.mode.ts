@@ -13,9 +13,11 @@
  * timed-out tasks answer `failed`.
  */
 import type { ServerResponse } from 'node:http';
+import type { CredentialsOf } from '@genqueue/providers';
 import { sendReply } from '../internal/http.ts';
 import {
   type ModeContext,
+  type ModeEntry,
   type ModeFactory,
   retryAfterHeader,
   type SimMode,
@@ -157,3 +159,9 @@ function errorMessage(task: TaskRecord, phase: TaskPhase): string {
 function backwards(phase: TaskPhase): TaskPhase {
   return phase === 'queued' ? 'queued' : phase === 'running' ? 'queued' : 'running';
 }
+
+/** This provider's entry of the mode registry, loaded by `registry.ts` from the catalog's name. */
+export const mode = {
+  create: liblibV1Mode,
+  credentials: (o) => ({ apiKey: o.token }),
+} satisfies ModeEntry<CredentialsOf<'liblib-v1'>>;

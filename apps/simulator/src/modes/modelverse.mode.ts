@@ -12,9 +12,11 @@
  * timeouts.
  */
 import type { ServerResponse } from 'node:http';
+import type { CredentialsOf } from '@genqueue/providers';
 import { sendJson } from '../internal/http.ts';
 import {
   type ModeContext,
+  type ModeEntry,
   type ModeFactory,
   Reply,
   retryAfterHeader,
@@ -224,3 +226,9 @@ export const modelverseMode: ModeFactory = (ctx: ModeContext): SimMode => {
     },
   };
 };
+
+/** This provider's entry of the mode registry, loaded by `registry.ts` from the catalog's name. */
+export const mode = {
+  create: modelverseMode,
+  credentials: (o) => ({ apiKey: o.token }),
+} satisfies ModeEntry<CredentialsOf<'modelverse'>>;

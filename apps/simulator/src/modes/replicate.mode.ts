@@ -17,9 +17,11 @@
  * safety checker does); simulated timeouts → `aborted`.
  */
 import type { ServerResponse } from 'node:http';
+import type { CredentialsOf } from '@genqueue/providers';
 import { sendJson } from '../internal/http.ts';
 import {
   type ModeContext,
+  type ModeEntry,
   type ModeFactory,
   Reply,
   retryAfterHeader,
@@ -293,3 +295,9 @@ export const replicateMode: ModeFactory = (ctx: ModeContext): SimMode => {
     },
   };
 };
+
+/** This provider's entry of the mode registry, loaded by `registry.ts` from the catalog's name. */
+export const mode = {
+  create: replicateMode,
+  credentials: (o) => ({ apiToken: o.token }),
+} satisfies ModeEntry<CredentialsOf<'replicate'>>;

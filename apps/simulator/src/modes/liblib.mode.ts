@@ -12,9 +12,17 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
+import type { CredentialsOf } from '@genqueue/providers';
 import { type FormPart, parseMultipart, sendReply } from '../internal/http.ts';
 import { hash32 } from '../internal/random.ts';
-import { type ModeContext, type ModeFactory, Reply, type SimMode, type SimRequest } from '../mode.ts';
+import {
+  type ModeContext,
+  type ModeEntry,
+  type ModeFactory,
+  Reply,
+  type SimMode,
+  type SimRequest,
+} from '../mode.ts';
 import type { TaskPhase, TaskRecord } from '../tasks.ts';
 import { LIBLIB_PARAM_RULES } from './liblib-rules.ts';
 
@@ -662,3 +670,9 @@ function validateSubmission(
   if (typeof prompt === 'string') out.prompt = prompt;
   return out;
 }
+
+/** This provider's entry of the mode registry, loaded by `registry.ts` from the catalog's name. */
+export const mode = {
+  create: liblibMode,
+  credentials: (o) => ({ accessKey: o.accessKey, secretKey: o.secretKey }),
+} satisfies ModeEntry<CredentialsOf<'liblib'>>;
