@@ -13,8 +13,12 @@ import { readObject, type Stack, startStack } from './stack.ts';
  * this process and two worker processes, reaching Redis as `redisEnv` says; `REDIS_URL` points at
  * a port nobody answers on, so a process that ignored `redisEnv` could not work.
  */
-export async function startBatchStack(redisEnv: Record<string, string>): Promise<Stack> {
+export async function startBatchStack(
+  redisEnv: Record<string, string>,
+  options: { prefix?: string } = {},
+): Promise<Stack> {
   const stack = await startStack({
+    ...options,
     sim: { submitQps: 10, maxInFlight: 8, latencyMs: { min: 200, max: 400 } },
     redisEnv: { REDIS_URL: 'redis://127.0.0.1:1', ...redisEnv },
     env: { SUBMIT_MARGIN_MS: '5' },

@@ -31,6 +31,8 @@ export interface StackOptions {
    * test Redis at `REDIS_URL`.
    */
   redisEnv?: Record<string, string>;
+  /** The deployment's `QUEUE_PREFIX`. Default: a unique one (`uniquePrefix('e2e')`). */
+  prefix?: string;
   /**
    * Run a compiled build (`scripts/build.mjs --out <this>`): the API as a `node
    * <this>/apps/api/dist/main.js` child process, and `spawnWorker` starts the compiled worker.
@@ -74,7 +76,7 @@ export interface Stack {
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const sim = await startSimulator({ latencyMs: { min: 200, max: 400 }, ...options.sim });
   const s3 = await startS3();
-  const prefix = uniquePrefix('e2e');
+  const prefix = options.prefix ?? uniquePrefix('e2e');
   const env: Record<string, string> = {
     REDIS_URL: TEST_REDIS_URL,
     ...options.redisEnv,
