@@ -23,6 +23,7 @@ import {
   type ProvidersSettings,
 } from '@genqueue/providers';
 import { z } from 'zod';
+import { entryIssues } from './internal/entry-issues.ts';
 import {
   type ApiKeyConfig,
   type ApiRateLimits,
@@ -709,12 +710,7 @@ function parseAccountList(
       credentialFields.every((field) => !(field in (item as Record<string, unknown>)));
     const parsed = (described ? withoutCredentials : withCredentials).safeParse(item);
     if (!parsed.success) {
-      for (const issue of parsed.error.issues) {
-        const field =
-          issue.code === 'unrecognized_keys'
-            ? issue.keys.join(', ')
-            : issue.path.map(String).join('.') || '(entry)';
-        const message = issue.code === 'unrecognized_keys' ? 'unknown field' : issue.message;
+      for (const { field, message } of entryIssues(parsed.error)) {
         problems.push({ variable, message: `${where}${who}, field ${field}: ${message}` });
       }
       return;

@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { DEFAULT_TENANT } from '@genqueue/core';
 import { z } from 'zod';
+import { entryIssues } from './internal/entry-issues.ts';
 
 export { DEFAULT_TENANT };
 
@@ -100,18 +101,10 @@ export function parseApiKeys(raw: string | undefined, problems: Problem[]): ApiK
     const who = named ? `key #${n} of tenant "${tenant}"` : `entry #${index + 1}`;
     const result = keyEntry.safeParse(item);
     if (!result.success) {
-      for (const issue of result.error.issues) {
-        const field =
-          issue.code === 'unrecognized_keys'
-            ? issue.keys.join(', ')
-            : issue.path.map(String).join('.') || '(entry)';
-        // enum issues quote the value received; a scope is no secret, but keep to one rule
-        const message =
-          issue.code === 'unrecognized_keys'
-            ? 'unknown field'
-            : issue.code === 'invalid_enum_value'
-              ? `must be one of ${SCOPES.join(', ')}`
-              : issue.message;
+      // enum issues quote the value received; a scope is no secret, but keep to one rule
+      const wording = (issue: z.ZodIssue) =>
+        issue.code === 'invalid_enum_value' ? `must be one of ${SCOPES.join(', ')}` : issue.message;
+      for (const { field, message } of entryIssues(result.error, wording)) {
         problems.push({ variable, message: `${who}, field ${field}: ${message}` });
       }
       return;
@@ -167,12 +160,7 @@ export function parseTenants(raw: string | undefined, problems: Problem[]): Reco
     }
     const result = tenantEntry.safeParse(value);
     if (!result.success) {
-      for (const issue of result.error.issues) {
-        const field =
-          issue.code === 'unrecognized_keys'
-            ? issue.keys.join(', ')
-            : issue.path.map(String).join('.') || '(entry)';
-        const message = issue.code === 'unrecognized_keys' ? 'unknown field' : issue.message;
+      for (const { field, message } of entryIssues(result.error)) {
         problems.push({ variable, message: `tenant "${name}", field ${field}: ${message}` });
       }
       continue;
