@@ -11,7 +11,7 @@ import sharp from 'sharp';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startS3, type TestS3 } from '../../../test/support/s3.ts';
-import { createS3Client, Sink, SinkError } from './index.ts';
+import { BufferPool, createS3Client, Sink, SinkError } from './index.ts';
 
 const PNG_HEAD = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]);
 const JPEG_HEAD = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 0x10, 0x4a, 0x46, 0x49, 0x46, 0, 1]);
@@ -314,6 +314,55 @@ describe('Sink.store over HTTP', () => {
     const error = await storeError(sink.store({ url, key: nextKey('nb'), metadata: {} }));
     expect(error).toMatchObject({ code: 's3', retryable: true });
   });
+});
+
+describe('Sink.store with S3 unreachable', () => {
+  /** A loopback port nothing listens on: every S3 request is refused at connect. */
+  async function refusedEndpoint(): Promise<string> {
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const { port } = probe.address() as AddressInfo;
+    await new Promise((resolve) => probe.close(resolve));
+    return `http://127.0.0.1:${port}`;
+  }
+
+  // A failed upload once the download had ended used to destroy the finished download stream with
+  // an error nobody listened to any more: an uncaught exception that killed the worker.
+  for (const [name, size, buffers] of [
+    ['a small file (one PUT from a pooled buffer)', 3000, 1],
+    ['a small file while every pooled buffer is taken (streamed multipart)', 3000, 0],
+    ['a file past the pool buffers (streamed multipart)', 5 * 1024 * 1024 + 10, 1],
+  ] as const) {
+    it(`fails ${name} as retryable, and the process lives on`, async () => {
+      const client = createS3Client({
+        endpoint: await refusedEndpoint(),
+        region: 'us-east-1',
+        accessKeyId: 'S3RVER',
+        secretAccessKey: 'S3RVER',
+        forcePathStyle: true,
+      });
+      const uncaught: unknown[] = [];
+      const onUncaught = (error: unknown) => uncaught.push(error);
+      process.on('uncaughtException', onUncaught);
+      try {
+        const error = await storeError(
+          newSink({ s3: client, bufferPool: new BufferPool(4 * 1024 * 1024, buffers) }).store({
+            url: serve(`/refused-${size}-${buffers}.png`, fileOf(PNG_HEAD, size), 'image/png'),
+            key: nextKey('refused'),
+            metadata: {},
+          }),
+        );
+        expect(error).toMatchObject({ retryable: true });
+        expect(error.message).toMatch(/ECONNREFUSED|upload/);
+        // An error emitted on a stream with no listener surfaces on a later tick.
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        expect(uncaught).toEqual([]);
+      } finally {
+        process.off('uncaughtException', onUncaught);
+        client.destroy();
+      }
+    });
+  }
 });
 
 describe('Sink.store: each upload path byte for byte, and a download failing mid-stream', () => {

@@ -278,9 +278,12 @@ export class Sink {
         });
       } catch (error) {
         // The meter carries the download's error (or the size limit) when that side failed first;
-        // otherwise S3 failed and stopped reading, so tear the download down for the pipeline to settle.
+        // otherwise S3 failed and stopped reading, so tear the download down for the pipeline to
+        // settle. Without an error: a small body may have passed the meter's writable side already,
+        // so the pipeline is done and no one listens on the meter any more; an error emitted there
+        // would be an uncaught exception that kills the worker.
         const downloadFailure = meter.errored;
-        if (!downloadFailure) meter.destroy(new Error('upload failed'));
+        if (!downloadFailure) meter.destroy();
         await feeding;
         await file?.discard();
         if (downloadFailure) throw this.downloadError(downloadFailure, opened.label, source.signal);

@@ -140,6 +140,9 @@ export async function startChaos(options: ChaosOptions) {
     SHUTDOWN_GRACE_MS: '1000',
     // The simulator serves results from its own (loopback) address.
     SINK_ALLOWED_HOSTS: new URL(sim.url).hostname,
+    // The scenarios read every job's view while they wait, far past the API's per-key rate limit,
+    // which its own suite (test/security/rate-limits.test.ts) exercises.
+    API_RATE_PER_SECOND: '0',
     ...(receiver
       ? {
           WEBHOOK_SECRET: `whsec_${Buffer.from('chaos-webhook-secret-0123456789').toString('base64')}`,
