@@ -18,7 +18,7 @@ export interface LimitSettings {
 /**
  * QPS is a strict sliding window over accepted submissions: with `submitQps >= 1`, at most
  * `floor(submitQps)` acceptances in any 1000 ms; below 1, one acceptance per `1000 / submitQps` ms.
- * Refused submissions do not take a slot (the brief defines the window over accepted ones).
+ * Refused submissions do not take a slot: they create no task, so only accepted ones are counted.
  * In flight counts tasks from acceptance until their `endsAt`, polled or not.
  */
 export class SubmissionLimits {
