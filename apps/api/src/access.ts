@@ -9,9 +9,10 @@
  */
 import type { Scope } from '@genqueue/config';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { ApiDeps } from './deps.ts';
 import { ApiError } from './http-error.ts';
 import { hasScope, isAdmin, type KeyRing, type Principal } from './key-ring.ts';
-import type { ReadScope } from './reads.ts';
+import { type ReadScope, Reads } from './reads.ts';
 
 /** What the key middleware leaves in `res.locals` for the routes. */
 export interface AccessLocals {
@@ -28,6 +29,11 @@ export function principalOf(res: Response): Principal {
 /** What the caller may read: its tenant's records, or every tenant's for an admin key. */
 export function readScopeOf(principal: Principal): ReadScope {
   return { tenant: principal.tenant, admin: isAdmin(principal) };
+}
+
+/** The read path on behalf of the route's caller (its tenant, or every tenant for an admin key). */
+export function readsOf(deps: Pick<ApiDeps, 'store' | 'objectUrl'>, res: Response): Reads {
+  return new Reads(deps.store, deps.objectUrl, readScopeOf(principalOf(res)));
 }
 
 /**
@@ -94,7 +100,3 @@ export function requireScope(scope: Scope): RequestHandler {
     next(new ApiError(403, 'forbidden', `this key lacks the ${scope} scope`));
   };
 }
-
-/** `jobs:read` for reads (GET, HEAD), `jobs:write` for everything else. */
-export const requireJobsScope: RequestHandler = (req, res, next) =>
-  requireScope(req.method === 'GET' || req.method === 'HEAD' ? 'jobs:read' : 'jobs:write')(req, res, next);

@@ -40,7 +40,7 @@ import {
 } from '@genqueue/core';
 import express, { type Request, type Response, Router } from 'express';
 import { z } from 'zod';
-import { idempotencyScopeOf, principalOf, readScopeOf, requireScope } from '../access.ts';
+import { idempotencyScopeOf, principalOf, readsOf, requireScope } from '../access.ts';
 import type { RouteDeps } from '../deps.ts';
 import { ApiError, type Issue, invalidRequest } from '../http-error.ts';
 import { coerceCell, type FieldSchemas, inputFieldSchemas } from '../internal/batch-coerce.ts';
@@ -67,7 +67,7 @@ import {
   zodIssues,
 } from '../internal/request-checks.ts';
 import { requireWebhookSecret } from '../internal/webhook-config.ts';
-import { Reads } from '../reads.ts';
+import type { Reads } from '../reads.ts';
 
 /** Most items one batch may hold. */
 export const MAX_BATCH_ITEMS = 50_000;
@@ -340,9 +340,7 @@ export function batchesRouter(deps: RouteDeps): Router {
     },
   );
 
-  function reads(res: Response): Reads {
-    return new Reads(deps.store, deps.objectUrl, readScopeOf(principalOf(res)));
-  }
+  const reads = (res: Response): Reads => readsOf(deps, res);
 
   async function findBatch(res: Response, id: string): Promise<BatchRecord> {
     const batch = await reads(res).batch(id);

@@ -17,7 +17,7 @@ import {
 } from '@genqueue/core';
 import { type Request, type Response, Router } from 'express';
 import { z } from 'zod';
-import { idempotencyScopeOf, principalOf, readScopeOf, requireScope } from '../access.ts';
+import { idempotencyScopeOf, principalOf, readsOf, requireScope } from '../access.ts';
 import type { ApiDeps, RouteDeps } from '../deps.ts';
 import { ApiError, invalidRequest } from '../http-error.ts';
 import {
@@ -32,7 +32,7 @@ import {
   zodIssues,
 } from '../internal/request-checks.ts';
 import { requireWebhookSecret } from '../internal/webhook-config.ts';
-import { Reads } from '../reads.ts';
+import type { Reads } from '../reads.ts';
 
 export { IDEMPOTENCY_TTL_SECONDS, MAX_METADATA_BYTES };
 /** Most URLs checked per request; each may cost a DNS lookup. */
@@ -163,9 +163,7 @@ export function jobsRouter(deps: RouteDeps): Router {
     },
   );
 
-  function reads(res: Response): Reads {
-    return new Reads(deps.store, deps.objectUrl, readScopeOf(principalOf(res)));
-  }
+  const reads = (res: Response): Reads => readsOf(deps, res);
 
   return router;
 }

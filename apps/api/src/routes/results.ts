@@ -9,10 +9,10 @@
 import type { JobView } from '@genqueue/core';
 import { stringify } from 'csv-stringify/sync';
 import { type Request, type Response, Router } from 'express';
-import { principalOf, readScopeOf, requireScope } from '../access.ts';
+import { readsOf, requireScope } from '../access.ts';
 import type { RouteDeps } from '../deps.ts';
 import { ApiError } from '../http-error.ts';
-import { Reads } from '../reads.ts';
+import type { Reads } from '../reads.ts';
 
 /** One line of `results.jsonl`. */
 export interface ResultLine {
@@ -122,7 +122,7 @@ export function resultsRouter(deps: RouteDeps): Router {
     async (req: Request<{ id: string; format: string }>, res: Response) => {
       const format = req.params.format;
       if (format !== 'jsonl' && format !== 'csv') throw new ApiError(404, 'not_found', 'not found');
-      const reads = new Reads(deps.store, deps.objectUrl, readScopeOf(principalOf(res)));
+      const reads = readsOf(deps, res);
       const batch = await reads.batch(req.params.id);
       if (!batch) throw new ApiError(404, 'not_found', 'batch not found');
       await streamResults(reads, batch, format, res);
