@@ -17,7 +17,7 @@ import sharp from 'sharp';
 import { request } from 'undici';
 import { BENCH_TOKEN, type Deployment, deploy, type Infra } from '../lib/deployment.ts';
 import type { Figure } from '../lib/figures.ts';
-import { quantile } from '../lib/stats.ts';
+import { mean, quantile } from '../lib/stats.ts';
 import type { RunOptions } from './throughput.ts';
 
 const JOBS = 50_000;
@@ -231,7 +231,6 @@ export async function thumbnailCost(infra: Infra, { quick, log }: RunOptions): P
     s3.destroy();
     server.close();
   }
-  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const scenario = '9 sink thumbnail';
   return [
     {

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { type Request, type Response, Router } from 'express';
 import { bearerAuth } from '../auth.ts';
 import type { RouteDeps } from '../deps.ts';
+import { escapeHtml } from '../gallery/html.ts';
 import { openApiDocument } from '../openapi.ts';
 
 type Json = Record<string, unknown>;
@@ -19,11 +20,6 @@ details{margin:.25rem 0}summary{cursor:pointer}`;
 /** The CSP source that allows exactly the inline stylesheet. */
 const STYLE_HASH = `sha256-${createHash('sha256').update(STYLE).digest('base64')}`;
 
-const escapeHtml = (text: string) =>
-  text.replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
-  );
 const pre = (value: unknown) => `<pre>${escapeHtml(JSON.stringify(value, null, 2))}</pre>`;
 
 function operationHtml(method: string, path: string, op: Json): string {

@@ -132,7 +132,7 @@ const SOUND = ['on', 'off'];
 const SEEDREAM_40 = 'doubao-seedream-4-0-250828';
 const SEEDREAM_45 = 'doubao-seedream-4-5-251128';
 const KONTEXT_RATIOS = ['1:1', '2:3', '3:2', '3:4', '4:3', '9:16', '16:9', '9:21', '21:9'];
-const QWEN_TEMPLATE = 'bf085132c7134622895b783b520b39ff';
+export const QWEN_TEMPLATE = 'bf085132c7134622895b783b520b39ff';
 /** 002 §11.1.2: "Qwen-Image: 75e0be0c93b34dd8baeec9c968013e0c", the only checkpoint listed. */
 const QWEN_CHECKPOINT = '75e0be0c93b34dd8baeec9c968013e0c';
 /** 002 §7.5 采样方法: Euler a 0 … DPM++ 2M SDE EXPONENTIAL 21, then 24, 25, 27, 28, Restart 29, LCM 30. */

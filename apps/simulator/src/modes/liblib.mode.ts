@@ -24,7 +24,7 @@ import {
   type SimRequest,
 } from '../mode.ts';
 import type { TaskPhase, TaskRecord } from '../tasks.ts';
-import { LIBLIB_PARAM_RULES } from './liblib-rules.ts';
+import { LIBLIB_PARAM_RULES, QWEN_TEMPLATE } from './liblib-rules.ts';
 
 /** Signatures are valid 5 minutes around the server's clock (002 §2.4.1). */
 export const SIGNATURE_WINDOW_MS = 5 * 60 * 1000;
@@ -50,8 +50,6 @@ const UPLOAD_TYPES: Record<string, string> = {
   png: 'image/png',
   webp: 'image/webp',
 };
-
-const QWEN_TEMPLATE = 'bf085132c7134622895b783b520b39ff';
 
 /** One submission endpoint of 002. */
 interface SubmitRoute {
