@@ -25,7 +25,7 @@ import { nextPollDelay } from './poll-schedule.ts';
 import { failOverdueTask, isOverdue } from './reconciler.ts';
 import { cappedRetryAfter } from './retry-after.ts';
 import { requestSize, type TaskKind } from './task-durations.ts';
-import { failJob, finishTask, scheduleSink } from './task-end.ts';
+import { failJob, finishTask, freeSlot, scheduleSink } from './task-end.ts';
 
 /** After a failed status query, wait at least this long (the error may be an outage). */
 const STATUS_ERROR_DELAY_MS = 2_000;
@@ -92,7 +92,7 @@ export async function processPoll(
     }
     if (error instanceof ProviderError && error.errorClass === 'invalid_job') {
       // e.g. 100051 "task does not exist": it will never end by itself.
-      await pool.release(lease);
+      await freeSlot(ctx, record.provider, pool, lease);
       await failJob(ctx, jobId, error.toJobError());
       await job.log(`failed: ${error.code ?? ''} ${error.message}`);
       return { taskId: record.providerTaskId, state: 'failed' };

@@ -17,7 +17,7 @@ import { randomUUID } from 'node:crypto';
 import { bullJobId, isTerminal, type JobRecord, jobTag } from '@genqueue/core';
 import type { Job, Queue } from 'bullmq';
 import { leaseOfRecord, providerOf, type WorkerContext } from './context.ts';
-import { failJob, scheduleSink } from './task-end.ts';
+import { failJob, freeSlot, scheduleSink } from './task-end.ts';
 
 /** What the reconciler did to one job. */
 export type Repair = 'submit' | 'poll' | 'sink' | 'deadline';
@@ -189,6 +189,5 @@ export async function failOverdueTask(ctx: WorkerContext, record: JobRecord): Pr
     code: 'task_timeout',
     message: `the provider still reported the task as running ${minutes} min after its submission (TASK_DEADLINE_MS); given up`,
   });
-  await pool.release(leaseOfRecord(pool, record));
-  ctx.slotSignal?.freed(record.provider).catch(() => undefined);
+  await freeSlot(ctx, record.provider, pool, leaseOfRecord(pool, record));
 }

@@ -13,6 +13,7 @@ import {
   jobTag,
   type TaskStatus,
 } from '@genqueue/core';
+import type { AccountPool, Lease } from '@genqueue/limiter';
 import { leaseOfRecord, providerOf, type WorkerContext } from './context.ts';
 
 export async function failJob(ctx: WorkerContext, jobId: string, error: JobError): Promise<void> {
@@ -28,6 +29,20 @@ export async function scheduleSink(ctx: WorkerContext, record: JobRecord): Promi
 }
 
 /**
+ * Frees a task's slot, and wakes a submission waiting for one (in any worker process; the wake-up
+ * is a hint, so not awaited).
+ */
+export async function freeSlot(
+  ctx: WorkerContext,
+  provider: string,
+  pool: AccountPool,
+  lease: Lease,
+): Promise<void> {
+  await pool.release(lease);
+  ctx.slotSignal?.freed(provider).catch(() => undefined);
+}
+
+/**
  * @param accepted for a synchronous provider, the task id and submission time, saved in the
  *   same step as the outputs, so a crash cannot leave a paid task's outputs only in memory.
  */
@@ -40,9 +55,7 @@ export async function finishTask(
   const { pool } = providerOf(ctx, record.provider);
   const lease = leaseOfRecord(pool, { ...record, ...accepted });
   // The slot is the provider's scarcest resource: give it back before anything else.
-  await pool.release(lease);
-  // Wakes a submission waiting for a slot (in any worker process); a hint, so not awaited.
-  ctx.slotSignal?.freed(record.provider).catch(() => undefined);
+  await freeSlot(ctx, record.provider, pool, lease);
   const now = ctx.clock.now();
   const balance = 'accountBalance' in status ? status.accountBalance : undefined;
   const common = {
