@@ -23,7 +23,7 @@ import {
   submitQueueName,
   systemClock,
 } from '@genqueue/core';
-import { AccountPool, StatusQueryCap } from '@genqueue/limiter';
+import { AccountPool, poolAccountOf, StatusQueryCap } from '@genqueue/limiter';
 import { RedisMetrics } from '@genqueue/metrics';
 import { createAdapter, descriptorOf, MissingCredentialsError, type ProviderName } from '@genqueue/providers';
 import { sinkFromSettings } from '@genqueue/sink';
@@ -98,13 +98,7 @@ export async function startWorker(config: Config, overrides: WorkerOverrides = {
           new AccountPool({
             redis,
             keyPrefix: limiterKeyPrefix(config.queuePrefix, name),
-            accounts: list.map(({ config: account }) => ({
-              id: account.id,
-              submitQps: account.limits.submitQps,
-              maxInFlight: account.limits.maxInFlight,
-              weight: account.weight,
-              tags: account.tags,
-            })),
+            accounts: list.map(({ config: account }) => poolAccountOf(account)),
             marginMs: config.limits.submitMarginMs,
             turnTtlMs: config.limits.submitTurnTtlMs,
             leaseTtlMs: config.limits.leaseTtlMs,

@@ -27,6 +27,25 @@ export interface PoolAccount {
 }
 
 /**
+ * A configured account (`AccountConfig` of @genqueue/config: its secrets are not read) as the pool
+ * sees it. Workers and the API build their pools with it, so both agree on every account's limits.
+ */
+export function poolAccountOf(account: {
+  id: string;
+  limits: { submitQps: number; maxInFlight: number };
+  weight?: number;
+  tags?: readonly string[];
+}): PoolAccount {
+  return {
+    id: account.id,
+    submitQps: account.limits.submitQps,
+    maxInFlight: account.limits.maxInFlight,
+    weight: account.weight,
+    tags: account.tags,
+  };
+}
+
+/**
  * Options of {@link AccountPool}. The configured limits travel with every call as script
  * arguments; limits changed at runtime ({@link AccountPool.setLimits}) live in Redis and win.
  */

@@ -5,7 +5,7 @@
  */
 import type { Config } from '@genqueue/config';
 import { limiterKeyPrefix, type RedisClient } from '@genqueue/core';
-import { AccountPool, type PoolAccount } from '@genqueue/limiter';
+import { AccountPool, type PoolAccount, poolAccountOf } from '@genqueue/limiter';
 import type { ProviderName } from '@genqueue/providers';
 
 /**
@@ -17,13 +17,7 @@ import type { ProviderName } from '@genqueue/providers';
 export function configuredAccounts(config: Config, provider: string): PoolAccount[] {
   const accounts = config.accounts[provider as ProviderName] ?? [];
   if (accounts.length > 0) {
-    return accounts.map((a) => ({
-      id: a.id,
-      submitQps: a.limits.submitQps,
-      maxInFlight: a.limits.maxInFlight,
-      weight: a.weight,
-      tags: a.tags,
-    }));
+    return accounts.map(poolAccountOf);
   }
   const settings = config.providers[provider as ProviderName];
   if (!settings) return [];
