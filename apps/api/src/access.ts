@@ -9,6 +9,7 @@
  */
 import type { Scope } from '@genqueue/config';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { bearerToken, unauthorized } from './auth.ts';
 import type { ApiDeps } from './deps.ts';
 import { ApiError } from './http-error.ts';
 import { hasScope, isAdmin, type KeyRing, type Principal } from './key-ring.ts';
@@ -54,13 +55,6 @@ export interface AuthGuard {
   admitted?(principal: Principal, res: Response): Promise<boolean>;
 }
 
-function unauthorized(res: Response, challenge: string, message: string): void {
-  res
-    .status(401)
-    .set('WWW-Authenticate', challenge)
-    .json({ error: { code: 'unauthorized', message } });
-}
-
 /**
  * Bearer-key middleware for `/v1`. With no key configured or stored every request is refused:
  * the API is never open by accident (`startApi` generates a token when none is configured).
@@ -69,13 +63,13 @@ export function keyAuth(ring: KeyRing, guard: AuthGuard = {}): RequestHandler {
   return async (req: Request, res: Response, next: NextFunction) => {
     try {
       if (guard.before && !(await guard.before(req, res))) return;
-      const match = /^Bearer[ ]+([^\s]+)\s*$/i.exec(req.get('authorization') ?? '');
-      if (!match) {
+      const token = bearerToken(req.get('authorization') ?? '');
+      if (token === undefined) {
         await guard.failed?.(req);
         unauthorized(res, 'Bearer', 'missing bearer token');
         return;
       }
-      const principal = await ring.authenticate(match[1]!);
+      const principal = await ring.authenticate(token);
       if (!principal) {
         await guard.failed?.(req);
         unauthorized(res, 'Bearer error="invalid_token"', 'invalid bearer token');

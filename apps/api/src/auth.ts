@@ -18,7 +18,8 @@ export function safeEqual(a: string, b: string): boolean {
   return timingSafeEqual(digest(a), digest(b));
 }
 
-function unauthorized(res: Response, challenge: string, message: string): void {
+/** Answers 401 with `challenge` as `WWW-Authenticate`. */
+export function unauthorized(res: Response, challenge: string, message: string): void {
   res
     .status(401)
     .set('WWW-Authenticate', challenge)
@@ -32,13 +33,12 @@ function unauthorized(res: Response, challenge: string, message: string): void {
 export function bearerAuth(tokens: readonly string[]): RequestHandler {
   const digests = tokens.map(digest);
   return (req: Request, res: Response, next: NextFunction) => {
-    const header = req.get('authorization') ?? '';
-    const match = /^Bearer[ ]+([^\s]+)\s*$/i.exec(header);
-    if (!match) {
+    const token = bearerToken(req.get('authorization') ?? '');
+    if (token === undefined) {
       unauthorized(res, 'Bearer', 'missing bearer token');
       return;
     }
-    if (!tokenIn(match[1]!, digests)) {
+    if (!tokenIn(token, digests)) {
       unauthorized(res, 'Bearer error="invalid_token"', 'invalid bearer token');
       return;
     }
@@ -46,8 +46,21 @@ export function bearerAuth(tokens: readonly string[]): RequestHandler {
   };
 }
 
+/** The token of a `Bearer` authorization header, or undefined when the header is not one. */
+export function bearerToken(header: string): string | undefined {
+  return /^Bearer[ ]+([^\s]+)\s*$/i.exec(header)?.[1];
+}
+
+/** The digests {@link basicMatches} compares a `Basic` header against. */
+export function basicDigests(credentials: { user: string; password: string }): {
+  user: Buffer;
+  password: Buffer;
+} {
+  return { user: digest(credentials.user), password: digest(credentials.password) };
+}
+
 /** Whether a `Basic` authorization header carries exactly these credentials (constant time). */
-function basicMatches(header: string, expected: { user: Buffer; password: Buffer }): boolean {
+export function basicMatches(header: string, expected: { user: Buffer; password: Buffer }): boolean {
   const match = /^Basic[ ]+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
   const decoded = match ? Buffer.from(match[1]!, 'base64').toString('utf8') : '';
   const colon = decoded.indexOf(':');
@@ -75,7 +88,7 @@ export function basicAuth(
   credentials: { user: string; password: string },
   realm = 'genqueue admin',
 ): RequestHandler {
-  const expected = { user: digest(credentials.user), password: digest(credentials.password) };
+  const expected = basicDigests(credentials);
   const challenge = `Basic realm="${realm}", charset="UTF-8"`;
   return (req: Request, res: Response, next: NextFunction) => {
     if (!basicMatches(req.get('authorization') ?? '', expected)) {
@@ -117,7 +130,7 @@ type BearerRole = 'admin' | 'user' | 'unknown';
 export function requireAdmin(credentials: AdminCredentials): RequestHandler {
   const basic =
     credentials.user && credentials.password
-      ? { user: digest(credentials.user), password: digest(credentials.password) }
+      ? basicDigests({ user: credentials.user, password: credentials.password })
       : undefined;
   const adminDigests = credentials.tokens.map(digest);
   const roleOf = async (token: string): Promise<BearerRole> => {
@@ -138,8 +151,8 @@ export function requireAdmin(credentials: AdminCredentials): RequestHandler {
       unauthorized(res, challenge, 'invalid admin credentials');
       return;
     }
-    const bearer = /^Bearer[ ]+([^\s]+)\s*$/i.exec(header);
-    if (!bearer) {
+    const token = bearerToken(header);
+    if (token === undefined) {
       unauthorized(
         res,
         challenge,
@@ -149,7 +162,7 @@ export function requireAdmin(credentials: AdminCredentials): RequestHandler {
     }
     let role: BearerRole;
     try {
-      role = await roleOf(bearer[1]!);
+      role = await roleOf(token);
     } catch (error) {
       next(error);
       return;

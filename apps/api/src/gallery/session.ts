@@ -19,7 +19,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { DEFAULT_TENANT } from '@genqueue/core';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { readScopeOf } from '../access.ts';
-import { safeEqual } from '../auth.ts';
+import { basicDigests, basicMatches, bearerToken } from '../auth.ts';
 import { hasScope, type KeyRing, type Principal } from '../key-ring.ts';
 import type { ReadScope } from '../reads.ts';
 
@@ -96,20 +96,13 @@ export async function galleryAccess(
   now: number,
 ): Promise<GalleryLocals | undefined> {
   const authorization = req.get('authorization') ?? '';
-  const basic = /^Basic[ ]+([A-Za-z0-9+/=]+)\s*$/i.exec(authorization);
   const { user, password } = credentials.admin;
-  if (basic && user && password) {
-    const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
-    const colon = decoded.indexOf(':');
-    const userOk = safeEqual(colon >= 0 ? decoded.slice(0, colon) : '', user);
-    const passwordOk = safeEqual(colon >= 0 ? decoded.slice(colon + 1) : '', password);
-    if (colon >= 0 && userOk && passwordOk) {
-      return { readScope: { tenant: DEFAULT_TENANT, admin: true }, canWrite: true };
-    }
+  if (user && password && basicMatches(authorization, basicDigests({ user, password }))) {
+    return { readScope: { tenant: DEFAULT_TENANT, admin: true }, canWrite: true };
   }
-  const bearer = /^Bearer[ ]+([^\s]+)\s*$/i.exec(authorization);
-  if (bearer) {
-    const access = localsOf(await credentials.keys.authenticate(bearer[1]!));
+  const token = bearerToken(authorization);
+  if (token !== undefined) {
+    const access = localsOf(await credentials.keys.authenticate(token));
     if (access) return access;
   }
   const cookie = cookieOf(req, SESSION_COOKIE);
