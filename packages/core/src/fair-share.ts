@@ -84,7 +84,7 @@ if kind == 'single' then
   if others == 0 then return 'first' end
   local tag = math.max(v + 1, base + math.ceil(items(singles + 1, 0) * step))
   redis.call('HSET', KEYS[2], 'last', math.max(last, tag))
-  return cjson.encode({mode = 'rounds', base = base, sizes = sizes, singles = singles})
+  return cjson.encode({mode = 'single', priority = tag})
 end
 local snap
 if fresh or others == 0 then
@@ -113,7 +113,9 @@ return 1
 
 type Snapshot =
   | { mode: 'rounds'; base: number; sizes: number[]; singles: number }
-  | { mode: 'after'; start: number };
+  | { mode: 'after'; start: number }
+  /** A single job's priority, computed by the script from the virtual time it read. */
+  | { mode: 'single'; priority: number };
 
 type ScriptedRedis = RedisClient & {
   gqFairAssign(...args: (string | number)[]): Promise<string>;
@@ -172,7 +174,7 @@ export class FairShare {
     );
     if (raw === 'first') return undefined;
     const parsed = JSON.parse(raw) as Snapshot & { sizes?: unknown };
-    if (parsed.mode === 'after') return parsed;
+    if (parsed.mode !== 'rounds') return parsed;
     // cjson writes an empty array as {}
     return { ...parsed, sizes: Array.isArray(parsed.sizes) ? (parsed.sizes as number[]) : [] };
   }
@@ -191,6 +193,8 @@ export class FairShare {
     const snap = (await this.assign(provider, who, 'batch', batchId, total))!;
     const step = this.step(who);
     if (snap.mode === 'after') return (index) => clamp(snap.start + Math.ceil((index + 1) * step));
+    // The script answers a batch with its rounds or with `after`, never as a single job.
+    if (snap.mode === 'single') throw new Error('fair share: a single-job answer for a batch');
     return (index) => {
       const round = index + 1;
       let items = round + Math.min(round, snap.singles);
@@ -207,16 +211,7 @@ export class FairShare {
   async single(provider: string, tenant: string | undefined, jobId: string): Promise<number | undefined> {
     const who = tenant ?? DEFAULT_TENANT;
     const snap = await this.assign(provider, who, 'single', jobId, 1);
-    if (!snap) return undefined;
-    if (snap.mode === 'after') return clamp(snap.start + Math.ceil(this.step(who)));
-    const round = snap.singles + 1;
-    let items = round;
-    for (const size of snap.sizes) items += Math.min(round, size);
-    return clamp(Math.max(await this.virtualTime(provider), snap.base + Math.ceil(items * this.step(who))));
-  }
-
-  private async virtualTime(provider: string): Promise<number> {
-    return Number(await this.#redis.hget(`${this.prefix}:fair:${provider}`, 'v')) + 1 || 1;
+    return snap?.mode === 'single' ? clamp(snap.priority) : undefined;
   }
 
   /** A worker started a submission of this priority: the virtual time is at least there. */
