@@ -119,6 +119,39 @@ describe('reconciler sweep', () => {
     expect(metrics).toContain('genqueue_reconciler_repairs_total{repair="poll"} 1');
     expect(metrics).toContain('genqueue_reconciler_repairs_total{repair="sink"} 1');
   });
+
+  // After the /metrics test, which counts one deadline repair.
+  it('fails an overdue task whose record names no configured account, and frees the slot its poller held', async () => {
+    const pool = stack.workers[0]!.context.pools.get('liblib')!;
+    const first = pool.accounts[0]!.id;
+    // A record written before accounts has neither account nor lease token; one whose account was
+    // since removed from the configuration names an unknown one. Either's poller refreshes its
+    // lease on the provider's first account, so that is the slot it holds.
+    const tasks = [
+      { name: 'no account', accepted: {}, token: 'adopted' },
+      { name: 'removed account', accepted: { account: 'retired', leaseToken: 'token-1' }, token: 'token-1' },
+    ];
+    const ids: string[] = [];
+    for (const { name, accepted, token } of tasks) {
+      const id = await orphanJob();
+      await store().taskAccepted(id, {
+        providerTaskId: `task-${name.replace(' ', '-')}`,
+        submittedAt: Date.now() - 40 * 60_000,
+        ...accepted,
+      });
+      await pool.adopt(first, id, token);
+      ids.push(id);
+    }
+    expect(await pool.holders(first)).toEqual(expect.arrayContaining(ids));
+
+    const report = await sweep();
+    expect(report?.repaired.deadline).toBe(2);
+    const held = await pool.holders(first);
+    for (const id of ids) {
+      expect((await stack.job(id)).error?.code).toBe('task_timeout');
+      expect(held).not.toContain(id);
+    }
+  });
 });
 
 describe('poller deadline', () => {

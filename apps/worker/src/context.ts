@@ -77,8 +77,25 @@ export function providerOf(
  */
 const ADOPTED_TOKEN = 'adopted';
 
-/** The lease of a submitted job's task, as its record names it. */
+/**
+ * The lease of a submitted job's task, as its record names it. A record without an account (one
+ * written before a provider had several) or naming one no longer configured is taken to hold its
+ * slot on the provider's first account: every worker then refreshes and frees that same slot.
+ */
 export function leaseOfRecord(pool: AccountPool, record: JobRecord): Lease {
   const account = record.account && pool.has(record.account) ? record.account : pool.accounts[0]!.id;
   return { account, holder: record.id, token: record.leaseToken ?? ADOPTED_TOKEN };
+}
+
+/**
+ * A submitted job's task as its record names it: its lease (see {@link leaseOfRecord}) and the
+ * adapter of that lease's account, whose key alone sees the task. Throws when the provider is not
+ * configured in this worker.
+ */
+export function providerOfRecord(
+  ctx: WorkerContext,
+  record: JobRecord,
+): { lease: Lease; provider: Provider; pool: AccountPool; descriptor: CatalogDescriptor } {
+  const lease = leaseOfRecord(providerOf(ctx, record.provider).pool, record);
+  return { lease, ...providerOf(ctx, record.provider, lease.account) };
 }

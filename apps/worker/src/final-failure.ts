@@ -1,6 +1,6 @@
 import { isTaskEnded, isTerminal } from '@genqueue/core';
 import { type Job, UnrecoverableError } from 'bullmq';
-import { leaseOfRecord, type WorkerContext } from './context.ts';
+import { providerOfRecord, type WorkerContext } from './context.ts';
 import { failJob, finishTask } from './task-end.ts';
 
 /**
@@ -22,10 +22,9 @@ export async function recordFinalFailure(
   try {
     const record = await ctx.store.getJob(jobId);
     if (!record || isTerminal(record.state)) return;
-    const pool = ctx.pools.get(record.provider);
-    const lease = pool && leaseOfRecord(pool, record);
-    const provider = lease && ctx.adapters.get(record.provider)?.get(lease.account);
-    if (pool && lease && provider && record.providerTaskId) {
+    // A provider this worker does not serve: its job still fails, and its slot is left to its lease.
+    if (ctx.pools.has(record.provider) && record.providerTaskId) {
+      const { lease, pool, provider } = providerOfRecord(ctx, record);
       const status = await provider
         .status(record.operation, record.providerTaskId, { jobId, signal: ctx.shutdownSignal })
         .catch(() => undefined);

@@ -20,7 +20,7 @@ import {
 } from '@genqueue/core';
 import type { AccountPool, Lease } from '@genqueue/limiter';
 import { DelayedError, type Job } from 'bullmq';
-import { leaseOfRecord, providerOf, type WorkerContext } from './context.ts';
+import { providerOfRecord, type WorkerContext } from './context.ts';
 import { nextPollDelay } from './poll-schedule.ts';
 import { failOverdueTask, isOverdue } from './reconciler.ts';
 import { cappedRetryAfter } from './retry-after.ts';
@@ -47,9 +47,8 @@ export async function processPoll(
     ctx.logger.warn({ jobId, run }, 'poll: no job record or task id in this run; nothing to poll');
     return;
   }
-  const lease = leaseOfRecord(providerOf(ctx, record.provider).pool, record);
   // Task ids belong to the account that submitted the task: only its key sees it.
-  const { provider, pool, descriptor } = providerOf(ctx, record.provider, lease.account);
+  const { lease, provider, pool, descriptor } = providerOfRecord(ctx, record);
   if (record.state === 'storing' || record.state === 'succeeded' || record.state === 'failed') {
     // Already seen ending (a retried poll after a crash): the slot is free, and the sink job must
     // exist. A job failed while its task was not seen ending (a poll that failed for good) keeps

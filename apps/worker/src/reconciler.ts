@@ -16,7 +16,7 @@
 import { randomUUID } from 'node:crypto';
 import { bullJobId, isTerminal, type JobRecord, jobTag } from '@genqueue/core';
 import type { Job, Queue } from 'bullmq';
-import { leaseOfRecord, providerOf, type WorkerContext } from './context.ts';
+import { providerOfRecord, type WorkerContext } from './context.ts';
 import { failJob, freeSlot, scheduleSink } from './task-end.ts';
 
 /** What the reconciler did to one job. */
@@ -178,7 +178,7 @@ export function isOverdue(ctx: WorkerContext, record: JobRecord): boolean {
  * provider has ended it by its own timeout, 002 §4.3.1).
  */
 export async function failOverdueTask(ctx: WorkerContext, record: JobRecord): Promise<void> {
-  const { pool, provider, descriptor } = providerOf(ctx, record.provider, record.account);
+  const { lease, pool, provider, descriptor } = providerOfRecord(ctx, record);
   if (descriptor.capabilities.cancelable && provider.cancel && record.providerTaskId) {
     await provider
       .cancel(record.operation, record.providerTaskId, { jobId: record.id, signal: ctx.shutdownSignal })
@@ -189,5 +189,5 @@ export async function failOverdueTask(ctx: WorkerContext, record: JobRecord): Pr
     code: 'task_timeout',
     message: `the provider still reported the task as running ${minutes} min after its submission (TASK_DEADLINE_MS); given up`,
   });
-  await freeSlot(ctx, record.provider, pool, leaseOfRecord(pool, record));
+  await freeSlot(ctx, record.provider, pool, lease);
 }
