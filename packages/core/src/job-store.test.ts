@@ -191,9 +191,9 @@ describe('JobStore', () => {
     expect(await outboxEntries()).toContain(last.ok ? last.outbox[0]!.member : '');
 
     // a retried failed job: a new run, the old run's fields gone and its submit entry written, in one step
-    const retried = await store.retry((await store.getJob(batchItemId(batchId, 0)))!, 1);
+    const retried = await store.retry((await store.getJob(batchItemId(batchId, 0)))!);
     expect(retried.ok && retried.outbox.map((i) => i.entry)).toMatchObject([
-      { kind: 'submit', provider: 'liblib', jobId: batchItemId(batchId, 0), run: 1, priority: 1 },
+      { kind: 'submit', provider: 'liblib', jobId: batchItemId(batchId, 0), run: 1 },
     ]);
     expect(await store.getJob(batchItemId(batchId, 0))).toMatchObject({
       state: 'queued',

@@ -130,7 +130,8 @@ export interface IdempotencyClaim {
 /**
  * Something a transition owes to the queues, written in the same atomic step (see the outbox above).
  * - `webhook`: add the delivery's BullMQ job (id = delivery id).
- * - `submit`: add the job's submit-queue entry (id = `bullJobId(jobId, run)`).
+ * - `submit`: add the job's submit-queue entry (id = `bullJobId(jobId, run)`), at the priority the
+ *   fair share gives it then (the `priority` of entries written before the fair share is not read).
  * - `enqueueBatch`: activate and enqueue every item of a committed batch.
  * - `cancelBatch`: cancel a batch's unfinished jobs (its budget was spent).
  */
@@ -141,7 +142,6 @@ export type OutboxEntry =
       provider: string;
       jobId: string;
       run?: number;
-      priority?: number;
       tag?: JobTag;
       /** The job's tenant, for its fair share (absent: `default`). */
       tenant?: string;
@@ -835,7 +835,7 @@ export class JobStore {
    * Re-queues a failed job as a new run, with its submit-queue entry in the outbox, in one step:
    * the last run's task, outputs and error go.
    */
-  retry(job: JobRecord, priority?: number): Promise<TransitionResult> {
+  retry(job: JobRecord): Promise<TransitionResult> {
     const run = job.run + 1;
     const { id, provider } = job;
     return this.transition(id, {
@@ -860,7 +860,6 @@ export class JobStore {
           provider,
           jobId: id,
           run,
-          ...(priority ? { priority } : {}),
           tag: jobTag({ ...job, run }),
           tenant: job.tenant,
         },

@@ -30,7 +30,8 @@ export interface JobLifecycleOptions {
   logger: Logger;
   /**
    * Assigns submit priorities by tenant share (`fair-share.ts`). Without it, priorities are
-   * per batch only (item i has priority i + 1, single jobs none), as with a single tenant.
+   * per batch only (item i has priority i + 1; single and retried jobs none), as with a single
+   * tenant.
    */
   fairShare?: FairShare;
 }
@@ -70,22 +71,22 @@ export class JobLifecycle {
     // submit entries of one provider go in one addBulk (a retried batch holds many)
     const submits = new Map<string, OutboxItem[]>();
     for (const item of items) {
-      if (item.entry.kind === 'submit') {
-        const list = submits.get(item.entry.provider) ?? [];
+      const { entry } = item;
+      if (entry.kind === 'submit') {
+        const list = submits.get(entry.provider) ?? [];
         list.push(item);
-        submits.set(item.entry.provider, list);
+        submits.set(entry.provider, list);
         continue;
       }
-      if (await this.attempt([item], () => this.execute(item.entry))) done++;
+      if (await this.attempt([item], () => this.execute(entry))) done++;
     }
     for (const [provider, list] of submits) {
       const enqueue = async () => {
         const jobs = [];
         for (const { entry } of list) {
           const submit = entry as Extract<OutboxEntry, { kind: 'submit' }>;
-          const priority = this.fairShare
-            ? await this.fairShare.single(provider, submit.tenant, submit.jobId)
-            : submit.priority;
+          // A job posted alone or retried (a batch item too): its tenant's next single priority.
+          const priority = await this.fairShare?.single(provider, submit.tenant, submit.jobId);
           jobs.push({ jobId: submit.jobId, run: submit.run, priority, tag: submit.tag });
         }
         await this.queues.enqueueSubmit(provider, jobs);
@@ -118,7 +119,8 @@ export class JobLifecycle {
     }
   }
 
-  private async execute(entry: OutboxEntry): Promise<void> {
+  /** Carries out one entry; `drain` enqueues submit entries itself, a provider's in one addBulk. */
+  private async execute(entry: Exclude<OutboxEntry, { kind: 'submit' }>): Promise<void> {
     switch (entry.kind) {
       case 'webhook': {
         const { payload } = entry;
@@ -151,9 +153,6 @@ export class JobLifecycle {
       }
       case 'cancelBatch':
         await this.cancelBatch(entry.batchId, entry.error);
-        return;
-      case 'submit':
-        await this.queues.enqueueSubmit(entry.provider, [entry]);
         return;
     }
   }
@@ -211,18 +210,15 @@ export class JobLifecycle {
    * Re-queues a batch's failed jobs, each as a new run whose submit entry is written in the same
    * step as its move to `queued`. Returns how many were re-queued.
    */
-  async retryBatch(
-    batchId: string,
-    priorityOf: (index: number) => number | undefined = () => undefined,
-  ): Promise<number> {
+  async retryBatch(batchId: string): Promise<number> {
     const batch = await this.store.getBatch(batchId);
     if (!batch) return 0;
     const written: OutboxItem[] = [];
     for (let start = 0; start < batch.total; start += BATCH_CHUNK) {
       const jobs = await this.store.getJobs(await this.chunkIds(batchId, start, batch.total));
-      for (const [offset, job] of jobs.entries()) {
+      for (const job of jobs) {
         if (job?.state !== 'failed') continue;
-        const result = await this.store.retry(job, priorityOf(start + offset));
+        const result = await this.store.retry(job);
         if (result.ok) written.push(...result.outbox);
       }
     }

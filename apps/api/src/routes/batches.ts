@@ -30,7 +30,6 @@ import {
   type BatchIntakeResult,
   type BatchItem,
   type BatchRecord,
-  batchItemPriority,
   findUrls,
   intakeBatch,
   isBatchDone,
@@ -335,7 +334,7 @@ export function batchesRouter(deps: RouteDeps): Router {
     requireScope('jobs:write'),
     async (req: Request<{ id: string }>, res: Response) => {
       const batch = await findBatch(res, req.params.id);
-      const requeued = await lifecycle.retryBatch(batch.id, batchItemPriority);
+      const requeued = await lifecycle.retryBatch(batch.id);
       res.status(202).json({ id: batch.id, requeued });
     },
   );

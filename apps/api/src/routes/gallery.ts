@@ -14,7 +14,6 @@
 import { pipeline } from 'node:stream/promises';
 import {
   type BatchRecord,
-  batchItemPriority,
   isBatchDone,
   type JobRecord,
   type JobState,
@@ -236,7 +235,7 @@ export function galleryRouter(deps: RouteDeps): Router {
   router.post('/ui/batches/:id/retry', async (req: Request<{ id: string }>, res: Response) => {
     const batch = await batchOr404(req, res);
     if (!batch || !writable(res)) return;
-    await deps.lifecycle.retryBatch(batch.id, batchItemPriority);
+    await deps.lifecycle.retryBatch(batch.id);
     res.redirect(303, `/ui/batches/${batch.id}`);
   });
 
