@@ -1,5 +1,6 @@
 /**
- * Who may call what: bearer tokens on every `/v1` route, Basic auth on all of Bull Board (page,
+ * Who may call what: bearer tokens on every `/v1` route (and the API reference, with `API_KEYS`
+ * alone too), Basic auth on all of Bull Board (page,
  * API, static files), open health probes, and secure headers. Real HTTP, real Redis.
  */
 
@@ -131,6 +132,57 @@ describe('/v1 bearer tokens', () => {
     expect(res.headers['x-content-type-options']).toBe('nosniff');
     expect(String(res.headers['content-security-policy'])).toContain("default-src 'none'");
     expect(res.headers['strict-transport-security']).toBeDefined();
+  });
+});
+
+describe('/docs and /v1/openapi.json on a deployment with API_KEYS only', () => {
+  const KEYS = {
+    read: 'docs-read-key-0a8c3e51',
+    write: 'docs-write-key-7d29b4f6',
+    admin: 'docs-admin-key-c1e05a92',
+  };
+  const DOC_PATHS = ['/v1/openapi.json', '/docs'];
+  let keyed: ApiHandle;
+
+  beforeAll(async () => {
+    keyed = await start({
+      API_KEYS: JSON.stringify([
+        { tenant: 'a', key: KEYS.read, scopes: ['jobs:read'] },
+        { tenant: 'a', key: KEYS.write, scopes: ['jobs:write'] },
+        { tenant: 'ops', key: KEYS.admin, scopes: ['admin'] },
+      ]),
+    });
+  });
+
+  it('serves both to any valid key, whatever its scopes', async () => {
+    expect(keyed.tokens).toEqual([]);
+    for (const key of Object.values(KEYS)) {
+      for (const path of DOC_PATHS) {
+        const res = await hit(`${keyed.url}${path}`, 'GET', { authorization: `Bearer ${key}` });
+        expect(res.status, `${path} with ${key}`).toBe(200);
+      }
+    }
+    const doc = await hit(`${keyed.url}/v1/openapi.json`, 'GET', { authorization: `Bearer ${KEYS.read}` });
+    expect(JSON.parse(doc.text).openapi).toBe('3.1.0');
+    const page = await hit(`${keyed.url}/docs`, 'GET', { authorization: `Bearer ${KEYS.read}` });
+    expect(page.text).toContain('API reference');
+  });
+
+  it('answers 401 with a Bearer challenge without a key or with a wrong one', async () => {
+    const wrong: Record<string, string>[] = [
+      {},
+      { authorization: 'Bearer not-a-key' },
+      { authorization: `Bearer ${KEYS.read}x` },
+      { authorization: `Basic ${Buffer.from(`x:${KEYS.read}`).toString('base64')}` },
+    ];
+    for (const path of DOC_PATHS) {
+      for (const headers of wrong) {
+        const res = await hit(`${keyed.url}${path}`, 'GET', headers);
+        expect(res.status, `${path} with ${JSON.stringify(headers)}`).toBe(401);
+        expect(String(res.headers['www-authenticate'])).toMatch(/^Bearer/);
+        expect(JSON.parse(res.text).error.code).toBe('unauthorized');
+      }
+    }
   });
 });
 

@@ -1,11 +1,11 @@
 /**
  * `GET /v1/openapi.json` (the OpenAPI document) and `GET /docs` (a reference page rendered from it
  * on the server: plain HTML with one inline stylesheet allowed by its hash, no script and nothing
- * from a CDN, so the CSP stays strict). Both behind the API's bearer token.
+ * from a CDN, so the CSP stays strict). Both behind the API's keys, checked as on the rest of `/v1`.
  */
 import { createHash } from 'node:crypto';
 import { type Request, type Response, Router } from 'express';
-import { bearerAuth } from '../auth.ts';
+import { keyAuth } from '../access.ts';
 import type { RouteDeps } from '../deps.ts';
 import { escapeHtml } from '../gallery/html.ts';
 import { openApiDocument } from '../openapi.ts';
@@ -62,10 +62,16 @@ export function docsHtml(doc: Json): string {
 <h2>Routes</h2>${sections.join('\n')}<h2>Webhooks</h2>${webhooks.join('\n')}<h2>Schemas</h2>${schemas}</body></html>`;
 }
 
-/** `/v1/openapi.json` and `/docs`, each behind the bearer token. */
+/**
+ * `/v1/openapi.json` and `/docs`, each behind the same key check as the rest of `/v1` (`API_KEYS`,
+ * `API_TOKENS` and stored keys, with the failed-attempt and per-key limits). Any valid key may read
+ * them, whatever its scopes: the scopes guard records (`jobs:read`) and actions (`jobs:write`),
+ * and the document describes every route and scope without any record in it, so a write-only or
+ * an admin key needs it as much as a read-only one.
+ */
 export function docsRouter(deps: RouteDeps): Router {
   const router = Router();
-  const auth = bearerAuth(deps.config.apiTokens);
+  const auth = keyAuth(deps.keys, deps.authGuard);
   router.get('/v1/openapi.json', auth, (_req: Request, res: Response) => {
     res.json(openApiDocument());
   });
