@@ -2,7 +2,8 @@
  * `GET /v1/accounts` and `PATCH /v1/accounts/:provider/:id` over real HTTP on the real Redis: who
  * may call them (the admin's Basic credentials or an `ADMIN_TOKENS` bearer; an API token is 403,
  * nothing is 401), what the list shows (and that no secret is in it), how a change is validated,
- * and that a change is what the next grant of a worker's own pool applies.
+ * that a change is what the next grant of a worker's own pool applies, and that the pins a job may
+ * name are the accounts the list shows.
  */
 import { loadConfig } from '@genqueue/config';
 import { type AccountView, limiterKeyPrefix, silentLogger } from '@genqueue/core';
@@ -114,6 +115,18 @@ async function call(
   const text = await res.body.text();
   // biome-ignore lint/suspicious/noExplicitAny: assertions walk the answers freely
   return { status: res.statusCode, headers: res.headers, text, json: (text ? JSON.parse(text) : {}) as any };
+}
+
+/** `POST /v1/jobs` with an API token: a text-to-image job with the extra fields (a pin, tags). */
+async function postJob(on: ApiHandle, extra: Record<string, unknown>) {
+  const res = await request(`${on.url}/v1/jobs`, {
+    method: 'POST',
+    headers: { ...bearer(API_TOKEN), 'content-type': 'application/json' },
+    body: JSON.stringify({ operation: 'kontext.text2img', input: { prompt: 'p' }, ...extra }),
+  });
+  const text = await res.body.text();
+  // biome-ignore lint/suspicious/noExplicitAny: assertions walk the answers freely
+  return { status: res.statusCode, text, json: JSON.parse(text) as any };
 }
 
 const list = async () => (await call('GET', '/v1/accounts', asAdmin)).json.accounts as AccountView[];
@@ -244,19 +257,33 @@ describe('an API given the accounts without their credentials', () => {
       ['main', 5, []],
       ['team2', 2, ['lora-x']],
     ]);
-    const post = async (extra: Record<string, unknown>) => {
-      const res = await request(`${bare.url}/v1/jobs`, {
-        method: 'POST',
-        headers: { ...bearer(API_TOKEN), 'content-type': 'application/json' },
-        body: JSON.stringify({ operation: 'kontext.text2img', input: { prompt: 'p' }, ...extra }),
-      });
-      return { status: res.statusCode, text: await res.body.text() };
-    };
+    const post = (extra: Record<string, unknown>) => postJob(bare, extra);
     expect((await post({ account: 'team2' })).status).toBe(202);
     expect((await post({ accountTags: ['lora-x'] })).status).toBe(202);
     const refused = await post({ account: 'nobody' });
     expect(refused.status).toBe(400);
     expect(refused.text).toContain('account');
+  });
+});
+
+describe('an API given PROVIDERS alone', () => {
+  it('takes pins to the `default` account it lists, and refuses others naming the field', async () => {
+    const bare = await start({ API_TOKENS: API_TOKEN, ADMIN_TOKENS: ADMIN_TOKEN, PROVIDERS: 'liblib' });
+    const listed = await call('GET', '/v1/accounts', asAdmin, undefined, bare);
+    expect(listed.json.accounts.map((a: AccountView) => `${a.provider}/${a.id}`)).toEqual(['liblib/default']);
+    const post = (extra: Record<string, unknown>) => postJob(bare, extra);
+    expect((await post({ account: 'default' })).status).toBe(202);
+    const cases: [Record<string, unknown>, string][] = [
+      [{ account: 'nobody' }, 'account'],
+      [{ accountTags: ['lora-x'] }, 'accountTags'],
+      [{ account: 'default', accountTags: ['lora-x'] }, 'accountTags'],
+    ];
+    for (const [extra, field] of cases) {
+      const refused = await post(extra);
+      expect(refused.status, JSON.stringify(extra)).toBe(400);
+      expect(refused.json.error.code).toBe('invalid_request');
+      expect(refused.json.error.issues.map((i: { path: string }) => i.path)).toEqual([field]);
+    }
   });
 });
 

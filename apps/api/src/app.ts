@@ -14,6 +14,7 @@ import { keyAuth } from './access.ts';
 import { adminRouter } from './admin.ts';
 import type { ApiDeps, RouteDeps } from './deps.ts';
 import { errorMiddleware, notFound } from './http-error.ts';
+import { accountPools } from './internal/account-pools.ts';
 import { bodyBudget } from './internal/body-budget.ts';
 import { redisErrors, redisGate } from './internal/dependency-gate.ts';
 import { ApiKeyStore, KeyRing } from './key-ring.ts';
@@ -53,6 +54,8 @@ export function createApp(apiDeps: ApiDeps): express.Express {
     keys: new KeyRing(config, new ApiKeyStore(redis, config.queuePrefix, apiDeps.now)),
     quotas: new TenantQuotas(apiDeps.store, config.tenants, apiDeps.now),
     authGuard: new ApiRateLimiter(redis, config.queuePrefix, config.rateLimits).guard(),
+    // Defining the pools' scripts is local to the connection: no Redis round trip here.
+    pools: accountPools(config, redis, [...apiDeps.providers.keys()]),
     lifecycle:
       apiDeps.lifecycle ??
       new JobLifecycle({

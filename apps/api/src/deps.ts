@@ -14,6 +14,7 @@ import type {
   QueueSet,
   RedisClient,
 } from '@genqueue/core';
+import type { AccountPool } from '@genqueue/limiter';
 import type { AuthGuard } from './access.ts';
 import type { KeyRing } from './key-ring.ts';
 import type { TenantQuotas } from './quotas.ts';
@@ -82,4 +83,9 @@ export type RouteDeps = ApiDeps & {
   keys: KeyRing;
   quotas: TenantQuotas;
   authGuard: Required<AuthGuard>;
+  /**
+   * Each enabled provider's account pool (`accountPools`), built once: the jobs route checks pins
+   * and tags against it, `/v1/accounts` and `/metrics` read and change its accounts.
+   */
+  pools: ReadonlyMap<string, AccountPool>;
 };

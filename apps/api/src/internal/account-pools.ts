@@ -1,12 +1,20 @@
 /**
  * The API's view of each provider's account pool: the same Redis keys as the workers' pools
  * (`limiterKeyPrefix`), built from the accounts' ids, limits, weights and tags only. The API never
- * submits through them; it reads their state and changes their runtime limits and manual pauses.
+ * submits through them; it reads their state and changes their runtime limits and manual pauses,
+ * and asks them which accounts a job's pin and tags allow, as the workers' gate does.
  */
 import type { Config } from '@genqueue/config';
 import { limiterKeyPrefix, type RedisClient } from '@genqueue/core';
-import { AccountPool, type PoolAccount, poolAccountOf } from '@genqueue/limiter';
+import {
+  type AccountFilter,
+  AccountPool,
+  NoMatchingAccountError,
+  type PoolAccount,
+  poolAccountOf,
+} from '@genqueue/limiter';
 import type { ProviderName } from '@genqueue/providers';
+import { invalidRequest } from '../http-error.ts';
 
 /**
  * The accounts of one provider as this process's configuration has them. A provider enabled by
@@ -46,4 +54,30 @@ export function accountPools(
     );
   }
   return pools;
+}
+
+/**
+ * Refuses (400, naming `account` or `accountTags`) a job whose pin or tags no account of its
+ * provider's pool allows: it could never run. The pool's own `candidates` decides, the check the
+ * workers' gate makes before each grant, so the API accepts exactly the jobs a worker can submit
+ * (the `default` account of a provider enabled by `PROVIDERS` alone included).
+ */
+export function checkAccountFilter(
+  pools: ReadonlyMap<string, AccountPool>,
+  provider: string,
+  filter: AccountFilter,
+): void {
+  if (filter.account === undefined && !filter.tags?.length) return;
+  const pool = pools.get(provider);
+  try {
+    // No pool: a provider outside the catalog's settings, which has no account at all.
+    if (!pool) throw new NoMatchingAccountError('no account');
+    pool.candidates(filter);
+  } catch (error) {
+    if (!(error instanceof NoMatchingAccountError)) throw error;
+    const unknownPin = filter.account !== undefined && !pool?.has(filter.account);
+    throw invalidRequest([
+      { path: unknownPin ? 'account' : 'accountTags', message: `${provider}: ${error.message}` },
+    ]);
+  }
 }

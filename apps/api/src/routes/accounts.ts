@@ -11,13 +11,12 @@
  * a provider that is not enabled or an account it does not have.
  */
 import type { AccountView } from '@genqueue/core';
-import type { AccountPool, AccountState } from '@genqueue/limiter';
+import type { AccountState } from '@genqueue/limiter';
 import express, { type Request, type Response, Router } from 'express';
 import { z } from 'zod';
 import { requireAdmin } from '../auth.ts';
 import type { RouteDeps } from '../deps.ts';
 import { ApiError, type Issue, invalidRequest, notFound } from '../http-error.ts';
-import { accountPools } from '../internal/account-pools.ts';
 import { zodIssues } from '../internal/request-checks.ts';
 
 /** Reason stored with a pause made through the API. */
@@ -80,15 +79,8 @@ function changeIssues(error: z.ZodError): Issue[] {
 /** The `/v1/accounts` routes, behind `requireAdmin`. Mount at `/v1`, before the API tokens' bearer check. */
 export function accountsRouter(deps: RouteDeps): Router {
   const router = Router();
-  const { config } = deps;
+  const { config, pools } = deps;
   const admin = requireAdmin({ ...config.admin, keys: deps.keys });
-  // Built on first use: defining the pools' scripts needs no Redis round trip, but tests and
-  // processes that never call these routes need no pools at all.
-  let pools: Map<string, AccountPool> | undefined;
-  const poolsOf = () => {
-    pools ??= accountPools(config, deps.redis, [...deps.providers.keys()]);
-    return pools;
-  };
 
   // The whole subtree is the admin's: credentials are checked before the route's parameters are
   // decoded (a malformed one is a 400 only for an admin), and an unknown path under it is a 404.
@@ -96,7 +88,7 @@ export function accountsRouter(deps: RouteDeps): Router {
 
   router.get('/accounts', async (_req: Request, res: Response) => {
     const accounts: AccountView[] = [];
-    for (const [provider, pool] of poolsOf()) {
+    for (const [provider, pool] of pools) {
       for (const state of await pool.accountStates()) accounts.push(viewOf(provider, state));
     }
     res.set('Cache-Control', 'no-store').json({ accounts });
@@ -107,7 +99,7 @@ export function accountsRouter(deps: RouteDeps): Router {
     express.json({ limit: '16kb' }),
     async (req: Request, res: Response) => {
       const { provider, id } = req.params as { provider: string; id: string };
-      const pool = poolsOf().get(provider);
+      const pool = pools.get(provider);
       if (!pool) throw new ApiError(404, 'not_found', `provider ${provider} is not enabled`);
       if (!pool.has(id)) throw new ApiError(404, 'not_found', `${provider} has no account ${id}`);
       if (req.is('application/json') === false) {

@@ -18,8 +18,9 @@ import {
 import { type Request, type Response, Router } from 'express';
 import { z } from 'zod';
 import { idempotencyScopeOf, principalOf, readsOf, requireScope } from '../access.ts';
-import type { ApiDeps, RouteDeps } from '../deps.ts';
+import type { RouteDeps } from '../deps.ts';
 import { ApiError, invalidRequest } from '../http-error.ts';
+import { checkAccountFilter } from '../internal/account-pools.ts';
 import {
   checkUrls,
   DEFAULT_PROVIDER,
@@ -91,7 +92,7 @@ export function jobsRouter(deps: RouteDeps): Router {
     const parsedInput = spec.schema.safeParse(envelope.data.input);
     if (!parsedInput.success) throw invalidRequest(zodIssues(parsedInput.error, ['input']));
     const input = parsedInput.data;
-    checkAccountFilter(deps.config, providerName, account, accountTags);
+    checkAccountFilter(deps.pools, providerName, { account, tags: accountTags });
 
     await checkUrls(
       deps.checkUrl,
@@ -197,32 +198,4 @@ async function replay(
     );
   }
   res.status(200).set('Idempotent-Replayed', 'true').json({ id: existing.id, state: existing.state });
-}
-
-/**
- * A job's pin or tags must match a configured account of its provider, or it could never run: the
- * API knows the accounts' ids and tags from the configuration, never their secrets.
- */
-function checkAccountFilter(
-  config: ApiDeps['config'],
-  provider: string,
-  account: string | undefined,
-  tags: readonly string[] | undefined,
-): void {
-  if (account === undefined && !tags?.length) return;
-  const accounts = config.accounts[provider as keyof typeof config.accounts] ?? [];
-  const pinned = account === undefined ? accounts : accounts.filter((a) => a.id === account);
-  if (pinned.length === 0) {
-    throw invalidRequest([
-      { path: 'account', message: `${provider} has no account ${JSON.stringify(account)}` },
-    ]);
-  }
-  if (!pinned.some((a) => (tags ?? []).every((tag) => a.tags.includes(tag)))) {
-    throw invalidRequest([
-      {
-        path: 'accountTags',
-        message: `no account of ${provider}${account ? ` named ${account}` : ''} has tags ${tags!.join(', ')}`,
-      },
-    ]);
-  }
 }

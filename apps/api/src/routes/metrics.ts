@@ -11,11 +11,10 @@
 import { MetricsCollector } from '@genqueue/metrics';
 import { type NextFunction, type Request, type Response, Router } from 'express';
 import { bearerAuth } from '../auth.ts';
-import type { ApiDeps } from '../deps.ts';
-import { accountPools } from '../internal/account-pools.ts';
+import type { RouteDeps } from '../deps.ts';
 
 /** `GET /metrics` behind its bearer token. */
-export function metricsRouter(deps: ApiDeps): Router {
+export function metricsRouter(deps: RouteDeps): Router {
   const router = Router();
   const { config } = deps;
   const tokens = config.metricsToken ? [config.metricsToken] : config.apiTokens;
@@ -38,10 +37,8 @@ export function metricsRouter(deps: ApiDeps): Router {
 }
 
 /** The collector, on the deployment's connection and the same account pools as `/v1/accounts`. */
-async function buildCollector(deps: ApiDeps): Promise<MetricsCollector> {
-  const { config, queues, redis } = deps;
-  // An API given no credentials (PROVIDERS alone) knows the single-account form's `default` account.
-  const pools = accountPools(config, redis, [...deps.providers.keys()]);
+async function buildCollector(deps: RouteDeps): Promise<MetricsCollector> {
+  const { config, queues, redis, pools } = deps;
   const providers = [...pools].map(([provider, pool]) => ({
     provider,
     accountStates: () => pool.accountStates(),
