@@ -127,7 +127,7 @@ function issuePaths(name: string, offset: number, wholeRow: readonly string[]): 
   };
 }
 
-/** The `/v1/batches` routes. Mount under `/v1` behind `bearerAuth`, before the jobs' JSON parser. */
+/** The `/v1/batches` routes. Mount under `/v1` behind `keyAuth`, before the jobs' JSON parser. */
 export function batchesRouter(deps: RouteDeps): Router {
   const router = Router();
   const now = deps.now ?? Date.now;

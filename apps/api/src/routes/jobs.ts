@@ -70,7 +70,7 @@ function canonical(value: unknown): string {
   );
 }
 
-/** The `/v1/jobs` routes. Mount under `/v1` behind `bearerAuth`. */
+/** The `/v1/jobs` routes. Mount under `/v1` behind `keyAuth`. */
 export function jobsRouter(deps: RouteDeps): Router {
   const router = Router();
   const now = deps.now ?? Date.now;

@@ -12,7 +12,7 @@ import { type Request, type Response, Router } from 'express';
 import type { RouteDeps } from '../deps.ts';
 import { ApiError, invalidRequest } from '../http-error.ts';
 
-/** The `/v1/providers` routes. Mount under `/v1` behind `bearerAuth`. */
+/** The `/v1/providers` routes. Mount under `/v1` behind `keyAuth`. */
 export function providersRouter(deps: RouteDeps): Router {
   const router = Router();
   router.get('/providers/:provider/models/:modelId', async (req: Request, res: Response) => {

@@ -112,7 +112,7 @@ async function write(res: Response, text: string): Promise<boolean> {
   return !res.destroyed;
 }
 
-/** The two result-file routes. Mount under `/v1` behind `bearerAuth`. */
+/** The two result-file routes. Mount under `/v1` behind `keyAuth`. */
 export function resultsRouter(deps: RouteDeps): Router {
   const router = Router();
 
