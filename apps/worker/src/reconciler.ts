@@ -17,6 +17,7 @@ import { randomUUID } from 'node:crypto';
 import { bullJobId, isTerminal, type JobRecord, jobTag } from '@genqueue/core';
 import type { Job, Queue } from 'bullmq';
 import { providerOfRecord, type WorkerContext } from './context.ts';
+import { type Periodic, runEvery } from './periodic.ts';
 import { failJob, freeSlot, scheduleSink } from './task-end.ts';
 
 /** What the reconciler did to one job. */
@@ -46,8 +47,7 @@ const PAGE = 200;
 const LOCK = 'reconciler';
 
 export class Reconciler {
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<unknown>;
+  private periodic?: Periodic;
 
   constructor(
     private readonly ctx: WorkerContext,
@@ -56,20 +56,16 @@ export class Reconciler {
 
   /** Sweeps every `intervalMs` until {@link stop}. */
   start(): void {
-    this.timer = setInterval(() => {
-      if (this.running) return;
-      this.running = this.sweep()
-        .catch((error: Error) => this.ctx.logger.warn({ err: error.message }, 'reconciler: sweep failed'))
-        .finally(() => {
-          this.running = undefined;
-        });
-    }, this.options.intervalMs).unref();
+    this.periodic = runEvery(
+      this.options.intervalMs,
+      () => this.sweep(),
+      (error) => this.ctx.logger.warn({ err: error.message }, 'reconciler: sweep failed'),
+    );
   }
 
   /** Stops sweeping and waits for a sweep under way. */
   async stop(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
+    await this.periodic?.stop();
   }
 
   /**

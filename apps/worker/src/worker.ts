@@ -33,6 +33,7 @@ import type { Dispatcher } from 'undici';
 import type { WorkerContext, WorkerHooks } from './context.ts';
 import { recordFinalFailure } from './final-failure.ts';
 import { PauseWatch } from './pause-watch.ts';
+import { runEvery } from './periodic.ts';
 import { processPoll } from './poll-processor.ts';
 import { Reconciler } from './reconciler.ts';
 import { processSink } from './sink-processor.ts';
@@ -269,17 +270,11 @@ export async function startWorker(config: Config, overrides: WorkerOverrides = {
 
   // Outbox entries a crashed process left (its transitions' webhooks, submit entries, budget
   // cancels) are drained here, by whichever worker comes first; draining twice does nothing twice.
-  let sweeping = false;
-  const sweep = setInterval(() => {
-    if (sweeping) return;
-    sweeping = true;
-    context.lifecycle
-      .sweepOutbox()
-      .catch((error: Error) => logger.warn({ err: error.message }, 'outbox: sweep failed'))
-      .finally(() => {
-        sweeping = false;
-      });
-  }, OUTBOX_SWEEP_INTERVAL_MS).unref();
+  const outboxSweep = runEvery(
+    OUTBOX_SWEEP_INTERVAL_MS,
+    () => context.lifecycle.sweepOutbox(),
+    (error) => logger.warn({ err: error.message }, 'outbox: sweep failed'),
+  );
 
   const reconciler = new Reconciler(context, {
     intervalMs: config.worker.reconcileIntervalMs,
@@ -291,8 +286,8 @@ export async function startWorker(config: Config, overrides: WorkerOverrides = {
     context,
     reconciler,
     async close() {
-      clearInterval(sweep);
-      await reconciler.stop();
+      // Both wait for a sweep under way: it drains into the queues closed below.
+      await Promise.all([outboxSweep.stop(), reconciler.stop()]);
       if (heartbeat) clearInterval(heartbeat);
       context.slotSignal?.stop(); // submissions waiting for a slot give up now, not after their wait
       const grace = new Promise<void>((resolve) =>
