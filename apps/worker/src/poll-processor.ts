@@ -20,8 +20,9 @@ import {
 } from '@genqueue/core';
 import type { AccountPool, Lease } from '@genqueue/limiter';
 import { DelayedError, type Job } from 'bullmq';
+import { z } from 'zod';
 import { providerOfRecord, type WorkerContext } from './context.ts';
-import { nextPollDelay } from './poll-schedule.ts';
+import { nextPollDelay, type ProgressReading } from './poll-schedule.ts';
 import { failOverdueTask, isOverdue } from './reconciler.ts';
 import { cappedRetryAfter } from './retry-after.ts';
 import { requestSize, type TaskKind } from './task-durations.ts';
@@ -118,7 +119,8 @@ export async function processPoll(
       await ctx.store.noteProviderStatus(jobId, status.providerStatus);
       await job.log(`status ${status.providerStatus} ${status.state}`);
     }
-    return delay(ctx, pool, lease, job, token, await pollDelay(ctx, record));
+    const progress = await progressReadings(ctx, job, record, status, queryStarted);
+    return delay(ctx, pool, lease, job, token, await pollDelay(ctx, record, progress));
   }
   // metrics: finishTask frees the slot first thing; see rememberQuery for the bound.
   const previous = previousQueries.get(jobId) ?? (job.attemptsStarted <= 1 ? record.submittedAt : undefined);
@@ -144,8 +146,40 @@ function taskKind(record: JobRecord): TaskKind {
   return { provider: record.provider, operation: record.operation, size: requestSize(record.input) };
 }
 
-/** The wait before the next status query of `record`'s task, from the durations of its kind. */
-export async function pollDelay(ctx: WorkerContext, record: JobRecord): Promise<number> {
+/** The first progress reading of the poll job's task, kept in the job's data (see {@link progressReadings}). */
+const firstProgressSchema = z.object({ atMs: z.number(), progress: z.number() });
+
+/**
+ * The task's first and latest progress readings, when this answer has one. The first is kept in
+ * the poll job's data, written once, so any worker process that polls next extrapolates from the
+ * same baseline: the longer it is, the better the rate it tells.
+ */
+async function progressReadings(
+  ctx: WorkerContext,
+  job: Job<JobPayload & { firstProgress?: ProgressReading }>,
+  record: JobRecord,
+  status: TaskStatus,
+  queryStarted: number,
+): Promise<{ first: ProgressReading; latest: ProgressReading } | undefined> {
+  if (status.state !== 'running' || status.progress === undefined) return undefined;
+  // The provider read its progress somewhere between our request and its answer.
+  const atMs = (queryStarted + ctx.clock.now()) / 2 - (record.submittedAt ?? record.createdAt);
+  const latest = { atMs, progress: status.progress };
+  const kept = firstProgressSchema.safeParse(job.data.firstProgress);
+  if (kept.success) return { first: kept.data, latest };
+  await job.updateData({ ...job.data, firstProgress: latest });
+  return undefined;
+}
+
+/**
+ * The wait before the next status query of `record`'s task, from the task's own progress where
+ * the provider reports it, else from the durations of its kind.
+ */
+export async function pollDelay(
+  ctx: WorkerContext,
+  record: JobRecord,
+  progress?: { first: ProgressReading; latest: ProgressReading },
+): Promise<number> {
   const { pollMinIntervalMs, pollMaxIntervalMs, pollDenseIntervalMs, pollWindowQueries } = ctx.config.worker;
   const schedule = {
     minMs: pollMinIntervalMs,
@@ -155,7 +189,7 @@ export async function pollDelay(ctx: WorkerContext, record: JobRecord): Promise<
   };
   const elapsed = ctx.clock.now() - (record.submittedAt ?? record.createdAt);
   const durations = await ctx.durations.durations(taskKind(record)).catch(() => []);
-  return nextPollDelay(elapsed, schedule, durations);
+  return nextPollDelay(elapsed, schedule, durations, progress);
 }
 
 /**

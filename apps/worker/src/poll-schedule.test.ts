@@ -5,6 +5,10 @@ import {
   MIN_SAMPLES,
   nextPollDelay,
   type PollSchedule,
+  PROGRESS_RESOLUTION,
+  type ProgressReading,
+  progressDelay,
+  progressWindow,
   quantile,
 } from './poll-schedule.ts';
 
@@ -162,6 +166,116 @@ describe('nextPollDelay', () => {
     const predicted = simulate(2_000, draw, (t) => nextPollDelay(t, SCHEDULE, learned));
     expect(predicted.queriesPerTask).toBeLessThanOrEqual(today.queriesPerTask * 0.6);
     expect(predicted.mean).toBeLessThan(today.mean);
+  });
+});
+
+/**
+ * Like {@link simulate}, for tasks that report progress the way the simulator's LiblibAI mode
+ * does: waiting for the first fifth of their duration, then progressing linearly to 1 at their end,
+ * in steps of 0.01 (0 counts as no reading; 1 before the end, as the simulator answers it, does). `progressAt` can bend
+ * that to model a provider whose progress is not linear.
+ */
+function simulateWithProgress(
+  tasks: number,
+  draw: () => number,
+  learned: readonly number[],
+  progressAt: (t: number, duration: number) => number = (t, d) => (t - 0.2 * d) / (0.8 * d),
+) {
+  const queries: number[] = [];
+  const late: number[] = [];
+  for (let i = 0; i < tasks; i++) {
+    const duration = draw();
+    let clock = 0;
+    let count = 0;
+    let first: ProgressReading | undefined;
+    let latest: ProgressReading | undefined;
+    for (;;) {
+      clock += nextPollDelay(clock, SCHEDULE, learned, first && latest ? { first, latest } : undefined);
+      count++;
+      if (clock >= duration) break;
+      const progress = Math.round(Math.min(1, Math.max(0, progressAt(clock, duration))) * 100) / 100;
+      if (progress > 0) {
+        latest = { atMs: clock, progress };
+        first ??= latest;
+      }
+    }
+    queries.push(count);
+    late.push(clock - duration);
+  }
+  const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+  return { queriesPerTask: mean(queries), p95: quantile(sorted(late), 0.95), max: Math.max(...late) };
+}
+
+describe('progressWindow', () => {
+  it('extrapolates two readings to the span where a steady task ends', () => {
+    // 0.2 at 1 s, 0.6 at 3 s: 0.2 per second, 2 s left.
+    const window = progressWindow({ atMs: 1_000, progress: 0.2 }, { atMs: 3_000, progress: 0.6 })!;
+    expect(window.fromMs).toBeLessThan(5_000);
+    expect(window.toMs).toBeGreaterThan(5_000);
+    // The rounding of the two readings (±0.005 each) is all the span allows for.
+    const rate = (extra: number) => (0.4 + extra) / 2_000;
+    expect(window.fromMs).toBeCloseTo(3_000 + (0.4 - PROGRESS_RESOLUTION / 2) / rate(PROGRESS_RESOLUTION), 6);
+    expect(window.toMs).toBeCloseTo(3_000 + (0.4 + PROGRESS_RESOLUTION / 2) / rate(-PROGRESS_RESOLUTION), 6);
+  });
+
+  it('tells nothing from readings two steps apart or less, or from one instant', () => {
+    expect(progressWindow({ atMs: 1_000, progress: 0.3 }, { atMs: 1_500, progress: 0.32 })).toBeUndefined();
+    expect(progressWindow({ atMs: 1_000, progress: 0.3 }, { atMs: 1_000, progress: 0.3 })).toBeUndefined();
+    expect(progressWindow({ atMs: 1_000, progress: 0.5 }, { atMs: 2_000, progress: 0.4 })).toBeUndefined();
+  });
+});
+
+describe('progressDelay', () => {
+  const window = { fromMs: 4_000, toMs: 4_060 };
+
+  it('waits for a narrow window, asks every denseMs inside it, and gives up once past it', () => {
+    expect(progressDelay(3_700, SCHEDULE, window)).toBe(300);
+    expect(progressDelay(4_010, SCHEDULE, window)).toBe(50);
+    expect(progressDelay(4_060, SCHEDULE, window)).toBeUndefined();
+  });
+
+  it('reads again halfway to a wide window, never waiting longer than maxMs', () => {
+    expect(progressDelay(3_000, SCHEDULE, { fromMs: 3_800, toMs: 4_200 })).toBe(400);
+    expect(progressDelay(0, SCHEDULE, { fromMs: 10_000, toMs: 11_000 })).toBe(1_000);
+  });
+});
+
+describe('nextPollDelay with progress readings', () => {
+  it('on 3–5 s tasks, notices ends within 0.1 s (p95) for half the queries of the learned schedule', () => {
+    const rng = random(4);
+    const learned = sorted(Array.from({ length: 64 }, () => uniform(rng, 3_000, 5_000)));
+    const draw = () => uniform(rng, 3_000, 5_000);
+    const history = simulate(2_000, draw, (t) => nextPollDelay(t, SCHEDULE, learned));
+    const withProgress = simulateWithProgress(2_000, draw, learned);
+    expect(withProgress.p95).toBeLessThanOrEqual(100);
+    expect(withProgress.queriesPerTask).toBeLessThanOrEqual(history.queriesPerTask / 2);
+  });
+
+  it('without history (a new operation), still spends fewer queries than the age-based schedule', () => {
+    const rng = random(5);
+    const draw = () => uniform(rng, 3_000, 5_000);
+    const today = simulate(2_000, draw, (t) => ageBasedDelay(t, 250, 1_000));
+    const withProgress = simulateWithProgress(2_000, draw, []);
+    expect(withProgress.p95).toBeLessThanOrEqual(100);
+    expect(withProgress.queriesPerTask).toBeLessThan(today.queriesPerTask);
+  });
+
+  it('a progress that stalls or lies costs queries, never an end noticed later than maxMs', () => {
+    const rng = random(6);
+    const learned = sorted(Array.from({ length: 64 }, () => uniform(rng, 3_000, 5_000)));
+    const draw = () => uniform(rng, 20_000, 40_000); // far longer than the history and the readings say
+    // Runs fast to 0.9, then crawls: the extrapolated end comes far too early.
+    const stalls = (t: number, d: number) => Math.min(0.9, t / 2_000) + (t / d) * 0.09;
+    const run = simulateWithProgress(500, draw, learned, stalls);
+    expect(run.max).toBeLessThanOrEqual(SCHEDULE.maxMs);
+    // ...and a task whose progress says it has far to go but ends (a failure, a cancel).
+    const ends = simulateWithProgress(
+      500,
+      () => uniform(rng, 3_000, 5_000),
+      learned,
+      (t) => t / 60_000,
+    );
+    expect(ends.max).toBeLessThanOrEqual(SCHEDULE.maxMs);
   });
 });
 

@@ -8,6 +8,13 @@
  * spreads `windowQueries` queries over that window at equal probability (dense where many ended,
  * sparse where few did, never closer than `denseMs`). Without that history, and once a task
  * outlives the window, it falls back to {@link ageBasedDelay}.
+ *
+ * Where the provider reports progress (LiblibAI `percentCompleted`, on some endpoints), two
+ * readings of the same task tell its own end better than any history: {@link progressWindow}
+ * extrapolates them to the span where it will end, and {@link progressDelay} waits for that span,
+ * reading again halfway while it is wide. The history and age schedules take over whenever there
+ * are no two readings or the task outlives the span, so a wrong or frozen progress costs queries,
+ * never a missed end: every schedule still polls at least every `maxMs`.
  */
 
 /** Settings of the schedule, in ms except `windowQueries`. */
@@ -38,13 +45,23 @@ export function ageBasedDelay(elapsedMs: number, minMs: number, maxMs: number): 
 
 /**
  * The wait before the next status query of a task `elapsedMs` after its submission, given the
- * durations (submission → end, ms, sorted ascending) of earlier tasks of its kind.
+ * durations (submission → end, ms, sorted ascending) of earlier tasks of its kind and, where the
+ * provider reports it, the task's first and latest progress readings.
  */
 export function nextPollDelay(
   elapsedMs: number,
   schedule: PollSchedule,
   durations: readonly number[] = [],
+  progress?: { first: ProgressReading; latest: ProgressReading },
 ): number {
+  const window = progress && progressWindow(progress.first, progress.latest);
+  return (
+    (window && progressDelay(elapsedMs, schedule, window)) ?? historyDelay(elapsedMs, schedule, durations)
+  );
+}
+
+/** The schedule learned from the durations of the task's kind, or the age-based one without them. */
+function historyDelay(elapsedMs: number, schedule: PollSchedule, durations: readonly number[]): number {
   const { minMs, maxMs, denseMs, windowQueries } = schedule;
   if (durations.length < MIN_SAMPLES) return ageBasedDelay(elapsedMs, minMs, maxMs);
   const [lowQ, highQ] = WINDOW_QUANTILES;
@@ -95,4 +112,60 @@ export function cdf(sorted: readonly number[], x: number): number {
   }
   const span = sorted[hi]! - sorted[lo]!;
   return (lo + (span === 0 ? 0 : (x - sorted[lo]!) / span)) / (n - 1);
+}
+
+/** One progress report of a task: `progress` in (0, 1] answered `atMs` after its submission. */
+export interface ProgressReading {
+  atMs: number;
+  progress: number;
+}
+
+/**
+ * The smallest step a provider reports progress in. LiblibAI answers floats with two decimals, so
+ * each reading is off by up to half of it.
+ */
+export const PROGRESS_RESOLUTION = 0.01;
+
+/**
+ * The span (ms after submission) in which a task progressing at a steady rate ends, from its
+ * first and latest readings: the latest plus what is left at the fastest and the slowest rate the
+ * two rounded readings allow. Undefined while the readings are too close to tell a rate.
+ */
+export function progressWindow(
+  first: ProgressReading,
+  latest: ProgressReading,
+): { fromMs: number; toMs: number } | undefined {
+  const elapsed = latest.atMs - first.atMs;
+  const advanced = latest.progress - first.progress;
+  // At two steps or less the slowest rate allowed is zero: no end can be told. (A millionth of a
+  // step absorbs the float error of subtracting two-decimal values.)
+  if (elapsed <= 0 || advanced <= 2 * PROGRESS_RESOLUTION + 1e-6) return undefined;
+  const slowest = (advanced - PROGRESS_RESOLUTION) / elapsed;
+  const fastest = (advanced + PROGRESS_RESOLUTION) / elapsed;
+  const left = 1 - latest.progress;
+  return {
+    fromMs: latest.atMs + Math.max(0, left - PROGRESS_RESOLUTION / 2) / fastest,
+    toMs: latest.atMs + (left + PROGRESS_RESOLUTION / 2) / slowest,
+  };
+}
+
+/**
+ * The wait before the next status query of a task `elapsedMs` after its submission that should
+ * end within `window` ({@link progressWindow}); undefined once it outlived the window, when the
+ * other schedules take over. Before the window it waits for its start, or reads halfway there
+ * while the window is wide (a reading nearer the end narrows it, as the rate's error applies to
+ * less time left); inside it, it asks every `denseMs`.
+ */
+export function progressDelay(
+  elapsedMs: number,
+  schedule: PollSchedule,
+  window: { fromMs: number; toMs: number },
+): number | undefined {
+  const { maxMs, denseMs } = schedule;
+  if (elapsedMs >= window.toMs) return undefined;
+  const clamp = (ms: number) => Math.round(Math.min(maxMs, Math.max(denseMs, ms)));
+  const wait = window.fromMs - elapsedMs;
+  if (wait <= 0) return clamp(denseMs);
+  const wide = window.toMs - window.fromMs > 2 * denseMs;
+  return clamp(wide && wait > 4 * denseMs ? wait / 2 : wait);
 }

@@ -232,9 +232,11 @@ describe('LiblibClient.status', () => {
 
   it('reports a running task without waiting on percentCompleted', async () => {
     server.respond(ok({ generateUuid: 'task-1', generateStatus: 4, percentCompleted: 1 }));
+    // Still running at 100 %: the progress is passed on as a hint, the task is not ended.
     expect(await client.status('kontext.text2img', 'task-1')).toEqual({
       state: 'running',
       providerStatus: '4',
+      progress: 1,
     });
   });
 });

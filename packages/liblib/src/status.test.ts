@@ -22,7 +22,7 @@ const TABLE: [label: string, data: Record<string, unknown>, expected: TaskStatus
   [
     '2 with percentCompleted 1 is still running',
     { ...base, generateStatus: 2, percentCompleted: 1 },
-    { state: 'running', providerStatus: '2' },
+    { state: 'running', providerStatus: '2', progress: 1 },
   ],
   [
     '5 with images (manual example)',
@@ -187,6 +187,42 @@ const TABLE: [label: string, data: Record<string, unknown>, expected: TaskStatus
       },
       pointsCost: 0,
     },
+  ],
+  [
+    'running, percentCompleted passed on as progress',
+    { generateStatus: 2, percentCompleted: 0.37 },
+    { state: 'running', providerStatus: '2', progress: 0.37 },
+  ],
+  [
+    'running, percentCompleted as a string',
+    { generateStatus: 3, percentCompleted: '0.5' },
+    { state: 'running', providerStatus: '3', progress: 0.5 },
+  ],
+  // 002 §3.2's own example answers percentCompleted 0 at status 5: 0 and junk mean "not filled".
+  [
+    'running, percentCompleted 0 is not progress',
+    { generateStatus: 2, percentCompleted: 0 },
+    { state: 'running', providerStatus: '2' },
+  ],
+  [
+    'running, percentCompleted 1 is not an end',
+    { generateStatus: 4, percentCompleted: 1 },
+    { state: 'running', providerStatus: '4', progress: 1 },
+  ],
+  [
+    'running, percentCompleted above 1 is ignored',
+    { generateStatus: 2, percentCompleted: 1.5 },
+    { state: 'running', providerStatus: '2' },
+  ],
+  [
+    'running, percentCompleted junk is ignored',
+    { generateStatus: 2, percentCompleted: 'half' },
+    { state: 'running', providerStatus: '2' },
+  ],
+  [
+    'waiting, percentCompleted ignored',
+    { generateStatus: 1, percentCompleted: 0.2 },
+    { state: 'queued', providerStatus: '1' },
   ],
   [
     'numbers sent as strings',

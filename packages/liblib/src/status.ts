@@ -4,8 +4,9 @@
  *
  * `generateStatus`: 1 waiting → queued; 2 running, 3 generated, 4 under review → running;
  * 5 succeeded; 6 failed (`generateMsg` says why); 7 timed out (no result 30 minutes after creation;
- * points refunded). `percentCompleted` is never looked at: the manual says it is not implemented
- * for most endpoints, and clients that waited for it to reach 1 hung.
+ * points refunded). `percentCompleted` (§3.2: "暂未实现", not implemented yet, and filled by
+ * some endpoints only) is passed on as a running task's `progress` when it lies in (0, 1], for the poll schedule to extrapolate the task's end; it never decides that a task ended:
+ * clients that waited for it to reach 1 hung.
  */
 import { ProviderError, type ProviderOutput, type TaskStatus } from '@genqueue/model';
 import { z } from 'zod';
@@ -30,6 +31,8 @@ const statusDataSchema = z
     generateUuid: z.string().optional(),
     generateStatus: numberish,
     generateMsg: z.string().nullish(),
+    // Anything but a number in [0, 1] is as good as absent: it only tunes the poll schedule.
+    percentCompleted: numberish.nullish().catch(undefined),
     pointsCost: numberish.nullish(),
     accountBalance: numberish.nullish(),
     images: z
@@ -94,9 +97,14 @@ export function normalizeLiblibStatus(data: unknown): TaskStatus {
       return { state: 'queued', providerStatus };
     case 2:
     case 3:
-    case 4:
+    case 4: {
       // 3 "generated" and 4 "under review" are not success yet: outputs appear at 5.
-      return { state: 'running', providerStatus };
+      // 1 while still running says the end is near (the review may still take a while).
+      const progress = d.percentCompleted;
+      return progress != null && progress > 0 && progress <= 1
+        ? { state: 'running', providerStatus, progress }
+        : { state: 'running', providerStatus };
+    }
     case 5: {
       const outputs = collectOutputs(d);
       if (outputs.length === 0) {

@@ -40,7 +40,16 @@ export interface ProviderOutput {
 
 /** A task's status, normalized. `providerStatus` keeps the provider's own value for the job view. */
 export type TaskStatus =
-  | { state: 'queued' | 'running'; providerStatus: string }
+  | {
+      state: 'queued' | 'running';
+      providerStatus: string;
+      /**
+       * How far the generation is, in (0, 1], when the provider says so (LiblibAI
+       * `percentCompleted`, which many endpoints leave at 0). A hint for when to ask again, never a
+       * sign that the task ended: 1 only says the end is near.
+       */
+      progress?: number;
+    }
   | {
       state: 'succeeded';
       providerStatus: string;
