@@ -5,7 +5,8 @@
  * fills it linearly after a task's queued fifth, in steps of 0.01) with real Redis and s3rver;
  * the same three-second tasks once with progress and once without, on a kind with no history.
  */
-import { JobStore } from '@genqueue/core';
+import { JobStore, QUEUE } from '@genqueue/core';
+import { QueueEvents } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Stack, startStack } from './support/stack.ts';
 
@@ -16,13 +17,21 @@ afterEach(async () => {
   stack = undefined;
 });
 
-/** Runs `n` 3 s tasks; answers status queries per task and each slot's release delay (ms). */
-async function run(percentMissingRate: number, n = 5) {
+/**
+ * Runs `n` 3 s tasks; answers status queries per task, each slot's release delay (ms) and how
+ * many times a poll job went to BullMQ's delayed set.
+ */
+async function run(percentMissingRate: number, n = 5, env: Record<string, string> = {}) {
   stack = await startStack({
     sim: { submitQps: 10, maxInFlight: 5, latencyMs: { min: 3_000, max: 3_000 }, percentMissingRate },
     // The real defaults: 250 ms while a task is young, dense 50 ms.
-    env: { POLL_MIN_INTERVAL_MS: '250', POLL_MAX_INTERVAL_MS: '1000' },
+    env: { POLL_MIN_INTERVAL_MS: '250', POLL_MAX_INTERVAL_MS: '1000', ...env },
   });
+  // Every move of a poll job to BullMQ's delayed set.
+  const events = new QueueEvents(QUEUE.poll, { connection: stack.redis.duplicate(), prefix: stack.prefix });
+  let delayedMoves = 0;
+  events.on('delayed', () => delayedMoves++);
+  await events.waitUntilReady();
   const ids = await Promise.all(
     Array.from({ length: n }, (_, i) =>
       stack!.postJob('kontext.text2img', { prompt: `progress ${percentMissingRate} ${i}` }),
@@ -38,16 +47,18 @@ async function run(percentMissingRate: number, n = 5) {
     queries.push(task.statusQueries);
     delays.push(record.taskEndedAt! - task.endsAt);
   }
+  await events.close();
   await stack.close();
   stack = undefined;
-  return { queries, delays };
+  return { queries, delays, delayedMoves };
 }
+
+const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
 
 describe('polling on percentCompleted', () => {
   it('notices a 3 s task ending as soon, with fewer status queries than without progress', async () => {
     const without = await run(1);
     const withProgress = await run(0);
-    const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
     // Age-based: every 250 ms (plus the delayed job's own latency) for 3 s is 9–12 queries a task;
     // extrapolating needs about 6.
     expect(mean(without.queries)).toBeGreaterThanOrEqual(8);
@@ -55,5 +66,17 @@ describe('polling on percentCompleted', () => {
     // ...and notices the ends sooner (measured 50–100 ms against 170–190 ms on average; this test
     // shares one event loop with the simulator, the API and s3rver, so single delays jitter).
     expect(mean(withProgress.delays)).toBeLessThan(mean(without.delays));
+  }, 60_000);
+
+  it('sleeps waits up to POLL_HOLD_MAX_MS in the processor, not through a BullMQ delay that Redis wakes late', async () => {
+    // Every wait 100–150 ms: with the hold off each one is a delayed job (the first poll too);
+    // with the default 200 ms hold only the first poll, scheduled at submission, is.
+    const env = { POLL_MIN_INTERVAL_MS: '100', POLL_MAX_INTERVAL_MS: '150' };
+    const viaBullmq = await run(1, 5, { ...env, POLL_HOLD_MAX_MS: '0' });
+    const held = await run(1, 5, env);
+    const total = (v: number[]) => v.reduce((a, b) => a + b, 0);
+    expect(viaBullmq.delayedMoves).toBe(total(viaBullmq.queries));
+    expect(held.delayedMoves).toBe(5);
+    expect(total(held.queries)).toBeGreaterThan(5 * 15);
   }, 60_000);
 });

@@ -37,11 +37,26 @@ export interface PollReturn {
   state: string;
 }
 
+/** What {@link delay} answers when it waited in the processor: query again now. */
+const QUERY_AGAIN = Symbol('query again');
+
 export async function processPoll(
   ctx: WorkerContext,
   job: Job<JobPayload>,
   token: string | undefined,
 ): Promise<PollReturn | undefined> {
+  for (;;) {
+    const outcome = await pollOnce(ctx, job, token);
+    if (outcome !== QUERY_AGAIN) return outcome;
+  }
+}
+
+/** One status query of the job's task, and what follows from its answer. */
+async function pollOnce(
+  ctx: WorkerContext,
+  job: Job<JobPayload>,
+  token: string | undefined,
+): Promise<PollReturn | undefined | typeof QUERY_AGAIN> {
   const { jobId, run = 0 } = jobPayloadSchema.parse(job.data);
   const record = await ctx.store.getJob(jobId);
   if (!record?.providerTaskId || record.run !== run) {
@@ -210,7 +225,15 @@ function rememberQuery(jobId: string, at: number): void {
   }
 }
 
-/** Schedules the next poll in `ms`, keeping the task's slot until a full lease TTL past it. */
+/**
+ * Schedules the next poll in `ms`, keeping the task's slot until a full lease TTL past it.
+ *
+ * A wait of at most `POLL_HOLD_MAX_MS` is slept here, the job staying active under its lock, and
+ * answers {@link QUERY_AGAIN}. A BullMQ delay would come late: the worker wakes for a delayed job
+ * when its blocking Redis call times out, and Redis checks those timeouts on its `hz` tick, every
+ * 100 ms by default, so a 50 ms wait near a task's end took 50–150 ms. Longer waits go through
+ * BullMQ's delayed set, where they hold no concurrency and survive this process.
+ */
 async function delay(
   ctx: WorkerContext,
   pool: AccountPool,
@@ -218,8 +241,15 @@ async function delay(
   job: Job,
   token: string | undefined,
   ms: number,
-): Promise<never> {
+): Promise<typeof QUERY_AGAIN> {
   await pool.refresh(lease, { ttlMs: ms + pool.leaseTtl });
+  if (ms > 0 && ms <= ctx.config.worker.pollHoldMaxMs && !ctx.shutdownSignal.aborted) {
+    const slept = await ctx.clock.sleep(ms, ctx.shutdownSignal).then(
+      () => true,
+      () => false, // shutting down: hand the poll over to the next worker
+    );
+    if (slept) return QUERY_AGAIN;
+  }
   await job.moveToDelayed(ctx.clock.now() + ms, token);
   throw new DelayedError();
 }

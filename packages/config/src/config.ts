@@ -249,6 +249,13 @@ const envSchema = z.object({
   POLL_DENSE_INTERVAL_MS: int(50, 10),
   /** Status queries the learned schedule spreads over the window in which earlier tasks ended. */
   POLL_WINDOW_QUERIES: int(24, 1, 1_000),
+  /**
+   * Waits between status queries up to this long are slept inside the poll processor rather than
+   * through BullMQ's delayed set, which Redis wakes only on its `hz` tick (100 ms by default).
+   * Below POLL_MIN_INTERVAL_MS by default, so only the dense queries near a task's end hold a
+   * concurrency slot while they wait. 0 sends every wait through BullMQ.
+   */
+  POLL_HOLD_MAX_MS: int(200, 0, 10_000),
   /** Status queries per second per provider account, across all workers. */
   STATUS_QUERY_MAX_QPS: int(50, 1, 100_000),
   ACCOUNT_PROBE_INTERVAL_MS: int(60_000, 100),
@@ -358,6 +365,7 @@ function buildConfig(env: z.infer<typeof envSchema>, providers: ParsedProviders,
       pollMaxIntervalMs: Math.max(env.POLL_MAX_INTERVAL_MS, env.POLL_MIN_INTERVAL_MS),
       pollDenseIntervalMs: Math.min(env.POLL_DENSE_INTERVAL_MS, env.POLL_MAX_INTERVAL_MS),
       pollWindowQueries: env.POLL_WINDOW_QUERIES,
+      pollHoldMaxMs: env.POLL_HOLD_MAX_MS,
       statusQueryMaxQps: env.STATUS_QUERY_MAX_QPS,
       accountProbeIntervalMs: env.ACCOUNT_PROBE_INTERVAL_MS,
       submitAttempts: env.SUBMIT_ATTEMPTS,
