@@ -97,7 +97,7 @@ export function clientFigures(
   scenario: string,
   run: ClientRun,
   limits: { qps: number; maxInFlight: number },
-  goals: { ratio?: number; releaseP95?: number } | false,
+  goals: { ratio?: number; perfectRatio?: number; releaseP95?: number; queriesPerTask?: number } | false,
 ): { figures: Figure[]; steady: SteadyState } {
   const steady = steadyState(run.tasks, limits.qps, limits.maxInFlight);
   const g = goals || {};
@@ -115,6 +115,7 @@ export function clientFigures(
       name: `÷ a perfect client (it reaches ${steady.ideal.toFixed(3)})`,
       value: steady.ratio / steady.ideal,
       unit: '',
+      ...(g.perfectRatio === undefined ? {} : { target: { op: '>=' as const, value: g.perfectRatio } }),
       digits: 3,
     },
     breachesFigure(scenario, run.stats, goals !== false),
@@ -123,6 +124,7 @@ export function clientFigures(
       name: 'status queries per task',
       value: run.stats.statusQueries / Math.max(1, run.stats.accepted),
       unit: '',
+      ...(g.queriesPerTask === undefined ? {} : { target: { op: '<=' as const, value: g.queriesPerTask } }),
       digits: 1,
     },
     {
@@ -175,6 +177,15 @@ export function leadFigures(scenario: string, genqueue: SteadyState, peer: Stead
       value: genqueue.ratio / genqueue.ideal - peer.ratio / peer.ideal,
       unit: '',
       target: { op: '>=', value: 0.05 },
+      digits: 3,
+    },
+    {
+      // No client beats a perfect one (without breaking a limit), so this is the ceiling of the
+      // figure above: where the peer comes within 0.05 of perfect, that goal cannot be met.
+      scenario,
+      name: 'largest lead possible, 1 − peer ÷ a perfect client',
+      value: 1 - peer.ratio / peer.ideal,
+      unit: '',
       digits: 3,
     },
   ];

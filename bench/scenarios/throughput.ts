@@ -79,10 +79,10 @@ interface Setting {
   n: number;
   sim: SimulatorOptions & { submitQps: number; maxInFlight: number };
   env?: Record<string, string>;
-  /** genqueue's variants: worker processes (and extra env). */
-  variants: { workers: number; label: string; env?: Record<string, string> }[];
+  /** genqueue's variants: worker processes (and extra env, and simulator settings over `sim`). */
+  variants: { workers: number; label: string; env?: Record<string, string>; sim?: SimulatorOptions }[];
   timeoutMs: number;
-  goals: { ratio?: number; releaseP95?: number };
+  goals: { ratio?: number; perfectRatio?: number; releaseP95?: number; queriesPerTask?: number };
   /** Jobs genqueue runs before the measured ones, so its poll schedule has a history. */
   warmUp: number;
 }
@@ -96,7 +96,7 @@ async function compare(infra: Infra, setting: Setting, log: RunOptions['log']): 
     log(`${setting.scenario}, genqueue with ${variant.label}: ${setting.n} jobs`);
     const d = await deploy(infra, {
       label: setting.label,
-      sim: setting.sim,
+      sim: { ...setting.sim, ...variant.sim },
       env: { ...setting.env, ...variant.env },
     });
     try {
@@ -166,6 +166,16 @@ export async function qpsBound(infra: Infra, { quick, log }: RunOptions): Promis
 /** Enough ended tasks for the poll schedule to learn from (it needs 8). */
 const WARM_UP = 10;
 
+/**
+ * genqueue with one worker, where the provider reports each task's progress and where it does
+ * not. LiblibAI's manual calls `percentCompleted` not implemented yet (002 §3.2) and its own
+ * example answers 0, so the second is what its manual promises; the poller extrapolates the first.
+ */
+const PROGRESS_VARIANTS = [
+  { workers: 1, label: '1 worker, progress reported', sim: { percentMissingRate: 0 } },
+  { workers: 1, label: '1 worker, no progress (002: not implemented)', sim: { percentMissingRate: 1 } },
+];
+
 /** 2. In-flight-bound: 3–5 s tasks, QPS 10, 5 in flight. */
 export async function inFlightBound(infra: Infra, { quick, log }: RunOptions): Promise<Figure[]> {
   const n = quick ? 24 : 80;
@@ -176,9 +186,10 @@ export async function inFlightBound(infra: Infra, { quick, log }: RunOptions): P
       label: 's2',
       n,
       sim: { submitQps: 10, maxInFlight: 5, latencyMs: { min: 3_000, max: 5_000 } },
-      variants: [{ workers: 1, label: '1 worker' }],
+      variants: PROGRESS_VARIANTS,
       timeoutMs: n * 2_000 + 30_000,
-      goals: { releaseP95: 0.1 },
+      // Half of the 14.6 queries a task the issue measured before the learned schedule.
+      goals: { perfectRatio: 0.98, releaseP95: 0.1, queriesPerTask: 7.3 },
       warmUp: WARM_UP,
     },
     log,
@@ -207,9 +218,10 @@ export async function realDefaults(infra: Infra, { quick, log }: RunOptions): Pr
         POLL_MIN_INTERVAL_MS: String(Math.round(250 / SCALE)),
         POLL_MAX_INTERVAL_MS: String(Math.round(1_000 / SCALE)),
       },
-      variants: [{ workers: 1, label: '1 worker' }],
+      variants: PROGRESS_VARIANTS,
       timeoutMs: n * 4_000 + 30_000,
-      goals: { ratio: 0.98 },
+      // The ratio goal predates the perfect client, which reaches only about 0.95 here.
+      goals: { ratio: 0.98, perfectRatio: 0.98 },
       warmUp: WARM_UP,
     },
     log,
