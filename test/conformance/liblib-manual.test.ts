@@ -1,6 +1,3 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { CUSTOM_IMG2IMG_TEMPLATES, CUSTOM_TEXT2IMG_TEMPLATES, LIBLIB_TEMPLATES } from '@genqueue/liblib';
 import { createLiblibProvider } from '@genqueue/providers';
 import { providerError, runToEnd } from '@genqueue/providers/testing';
@@ -13,7 +10,7 @@ const REMOTE = 'https://liblibai-online.liblib.cloud/img/remote.png';
 
 const fixture = simulatorFixture({ mode: 'liblib', seed: 13 });
 
-async function setup(options: SimulatorOptions = {}, allowLocalFiles = false) {
+async function setup(options: SimulatorOptions = {}) {
   const sim = await fixture.start(options);
   const provider = fixture.own(
     createLiblibProvider({
@@ -21,7 +18,6 @@ async function setup(options: SimulatorOptions = {}, allowLocalFiles = false) {
       accessKey: sim.options.accessKey,
       secretKey: sim.options.secretKey,
       timeouts: { connectMs: 2_000, requestMs: 3_000 },
-      allowLocalFiles,
     }),
   );
   return { sim, provider };
@@ -149,41 +145,35 @@ describe('IMG1 inpaint images (002 §6.2.2: at most 4 MB each, the mask a png)',
   const png = (size: number) => Buffer.concat([PNG_HEAD, Buffer.alloc(size - PNG_HEAD.length)]);
   const jpeg = Buffer.from([0xff, 0xd8, 0xff, 0xe0, ...Array(60).fill(0)]);
 
+  const inline = (bytes: Buffer) => `data:image/png;base64,${bytes.toString('base64')}`;
+
   it.each([
-    ['a local image over 4 MB', { image: png(4 * 1024 * 1024 + 1), mask: png(64) }, /at most 4194304 bytes/],
-    ['a local JPEG mask', { image: png(64), mask: jpeg }, /PNG only, got JPG/],
+    ['an inline image over 4 MB', { image: png(4 * 1024 * 1024 + 1), mask: png(64) }, /at most 4 MB/],
+    ['an inline JPEG mask', { image: png(64), mask: jpeg }, /must be a PNG/],
   ])('refuses %s before uploading anything', async (_name, files, message) => {
-    const dir = await mkdtemp(join(tmpdir(), 'genqueue-img1-'));
-    try {
-      const image = join(dir, 'image.png');
-      const mask = join(dir, 'mask.bin');
-      await writeFile(image, files.image);
-      await writeFile(mask, files.mask);
-      const { sim, provider } = await setup({}, true);
-      const input = { prompt: 'a dog reading', imgCount: 1, image, mask };
-      const error = await providerError(provider.prepare!('img1.inpaint', input, ctx));
-      expect(error).toMatchObject({ errorClass: 'invalid_job', code: 'invalid_image' });
-      expect(error.message).toMatch(message);
-      expect(error.message).toContain('002 §6.2.2');
-      expect(sim.stats().submissions).toBe(0);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    const { sim, provider } = await setup();
+    const input = {
+      prompt: 'a dog reading',
+      imgCount: 1,
+      image: inline(files.image),
+      mask: inline(files.mask),
+    };
+    const error = await providerError(provider.prepare!('img1.inpaint', input, ctx));
+    expect(error).toMatchObject({ errorClass: 'invalid_job' });
+    expect(error.message).toMatch(message);
+    expect(error.message).toContain('002 §6.2.2');
+    expect(sim.stats()).toMatchObject({ submissions: 0, accounts: { default: { uploads: 0 } } });
   });
 
-  it('uploads a 4 MB local image and a PNG mask, and runs to success', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'genqueue-img1-'));
-    try {
-      const image = join(dir, 'image.png');
-      const mask = join(dir, 'mask.png');
-      await writeFile(image, png(4 * 1024 * 1024));
-      await writeFile(mask, png(64));
-      const { provider } = await setup({}, true);
-      const { status } = await runToEnd(provider, 'img1.inpaint', { prompt: 'a', imgCount: 1, image, mask });
-      expect(status, JSON.stringify(status)).toMatchObject({ state: 'succeeded' });
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+  it('uploads a 4 MB inline image and a PNG mask, and runs to success', async () => {
+    const { provider } = await setup();
+    const { status } = await runToEnd(provider, 'img1.inpaint', {
+      prompt: 'a',
+      imgCount: 1,
+      image: inline(png(4 * 1024 * 1024)),
+      mask: inline(png(64)),
+    });
+    expect(status, JSON.stringify(status)).toMatchObject({ state: 'succeeded' });
   });
 });
 

@@ -504,42 +504,26 @@ describe('LiblibClient.upload', () => {
     expect(server.requests).toHaveLength(0);
   });
 
-  describe('local files', () => {
-    let dir: string;
-    beforeAll(async () => {
-      dir = await mkdtemp(join(tmpdir(), 'liblib-upload-'));
-      await writeFile(join(dir, 'reference.png'), PNG);
-    });
-    afterAll(async () => {
-      await rm(dir, { recursive: true, force: true });
-    });
-
-    it('never reads a local file unless allowLocalFiles is set', async () => {
-      const error = (await client
-        .upload(join(dir, 'reference.png'))
-        .catch((e: unknown) => e)) as ProviderError;
-      expect(error).toBeInstanceOf(ProviderError);
-      expect(error.errorClass).toBe('invalid_job');
-      expect(error.message).toContain('does not read local files');
-      // Not even a missing file is distinguishable from a present one.
-      const missing = (await client
-        .upload('/etc/definitely-missing.png')
-        .catch((e: unknown) => e)) as ProviderError;
-      expect(missing.message).toBe(error.message);
+  it('refuses a local path or file:// URL without reading it: a present file answers as a missing one', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'liblib-upload-'));
+    try {
+      const present = join(dir, 'reference.png');
+      await writeFile(present, PNG);
+      const errors = (await Promise.all(
+        [present, `file://${present}`, join(dir, 'missing.png')].map((source) =>
+          client.upload(source).catch((e: unknown) => e),
+        ),
+      )) as ProviderError[];
+      for (const error of errors) {
+        expect(error).toBeInstanceOf(ProviderError);
+        expect(error.errorClass).toBe('invalid_job');
+        expect(error.message).toContain('local files are not read');
+      }
+      expect(new Set(errors.map((e) => e.message)).size).toBe(1);
       expect(server.requests).toHaveLength(0);
-    });
-
-    it('uploads a local file (path or file:// URL) when allowLocalFiles is set', async () => {
-      const local = makeClient({ allowLocalFiles: true });
-      server.respond(uploadResponder('lower'));
-      expect(await local.upload(join(dir, 'reference.png'))).toBe(`${server.url}/oss/img/reference.png`);
-      expect(await local.upload(`file://${join(dir, 'reference.png')}`)).toBe(
-        `${server.url}/oss/img/reference.png`,
-      );
-      const missing = (await local.upload(join(dir, 'nope.png')).catch((e: unknown) => e)) as ProviderError;
-      await local.close();
-      expect(missing.errorClass).toBe('invalid_job');
-    });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('classifies an OSS refusal as transient (a fresh signature fixes it)', async () => {

@@ -52,12 +52,6 @@ export interface LiblibClientOptions {
   nonce?: () => string;
   /** Connect and per-call timeouts; the call deadline defaults to {@link DEFAULT_LIBLIB_REQUEST_MS}. */
   timeouts?: HttpTimeouts;
-  /**
-   * Whether image inputs may name local files, which are then read and uploaded. Default `false`:
-   * a process serving untrusted input (the API's jobs) must keep it off, or callers could make
-   * it upload any file it can read.
-   */
-  allowLocalFiles?: boolean;
   /** pino logger; gets one debug line per call (path, status, duration), never credentials. Default: silent. */
   logger?: Logger;
 }
@@ -141,7 +135,6 @@ export class LiblibClient {
   readonly #http: HttpClient;
   readonly #now: () => number;
   readonly #nonce: () => string;
-  readonly #allowLocalFiles: boolean;
 
   constructor(options: LiblibClientOptions) {
     if (!options.accessKey || !options.secretKey)
@@ -160,7 +153,6 @@ export class LiblibClient {
       logger: options.logger,
     });
     this.#nonce = options.nonce ?? (() => randomUUID().replaceAll('-', ''));
-    this.#allowLocalFiles = options.allowLocalFiles ?? false;
   }
 
   /**
@@ -250,14 +242,13 @@ export class LiblibClient {
 
   /**
    * Makes an image available to LiblibAI and returns its public URL. http(s) URLs come back
-   * untouched. `data:` URLs, bare base64, raw bytes and (only with `allowLocalFiles`) local paths
-   * are uploaded: a signed `POST /api/generate/upload/signature` with `{name, extension}`, then an
-   * OSS PostObject to `postUrl` with `file` last; the URL is `postUrl + "/" + key`.
+   * untouched. `data:` URLs, bare base64 and raw bytes are uploaded (a local path is refused, never
+   * read): a signed `POST /api/generate/upload/signature` with `{name, extension}`, then an OSS
+   * PostObject to `postUrl` with `file` last; the URL is `postUrl + "/" + key`.
    * PNG, JPEG and WebP up to 10 MB. Throws `ProviderError` (`invalid_job` for unusable images).
    */
   async upload(source: string | Buffer, opts: LiblibUploadOptions = {}): Promise<string> {
     const resolved = await resolveImageSource(source, {
-      allowLocalFiles: this.#allowLocalFiles,
       name: opts.name,
       ...(opts.limit ? { limit: opts.limit } : {}),
     });

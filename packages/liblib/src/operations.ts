@@ -74,7 +74,7 @@ export interface LiblibOperation {
   imageFields: readonly string[];
   /**
    * Bounds of single image fields (by their path, e.g. `mask`), checked on the bytes before an
-   * inline or local image is uploaded. Inline images are also checked by the schema at arrival.
+   * inline image is uploaded. Inline images are also checked by the schema at arrival.
    */
   imageLimits?: Readonly<Record<string, LiblibImageLimit>>;
 }
@@ -94,9 +94,9 @@ const HEX32 = /^[0-9a-f]{32}$/i;
 const uuid = z.string().regex(HEX32, 'must be a 32-hex-digit UUID');
 /**
  * An input image: a public http(s) URL, sent as is, or (uploaded first, see `LiblibClient.upload`)
- * a `data:` URL, bare base64, or a local file path when the client allows local files.
+ * a `data:` URL or bare base64. A local file path is refused at upload: the client never reads one.
  */
-const image = z.string().min(1, 'must be an image URL, data URL, base64 image or file path');
+const image = z.string().min(1, 'must be an image URL, data URL or base64 image');
 /**
  * The decoded size of an inline image (a `data:` URL or bare base64), or undefined for a URL or a
  * path, whose size only the provider sees.

@@ -24,7 +24,7 @@ export interface ProviderCapabilities {
   /** Whether a running task can be canceled at the provider (`Provider.cancel` is implemented). */
   cancelable: boolean;
   /**
-   * Whether the adapter uploads inline or local image inputs itself (`Provider.prepare`) before it
+   * Whether the adapter uploads inline image inputs itself (`Provider.prepare`) before it
    * takes a submission slot.
    */
   needsUpload: boolean;

@@ -110,7 +110,7 @@ export interface Provider {
   /** Operations by name, e.g. `kontext.text2img`. */
   readonly operations: Readonly<Record<string, OperationSpec>>;
   /**
-   * Optional: does the slow part of a submission ahead of time (uploads of inline or local images)
+   * Optional: does the slow part of a submission ahead of time (uploads of inline images)
    * and returns the input ready to submit. The worker calls it before it takes a submission slot
    * and stores the result on the job, because the provider measures its QPS window at the request
    * that creates the task: a slot granted before a two-second upload would be spent two seconds

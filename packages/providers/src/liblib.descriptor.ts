@@ -1,6 +1,6 @@
 /**
  * liblib: LiblibAI's signed OpenAPI (002). Polled (submit answers a `generateUuid`, then the status
- * endpoint is queried), no cancel endpoint, uploads inline and local image inputs itself to the
+ * endpoint is queried), no cancel endpoint, uploads inline image inputs itself to the
  * vendor's OSS. Limits: 1 submission per second and 5 tasks in progress per account (002 §2.3).
  */
 
@@ -40,8 +40,6 @@ export const liblib = defineProvider({
       // A hung call must end as a transient error well before a job's lock or a batch deadline
       // would notice it.
       timeouts: { requestMs: account.timeoutMs },
-      // API input is untrusted: never read files from the worker's disk.
-      allowLocalFiles: false,
       ...io,
     }),
 });

@@ -33,8 +33,8 @@ export const liblibOperations: Readonly<Record<string, OperationSpec>> = Object.
 
 /**
  * Creates the `liblib` provider: polled (submit answers a `generateUuid`, status is polled), no
- * cancel (002 has no cancel endpoint), uploads non-URL image inputs itself. `options` are the
- * client's; keep `allowLocalFiles` off wherever job input is untrusted.
+ * cancel (002 has no cancel endpoint), uploads inline image inputs itself. `options` are the
+ * client's.
  */
 export function createLiblibProvider(options: LiblibClientOptions): Provider {
   const client = new LiblibClient(options);

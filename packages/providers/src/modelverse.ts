@@ -49,11 +49,6 @@ export interface ModelverseProviderOptions extends AdapterIoOptions {
   timeouts?: HttpTimeouts;
   /** Task id generator (the API answers none). Default: `mv-` + a random UUID. */
   generateId?: () => string;
-  /**
-   * Absolute directory from which local image paths in inputs may be read (sent as data URLs).
-   * Default: unset, local paths are refused as `invalid_job`.
-   */
-  localFileRoot?: string;
 }
 
 /** 004: `aspect_ratio` values of the `/text-to-image` models. */
@@ -320,7 +315,7 @@ export function createModelverseProvider(options: ModelverseProviderOptions): Pr
   async function prepare(input: Record<string, unknown>): Promise<Record<string, unknown>> {
     const prepared = { ...input };
     const reference = (value: string, field: string) =>
-      toImageReference(value, { provider: PROVIDER, field, localFileRoot: options.localFileRoot });
+      toImageReference(value, { provider: PROVIDER, field });
     if (typeof prepared.image === 'string') prepared.image = await reference(prepared.image, 'image');
     if (Array.isArray(prepared.images)) {
       prepared.images = await Promise.all(

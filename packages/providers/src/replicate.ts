@@ -79,11 +79,6 @@ export interface ReplicateProviderOptions extends AdapterIoOptions {
    * with its output at once. Default: unset (answer at once, then poll).
    */
   preferWait?: number;
-  /**
-   * Absolute directory from which local image paths in inputs may be read (sent as data URLs).
-   * Default: unset, local paths are refused as `invalid_job`.
-   */
-  localFileRoot?: string;
 }
 
 /** `aspect_ratio` values of flux-kontext-dev (`match_input_image` is the default). */
@@ -109,7 +104,7 @@ export const fluxKontextDevSchema = z
   .object({
     /** Required: the image to generate, or the edit to make to `input_image`. */
     prompt: z.string().trim().min(1),
-    /** Required by 003: jpeg, png, gif or webp; an http(s) URL, a data URL, base64 or a local path. */
+    /** Required by 003: jpeg, png, gif or webp; an http(s) URL, a data URL or base64. */
     input_image: z.string().trim().min(1),
     /** Default `match_input_image`. */
     aspect_ratio: z.enum(FLUX_KONTEXT_DEV_ASPECT_RATIOS).optional(),
@@ -358,11 +353,7 @@ export function createReplicateProvider(options: ReplicateProviderOptions): Prov
     for (const field of IMAGE_FIELDS) {
       const value = prepared[field];
       if (typeof value === 'string') {
-        prepared[field] = await toImageReference(value, {
-          provider: PROVIDER,
-          field,
-          localFileRoot: options.localFileRoot,
-        });
+        prepared[field] = await toImageReference(value, { provider: PROVIDER, field });
       }
     }
     return prepared;

@@ -4,8 +4,7 @@
  * A job is validated twice before anything is stored: the envelope (provider, operation, input,
  * webhookUrl, metadata) with zod, then `input` with the operation's own schema from the provider
  * port. Every http(s) URL in the request is checked by the SSRF guard, since providers and our sink
- * fetch them. Local file paths in `input` are never read: the provider clients read local files
- * only when asked to, and the worker never asks.
+ * fetch them. Local file paths in `input` are never read: the provider clients refuse them.
  */
 import {
   findUrls,

@@ -3,9 +3,8 @@
  *
  * - `http(s)://` URLs pass through untouched (the provider downloads them).
  * - `data:image/...;base64,...` URLs and bare base64 are decoded.
- * - Anything else is a local file path (`file://` URLs too), read only when the client allows
- *   local files: the worker serving untrusted API input must never read its own files on a
- *   caller's behalf.
+ * - Anything else (a local path, a `file://` URL) is refused: job input is untrusted, so the worker
+ *   never reads its own files on a caller's behalf.
  *
  * The upload API takes images up to 10 MB (LiblibAI file-upload document). Public clients only
  * show the extensions jpg, jpeg and png, while the generation endpoints take WEBP URLs too (002
@@ -15,9 +14,6 @@
  */
 
 import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
-import { basename, extname } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ProviderError } from '@genqueue/model';
 import { LIBLIB_PROVIDER } from '../errors.ts';
 import type { LiblibImageLimit } from '../operations.ts';
@@ -45,7 +41,7 @@ export const UPLOAD_CONTENT_TYPES: Readonly<Record<UploadExtension, string>> = {
 /** Resolves `source` (a string input or raw bytes). Throws `invalid_job` for unusable inputs. */
 export async function resolveImageSource(
   source: string | Buffer | Uint8Array,
-  options: { allowLocalFiles: boolean; name?: string; limit?: LiblibImageLimit },
+  options: { name?: string; limit?: LiblibImageLimit } = {},
 ): Promise<ImageSource> {
   const { limit } = options;
   if (typeof source !== 'string') return fromBytes(Buffer.from(source), options.name, limit);
@@ -65,35 +61,7 @@ export async function resolveImageSource(
     if (sniff(bytes) !== undefined) return fromBytes(bytes, options.name, limit);
   }
 
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value) && !/^file:\/\//i.test(value)) {
-    throw invalid('an image must be an http(s) URL, a data URL, base64, or a local file');
-  }
-  if (!options.allowLocalFiles) {
-    throw invalid(
-      'the image is not an http(s) URL, a data URL or base64, and this client does not read local files',
-    );
-  }
-  return fromFile(/^file:\/\//i.test(value) ? fileURLToPath(value) : value, options.name, limit);
-}
-
-async function fromFile(
-  path: string,
-  name: string | undefined,
-  limit: LiblibImageLimit | undefined,
-): Promise<ImageSource> {
-  let size: number;
-  try {
-    const info = await stat(path);
-    if (!info.isFile()) throw new Error('not a regular file');
-    size = info.size;
-  } catch (cause) {
-    throw invalid(`cannot read the local image file ${basename(path)}`, cause);
-  }
-  checkSize(size, limit);
-  const bytes = await readFile(path).catch((cause: unknown) => {
-    throw invalid(`cannot read the local image file ${basename(path)}`, cause);
-  });
-  return fromBytes(bytes, name ?? basename(path, extname(path)), limit);
+  throw invalid('an image must be an http(s) URL, a data URL or base64; local files are not read');
 }
 
 function fromBytes(
@@ -156,12 +124,11 @@ function checkSize(size: number, limit: LiblibImageLimit | undefined): void {
   }
 }
 
-function invalid(message: string, cause?: unknown): ProviderError {
+function invalid(message: string): ProviderError {
   return new ProviderError({
     provider: LIBLIB_PROVIDER,
     errorClass: 'invalid_job',
     code: 'invalid_image',
     message,
-    cause,
   });
 }

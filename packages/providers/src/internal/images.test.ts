@@ -37,6 +37,8 @@ describe('image helpers', () => {
     'ftp://example.com/a.png',
     'not an image',
     '/etc/passwd',
+    // A path that is also valid base64 must not become a PNG data URL.
+    '/srv/genqueue/inputs/image',
     'file:///etc/passwd',
     'javascript:alert(1)',
   ])('refuses %s as invalid_job', async (value) => {

@@ -1,10 +1,8 @@
 /**
  * Image inputs and base64 outputs of the Bearer-token adapters: sniffing a content type from magic
- * bytes, and turning local files or raw base64 into `data:` URLs the providers accept.
+ * bytes, and turning raw base64 into `data:` URLs the providers accept.
  */
-import { readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ProviderError } from '@genqueue/model';
 
 /** The image content type of some bytes by their magic number, or undefined. */
@@ -42,22 +40,17 @@ export function base64ToDataUrl(value: string): string {
   return `data:${sniffImageType(head) ?? 'image/png'};base64,${compact}`;
 }
 
-/** Where local image paths may be read from. */
+/** What an image input is, for error messages. */
 export interface ImageInputOptions {
   provider: string;
   /** Field name, for error messages. */
   field: string;
-  /**
-   * Absolute directory local image paths must resolve inside. Unset: local paths are refused, so a
-   * job submitted over the API cannot make a worker read and send arbitrary server files.
-   */
-  localFileRoot?: string;
 }
 
 /**
  * Normalizes an image input for providers that take a URL or a data URL: http(s) and `data:` URLs
- * pass through; raw base64 becomes a data URL with its sniffed type; a local path (or `file:` URL)
- * under `localFileRoot` is read and sent as a data URL. Anything else is an `invalid_job`.
+ * pass through; raw base64 becomes a data URL with its sniffed type. Anything else, a local path
+ * included, is an `invalid_job`: job input is untrusted, so a worker never reads its own files.
  */
 export async function toImageReference(value: string, options: ImageInputOptions): Promise<string> {
   const invalid = (why: string, cause?: unknown) =>
@@ -77,26 +70,10 @@ export async function toImageReference(value: string, options: ImageInputOptions
   const sniffed = looksBase64 ? sniffImageType(Buffer.from(compact.slice(0, 64), 'base64')) : undefined;
   if (sniffed) return `data:${sniffed};base64,${compact}`;
 
+  // Checked before the PNG fallback below: a path such as `/srv/inputs/image` is also valid base64.
   const isPath = trimmed.startsWith('file:') || path.isAbsolute(trimmed) || trimmed.startsWith('./');
-  if (isPath) {
-    if (!options.localFileRoot) throw invalid('local files are not allowed (no local file root configured)');
-    let file: string;
-    let bytes: Buffer;
-    try {
-      const wanted = trimmed.startsWith('file:')
-        ? fileURLToPath(trimmed)
-        : path.resolve(options.localFileRoot, trimmed);
-      file = await realpath(wanted);
-      const root = await realpath(options.localFileRoot);
-      if (file !== root && !file.startsWith(root + path.sep)) throw new Error('outside the local file root');
-      bytes = await readFile(file);
-    } catch (error) {
-      throw invalid('local file cannot be read or is outside the allowed directory', error);
-    }
-    const type = sniffImageType(bytes);
-    if (!type) throw invalid('local file is not a PNG, JPEG, GIF or WebP image');
-    return `data:${type};base64,${bytes.toString('base64')}`;
-  }
+  if (isPath)
+    throw invalid('local files are not read; send an http(s) URL, a data URL, or base64 image data');
 
   if (looksBase64) {
     // Raw base64 without a recognizable header is labelled PNG, the common case.
