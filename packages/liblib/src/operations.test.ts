@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { resolveImageSource } from './internal/image-source.ts';
 import {
   LIBLIB_GENERATION_OPERATIONS,
   LIBLIB_OPERATIONS,
@@ -524,5 +525,39 @@ describe('liblibStatusPath', () => {
     ['kontext.text2img', {}, '/api/generate/status'],
   ])('%s %j is polled on %s', (op, input, path) => {
     expect(liblibStatusPath(LIBLIB_OPERATIONS[op]!, input)).toBe(path);
+  });
+});
+
+describe('img1.inpaint mask format (002 §6.2.2: the mask is a png)', () => {
+  const op = LIBLIB_OPERATIONS['img1.inpaint']!;
+  const pad = (head: Buffer | string) => Buffer.concat([Buffer.from(head), Buffer.alloc(32)]);
+  // The schema refuses what it recognizes as another format; what it lets through unrecognized,
+  // the upload judges on its bytes. Either way only a PNG mask ever reaches the provider.
+  it.each([
+    ['PNG', 'accepts', 'uploads', pad(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))],
+    ['JPEG', 'rejects', 'refuses', pad(Buffer.from([0xff, 0xd8, 0xff, 0xe0]))],
+    [
+      'WebP',
+      'rejects',
+      'refuses',
+      pad(Buffer.concat([Buffer.from('RIFF'), Buffer.alloc(4), Buffer.from('WEBPVP8 ')])),
+    ],
+    ['GIF87a', 'rejects', 'refuses', pad('GIF87a')],
+    ['GIF89a', 'rejects', 'refuses', pad('GIF89a')],
+    ['GIF8 not followed by 7a or 9a (no GIF)', 'accepts', 'refuses', pad('GIF8xa')],
+    ['unrecognized bytes', 'accepts', 'refuses', Buffer.alloc(40, 1)],
+  ] as const)('%s: the schema %s it, the upload %s it', async (_label, schema, upload, bytes) => {
+    const encodings = [
+      `data:image/png;base64,${bytes.toString('base64')}`,
+      bytes.toString('base64'),
+      bytes.toString('base64url'),
+    ];
+    for (const mask of encodings) {
+      const result = op.schema.safeParse({ prompt: 'a', imgCount: 1, image: URL1, mask });
+      expect(result.success, mask).toBe(schema === 'accepts');
+      const resolved = resolveImageSource(mask, { limit: op.imageLimits!.mask! });
+      if (upload === 'uploads') await expect(resolved, mask).resolves.toMatchObject({ kind: 'bytes' });
+      else await expect(resolved, mask).rejects.toMatchObject({ errorClass: 'invalid_job' });
+    }
   });
 });

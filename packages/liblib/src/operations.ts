@@ -22,6 +22,7 @@
  * the custom-model path is optional: the tables and examples there disagree (see `text2imgPrompt`).
  */
 import { z } from 'zod';
+import { sniff } from './internal/image-source.ts';
 import { LIBLIB_TEMPLATES, QWEN_IMAGE_CHECKPOINT } from './templates.ts';
 
 /** Status endpoints (002 §3.2 / §4.1.5, §5.3, §8.2). */
@@ -437,7 +438,7 @@ const IMG1_INPAINT_LIMITS = {
 
 /**
  * False for an inline image recognizably another format than PNG (JPEG, WebP, GIF); true for a
- * PNG, a URL, a path, or bytes the upload will judge.
+ * PNG, a URL, a path, or bytes the upload will judge (it refuses what it cannot recognize).
  */
 function inlineIsPngOrNotInline(value: string): boolean {
   if (inlineImageBytes(value) === undefined) return true;
@@ -446,11 +447,10 @@ function inlineIsPngOrNotInline(value: string): boolean {
     /\s+/g,
     '',
   );
+  // 16 base64 characters are the 12 bytes the longest signature (RIFF....WEBP) needs.
   const head = Buffer.from(payload.slice(0, 16), /[-_]/.test(payload) ? 'base64url' : 'base64');
-  const jpeg = head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff;
-  const webp = head.toString('latin1', 0, 4) === 'RIFF' && head.toString('latin1', 8, 12) === 'WEBP';
-  const gif = head.toString('latin1', 0, 4) === 'GIF8';
-  return !(jpeg || webp || gif);
+  const type = sniff(head);
+  return type === undefined || type === 'png';
 }
 
 const img1Inpaint = z
