@@ -50,14 +50,11 @@ describe('account errors', () => {
       keyPrefix: limiterKeyPrefix(stack.prefix, 'liblib'),
       accounts: [{ id: 'default', submitQps: 5, maxInFlight: 5 }],
     });
+    const pause = async () => (await pool.accountStates())[0]!.pause;
     stack.sim.configure({ secretKey: 'rotated-by-the-provider' });
     const ids = [await post('account a'), await post('account b'), await post('account c')];
-    await stack.waitFor(
-      async () => (await pool.pauseState('default')).paused,
-      20_000,
-      'the provider to pause',
-    );
-    const state = await pool.pauseState('default');
+    await stack.waitFor(async () => (await pause()).paused, 20_000, 'the provider to pause');
+    const state = await pause();
     expect(state.paused && state.reason).toMatch(/401|signature/i);
     // paused: the jobs wait, none fails. A probe (every 500 ms here) takes one job to
     // `submitting` for its round trip and back, so that state is waiting too.
@@ -67,7 +64,7 @@ describe('account errors', () => {
 
     stack.sim.configure({ secretKey });
     for (const id of ids) expect((await ended(id)).state).toBe('succeeded');
-    expect((await pool.pauseState('default')).paused).toBe(false);
+    expect((await pause()).paused).toBe(false);
   });
 
   it('kept the limits through all of it', () => {

@@ -4,7 +4,6 @@ import {
   ACCOUNT_KEYS,
   END_TURN_LUA,
   IN_FLIGHT_LUA,
-  MEMBERS_LUA,
   PAUSE_LUA,
   REFRESH_LUA,
   RELEASE_LUA,
@@ -86,7 +85,7 @@ export interface AccountPoolOptions {
   leaseTtlMs?: number;
   /** While an account is paused by an account error, one probe submission per this interval, in ms. Default 60 000. */
   probeIntervalMs?: number;
-  /** Sleeps between polls in {@link AccountPool.acquire}. Default: the system clock. */
+  /** Stamps the balance {@link AccountPool.recordCost} remembers. Default: the system clock. */
   clock?: Clock;
 }
 
@@ -118,7 +117,7 @@ export type AcquireResult =
    */
   | { granted: false; reason: 'qps' | 'in_flight' | 'paused'; retryInMs: number; inFlight: number };
 
-/** What {@link AccountPool.pauseState} reports; times are ms since the epoch by Redis TIME. */
+/** An account's pause in {@link AccountState}; times are ms since the epoch by Redis TIME. */
 export type PauseState =
   | { paused: false }
   /** Paused by an account error; one probe is let through at `nextProbeAt`. */
@@ -175,7 +174,6 @@ const COMMANDS = {
   endTurn: { name: 'genqPoolEndTurn', lua: END_TURN_LUA, keys: 3 },
   release: { name: 'genqPoolRelease', lua: RELEASE_LUA, keys: 3 },
   refresh: { name: 'genqPoolRefresh', lua: REFRESH_LUA, keys: 1 },
-  members: { name: 'genqPoolMembers', lua: MEMBERS_LUA, keys: 1 },
   inFlight: { name: 'genqPoolInFlight', lua: IN_FLIGHT_LUA, keys: 1 },
   pause: { name: 'genqPoolPause', lua: PAUSE_LUA, keys: 1 },
   resume: { name: 'genqPoolResume', lua: RESUME_LUA, keys: 1 },
@@ -340,20 +338,6 @@ export class AccountPool {
     return { granted: false, reason: reply[1], retryInMs: reply[2], inFlight: reply[3] };
   }
 
-  /** Asks until granted, sleeping as long as each denial says. Rejects when the signal aborts. */
-  async acquire(
-    holder: string,
-    filter: AccountFilter = {},
-    signal?: AbortSignal,
-  ): Promise<Extract<AcquireResult, { granted: true }>> {
-    for (;;) {
-      signal?.throwIfAborted();
-      const result = await this.tryAcquire(holder, filter);
-      if (result.granted) return result;
-      await this.clock.sleep(Math.max(1, result.retryInMs), signal);
-    }
-  }
-
   /**
    * Ends the lease's open QPS turn (see `tryAcquire`'s `holdTurn`): call it as soon as the
    * submission's request is over, whatever its outcome, or with `sending: true` as soon as a
@@ -399,29 +383,11 @@ export class AccountPool {
     return (await this.call('refresh', keys.leases, memberOf(lease), ttlMs)) === 1;
   }
 
-  /**
-   * Takes (or refreshes) a lease for a task the provider already has on `account`, e.g. found after
-   * a restart, with no QPS, capacity or pause check. Reuses `token` when the caller knows it (the
-   * same lease then), else draws one.
-   */
-  async adopt(account: string, holder: string, token?: string): Promise<Lease> {
-    checkHolder(holder);
-    const lease = { account: this.known(account), holder, token: token ?? newToken() };
-    await this.refresh(lease);
-    return lease;
-  }
-
   /** Live (unexpired) leases of one account, or of all accounts. */
   async inFlight(account?: string): Promise<number> {
     const ids = account === undefined ? [...this.byId.keys()] : [this.known(account)];
     const counts = await Promise.all(ids.map((id) => this.call('inFlight', this.keysOf(id).leases)));
     return counts.reduce<number>((sum, n) => sum + Number(n), 0);
-  }
-
-  /** Holders of one account's live leases, earliest expiry first. */
-  async holders(account: string): Promise<string[]> {
-    const members = (await this.call('members', this.keysOf(this.known(account)).leases)) as string[];
-    return members.map((m) => m.slice(0, m.lastIndexOf('#')));
   }
 
   /**
@@ -453,11 +419,6 @@ export class AccountPool {
   async resume(account: string, options: { manual?: boolean } = {}): Promise<boolean> {
     const key = this.keysOf(this.known(account)).pause;
     return (await this.call('resume', key, options.manual ? '1' : '0')) === 1;
-  }
-
-  /** Whether the account is paused, why, since when and when the next probe is due. */
-  async pauseState(account: string): Promise<PauseState> {
-    return parsePause(await this.redis.hgetall(this.keysOf(this.known(account)).pause));
   }
 
   /**

@@ -252,11 +252,6 @@ end
 return 0
 `;
 
-/** Returns the live (unexpired) members, earliest expiry first. Read-only. */
-export const MEMBERS_LUA = `${NOW}
-return redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf')
-`;
-
 /** Returns the number of live leases. Read-only. */
 export const IN_FLIGHT_LUA = `${NOW}
 return redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')
