@@ -5,22 +5,30 @@
  * account, `default`, read live so `configure()` of those fields applies at once.
  */
 import { SubmissionLimits } from './limits.ts';
-import type { ResolvedSimAccount, ResolvedSimulatorOptions, SimAccount, SimAccountStats } from './types.ts';
+import type {
+  ResolvedSimAccount,
+  ResolvedSimulatorOptions,
+  SimAccount,
+  SimAccountStats,
+  SimSubmission,
+} from './types.ts';
 
-/** The per-account counters, without the live `inFlight` (filled in when read). */
-export type AccountCounters = Omit<SimAccountStats, 'inFlight'>;
+/**
+ * What the simulator counts per account. The outcomes (accepted, each breach, account errors) are
+ * not counted apart: `statsOf` reads them from `log`. `submissions` is counted, since the log has
+ * no entry for a submission refused after the limits passed it (an invalid body, too few points).
+ */
+export type AccountCounters = Pick<
+  SimAccountStats,
+  'submissions' | 'uploads' | 'maxInFlightObserved' | 'log'
+>;
 
 function zeroed(): AccountCounters {
-  return {
-    submissions: 0,
-    accepted: 0,
-    qpsBreaches: 0,
-    inFlightBreaches: 0,
-    accountErrors: 0,
-    uploads: 0,
-    maxInFlightObserved: 0,
-    log: [],
-  };
+  return { submissions: 0, uploads: 0, maxInFlightObserved: 0, log: [] };
+}
+
+function count(log: readonly SimSubmission[], outcome: SimSubmission['outcome']): number {
+  return log.reduce((n, entry) => (entry.outcome === outcome ? n + 1 : n), 0);
 }
 
 export class SimAccounts {
@@ -93,11 +101,26 @@ export class SimAccounts {
       limits = new SubmissionLimits(
         () =>
           this.get(id) ?? { submitQps: this.options().submitQps, maxInFlight: this.options().maxInFlight },
-        () => this.countersOf(id),
       );
       this.limits.set(id, limits);
     }
     return limits;
+  }
+
+  /** The account's stats, with `inFlight` as the caller counts it now. */
+  statsOf(id: string, inFlight: number): SimAccountStats {
+    const { submissions, uploads, maxInFlightObserved, log } = this.countersOf(id);
+    return {
+      submissions,
+      accepted: count(log, 'accepted'),
+      qpsBreaches: count(log, 'qps'),
+      inFlightBreaches: count(log, 'in-flight'),
+      accountErrors: count(log, 'account-error'),
+      uploads,
+      maxInFlightObserved,
+      log: [...log],
+      inFlight,
+    };
   }
 
   /** Zeroes the counters (the QPS windows stay: they are the provider's, not the test's). */

@@ -1,7 +1,7 @@
 /**
  * The account's limits, enforced like the provider does (002 §2.3): submissions per second and
- * tasks in progress. Shared by every mode; each breach is counted so tests and benchmarks can
- * prove a client never exceeded them.
+ * tasks in progress. Shared by every mode; the simulator logs each refusal so tests and benchmarks
+ * can prove a client never exceeded them.
  */
 
 /** Why a submission was refused. */
@@ -24,11 +24,7 @@ export interface LimitSettings {
 export class SubmissionLimits {
   private acceptedAt: number[] = [];
 
-  constructor(
-    private readonly settings: () => LimitSettings,
-    /** Where breaches are counted. */
-    private readonly counters: () => { qpsBreaches: number; inFlightBreaches: number },
-  ) {}
+  constructor(private readonly settings: () => LimitSettings) {}
 
   /** Window length and capacity for the current QPS. */
   private window(): { ms: number; capacity: number } {
@@ -38,20 +34,14 @@ export class SubmissionLimits {
   }
 
   /**
-   * Decides one submission at `now` given the tasks in flight, counting a breach when refused.
+   * Decides one submission at `now` given the tasks in flight.
    * QPS is checked first: the provider's gateway answers 429 before it looks at the account.
    */
   check(now: number, inFlight: number): LimitVerdict {
     const { ms, capacity } = this.window();
     this.acceptedAt = this.acceptedAt.filter((t) => now - t < ms);
-    if (this.acceptedAt.length >= capacity) {
-      this.counters().qpsBreaches++;
-      return 'qps';
-    }
-    if (inFlight >= this.settings().maxInFlight) {
-      this.counters().inFlightBreaches++;
-      return 'in-flight';
-    }
+    if (this.acceptedAt.length >= capacity) return 'qps';
+    if (inFlight >= this.settings().maxInFlight) return 'in-flight';
     return 'ok';
   }
 

@@ -235,15 +235,14 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       const verdict = accounts.limitsOf(account.id).check(req.arrivedAt, tasks.inFlight(now(), account.id));
       if (verdict === 'qps') counters.qpsBreaches++;
       if (verdict === 'in-flight') counters.inFlightBreaches++;
+      // The account's own breaches are read from its log.
       if (verdict !== 'ok') own.log.push({ at: req.arrivedAt, outcome: verdict });
       return verdict;
     },
     accountError(req) {
       const account = accountOf(req);
       if (account.accountError) {
-        const own = accounts.countersOf(account.id);
-        own.accountErrors++;
-        own.log.push({ at: req.arrivedAt, outcome: 'account-error' });
+        accounts.countersOf(account.id).log.push({ at: req.arrivedAt, outcome: 'account-error' });
       }
       return account.accountError;
     },
@@ -254,7 +253,6 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       const task = tasks.create(input, at, account.id);
       accounts.limitsOf(account.id).recordAccepted(req.arrivedAt);
       counters.accepted++;
-      own.accepted++;
       own.log.push({ at: req.arrivedAt, outcome: 'accepted' });
       own.maxInFlightObserved = Math.max(own.maxInFlightObserved, tasks.inFlight(at, account.id));
       if (input.prompt !== undefined) {
@@ -349,10 +347,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         submissionsByPrompt: { ...counters.submissionsByPrompt },
         faultsInjected: { ...counters.faultsInjected },
         accounts: Object.fromEntries(
-          accounts.list().map((a) => {
-            const own = accounts.countersOf(a.id);
-            return [a.id, { ...own, log: [...own.log], inFlight: tasks.inFlight(now(), a.id) }];
-          }),
+          accounts.list().map((a) => [a.id, accounts.statsOf(a.id, tasks.inFlight(now(), a.id))]),
         ),
       };
     },
