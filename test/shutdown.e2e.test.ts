@@ -75,7 +75,7 @@ describe('a worker shutting down mid-call', () => {
 });
 
 describe('a worker whose processor never returns', () => {
-  it('still closes, within the grace period plus the force-close bound', async () => {
+  it('still closes, within the grace period plus the close margin', async () => {
     for (const worker of stack.workers.splice(0)) await worker.close();
     let frozen = false;
     // A hook that never resolves: the sink processor hangs there, deaf to the abort.
@@ -93,7 +93,7 @@ describe('a worker whose processor never returns', () => {
     await stack.waitFor(async () => frozen, 20_000, 'the frozen processor');
     const started = Date.now();
     await worker.close();
-    // SHUTDOWN_GRACE_MS 300 + 2 s force-close bound (+ the disconnect's own bound, unused here).
+    // SHUTDOWN_GRACE_MS 300 + the 3 s close margin, then it disconnects without the processor.
     expect(Date.now() - started).toBeLessThan(4_500);
     // The job itself had succeeded before the freeze; its announcement is the outbox's to drain.
     await stack.startWorker();

@@ -82,6 +82,12 @@ export class SlotSignal {
     await this.subscriber.quit().catch(() => this.subscriber.disconnect());
   }
 
+  /** Drops the subscriber's connection at once, without the QUIT that a hung Redis would never answer. */
+  disconnect(): void {
+    this.stop();
+    this.subscriber.disconnect();
+  }
+
   private wake(provider: string): void {
     const set = this.waiters.get(provider);
     if (set) for (const done of [...set]) done(true);

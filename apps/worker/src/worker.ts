@@ -46,13 +46,17 @@ import { processWebhook, WEBHOOK_CONCURRENCY, webhookBackoffStrategy } from './w
 const OUTBOX_SWEEP_INTERVAL_MS = 1_000;
 
 /**
- * After the grace period and the abort, how long `close()` waits for processors to return before
- * closing without them, in milliseconds. A processor that never returns (a hung call that ignores
- * the abort, a bug) would otherwise hold `close()` for ever: BullMQ's `close(true)` answers the
- * first `close()`'s promise, which waits for every active job. Its BullMQ job's lock then expires
- * and another worker takes it.
+ * How long `close()` goes on past SHUTDOWN_GRACE_MS before it stops waiting, in milliseconds: time
+ * for the processors to return after the abort (they put their jobs back through Redis) and for the
+ * queues, the slot signal and the metrics to close. Whatever still waits then (a processor that
+ * ignores the abort, or Redis not answering at all: a stopped server or a partition, where even
+ * QUIT gets no answer) is cut off: every Redis connection is disconnected, which fails its pending
+ * commands, and the BullMQ jobs still active here go to another worker once their locks expire
+ * (WORKER_LOCK_MS), as after a crash. A `commandTimeout` on the worker's connection could not bound
+ * this: BullMQ duplicates that connection for its blocking BZPOPMIN (up to 10 s, the drain delay),
+ * which a shorter timeout would fail over and over, and a command that timed out may still run.
  */
-const FORCE_CLOSE_MS = 2_000;
+const CLOSE_MARGIN_MS = 3_000;
 
 /** How often a healthy worker touches `WORKER_HEARTBEAT_FILE`. */
 const HEARTBEAT_INTERVAL_MS = 10_000;
@@ -286,36 +290,51 @@ export async function startWorker(config: Config, overrides: WorkerOverrides = {
     context,
     reconciler,
     async close() {
-      // Both wait for a sweep under way: it drains into the queues closed below.
-      await Promise.all([outboxSweep.stop(), reconciler.stop()]);
       if (heartbeat) clearInterval(heartbeat);
       context.slotSignal?.stop(); // submissions waiting for a slot give up now, not after their wait
-      const grace = new Promise<void>((resolve) =>
-        setTimeout(resolve, config.worker.shutdownGraceMs).unref(),
-      );
-      const closed = Promise.all(workers.map((w) => w.close()));
-      await Promise.race([closed, grace]);
-      shutdown.abort(new Error('worker shutting down'));
-      const forced = Promise.all(workers.map((w) => w.close(true)));
-      const stuck = await Promise.race([
-        forced.then(() => false),
-        new Promise<boolean>((resolve) => setTimeout(resolve, FORCE_CLOSE_MS, true).unref()),
-      ]);
-      if (stuck) {
-        logger.warn('worker: a processor did not return after the abort; closing without it');
-        // Their blocking connections would keep waiting on Redis otherwise.
-        await Promise.race([
-          Promise.all(workers.map((w) => w.disconnect().catch(() => undefined))),
-          new Promise((resolve) => setTimeout(resolve, FORCE_CLOSE_MS).unref()),
+      const graceMs = config.worker.shutdownGraceMs;
+      const after = <T>(ms: number, value: T) =>
+        new Promise<T>((resolve) => setTimeout(resolve, ms, value).unref());
+      const orderly = (async () => {
+        // No new sweep starts; one under way drains into the queues closed below, so it is awaited.
+        const stopped = Promise.all([
+          outboxSweep.stop(),
+          reconciler.stop(),
+          ...workers.map((w) => w.close()),
         ]);
+        await Promise.race([stopped, after(graceMs, undefined)]);
+        shutdown.abort(new Error('worker shutting down'));
+        await stopped;
+        await queues.close();
+        await context.slotSignal?.close();
+        await context.metrics?.close(); // metrics: send what is buffered
+        if (!overrides.webhookDispatcher) await webhookDispatcher.close();
+        await sinkDispatcher.close();
+        await Promise.all([...adapters.values()].flatMap((m) => [...m.values()]).map((p) => p.close?.()));
+        await redis.quit();
+      })();
+      const outcome = await Promise.race([
+        orderly.then(
+          () => 'closed' as const,
+          (error: Error) => error,
+        ),
+        after(graceMs + CLOSE_MARGIN_MS, 'late' as const),
+      ]);
+      if (outcome !== 'closed') {
+        if (outcome === 'late') {
+          logger.warn(
+            { graceMs, marginMs: CLOSE_MARGIN_MS },
+            'worker: Redis or a processor did not answer in time; disconnecting without them',
+          );
+        } else {
+          logger.warn({ err: outcome.message }, 'worker: shutdown step failed; disconnecting');
+        }
+        // BullMQ's `close()` disconnected its blocking connections first (to end their BZPOPMIN).
+        redis.disconnect();
+        context.slotSignal?.disconnect();
+        if (!overrides.webhookDispatcher) void webhookDispatcher.destroy().catch(() => undefined);
+        void sinkDispatcher.destroy().catch(() => undefined);
       }
-      await queues.close();
-      await context.slotSignal?.close();
-      await context.metrics?.close(); // metrics: send what is buffered
-      if (!overrides.webhookDispatcher) await webhookDispatcher.close();
-      await sinkDispatcher.close();
-      await Promise.all([...adapters.values()].flatMap((m) => [...m.values()]).map((p) => p.close?.()));
-      await redis.quit().catch(() => redis.disconnect());
       logger.info('worker stopped');
     },
   };
