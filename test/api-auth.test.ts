@@ -1,6 +1,6 @@
 /**
  * Who may call what: bearer tokens on every `/v1` route (and the API reference, with `API_KEYS`
- * alone too), Basic auth on all of Bull Board (page,
+ * alone too), an admin API key on `/metrics`, Basic auth on all of Bull Board (page,
  * API, static files), open health probes, and secure headers. Real HTTP, real Redis.
  */
 
@@ -182,6 +182,51 @@ describe('/docs and /v1/openapi.json on a deployment with API_KEYS only', () => 
         expect(String(res.headers['www-authenticate'])).toMatch(/^Bearer/);
         expect(JSON.parse(res.text).error.code).toBe('unauthorized');
       }
+    }
+  });
+});
+
+describe('/metrics on a deployment with API_KEYS only', () => {
+  const KEYS = {
+    admin: 'metrics-admin-key-3b7f0c1d',
+    read: 'metrics-read-key-9e24a6b0',
+    write: 'metrics-write-key-51d8c7e3',
+  };
+  let keyed: ApiHandle;
+
+  beforeAll(async () => {
+    keyed = await start({
+      API_KEYS: JSON.stringify([
+        { tenant: 'ops', key: KEYS.admin, scopes: ['admin'] },
+        { tenant: 'a', key: KEYS.read, scopes: ['jobs:read'] },
+        { tenant: 'a', key: KEYS.write, scopes: ['jobs:read', 'jobs:write'] },
+      ]),
+    });
+  });
+
+  it('serves the deployment-wide figures to a key with the admin scope', async () => {
+    expect(keyed.tokens).toEqual([]);
+    const res = await hit(`${keyed.url}/metrics`, 'GET', { authorization: `Bearer ${KEYS.admin}` });
+    expect(res.status).toBe(200);
+    expect(String(res.headers['content-type'])).toMatch(/^text\/plain/);
+    expect(res.text).toContain('# TYPE genqueue_submissions_total counter');
+  });
+
+  it('answers 403 to a key with only jobs scopes, 401 without a key or with a wrong one', async () => {
+    for (const key of [KEYS.read, KEYS.write]) {
+      const res = await hit(`${keyed.url}/metrics`, 'GET', { authorization: `Bearer ${key}` });
+      expect(res.status, key).toBe(403);
+      expect(JSON.parse(res.text).error.code).toBe('forbidden');
+    }
+    const wrong: Record<string, string>[] = [
+      {},
+      { authorization: 'Bearer not-a-key' },
+      { authorization: `Bearer ${KEYS.admin}x` },
+    ];
+    for (const headers of wrong) {
+      const res = await hit(`${keyed.url}/metrics`, 'GET', headers);
+      expect(res.status, JSON.stringify(headers)).toBe(401);
+      expect(String(res.headers['www-authenticate'])).toMatch(/^Bearer/);
     }
   });
 });

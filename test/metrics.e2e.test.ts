@@ -216,7 +216,7 @@ describe('GET /metrics', () => {
     }
   });
 
-  it('takes only METRICS_TOKEN when it is set', async () => {
+  it('takes METRICS_TOKEN when it is set, not an API token (403: a known caller without the right)', async () => {
     const config = loadConfig({ ...stack.env, METRICS_TOKEN: 'metrics-token-0123' });
     const api = await startApi(config, {
       host: '127.0.0.1',
@@ -225,7 +225,8 @@ describe('GET /metrics', () => {
       redis: stack.redis,
     });
     try {
-      expect((await scrape(api.url, TEST_TOKEN)).status).toBe(401);
+      expect((await scrape(api.url, TEST_TOKEN)).status).toBe(403);
+      expect((await scrape(api.url, 'wrong-token')).status).toBe(401);
       const scraped = await scrape(api.url, 'metrics-token-0123');
       expect(scraped.status).toBe(200);
       expect(scraped.text).toContain('# TYPE genqueue_submissions_total counter');

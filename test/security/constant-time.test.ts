@@ -31,10 +31,10 @@ const TOKEN = 'gq_security-suite-token-8b0e5d3f1a2c';
 const OTHER = 'gq_another-configured-token-11aa22bb';
 
 /** Runs a middleware on a fake request; resolves with the status it answered, or 'next'. */
-function run(
-  middleware: (req: Request, res: Response, next: NextFunction) => void,
+async function run(
+  middleware: (req: Request, res: Response, next: NextFunction) => unknown,
   authorization?: string,
-): number | 'next' {
+): Promise<number | 'next'> {
   let outcome: number | 'next' = 'next';
   const res = {
     locals: {},
@@ -50,7 +50,7 @@ function run(
     },
   } as unknown as Response;
   const req = { get: (name: string) => (name.toLowerCase() === 'authorization' ? authorization : undefined) };
-  middleware(req as Request, res, () => {});
+  await middleware(req as Request, res, () => {});
   return outcome;
 }
 
@@ -76,9 +76,9 @@ describe('safeEqual', () => {
 describe('bearerAuth', () => {
   const middleware = bearerAuth([TOKEN, OTHER]);
 
-  it('lets the exact tokens through and refuses prefixes, extensions and other schemes', () => {
-    expect(run(middleware, `Bearer ${TOKEN}`)).toBe('next');
-    expect(run(middleware, `Bearer ${OTHER}`)).toBe('next');
+  it('lets the exact tokens through and refuses prefixes, extensions and other schemes', async () => {
+    expect(await run(middleware, `Bearer ${TOKEN}`)).toBe('next');
+    expect(await run(middleware, `Bearer ${OTHER}`)).toBe('next');
     for (const header of [
       `Bearer ${TOKEN.slice(0, -1)}`,
       `Bearer ${TOKEN.slice(0, 3)}`,
@@ -90,14 +90,14 @@ describe('bearerAuth', () => {
       'Bearer ',
       undefined,
     ]) {
-      expect(run(middleware, header), String(header)).toBe(401);
+      expect(await run(middleware, header), String(header)).toBe(401);
     }
   });
 
-  it('compares the given token with every configured one, as 32-byte digests, even when the first matches', () => {
+  it('compares the given token with every configured one, as 32-byte digests, even when the first matches', async () => {
     for (const given of [TOKEN, OTHER, 'short', `${TOKEN}-extended-${'z'.repeat(500)}`]) {
       calls.length = 0;
-      run(middleware, `Bearer ${given}`);
+      await run(middleware, `Bearer ${given}`);
       expect(calls, given).toEqual([
         { a: 32, b: 32 },
         { a: 32, b: 32 },
@@ -111,8 +111,8 @@ describe('basicAuth', () => {
   const basic = (user: string, password: string) =>
     `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
-  it('needs both the user and the password, exactly', () => {
-    expect(run(middleware, basic('ops', 'board-password-4c1d9e'))).toBe('next');
+  it('needs both the user and the password, exactly', async () => {
+    expect(await run(middleware, basic('ops', 'board-password-4c1d9e'))).toBe('next');
     for (const header of [
       basic('ops', 'board-password-4c1d9'),
       basic('ops', 'board-password-4c1d9e!'),
@@ -123,14 +123,14 @@ describe('basicAuth', () => {
       `Bearer ${TOKEN}`,
       undefined,
     ]) {
-      expect(run(middleware, header), String(header)).toBe(401);
+      expect(await run(middleware, header), String(header)).toBe(401);
     }
   });
 
-  it('always compares both the user and the password as 32-byte digests', () => {
+  it('always compares both the user and the password as 32-byte digests', async () => {
     for (const header of [basic('ops', 'wrong'), basic('nobody', 'board-password-4c1d9e'), undefined]) {
       calls.length = 0;
-      run(middleware, header);
+      await run(middleware, header);
       expect(calls).toEqual([
         { a: 32, b: 32 },
         { a: 32, b: 32 },

@@ -27,22 +27,35 @@ export function unauthorized(res: Response, challenge: string, message: string):
 }
 
 /**
- * Bearer-token middleware for a fixed list of tokens (`/metrics`). With no token every request is
- * refused. The API's own routes take API keys (`keyAuth` in `access.ts`).
+ * Bearer-token middleware for a fixed list of tokens and, given `keys`, the API keys with the
+ * `admin` scope (`/metrics`). Another valid API key gets `403 forbidden` (the caller is known, the
+ * right is missing); no or a wrong token gets `401`. With no token and no admin key every request
+ * is refused. The API's own routes take API keys (`keyAuth` in `access.ts`).
  */
-export function bearerAuth(tokens: readonly string[]): RequestHandler {
+export function bearerAuth(tokens: readonly string[], keys?: KeyRing): RequestHandler {
   const digests = tokens.map(digest);
-  return (req: Request, res: Response, next: NextFunction) => {
+  return async (req: Request, res: Response, next: NextFunction) => {
     const token = bearerToken(req.get('authorization') ?? '');
     if (token === undefined) {
       unauthorized(res, 'Bearer', 'missing bearer token');
       return;
     }
-    if (!tokenIn(token, digests)) {
-      unauthorized(res, 'Bearer error="invalid_token"', 'invalid bearer token');
+    let role: BearerRole;
+    try {
+      role = await bearerRole(token, digests, keys);
+    } catch (error) {
+      next(error);
       return;
     }
-    next();
+    if (role === 'admin') {
+      next();
+      return;
+    }
+    if (role === 'user') {
+      forbidden(res, 'this route needs its token or an API key with the admin scope');
+      return;
+    }
+    unauthorized(res, 'Bearer error="invalid_token"', 'invalid bearer token');
   };
 }
 
@@ -114,11 +127,24 @@ export interface AdminCredentials {
 }
 
 /**
- * What a bearer token is on the admin routes: `admin` may act, `user` is a known caller without
- * the right (403), `unknown` is no credential at all (401). One place to add another kind of admin
- * credential (an API key with an admin scope, say) without touching the routes.
+ * What a bearer token is on a route for operators: `admin` may act (one of the route's own tokens,
+ * or an API key with the `admin` scope), `user` is a known caller without the right (403),
+ * `unknown` is no credential at all (401).
  */
 type BearerRole = 'admin' | 'user' | 'unknown';
+
+/** The {@link BearerRole} of `token` among the route's token `digests` and the API's `keys`. */
+async function bearerRole(token: string, digests: readonly Buffer[], keys?: KeyRing): Promise<BearerRole> {
+  // Both are always looked up, so timing does not tell an API key from one of the route's tokens.
+  const listed = tokenIn(token, digests);
+  const principal = await keys?.authenticate(token);
+  return listed || (principal && isAdmin(principal)) ? 'admin' : principal ? 'user' : 'unknown';
+}
+
+/** Answers 403 to a known caller without the right. */
+function forbidden(res: Response, message: string): void {
+  res.status(403).json({ error: { code: 'forbidden', message } });
+}
 
 /**
  * Middleware for the operator routes (`/v1/accounts`, `/v1/admin/keys`): lets through the Bull
@@ -133,12 +159,6 @@ export function requireAdmin(credentials: AdminCredentials): RequestHandler {
       ? basicDigests({ user: credentials.user, password: credentials.password })
       : undefined;
   const adminDigests = credentials.tokens.map(digest);
-  const roleOf = async (token: string): Promise<BearerRole> => {
-    // Both are always looked up, so timing does not tell an API key from an admin token.
-    const admin = tokenIn(token, adminDigests);
-    const principal = await credentials.keys.authenticate(token);
-    return admin || (principal && isAdmin(principal)) ? 'admin' : principal ? 'user' : 'unknown';
-  };
   const basicChallenge = basic ? ', Basic realm="genqueue admin", charset="UTF-8"' : '';
   const challenge = `Bearer realm="genqueue admin"${basicChallenge}`;
   return async (req: Request, res: Response, next: NextFunction) => {
@@ -162,7 +182,7 @@ export function requireAdmin(credentials: AdminCredentials): RequestHandler {
     }
     let role: BearerRole;
     try {
-      role = await roleOf(token);
+      role = await bearerRole(token, adminDigests, credentials.keys);
     } catch (error) {
       next(error);
       return;
@@ -172,12 +192,7 @@ export function requireAdmin(credentials: AdminCredentials): RequestHandler {
       return;
     }
     if (role === 'user') {
-      res.status(403).json({
-        error: {
-          code: 'forbidden',
-          message: 'this route needs an admin credential; an API key without the admin scope is not one',
-        },
-      });
+      forbidden(res, 'this route needs an admin credential; an API key without the admin scope is not one');
       return;
     }
     unauthorized(

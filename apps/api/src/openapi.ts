@@ -567,11 +567,12 @@ export function openApiDocument(): Json {
   registry.registerPath({
     method: 'get',
     path: '/metrics',
-    summary: 'Prometheus metrics (METRICS_TOKEN, or any API token)',
+    summary:
+      'Prometheus metrics (METRICS_TOKEN or else any API_TOKENS token, or an API key with the admin scope)',
     security,
     responses: {
       200: { description: 'text format 0.0.4', content: { 'text/plain': { schema: { type: 'string' } } } },
-      ...errors(401),
+      ...errors(401, 403),
     },
   });
   registry.registerPath({

@@ -5,8 +5,10 @@
  * the limiter, all read at scrape time: any API instance answers for every worker process.
  *
  * Protected by a bearer token: `METRICS_TOKEN` when set (so a scraper holds no API token),
- * otherwise any API token. Tokens are compared in constant time (`bearerAuth`, built on the same
- * digest comparison as `safeEqual`).
+ * otherwise any API token (`API_TOKENS`), and in both cases an API key with the `admin` scope: the
+ * figures are the whole deployment's, every tenant's, so a key of `API_KEYS` without that scope
+ * gets 403. Tokens are compared in constant time (`bearerAuth`, built on the same digest
+ * comparison as `safeEqual`).
  */
 import { MetricsCollector } from '@genqueue/metrics';
 import { type NextFunction, type Request, type Response, Router } from 'express';
@@ -20,19 +22,23 @@ export function metricsRouter(deps: RouteDeps): Router {
   const tokens = config.metricsToken ? [config.metricsToken] : config.apiTokens;
   let collector: Promise<MetricsCollector> | undefined;
 
-  router.get('/metrics', bearerAuth(tokens), async (_req: Request, res: Response, next: NextFunction) => {
-    try {
-      collector ??= buildCollector(deps).catch((error: unknown) => {
-        collector = undefined;
-        throw error;
-      });
-      const ready = await collector;
-      const text = await ready.metrics();
-      res.set('Content-Type', ready.contentType).set('Cache-Control', 'no-store').send(text);
-    } catch (error) {
-      next(error);
-    }
-  });
+  router.get(
+    '/metrics',
+    bearerAuth(tokens, deps.keys),
+    async (_req: Request, res: Response, next: NextFunction) => {
+      try {
+        collector ??= buildCollector(deps).catch((error: unknown) => {
+          collector = undefined;
+          throw error;
+        });
+        const ready = await collector;
+        const text = await ready.metrics();
+        res.set('Content-Type', ready.contentType).set('Cache-Control', 'no-store').send(text);
+      } catch (error) {
+        next(error);
+      }
+    },
+  );
   return router;
 }
 
