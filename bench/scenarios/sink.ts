@@ -2,7 +2,7 @@
  * 6. Sink memory: results streamed from the provider into S3 by a worker process (the simulator
  * pads its PNG): one 50 MB result, one 500 MB result, and 20 results of 5 MB at once
  * (SINK_CONCURRENCY=20). For each: the wall time from the first task's end to the last job's
- * success, the growth of the worker's peak RSS (VmHWM, reset through /proc/<pid>/clear_refs once
+ * success, the worker's CPU time meanwhile, the growth of the worker's peak RSS (VmHWM, reset through /proc/<pid>/clear_refs once
  * the worker is idle, and sampled as VmRSS meanwhile in case the kernel refuses the reset), and
  * what stays after the run once garbage is collected (the worker runs with `--expose-gc` and
  * collects on request, `bench/lib/measured-worker.ts`), so retained memory is told apart from
@@ -19,6 +19,12 @@ const MB = 1024 * 1024;
 function statusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   const text = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1]);
+}
+
+/** CPU time (user + system) the process has used, in seconds: /proc counts in 1/100 s. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /** RSS after the worker collected its garbage, in bytes. */
@@ -78,6 +84,7 @@ async function measure(infra: Infra, variant: Variant): Promise<Figure[]> {
       hwmReset = false;
     }
     const baseline = statusKb(pid, 'VmRSS') * 1024;
+    const cpuBefore = cpuSeconds(pid);
     let sampledPeak = baseline;
     const sampler = setInterval(() => {
       try {
@@ -87,6 +94,7 @@ async function measure(infra: Infra, variant: Variant): Promise<Figure[]> {
     const ids = await d.postJobs(Array.from({ length: variant.count }, (_, i) => `a very large image ${i}`));
     const records = await d.waitEnded(ids, 600_000);
     clearInterval(sampler);
+    const cpu = cpuSeconds(pid) - cpuBefore;
     const peak = Math.max(sampledPeak, hwmReset ? statusKb(pid, 'VmHWM') * 1024 : 0);
     const after = await rssAfterGc(worker);
     const failed = records.filter((r) => r.state !== 'succeeded');
@@ -104,6 +112,7 @@ async function measure(infra: Infra, variant: Variant): Promise<Figure[]> {
         unit: 's',
         digits: 2,
       },
+      { scenario, name: 'worker CPU time', value: cpu, unit: 's', digits: 2 },
       {
         scenario,
         name: `worker peak RSS growth${hwmReset ? '' : ' (sampled)'}`,
