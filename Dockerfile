@@ -17,6 +17,10 @@ RUN npm ci --no-audit --no-fund \
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production
+# A worker's memory settings, as scripts/worker-env.sh (which says why) gives them to `npm run
+# worker`: glibc maps allocations of 64 KB and more, so freed socket buffers go back to the system
+# (the API gets it too, harmlessly); the V8 flag is in the worker's commands.
+ENV MALLOC_MMAP_THRESHOLD_=65536
 WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
@@ -31,4 +35,5 @@ RUN rm -rf node_modules/@genqueue
 USER node
 EXPOSE 3000
 # Overridden per service in docker-compose.yml (node apps/api/dist/main.js, apps/worker/dist/main.js).
-CMD ["node", "apps/standalone/dist/main.js"]
+# --max-semi-space-size=1: scripts/worker-env.sh.
+CMD ["node", "--max-semi-space-size=1", "apps/standalone/dist/main.js"]

@@ -86,15 +86,22 @@ export function deploymentEnv(
 }
 
 /**
- * Starts `node --import tsx <script>` with `env` on top of this process's environment, and
- * resolves once it printed a line containing `"worker started"` on stdout.
+ * Starts `node [nodeArgs] --import tsx <script>` with `env` on top of this process's environment,
+ * and resolves once it printed a line containing `"worker started"` on stdout. `workerEnv` starts
+ * it through `scripts/worker-env.sh`, so a genqueue worker runs with the memory settings
+ * `npm run worker` gives it (the peer's workers run without).
  */
 export async function spawnProcess(
   script: string,
   env: Record<string, string>,
-  nodeArgs: string[] = [],
+  { nodeArgs = [], workerEnv = false }: { nodeArgs?: string[]; workerEnv?: boolean } = {},
 ): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script], {
+  const command = [process.execPath, ...nodeArgs, '--import', 'tsx', script];
+  const [file, args] = workerEnv
+    ? ['sh', ['-c', '. scripts/worker-env.sh; exec "$@"', 'sh', ...command]]
+    : [command[0]!, command.slice(1)];
+  // sh execs node, so the child's pid is node's.
+  const child = spawn(file, args, {
     env: { ...process.env, ...env },
     // An IPC channel too, for the measured worker's memory questions.
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
@@ -157,11 +164,11 @@ export async function deploy(
     store,
     workers,
     async spawnWorker(extraEnv = {}) {
-      const child = await spawnProcess('apps/worker/src/main.ts', {
-        ...env,
-        LOG_LEVEL: 'info',
-        ...extraEnv,
-      });
+      const child = await spawnProcess(
+        'apps/worker/src/main.ts',
+        { ...env, LOG_LEVEL: 'info', ...extraEnv },
+        { workerEnv: true },
+      );
       workers.push(child);
       return child;
     },

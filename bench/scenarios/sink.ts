@@ -2,7 +2,8 @@
  * 6. Sink memory: results streamed from the provider into S3 by a worker process (the simulator
  * pads its PNG): one 50 MB result, one 500 MB result, and 20 results of 5 MB at once
  * (SINK_CONCURRENCY=20). For each: the wall time from the first task's end to the last job's
- * success, the worker's CPU time meanwhile, the growth of the worker's peak RSS (VmHWM, reset through /proc/<pid>/clear_refs once
+ * success, the worker's CPU time meanwhile (what its memory settings, `scripts/worker-env.sh`,
+ * cost), the growth of the worker's peak RSS (VmHWM, reset through /proc/<pid>/clear_refs once
  * the worker is idle, and sampled as VmRSS meanwhile in case the kernel refuses the reset), and
  * what stays after the run once garbage is collected (the worker runs with `--expose-gc` and
  * collects on request, `bench/lib/measured-worker.ts`), so retained memory is told apart from
@@ -65,9 +66,11 @@ async function measure(infra: Infra, variant: Variant): Promise<Figure[]> {
     env: { LIBLIB_SUBMIT_QPS: '20', LIBLIB_MAX_IN_FLIGHT: '20', ...variant.env },
   });
   try {
-    const worker = await spawnProcess('bench/lib/measured-worker.ts', { ...d.env, LOG_LEVEL: 'info' }, [
-      '--expose-gc',
-    ]);
+    const worker = await spawnProcess(
+      'bench/lib/measured-worker.ts',
+      { ...d.env, LOG_LEVEL: 'info' },
+      { nodeArgs: ['--expose-gc'], workerEnv: true },
+    );
     d.workers.push(worker);
     const pid = worker.pid!;
     // One small result first, so code loaded on first use (the S3 client, the multipart upload,
