@@ -22,7 +22,7 @@ import type { AccountPool, Lease } from '@genqueue/limiter';
 import { DelayedError, type Job } from 'bullmq';
 import { z } from 'zod';
 import { providerOfRecord, type WorkerContext } from './context.ts';
-import { nextPollDelay, type ProgressReading } from './poll-schedule.ts';
+import { denseSpacing, nextPollDelay, type ProgressReading } from './poll-schedule.ts';
 import { failOverdueTask, isOverdue } from './reconciler.ts';
 import { cappedRetryAfter } from './retry-after.ts';
 import { requestSize, type TaskKind } from './task-durations.ts';
@@ -196,10 +196,13 @@ export async function pollDelay(
   progress?: { first: ProgressReading; latest: ProgressReading },
 ): Promise<number> {
   const { pollMinIntervalMs, pollMaxIntervalMs, pollDenseIntervalMs, pollWindowQueries } = ctx.config.worker;
+  const { lease, pool, provider } = providerOfRecord(ctx, record);
+  const maxInFlight = pool.accounts.find((a) => a.id === lease.account)?.maxInFlight ?? 1;
+  const cap = ctx.statusCaps.get(provider.name)?.get(lease.account)?.maxPerSecond;
   const schedule = {
     minMs: pollMinIntervalMs,
     maxMs: pollMaxIntervalMs,
-    denseMs: pollDenseIntervalMs,
+    denseMs: Math.min(pollMaxIntervalMs, denseSpacing(pollDenseIntervalMs, maxInFlight, cap)),
     windowQueries: pollWindowQueries,
   };
   const elapsed = ctx.clock.now() - (record.submittedAt ?? record.createdAt);

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   ageBasedDelay,
   cdf,
+  denseSpacing,
   MIN_SAMPLES,
   nextPollDelay,
   type PollSchedule,
@@ -276,6 +277,15 @@ describe('nextPollDelay with progress readings', () => {
       (t) => t / 60_000,
     );
     expect(ends.max).toBeLessThanOrEqual(SCHEDULE.maxMs);
+  });
+});
+
+describe('denseSpacing', () => {
+  it('widens the dense interval so every task an account may have in flight fits its status cap', () => {
+    expect(denseSpacing(50, 5, 50)).toBe(100); // 5 tasks × 10/s = the default cap of 50/s
+    expect(denseSpacing(50, 5, 200)).toBe(50); // room to spare: the configured interval
+    expect(denseSpacing(50, 3, 50)).toBe(60);
+    expect(denseSpacing(50, 5)).toBe(50); // no cap
   });
 });
 

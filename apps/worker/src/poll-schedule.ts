@@ -29,6 +29,19 @@ export interface PollSchedule {
   windowQueries: number;
 }
 
+/**
+ * The closest two queries of one task may be: `POLL_DENSE_INTERVAL_MS`, or wider where the
+ * account's status query cap could not serve every task it may have in flight that often. All of
+ * them can be near their end at once (tasks submitted together), and a query the cap refuses
+ * waits for its window, which cost more than the spacing saves: 5 tasks every 50 ms ask 100 times
+ * a second, twice the default cap, so they are spread to 100 ms.
+ */
+export function denseSpacing(denseMs: number, maxInFlight: number, capPerSecond?: number): number {
+  return capPerSecond === undefined
+    ? denseMs
+    : Math.max(denseMs, Math.ceil((1_000 * maxInFlight) / capPerSecond));
+}
+
 /** Durations needed before the learned schedule replaces the age-based one. */
 export const MIN_SAMPLES = 8;
 /** The likely window runs between these quantiles of the durations seen. */
