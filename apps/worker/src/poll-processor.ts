@@ -22,7 +22,7 @@ import type { AccountPool, Lease } from '@genqueue/limiter';
 import { DelayedError, type Job } from 'bullmq';
 import { z } from 'zod';
 import { providerOfRecord, type WorkerContext } from './context.ts';
-import { denseSpacing, nextPollDelay, type ProgressReading } from './poll-schedule.ts';
+import { nextPollDelay, type ProgressReading, windowSpacing } from './poll-schedule.ts';
 import { failOverdueTask, isOverdue } from './reconciler.ts';
 import { cappedRetryAfter } from './retry-after.ts';
 import { requestSize, type TaskKind } from './task-durations.ts';
@@ -202,8 +202,9 @@ export async function pollDelay(
   const schedule = {
     minMs: pollMinIntervalMs,
     maxMs: pollMaxIntervalMs,
-    denseMs: Math.min(pollMaxIntervalMs, denseSpacing(pollDenseIntervalMs, maxInFlight, cap)),
+    denseMs: pollDenseIntervalMs,
     windowQueries: pollWindowQueries,
+    windowMinMs: Math.min(pollMaxIntervalMs, windowSpacing(pollDenseIntervalMs, maxInFlight, cap)),
   };
   const elapsed = ctx.clock.now() - (record.submittedAt ?? record.createdAt);
   const durations = await ctx.durations.durations(taskKind(record)).catch(() => []);

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import {
   ageBasedDelay,
   cdf,
-  denseSpacing,
   MIN_SAMPLES,
   nextPollDelay,
   type PollSchedule,
@@ -11,6 +10,7 @@ import {
   progressDelay,
   progressWindow,
   quantile,
+  windowSpacing,
 } from './poll-schedule.ts';
 
 const SCHEDULE: PollSchedule = { minMs: 250, maxMs: 1_000, denseMs: 50, windowQueries: 24 };
@@ -280,12 +280,22 @@ describe('nextPollDelay with progress readings', () => {
   });
 });
 
-describe('denseSpacing', () => {
-  it('widens the dense interval so every task an account may have in flight fits its status cap', () => {
-    expect(denseSpacing(50, 5, 50)).toBe(100); // 5 tasks × 10/s = the default cap of 50/s
-    expect(denseSpacing(50, 5, 200)).toBe(50); // room to spare: the configured interval
-    expect(denseSpacing(50, 3, 50)).toBe(60);
-    expect(denseSpacing(50, 5)).toBe(50); // no cap
+describe('windowSpacing', () => {
+  it("widens the learned window's interval so every task an account may have in flight fits its status cap", () => {
+    expect(windowSpacing(50, 5, 50)).toBe(100); // 5 tasks × 10/s = the default cap of 50/s
+    expect(windowSpacing(50, 5, 200)).toBe(50); // room to spare: the configured interval
+    expect(windowSpacing(50, 3, 50)).toBe(60);
+    expect(windowSpacing(50, 5)).toBe(50); // no cap
+  });
+
+  it('applies inside the learned window only, not to the progress window or the age-based schedule', () => {
+    const history = Array.from({ length: 64 }, (_, i) => 3_000 + (2_000 * i) / 63);
+    const spread = { ...SCHEDULE, windowQueries: 100, windowMinMs: 100 };
+    expect(nextPollDelay(4_000, { ...SCHEDULE, windowQueries: 100 }, history)).toBe(50);
+    expect(nextPollDelay(4_000, spread, history)).toBe(100);
+    const progress = { first: { atMs: 1_000, progress: 0.2 }, latest: { atMs: 3_900, progress: 0.98 } };
+    expect(nextPollDelay(3_990, spread, history, progress)).toBe(50);
+    expect(nextPollDelay(1_000, spread, [])).toBe(250);
   });
 });
 

@@ -27,16 +27,19 @@ export interface PollSchedule {
   denseMs: number;
   /** Status queries spread over the window where tasks end (`POLL_WINDOW_QUERIES`, default 24). */
   windowQueries: number;
+  /** Shortest interval inside that window, when wider than `denseMs` ({@link windowSpacing}). */
+  windowMinMs?: number;
 }
 
 /**
- * The closest two queries of one task may be: `POLL_DENSE_INTERVAL_MS`, or wider where the
- * account's status query cap could not serve every task it may have in flight that often. All of
- * them can be near their end at once (tasks submitted together), and a query the cap refuses
- * waits for its window, which cost more than the spacing saves: 5 tasks every 50 ms ask 100 times
- * a second, twice the default cap, so they are spread to 100 ms.
+ * The closest two queries of one task inside the learned window may be: `POLL_DENSE_INTERVAL_MS`,
+ * or wider where the account's status query cap could not serve every task it may have in flight
+ * that often. The window spans seconds, so all of them can be in theirs at once (tasks submitted
+ * together), and a query the cap refuses waits for room, which costs more than the spacing saves:
+ * 5 tasks every 50 ms ask 100 times a second, twice the default cap, so they are spread to 100 ms.
+ * (A progress window holds one to three queries of a task, so it keeps `denseMs`.)
  */
-export function denseSpacing(denseMs: number, maxInFlight: number, capPerSecond?: number): number {
+export function windowSpacing(denseMs: number, maxInFlight: number, capPerSecond?: number): number {
   return capPerSecond === undefined
     ? denseMs
     : Math.max(denseMs, Math.ceil((1_000 * maxInFlight) / capPerSecond));
@@ -75,7 +78,8 @@ export function nextPollDelay(
 
 /** The schedule learned from the durations of the task's kind, or the age-based one without them. */
 function historyDelay(elapsedMs: number, schedule: PollSchedule, durations: readonly number[]): number {
-  const { minMs, maxMs, denseMs, windowQueries } = schedule;
+  const { minMs, maxMs, windowQueries } = schedule;
+  const denseMs = Math.max(schedule.denseMs, schedule.windowMinMs ?? 0);
   if (durations.length < MIN_SAMPLES) return ageBasedDelay(elapsedMs, minMs, maxMs);
   const [lowQ, highQ] = WINDOW_QUANTILES;
   // n durations leave about 2 ÷ (n + 1) of all tasks ending outside their range (the expected
