@@ -39,8 +39,8 @@ export class SlotSignal {
   }
 
   /**
-   * Claims the right to wait in this process for a slot of `provider`; false when another
-   * submission already holds it. One waiter per provider and process keeps the queue's order: a
+   * Claims the right to wait in this process for a slot or a QPS turn of `provider`; false when
+   * another submission already holds it. One waiter per provider and process keeps the queue's order: a
    * job waiting in the processor is served before any job still in the queue, so letting every
    * refused job wait would let a large batch's items overtake a newer batch's earlier ones (see
    * the fairness rules in the README). Release the claim with `unclaim` when done waiting.

@@ -4,8 +4,9 @@
  *
  * Limits. Every submission first takes a slot and a QPS turn from the provider's `AccountPool` (a
  * lease in Redis, held until the poller sees the task end, with a token only this grant knows).
- * When the gate says no, the whole submit queue of that provider is rate-limited in BullMQ for the
- * time the gate asks, and the job goes back to waiting without using an attempt. The same happens
+ * When the gate says no, one submission per process and provider waits in the processor for its
+ * turn or a freed slot; the others rate-limit the whole submit queue of that provider in BullMQ
+ * for the time the gate asks, and go back to waiting without using an attempt. The same happens
  * for the provider's own retry-later answers (`ProviderError.limit` says which limit; a
  * `Retry-After` is capped), and for a call the worker's own shutdown aborted (`CallAbortedError`).
  *
@@ -30,7 +31,13 @@ import {
   type SubmitResult,
   type TaskStatus,
 } from '@genqueue/core';
-import { type AccountFilter, type AccountPool, type Lease, NoMatchingAccountError } from '@genqueue/limiter';
+import {
+  type AccountFilter,
+  type AccountPool,
+  type AcquireResult,
+  type Lease,
+  NoMatchingAccountError,
+} from '@genqueue/limiter';
 import { ANY_ACCOUNT, type SubmissionOutcome } from '@genqueue/metrics';
 import { type Job, UnrecoverableError } from 'bullmq';
 import { leaseOfRecord, providerOf, type WorkerContext } from './context.ts';
@@ -53,11 +60,11 @@ const PAUSED_RECHECK_MS = 1_000;
  */
 const IN_FLIGHT_RECHECK_MS = 100;
 /**
- * At capacity, how long a submission waits in the processor for a slot to be freed before it goes
- * back to the queue. Each waiting job holds one of the submit worker's concurrency; the worker's
+ * How long a submission waits in the processor for a QPS turn or a freed slot before it goes back
+ * to the queue. Each waiting job holds one of the submit worker's concurrency; the worker's
  * `close()` ends the waits at once.
  */
-const IN_FLIGHT_WAIT_MS = 5_000;
+const GATE_WAIT_MS = 5_000;
 
 /** What a submit job returns to BullMQ (shown in Bull Board): the provider's task id. */
 export interface SubmitReturn {
@@ -162,14 +169,21 @@ export async function processSubmit(
   // At capacity, wait here for a worker process to say it freed a slot, re-checking the gate at
   // its suggested interval meanwhile: a freed slot is taken within a Redis round trip rather than
   // at the next re-check of a rate-limited queue.
+  // Refused for QPS, wait here for the time the gate asks, then ask again: the turn is taken one
+  // Redis round trip after it frees up. Through the rate-limited queue, BullMQ's limiter (set a
+  // round trip after the gate's answer), a fetch of the job and a read of its record came first,
+  // for every refused job of every process at the same instant: ~17 ms per turn with three worker
+  // processes on loopback (`npm run bench`, scenario 1), ~60 ms with a 10 ms round trip to Redis.
   // (A budget of wait time rather than a deadline: an early wake-up only shortens the total.)
   // Only one submission per process and provider waits so (`SlotSignal.claim`); the others go back
   // to the queue, where priorities keep batches interleaved.
   const signal = ctx.slotSignal;
-  if (!gate.granted && gate.reason === 'in_flight' && signal?.claim(provider.name)) {
+  const waits = (g: AcquireResult): g is Extract<AcquireResult, { granted: false }> =>
+    !g.granted && g.reason !== 'paused';
+  if (waits(gate) && signal?.claim(provider.name)) {
     try {
-      let waitLeft = IN_FLIGHT_WAIT_MS;
-      while (!gate.granted && gate.reason === 'in_flight' && waitLeft > 0) {
+      let waitLeft = GATE_WAIT_MS;
+      while (waits(gate) && waitLeft > 0) {
         const ms = Math.max(1, Math.min(gate.retryInMs, waitLeft));
         waitLeft -= ms;
         await signal.wait(provider.name, ms);
