@@ -130,6 +130,9 @@ async function pollOnce(
   }
   if (!isTaskEnded(status)) {
     rememberQuery(jobId, queryStarted); // metrics
+    if (status.state === 'running') {
+      ctx.metrics?.runningAnswer(provider.name, lease.account, status.progress !== undefined);
+    }
     if (status.providerStatus !== record.providerStatus) {
       await ctx.store.noteProviderStatus(jobId, status.providerStatus);
       await job.log(`status ${status.providerStatus} ${status.state}`);

@@ -87,6 +87,12 @@ export const REMOTE_METRICS = {
     labelNames: ['provider', 'account'],
     buckets: RELEASE_BUCKETS,
   },
+  runningAnswers: {
+    name: 'genqueue_status_running_answers_total',
+    help: 'Status answers that found a task still running, by account and whether they reported its progress (reported="true": the poller extrapolates the end from it, "false": it schedules from past durations).',
+    type: 'counter',
+    labelNames: ['provider', 'account', 'reported'],
+  },
   webhookDeliveries: {
     name: 'genqueue_webhook_deliveries_total',
     help: 'Webhook delivery attempts by outcome.',

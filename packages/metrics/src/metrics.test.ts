@@ -71,6 +71,9 @@ describe('RedisMetrics → MetricsCollector', () => {
     b.generationTime('liblib', 'main', 25_000); // bucket 30
     a.sinkStored(1_000);
     b.sinkStored(24);
+    a.runningAnswer('liblib', 'main', true);
+    b.runningAnswer('liblib', 'main', true);
+    b.runningAnswer('liblib', 'main', false);
     await a.close();
     await b.close();
 
@@ -91,6 +94,8 @@ describe('RedisMetrics → MetricsCollector', () => {
     expect(text).toContain(`genqueue_generation_duration_seconds_sum{${series}} 26.5`);
     expect(text).toContain(`genqueue_generation_duration_seconds_count{${series}} 2`);
     expect(text).toContain('genqueue_sink_bytes_total 1024');
+    expect(text).toContain(`genqueue_status_running_answers_total{${series},reported="true"} 2`);
+    expect(text).toContain(`genqueue_status_running_answers_total{${series},reported="false"} 1`);
     expect(text).toContain('genqueue_queue_jobs{queue="poll",state="waiting"} 2');
     expect(text).toContain('genqueue_queue_jobs{queue="poll",state="active"} 0');
     expect(text).toContain('# TYPE genqueue_slot_release_delay_seconds histogram');

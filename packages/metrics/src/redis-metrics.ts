@@ -86,6 +86,14 @@ export class RedisMetrics {
     this.observe('slotReleaseDelay', { provider, account }, delayMs / 1000);
   }
 
+  /**
+   * One status answer that found the task still running, with or without a progress reading: how
+   * often the provider's endpoints fill it tells whether polling on progress is in effect.
+   */
+  runningAnswer(provider: string, account: string, progressReported: boolean): void {
+    this.inc('runningAnswers', { provider, account, reported: String(progressReported) });
+  }
+
   /** One output stored in S3. */
   sinkStored(bytes: number): void {
     this.inc('sinkBytes', {}, bytes);
