@@ -164,17 +164,20 @@ function taskKind(record: JobRecord): TaskKind {
   return { provider: record.provider, operation: record.operation, size: requestSize(record.input) };
 }
 
-/** The first progress reading of the poll job's task, kept in the job's data (see {@link progressReadings}). */
-const firstProgressSchema = z.object({ atMs: z.number(), progress: z.number() });
+/** A progress reading kept in the poll job's data (see {@link progressReadings}). */
+const keptReadingSchema = z.object({ atMs: z.number(), progress: z.number() });
 
 /**
- * The task's first and latest progress readings, when this answer has one. The first is kept in
- * the poll job's data, written once, so any worker process that polls next extrapolates from the
- * same baseline: the longer it is, the better the rate it tells.
+ * The task's first progress reading and the first one at its current value, when this answer has
+ * one. Both are kept in the poll job's data (written when the value changes), so any worker process
+ * that polls next extrapolates from the same baseline, the longer the better; and a value that stops
+ * changing (a task under review at 100 %, a stalled generation) keeps its old time, so the task
+ * outlives the extrapolated span and the history and age schedules take over, instead of a span
+ * that moved forward with every answer and kept the task polled at the dense interval.
  */
 async function progressReadings(
   ctx: WorkerContext,
-  job: Job<JobPayload & { firstProgress?: ProgressReading }>,
+  job: Job<JobPayload & { firstProgress?: ProgressReading; currentProgress?: ProgressReading }>,
   record: JobRecord,
   status: TaskStatus,
   queryStarted: number,
@@ -182,11 +185,15 @@ async function progressReadings(
   if (status.state !== 'running' || status.progress === undefined) return undefined;
   // The provider read its progress somewhere between our request and its answer.
   const atMs = (queryStarted + ctx.clock.now()) / 2 - (record.submittedAt ?? record.createdAt);
-  const latest = { atMs, progress: status.progress };
-  const kept = firstProgressSchema.safeParse(job.data.firstProgress);
-  if (kept.success) return { first: kept.data, latest };
-  await job.updateData({ ...job.data, firstProgress: latest });
-  return undefined;
+  const reading = { atMs, progress: status.progress };
+  const first = keptReadingSchema.safeParse(job.data.firstProgress);
+  const current = keptReadingSchema.safeParse(job.data.currentProgress);
+  if (first.success && current.success && current.data.progress === reading.progress) {
+    return { first: first.data, latest: current.data };
+  }
+  const firstProgress = first.success ? first.data : reading;
+  await job.updateData({ ...job.data, firstProgress, currentProgress: reading });
+  return first.success ? { first: firstProgress, latest: reading } : undefined;
 }
 
 /**
@@ -238,7 +245,7 @@ function rememberQuery(jobId: string, at: number): void {
  * A wait of at most `POLL_HOLD_MAX_MS` is slept here, the job staying active under its lock, and
  * answers {@link QUERY_AGAIN}. A BullMQ delay would come late: the worker wakes for a delayed job
  * when its blocking Redis call times out, and Redis checks those timeouts on its `hz` tick, every
- * 100 ms by default, so a 50 ms wait near a task's end took 50–150 ms. Longer waits go through
+ * 100 ms by default, so a 50 ms wait near a task's end took 50–230 ms. Longer waits go through
  * BullMQ's delayed set, where they hold no concurrency and survive this process.
  */
 async function delay(

@@ -196,7 +196,8 @@ function simulateWithProgress(
       if (clock >= duration) break;
       const progress = Math.round(Math.min(1, Math.max(0, progressAt(clock, duration))) * 100) / 100;
       if (progress > 0) {
-        latest = { atMs: clock, progress };
+        // As the poller keeps them: the first reading at each value (poll-processor.ts).
+        if (latest?.progress !== progress) latest = { atMs: clock, progress };
         first ??= latest;
       }
     }
@@ -296,6 +297,25 @@ describe('windowSpacing', () => {
     const progress = { first: { atMs: 1_000, progress: 0.2 }, latest: { atMs: 3_900, progress: 0.98 } };
     expect(nextPollDelay(3_990, spread, history, progress)).toBe(50);
     expect(nextPollDelay(1_000, spread, [])).toBe(250);
+  });
+});
+
+describe('a progress that stops changing', () => {
+  it('hands the task back to the other schedules: 100 % for 30 s under review costs what the age-based schedule costs', () => {
+    // 20 s to reach 1, then 30 s more (a review), like LiblibAI's status 3/4 at percentCompleted 1.
+    const run = simulateWithProgress(
+      50,
+      () => 50_000,
+      [],
+      (t) => t / 20_000,
+    );
+    const ageBased = simulate(
+      50,
+      () => 50_000,
+      (t) => ageBasedDelay(t, 250, 1_000),
+    );
+    expect(run.queriesPerTask).toBeLessThanOrEqual(ageBased.queriesPerTask + 5);
+    expect(run.max).toBeLessThanOrEqual(SCHEDULE.maxMs);
   });
 });
 

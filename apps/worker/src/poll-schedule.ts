@@ -37,7 +37,8 @@ export interface PollSchedule {
  * that often. The window spans seconds, so all of them can be in theirs at once (tasks submitted
  * together), and a query the cap refuses waits for room, which costs more than the spacing saves:
  * 5 tasks every 50 ms ask 100 times a second, twice the default cap, so they are spread to 100 ms.
- * (A progress window holds one to three queries of a task, so it keeps `denseMs`.)
+ * (A progress window usually holds one to three queries of a task, and a value that stops
+ * changing ages out of it, so it keeps `denseMs`.)
  */
 export function windowSpacing(denseMs: number, maxInFlight: number, capPerSecond?: number): number {
   return capPerSecond === undefined
@@ -154,8 +155,8 @@ export function progressWindow(
 ): { fromMs: number; toMs: number } | undefined {
   const elapsed = latest.atMs - first.atMs;
   const advanced = latest.progress - first.progress;
-  // At two steps or less the slowest rate allowed is zero: no end can be told. (A millionth of a
-  // step absorbs the float error of subtracting two-decimal values.)
+  // At one step the slowest rate the rounding allows is zero; two or less leave the span too wide
+  // to be of use. (A millionth of a step absorbs the float error of subtracting two-decimal values.)
   if (elapsed <= 0 || advanced <= 2 * PROGRESS_RESOLUTION + 1e-6) return undefined;
   const slowest = (advanced - PROGRESS_RESOLUTION) / elapsed;
   const fastest = (advanced + PROGRESS_RESOLUTION) / elapsed;
