@@ -89,7 +89,7 @@ export const REMOTE_METRICS = {
   },
   runningAnswers: {
     name: 'genqueue_status_running_answers_total',
-    help: 'Status answers that found a task still running, by account and whether they reported its progress (reported="true": the poller extrapolates the end from it, "false": it schedules from past durations).',
+    help: 'Status answers that found a task still running, by account and whether they reported its progress (reported="true": the answer carried a progress reading, which the poller extrapolates once it has two that differ enough; "false": it schedules from past durations).',
     type: 'counter',
     labelNames: ['provider', 'account', 'reported'],
   },
