@@ -71,12 +71,26 @@ describe('polling on percentCompleted', () => {
   it('sleeps waits up to POLL_HOLD_MAX_MS in the processor, not through a BullMQ delay that Redis wakes late', async () => {
     // Every wait 100–150 ms: with the hold off each one is a delayed job (the first poll too);
     // with the default 200 ms hold only the first poll, scheduled at submission, is.
-    const env = { POLL_MIN_INTERVAL_MS: '100', POLL_MAX_INTERVAL_MS: '150' };
+    const env = { POLL_MIN_INTERVAL_MS: '100', POLL_MAX_INTERVAL_MS: '300' };
     const viaBullmq = await run(1, 5, { ...env, POLL_HOLD_MAX_MS: '0' });
     const held = await run(1, 5, env);
     const total = (v: number[]) => v.reduce((a, b) => a + b, 0);
     expect(viaBullmq.delayedMoves).toBe(total(viaBullmq.queries));
     expect(held.delayedMoves).toBe(5);
     expect(total(held.queries)).toBeGreaterThan(5 * 15);
+  }, 60_000);
+
+  it('hands a held poll back to BullMQ as soon as the worker starts closing, not after the grace period', async () => {
+    stack = await startStack({
+      sim: { submitQps: 10, maxInFlight: 5, latencyMs: { min: 20_000, max: 20_000 }, percentMissingRate: 1 },
+      // Every wait short enough to be held; a long grace, which a held poll used to run on through.
+      env: { POLL_MIN_INTERVAL_MS: '100', POLL_MAX_INTERVAL_MS: '300', SHUTDOWN_GRACE_MS: '8000' },
+    });
+    const id = await stack.postJob('kontext.text2img', { prompt: 'held at shutdown' });
+    await stack.waitFor(async () => (await stack!.job(id)).state === 'running', 10_000, 'the task to run');
+    await new Promise((r) => setTimeout(r, 500)); // polled, and held, a few times
+    const started = Date.now();
+    await stack.workers[0]!.close();
+    expect(Date.now() - started).toBeLessThan(3_000);
   }, 60_000);
 });

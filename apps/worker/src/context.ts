@@ -31,6 +31,11 @@ export interface WorkerContext {
   clock: Clock;
   /** Aborted at shutdown, after the grace period. */
   shutdownSignal: AbortSignal;
+  /**
+   * Aborted the moment shutdown begins: waits that only save time (a poll held in the processor)
+   * hand their job back at once instead of running on through the grace period.
+   */
+  closingSignal?: AbortSignal;
   /** Test hooks: named points where a test stops a worker exactly, to provoke a crash window. */
   hooks?: WorkerHooks;
   /** Metrics recorder (fire-and-forget into Redis); absent in contexts built without one. */

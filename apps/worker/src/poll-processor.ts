@@ -246,7 +246,8 @@ function rememberQuery(jobId: string, at: number): void {
  * answers {@link QUERY_AGAIN}. A BullMQ delay would come late: the worker wakes for a delayed job
  * when its blocking Redis call times out, and Redis checks those timeouts on its `hz` tick, every
  * 100 ms by default, so a 50 ms wait near a task's end took 50–230 ms. Longer waits go through
- * BullMQ's delayed set, where they hold no concurrency and survive this process.
+ * BullMQ's delayed set, where they hold no concurrency and survive this process; so does every
+ * wait once the worker starts closing.
  */
 async function delay(
   ctx: WorkerContext,
@@ -257,8 +258,9 @@ async function delay(
   ms: number,
 ): Promise<typeof QUERY_AGAIN> {
   await pool.refresh(lease, { ttlMs: ms + pool.leaseTtl });
-  if (ms > 0 && ms <= ctx.config.worker.pollHoldMaxMs && !ctx.shutdownSignal.aborted) {
-    const slept = await ctx.clock.sleep(ms, ctx.shutdownSignal).then(
+  const closing = ctx.closingSignal ?? ctx.shutdownSignal;
+  if (ms > 0 && ms <= ctx.config.worker.pollHoldMaxMs && !closing.aborted) {
+    const slept = await ctx.clock.sleep(ms, closing).then(
       () => true,
       () => false, // shutting down: hand the poll over to the next worker
     );

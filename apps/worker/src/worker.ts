@@ -158,6 +158,7 @@ export async function startWorker(config: Config, overrides: WorkerOverrides = {
     logger.warn('WEBHOOK_SECRET is not set: webhook deliveries wait unsent (never unsigned) until it is');
   }
   const shutdown = new AbortController();
+  const closing = new AbortController();
   // Every running sink and poll listens to it (a download, its upload, its pipeline): the default
   // limit of 10 listeners would warn of a leak at SINK_CONCURRENCY above 3.
   setMaxListeners(0, shutdown.signal);
@@ -181,6 +182,7 @@ export async function startWorker(config: Config, overrides: WorkerOverrides = {
     logger,
     clock,
     shutdownSignal: shutdown.signal,
+    closingSignal: closing.signal,
     ...(overrides.hooks ? { hooks: overrides.hooks } : {}),
     // metrics: figures for GET /metrics, sent to Redis in the background (@genqueue/metrics)
     metrics: new RedisMetrics({ redis, prefix: config.queuePrefix, logger }),
@@ -292,6 +294,7 @@ export async function startWorker(config: Config, overrides: WorkerOverrides = {
     async close() {
       if (heartbeat) clearInterval(heartbeat);
       context.slotSignal?.stop(); // submissions waiting for a slot give up now, not after their wait
+      closing.abort(new Error('worker closing')); // and polls held in the processor go back to BullMQ
       const graceMs = config.worker.shutdownGraceMs;
       const after = <T>(ms: number, value: T) =>
         new Promise<T>((resolve) => setTimeout(resolve, ms, value).unref());

@@ -255,7 +255,7 @@ const envSchema = z.object({
    * Below POLL_MIN_INTERVAL_MS by default, so only the dense queries near a task's end hold a
    * concurrency slot while they wait. 0 sends every wait through BullMQ.
    */
-  POLL_HOLD_MAX_MS: int(200, 0, 10_000),
+  POLL_HOLD_MAX_MS: int(200, 0, 1_000),
   /** Status queries per second per provider account, across all workers. */
   STATUS_QUERY_MAX_QPS: int(50, 1, 100_000),
   ACCOUNT_PROBE_INTERVAL_MS: int(60_000, 100),
@@ -365,7 +365,11 @@ function buildConfig(env: z.infer<typeof envSchema>, providers: ParsedProviders,
       pollMaxIntervalMs: Math.max(env.POLL_MAX_INTERVAL_MS, env.POLL_MIN_INTERVAL_MS),
       pollDenseIntervalMs: Math.min(env.POLL_DENSE_INTERVAL_MS, env.POLL_MAX_INTERVAL_MS),
       pollWindowQueries: env.POLL_WINDOW_QUERIES,
-      pollHoldMaxMs: env.POLL_HOLD_MAX_MS,
+      // Below the longest interval, so a task's sparse phase never holds a concurrency slot.
+      pollHoldMaxMs: Math.min(
+        env.POLL_HOLD_MAX_MS,
+        Math.max(env.POLL_MAX_INTERVAL_MS, env.POLL_MIN_INTERVAL_MS) - 1,
+      ),
       statusQueryMaxQps: env.STATUS_QUERY_MAX_QPS,
       accountProbeIntervalMs: env.ACCOUNT_PROBE_INTERVAL_MS,
       submitAttempts: env.SUBMIT_ATTEMPTS,
