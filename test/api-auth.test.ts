@@ -135,13 +135,13 @@ describe('/v1 bearer tokens', () => {
   });
 });
 
-describe('/docs and /v1/openapi.json on a deployment with API_KEYS only', () => {
+describe('a deployment with API_KEYS only', () => {
   const KEYS = {
-    read: 'docs-read-key-0a8c3e51',
-    write: 'docs-write-key-7d29b4f6',
-    admin: 'docs-admin-key-c1e05a92',
+    read: 'keyed-read-key-0a8c3e51',
+    write: 'keyed-write-key-7d29b4f6',
+    readWrite: 'keyed-read-write-key-51d8c7e3',
+    admin: 'keyed-admin-key-c1e05a92',
   };
-  const DOC_PATHS = ['/v1/openapi.json', '/docs'];
   let keyed: ApiHandle;
 
   beforeAll(async () => {
@@ -149,85 +149,73 @@ describe('/docs and /v1/openapi.json on a deployment with API_KEYS only', () => 
       API_KEYS: JSON.stringify([
         { tenant: 'a', key: KEYS.read, scopes: ['jobs:read'] },
         { tenant: 'a', key: KEYS.write, scopes: ['jobs:write'] },
+        { tenant: 'a', key: KEYS.readWrite, scopes: ['jobs:read', 'jobs:write'] },
         { tenant: 'ops', key: KEYS.admin, scopes: ['admin'] },
       ]),
     });
   });
 
-  it('serves both to any valid key, whatever its scopes', async () => {
-    expect(keyed.tokens).toEqual([]);
-    for (const key of Object.values(KEYS)) {
+  describe('/docs and /v1/openapi.json', () => {
+    const DOC_PATHS = ['/v1/openapi.json', '/docs'];
+
+    it('serves both to any valid key, whatever its scopes', async () => {
+      expect(keyed.tokens).toEqual([]);
+      for (const key of Object.values(KEYS)) {
+        for (const path of DOC_PATHS) {
+          const res = await hit(`${keyed.url}${path}`, 'GET', { authorization: `Bearer ${key}` });
+          expect(res.status, `${path} with ${key}`).toBe(200);
+        }
+      }
+      const doc = await hit(`${keyed.url}/v1/openapi.json`, 'GET', { authorization: `Bearer ${KEYS.read}` });
+      expect(JSON.parse(doc.text).openapi).toBe('3.1.0');
+      const page = await hit(`${keyed.url}/docs`, 'GET', { authorization: `Bearer ${KEYS.read}` });
+      expect(page.text).toContain('API reference');
+    });
+
+    it('answers 401 with a Bearer challenge without a key or with a wrong one', async () => {
+      const wrong: Record<string, string>[] = [
+        {},
+        { authorization: 'Bearer not-a-key' },
+        { authorization: `Bearer ${KEYS.read}x` },
+        { authorization: `Basic ${Buffer.from(`x:${KEYS.read}`).toString('base64')}` },
+      ];
       for (const path of DOC_PATHS) {
-        const res = await hit(`${keyed.url}${path}`, 'GET', { authorization: `Bearer ${key}` });
-        expect(res.status, `${path} with ${key}`).toBe(200);
+        for (const headers of wrong) {
+          const res = await hit(`${keyed.url}${path}`, 'GET', headers);
+          expect(res.status, `${path} with ${JSON.stringify(headers)}`).toBe(401);
+          expect(String(res.headers['www-authenticate'])).toMatch(/^Bearer/);
+          expect(JSON.parse(res.text).error.code).toBe('unauthorized');
+        }
       }
-    }
-    const doc = await hit(`${keyed.url}/v1/openapi.json`, 'GET', { authorization: `Bearer ${KEYS.read}` });
-    expect(JSON.parse(doc.text).openapi).toBe('3.1.0');
-    const page = await hit(`${keyed.url}/docs`, 'GET', { authorization: `Bearer ${KEYS.read}` });
-    expect(page.text).toContain('API reference');
-  });
-
-  it('answers 401 with a Bearer challenge without a key or with a wrong one', async () => {
-    const wrong: Record<string, string>[] = [
-      {},
-      { authorization: 'Bearer not-a-key' },
-      { authorization: `Bearer ${KEYS.read}x` },
-      { authorization: `Basic ${Buffer.from(`x:${KEYS.read}`).toString('base64')}` },
-    ];
-    for (const path of DOC_PATHS) {
-      for (const headers of wrong) {
-        const res = await hit(`${keyed.url}${path}`, 'GET', headers);
-        expect(res.status, `${path} with ${JSON.stringify(headers)}`).toBe(401);
-        expect(String(res.headers['www-authenticate'])).toMatch(/^Bearer/);
-        expect(JSON.parse(res.text).error.code).toBe('unauthorized');
-      }
-    }
-  });
-});
-
-describe('/metrics on a deployment with API_KEYS only', () => {
-  const KEYS = {
-    admin: 'metrics-admin-key-3b7f0c1d',
-    read: 'metrics-read-key-9e24a6b0',
-    write: 'metrics-write-key-51d8c7e3',
-  };
-  let keyed: ApiHandle;
-
-  beforeAll(async () => {
-    keyed = await start({
-      API_KEYS: JSON.stringify([
-        { tenant: 'ops', key: KEYS.admin, scopes: ['admin'] },
-        { tenant: 'a', key: KEYS.read, scopes: ['jobs:read'] },
-        { tenant: 'a', key: KEYS.write, scopes: ['jobs:read', 'jobs:write'] },
-      ]),
     });
   });
 
-  it('serves the deployment-wide figures to a key with the admin scope', async () => {
-    expect(keyed.tokens).toEqual([]);
-    const res = await hit(`${keyed.url}/metrics`, 'GET', { authorization: `Bearer ${KEYS.admin}` });
-    expect(res.status).toBe(200);
-    expect(String(res.headers['content-type'])).toMatch(/^text\/plain/);
-    expect(res.text).toContain('# TYPE genqueue_submissions_total counter');
-  });
+  describe('/metrics', () => {
+    it('serves the deployment-wide figures to a key with the admin scope', async () => {
+      expect(keyed.tokens).toEqual([]);
+      const res = await hit(`${keyed.url}/metrics`, 'GET', { authorization: `Bearer ${KEYS.admin}` });
+      expect(res.status).toBe(200);
+      expect(String(res.headers['content-type'])).toMatch(/^text\/plain/);
+      expect(res.text).toContain('# TYPE genqueue_submissions_total counter');
+    });
 
-  it('answers 403 to a key with only jobs scopes, 401 without a key or with a wrong one', async () => {
-    for (const key of [KEYS.read, KEYS.write]) {
-      const res = await hit(`${keyed.url}/metrics`, 'GET', { authorization: `Bearer ${key}` });
-      expect(res.status, key).toBe(403);
-      expect(JSON.parse(res.text).error.code).toBe('forbidden');
-    }
-    const wrong: Record<string, string>[] = [
-      {},
-      { authorization: 'Bearer not-a-key' },
-      { authorization: `Bearer ${KEYS.admin}x` },
-    ];
-    for (const headers of wrong) {
-      const res = await hit(`${keyed.url}/metrics`, 'GET', headers);
-      expect(res.status, JSON.stringify(headers)).toBe(401);
-      expect(String(res.headers['www-authenticate'])).toMatch(/^Bearer/);
-    }
+    it('answers 403 to a key with only jobs scopes, 401 without a key or with a wrong one', async () => {
+      for (const key of [KEYS.read, KEYS.write, KEYS.readWrite]) {
+        const res = await hit(`${keyed.url}/metrics`, 'GET', { authorization: `Bearer ${key}` });
+        expect(res.status, key).toBe(403);
+        expect(JSON.parse(res.text).error.code).toBe('forbidden');
+      }
+      const wrong: Record<string, string>[] = [
+        {},
+        { authorization: 'Bearer not-a-key' },
+        { authorization: `Bearer ${KEYS.admin}x` },
+      ];
+      for (const headers of wrong) {
+        const res = await hit(`${keyed.url}/metrics`, 'GET', headers);
+        expect(res.status, JSON.stringify(headers)).toBe(401);
+        expect(String(res.headers['www-authenticate'])).toMatch(/^Bearer/);
+      }
+    });
   });
 });
 
